@@ -1,0 +1,3 @@
+from cctrack.cli import main
+
+main()

@@ -1,0 +1,66 @@
+"""Demo homes: a Codex home and a Claude status line snapshot in the real on-disk formats,
+dated relative to `now` so the demo shows live-looking dials rather than rolled-over zeros."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from cctrack.records import format_time
+from cctrack.sources.claude import store_statusline
+
+
+def _line(moment: datetime, kind: str, payload: dict) -> str:
+    return json.dumps({"timestamp": format_time(moment, milliseconds=True), "type": kind, "payload": payload}) + "\n"
+
+
+def _token_count(moment: datetime, rate_limits: dict | None) -> str:
+    info = {"total_token_usage": {"input_tokens": 184230, "cached_input_tokens": 150912, "output_tokens": 6120,
+                                  "reasoning_output_tokens": 3968, "total_tokens": 190350},
+            "last_token_usage": {"input_tokens": 40211, "cached_input_tokens": 38400, "output_tokens": 812,
+                                 "reasoning_output_tokens": 512, "total_tokens": 41023},
+            "model_context_window": 258400}
+    return _line(moment, "event_msg", {"type": "token_count", "info": info if rate_limits else None, "rate_limits": rate_limits})
+
+
+def write_codex_home(home: Path, now: datetime) -> Path:
+    started = now - timedelta(minutes=40)
+    local = started.astimezone()  # Codex names folders and files in local time
+    folder = home / "sessions" / f"{local:%Y}" / f"{local:%m}" / f"{local:%d}"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"rollout-{local:%Y-%m-%dT%H-%M-%S}-0199a8f2-demo-4c1e-9d7a-5e2f3b1c0a11.jsonl"
+    five_hour_reset = now + timedelta(hours=2, minutes=10)
+    weekly_reset = now + timedelta(days=2)
+    account = {"limit_id": "codex", "limit_name": None,
+               "primary": {"used_percent": 42.0, "window_minutes": 300, "resets_at": int(five_hour_reset.timestamp())},
+               "secondary": {"used_percent": 63.0, "window_minutes": 10080, "resets_at": int(weekly_reset.timestamp())},
+               "credits": None, "plan_type": "plus", "rate_limit_reached_type": None}
+    bucket = {"limit_id": "codex_bengalfox", "limit_name": "GPT-5-Codex-Mini",
+              "primary": {"used_percent": 7.0, "window_minutes": 1440, "resets_at": int((now + timedelta(hours=9)).timestamp())},
+              "secondary": None, "credits": None, "plan_type": "plus", "rate_limit_reached_type": None}
+    path.write_text(
+        _line(started, "session_meta", {"id": "0199a8f2-demo", "cwd": "/home/demo/project", "cli_version": "0.63.0"})
+        + _line(started, "turn_context", {"model": "gpt-5.1-codex", "cwd": "/home/demo/project"})
+        + _token_count(started + timedelta(seconds=5), None)
+        + _token_count(now - timedelta(minutes=3), account)
+        + _token_count(now - timedelta(minutes=2), bucket)  # a per-model bucket: not the plan limit
+    )
+    return home
+
+
+def write_claude_snapshot(data_dir: Path, now: datetime) -> None:
+    """What Claude Code would have piped to `cctrack statusline` a minute ago."""
+    payload = {"session_id": "demo", "model": {"id": "claude-opus-4-5", "display_name": "Opus"},
+               "rate_limits": {"five_hour": {"used_percentage": 71.0, "resets_at": int((now + timedelta(hours=1)).timestamp())},
+                               "seven_day": {"used_percentage": 35.0, "resets_at": int((now + timedelta(days=4)).timestamp())}}}
+    store_statusline(data_dir, payload, now - timedelta(minutes=1))
+
+
+def prepare(data_dir: Path, now: datetime) -> tuple[Path, Path]:
+    """Write both demo sources into data_dir; returns (claude_home, codex_home)."""
+    homes = data_dir / "demo-homes"
+    claude_home = homes / "claude"
+    claude_home.mkdir(parents=True, exist_ok=True)
+    write_claude_snapshot(data_dir, now)
+    return claude_home, write_codex_home(homes / "codex", now)

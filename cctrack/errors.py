@@ -1,0 +1,23 @@
+"""The one exception type cctrack raises for failures a user can act on."""
+
+from __future__ import annotations
+
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+# sysexits.h EX_TEMPFAIL: a status tool says "try again shortly"; capture retries only this.
+EXIT_TEMPFAIL = 75
+
+
+class CctrackError(Exception):
+    """A failure with a one-line message that says what failed and what to do.
+
+    The CLI prints the message as a single stderr line and exits with exit_code.
+    """
+
+    def __init__(self, message: str, exit_code: int = EXIT_FAILURE) -> None:
+        super().__init__(" ".join(message.split()))
+        self.exit_code = exit_code
+
+    @property
+    def message(self) -> str:
+        return str(self)

@@ -1,0 +1,244 @@
+"""Status objects and records: the typed shapes of SPEC sections 3 and 4.
+
+Everything here is pure: parsing, validation and serialisation, no I/O.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from typing import Any
+
+RECORD_VERSION = 1
+SOURCE_TOOLS = ("claude", "codex")
+# A tool that rounds may report a hair above 100 %; anything beyond this is a bug, not usage.
+USED_RATIO_TOLERANCE = 0.05
+_WINDOW_NAME = re.compile(r"^[a-z0-9_]{1,40}$")
+_ORIGIN = re.compile(r"^[A-Za-z0-9_.:-]{1,40}$")
+
+
+def format_time(moment: datetime, *, milliseconds: bool = False) -> str:
+    """RFC 3339 in UTC with a Z, as every file cctrack writes uses."""
+    moment = moment.astimezone(timezone.utc)
+    if milliseconds:
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(text: Any) -> datetime:
+    """An RFC 3339 / ISO 8601 time with Z or an offset; naive times are refused."""
+    if not isinstance(text, str):
+        raise ValueError(f"expected a time string, got {type(text).__name__}")
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"not an RFC 3339 time: {text[:40]!r}") from None
+    if moment.tzinfo is None:
+        raise ValueError(f"time without a UTC offset: {text[:40]!r}")
+    return moment.astimezone(timezone.utc)
+
+
+def from_unix(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, tz=timezone.utc)
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number")
+
+
+def strict_loads(text: str | bytes) -> Any:
+    """json.loads that refuses NaN and Infinity, which Python's json accepts by default."""
+    return json.loads(text, parse_constant=_reject_constant)
+
+
+def finite_number(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{what} is not a number: {str(value)[:40]!r}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{what} is not finite")
+    return number
+
+
+def checked_ratio(value: Any, what: str) -> float:
+    """A used share in 0..1; slight rounding above 1 is clamped, anything else refused."""
+    ratio = finite_number(value, what)
+    if ratio < 0 or ratio > 1 + USED_RATIO_TOLERANCE:
+        raise ValueError(f"{what} {ratio:g} is outside 0..1")
+    return min(ratio, 1.0)
+
+
+@dataclass(frozen=True)
+class Window:
+    name: str
+    used_ratio: float
+    window_seconds: int | None
+    resets_at: datetime | None
+
+    def as_of(self, now: datetime) -> Window:
+        """After its reset a window has rolled over: nothing used, next reset unknown."""
+        if self.resets_at is not None and self.resets_at <= now:
+            return replace(self, used_ratio=0.0, resets_at=None)
+        return self
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "used_ratio": self.used_ratio,
+            "window_seconds": self.window_seconds,
+            "resets_at": format_time(self.resets_at) if self.resets_at else None,
+        }
+
+    @classmethod
+    def from_json(cls, name: Any, obj: Any) -> Window:
+        if not isinstance(name, str) or not _WINDOW_NAME.match(name):
+            raise ValueError(f"bad window name {str(name)[:40]!r}")
+        if not isinstance(obj, dict):
+            raise ValueError(f"window {name} is not an object")
+        seconds = obj.get("window_seconds")
+        if seconds is not None:
+            seconds = finite_number(seconds, f"window {name} window_seconds")
+            if seconds <= 0:
+                raise ValueError(f"window {name} window_seconds must be positive")
+            seconds = int(seconds)
+        resets = obj.get("resets_at")
+        return cls(
+            name=name,
+            used_ratio=checked_ratio(obj.get("used_ratio"), f"window {name} used_ratio"),
+            window_seconds=seconds,
+            resets_at=parse_time(resets) if resets is not None else None,
+        )
+
+
+@dataclass(frozen=True)
+class Status:
+    source_tool: str
+    observed_at: datetime
+    origin: str
+    windows: tuple[Window, ...]
+    plan: str | None = None
+
+    def as_of(self, now: datetime) -> Status:
+        return replace(self, windows=tuple(w.as_of(now) for w in self.windows))
+
+    def to_json(self) -> dict[str, Any]:
+        obj: dict[str, Any] = {
+            "source_tool": self.source_tool,
+            "observed_at": format_time(self.observed_at),
+            "origin": self.origin,
+        }
+        if self.plan is not None:
+            obj["plan"] = self.plan
+        obj["windows"] = {w.name: w.to_json() for w in self.windows}
+        return obj
+
+    @classmethod
+    def from_json(cls, obj: Any, expected_source: str | None = None) -> Status:
+        if not isinstance(obj, dict):
+            raise ValueError("status is not a JSON object")
+        source = obj.get("source_tool")
+        if source not in SOURCE_TOOLS:
+            raise ValueError(f"source_tool {str(source)[:40]!r} is not one of {', '.join(SOURCE_TOOLS)}")
+        if expected_source is not None and source != expected_source:
+            raise ValueError(f"status is for {source}, expected {expected_source}")
+        origin = obj.get("origin")
+        if not isinstance(origin, str) or not _ORIGIN.match(origin):
+            raise ValueError(f"bad origin {str(origin)[:40]!r}")
+        plan = obj.get("plan")
+        if plan is not None and not isinstance(plan, str):
+            raise ValueError("plan is not a string")
+        windows = obj.get("windows")
+        if not isinstance(windows, dict) or not windows:
+            raise ValueError("status has no windows")
+        return cls(
+            source_tool=source,
+            observed_at=parse_time(obj.get("observed_at")),
+            origin=origin,
+            plan=plan[:40] if plan else None,
+            windows=tuple(Window.from_json(name, w) for name, w in sorted(windows.items())),
+        )
+
+
+def parse_status_output(text: str | bytes, expected_source: str) -> Status:
+    """What a status tool printed, as a Status; ValueError says what is wrong with it."""
+    try:
+        obj = strict_loads(text)
+    except UnicodeDecodeError:
+        raise ValueError("output is not UTF-8") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"output is not JSON ({exc.msg} at line {exc.lineno})") from None
+    return Status.from_json(obj, expected_source)
+
+
+@dataclass(frozen=True)
+class Record:
+    seq_no: int
+    timestamp: datetime
+    hostname: str
+    source_tool: str
+    ok: bool
+    status: Status | None = None
+    error: str | None = None
+    v: int = field(default=RECORD_VERSION)
+
+    def to_json(self) -> dict[str, Any]:
+        obj: dict[str, Any] = {
+            "v": self.v,
+            "seq_no": self.seq_no,
+            "timestamp": format_time(self.timestamp, milliseconds=True),
+            "hostname": self.hostname,
+            "source_tool": self.source_tool,
+            "ok": self.ok,
+        }
+        if self.status is not None:
+            obj.update(self.status.to_json())
+        if self.error is not None:
+            obj["error"] = self.error
+        return obj
+
+    def to_line(self) -> bytes:
+        return (json.dumps(self.to_json(), separators=(",", ":"), allow_nan=False) + "\n").encode()
+
+    @classmethod
+    def from_json(cls, obj: Any) -> Record:
+        if not isinstance(obj, dict):
+            raise ValueError("record is not a JSON object")
+        if obj.get("v") != RECORD_VERSION:
+            raise ValueError(f"unknown record version {str(obj.get('v'))[:10]!r}")
+        seq = obj.get("seq_no")
+        if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1:
+            raise ValueError("seq_no is not a positive integer")
+        source = obj.get("source_tool")
+        if source not in SOURCE_TOOLS:
+            raise ValueError(f"unknown source_tool {str(source)[:40]!r}")
+        ok = obj.get("ok")
+        if not isinstance(ok, bool):
+            raise ValueError("ok is not a boolean")
+        hostname = obj.get("hostname")
+        if not isinstance(hostname, str):
+            raise ValueError("hostname is not a string")
+        error = obj.get("error")
+        if error is not None and not isinstance(error, str):
+            raise ValueError("error is not a string")
+        if not ok and error is None:
+            raise ValueError("a failed record has no error")
+        return cls(
+            seq_no=seq,
+            timestamp=parse_time(obj.get("timestamp")),
+            hostname=hostname,
+            source_tool=source,
+            ok=ok,
+            status=Status.from_json(obj, source) if ok else None,
+            error=error,
+        )
+
+    @classmethod
+    def from_line(cls, line: bytes) -> Record:
+        try:
+            return cls.from_json(strict_loads(line))
+        except UnicodeDecodeError:
+            raise ValueError("line is not UTF-8") from None
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"line is not JSON ({exc.msg})") from None

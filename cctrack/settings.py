@@ -1,0 +1,224 @@
+"""Settings: command-line flag, else environment, else config file, else default (SPEC section 2)."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import socket
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from cctrack.errors import EXIT_USAGE, CctrackError
+from cctrack.records import SOURCE_TOOLS
+
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_CLAUDE_USAGE_URL = "https://api.anthropic.com/api/oauth/usage"
+BUILTIN = "builtin"
+BUILTIN_MODULES = {"claude": "cctrack.sources.claude", "codex": "cctrack.sources.codex"}
+
+# config.toml key -> environment variable. Flags use the same names with dashes.
+ENVIRONMENT = {
+    "data_dir": "CCTRACK_DATA_DIR",
+    "textfile_dir": "CCTRACK_TEXTFILE_DIR",
+    "claude_status": "CLAUDE_STATUS_PATH",
+    "codex_status": "CODEX_STATUS_PATH",
+    "sources": "CCTRACK_SOURCES",
+    "timeout": "CCTRACK_TIMEOUT",
+    "hostname": "CCTRACK_HOSTNAME",
+    "claude_oauth": "CCTRACK_CLAUDE_OAUTH",
+    "claude_usage_url": "CCTRACK_CLAUDE_USAGE_URL",
+}
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    textfile_dir: Path
+    # Only the default directory is created on demand: a configured one that is missing is
+    # more likely a typo than a wish, and node_exporter would not be reading it either.
+    textfile_dir_is_default: bool
+    claude_status: tuple[str, ...]
+    codex_status: tuple[str, ...]
+    sources: tuple[str, ...]
+    timeout: float
+    hostname: str
+    claude_oauth: bool
+    claude_usage_url: str
+    claude_home: Path
+    codex_home: Path
+
+    def status_command(self, source: str) -> tuple[str, ...]:
+        return self.claude_status if source == "claude" else self.codex_status
+
+    def child_environment(self, base: Mapping[str, str]) -> dict[str, str]:
+        """What a status tool runs with: the caller's environment plus the resolved settings,
+        so that the built-in tools see exactly what capture was told."""
+        env = dict(base)
+        env.update(
+            CCTRACK_DATA_DIR=str(self.data_dir),
+            CCTRACK_CLAUDE_OAUTH="on" if self.claude_oauth else "off",
+            CCTRACK_CLAUDE_USAGE_URL=self.claude_usage_url,
+            CLAUDE_CONFIG_DIR=str(self.claude_home),
+            CODEX_HOME=str(self.codex_home),
+        )
+        return env
+
+
+def _xdg(env: Mapping[str, str], name: str, home: Path, fallback: str) -> Path:
+    value = env.get(name, "")
+    # The XDG spec says relative paths are invalid and must be ignored.
+    return Path(value) if value and os.path.isabs(value) else home / fallback
+
+
+def checkout_root() -> Path | None:
+    """The source checkout cctrack runs from, if it runs from one (an editable install)."""
+    root = Path(__file__).resolve().parent.parent
+    if (root / "pyproject.toml").is_file() and (root / "textfile").is_dir():
+        return root
+    return None
+
+
+def default_textfile_dir(env: Mapping[str, str], home: Path) -> Path:
+    root = checkout_root()
+    if root is not None:
+        return root / "textfile"
+    return _xdg(env, "XDG_DATA_HOME", home, ".local/share") / "cctrack" / "textfile"
+
+
+def load_config(path: Path, required: bool) -> dict[str, Any]:
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+    try:
+        with open(path, "rb") as handle:
+            config = tomllib.load(handle)
+    except FileNotFoundError:
+        if required:
+            raise CctrackError(f"config file {path} does not exist", EXIT_USAGE) from None
+        return {}
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise CctrackError(f"cannot read config file {path}: {exc}", EXIT_USAGE) from None
+    unknown = sorted(set(config) - set(ENVIRONMENT))
+    if unknown:
+        raise CctrackError(
+            f"unknown setting {unknown[0]!r} in {path}; known settings: {', '.join(ENVIRONMENT)}",
+            EXIT_USAGE,
+        )
+    return config
+
+
+def parse_command(value: Any, what: str) -> tuple[str, ...]:
+    """A status command: a list, an existing file (spaces and all), or a command line split
+    like a shell would, but never run by one."""
+    if isinstance(value, list) and value and all(isinstance(part, str) for part in value):
+        return tuple(value)
+    if not isinstance(value, str) or not value.strip():
+        raise CctrackError(f"{what} must be a path or a command line", EXIT_USAGE)
+    if os.path.isfile(value):
+        return (value,)
+    try:
+        argv = tuple(shlex.split(value))
+    except ValueError as exc:
+        raise CctrackError(f"cannot parse {what} {value!r}: {exc}", EXIT_USAGE) from None
+    if not argv:
+        raise CctrackError(f"{what} is empty", EXIT_USAGE)
+    return argv
+
+
+def builtin_command(source: str) -> tuple[str, ...]:
+    return (sys.executable, "-m", BUILTIN_MODULES[source])
+
+
+def parse_sources(value: Any) -> tuple[str, ...]:
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)):
+        raise CctrackError("sources must be a list such as claude,codex", EXIT_USAGE)
+    sources: list[str] = []
+    for item in items:
+        name = str(item).strip().lower()
+        if name not in SOURCE_TOOLS:
+            raise CctrackError(
+                f"unknown source {name!r}; choose from {', '.join(SOURCE_TOOLS)}", EXIT_USAGE
+            )
+        if name not in sources:
+            sources.append(name)
+    if not sources:
+        raise CctrackError("no source selected; use claude, codex or both", EXIT_USAGE)
+    return tuple(sources)
+
+
+def parse_timeout(value: Any) -> float:
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise CctrackError(f"timeout {value!r} is not a number of seconds", EXIT_USAGE) from None
+    if not 0 < seconds <= 3600:
+        raise CctrackError(f"timeout {value!r} must be between 0 and 3600 seconds", EXIT_USAGE)
+    return seconds
+
+
+def parse_switch(value: Any, what: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise CctrackError(f"{what} must be on or off, not {value!r}", EXIT_USAGE)
+
+
+def resolve_settings(
+    flags: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+    config_path: Path | None = None,
+    home: Path | None = None,
+) -> Settings:
+    """Flags (None when not given) win over the environment, then the config file, then defaults."""
+    flags = flags or {}
+    env = os.environ if env is None else env
+    home = home or Path(env.get("HOME") or Path.home())
+    if config_path is None and env.get("CCTRACK_CONFIG"):
+        config_path = Path(env["CCTRACK_CONFIG"])
+    required = config_path is not None
+    config_path = config_path or _xdg(env, "XDG_CONFIG_HOME", home, ".config") / "cctrack" / "config.toml"
+    config = load_config(config_path, required)
+
+    def pick(key: str) -> Any:
+        if flags.get(key) not in (None, (), []):
+            return flags[key]
+        if env.get(ENVIRONMENT[key], "") != "":
+            return env[ENVIRONMENT[key]]
+        return config.get(key)
+
+    def command(source: str) -> tuple[str, ...]:
+        value = pick(f"{source}_status")
+        if value is None or value == BUILTIN:
+            return builtin_command(source)
+        return parse_command(value, f"{source} status command")
+
+    data_dir = pick("data_dir")
+    textfile_dir = pick("textfile_dir")
+    sources = pick("sources")
+    timeout = pick("timeout")
+    hostname = pick("hostname")
+    oauth = pick("claude_oauth")
+    return Settings(
+        data_dir=Path(data_dir).expanduser() if data_dir else _xdg(env, "XDG_STATE_HOME", home, ".local/state") / "cctrack",
+        textfile_dir=Path(textfile_dir).expanduser() if textfile_dir else default_textfile_dir(env, home),
+        textfile_dir_is_default=not textfile_dir,
+        claude_status=command("claude"),
+        codex_status=command("codex"),
+        sources=parse_sources(sources) if sources is not None else SOURCE_TOOLS,
+        timeout=parse_timeout(timeout) if timeout is not None else DEFAULT_TIMEOUT,
+        hostname=str(hostname) if hostname else socket.gethostname(),
+        claude_oauth=parse_switch(oauth, "claude_oauth") if oauth is not None else True,
+        claude_usage_url=str(pick("claude_usage_url") or DEFAULT_CLAUDE_USAGE_URL),
+        claude_home=Path(env.get("CLAUDE_CONFIG_DIR") or home / ".claude"),
+        codex_home=Path(env.get("CODEX_HOME") or home / ".codex"),
+    )

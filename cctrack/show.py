@@ -1,0 +1,84 @@
+"""`cctrack show`: the latest analysis, for a person (text) or a script (JSON)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from cctrack.analyze import Report, ToolReport
+from cctrack.records import format_time
+
+
+def duration(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    if seconds >= 86400:
+        return f"{seconds // 86400}d{seconds % 86400 // 3600}h"
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    return f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+def _ago(moment: datetime | None, now: datetime) -> str:
+    return f"{duration((now - moment).total_seconds())} ago" if moment else "never"
+
+
+def _tool_lines(tool: ToolReport, now: datetime) -> list[str]:
+    health = "up" if tool.up else "DOWN"
+    head = f"{tool.tool:<7} {health:<5} last capture {_ago(tool.last_capture, now)}"
+    if tool.observed_at:
+        plan = f", plan {tool.plan}" if tool.plan else ""
+        head += f"; data from {tool.origin}{plan}, {_ago(tool.observed_at, now)}"
+    lines = [head]
+    if tool.last_error:
+        lines.append(f"        error: {tool.last_error}")
+    for window in tool.windows:
+        pace = f"pace {window.pace_ratio:5.2f}" if window.pace_ratio is not None else "pace     ?"
+        resets = f"resets in {duration((window.resets_at - now).total_seconds())}" if window.resets_at else "reset unknown"
+        lines.append(f"  {window.name:<14} {window.used_ratio * 100:5.1f}% used  {pace}  {resets}")
+    if not tool.windows and not tool.last_error:
+        lines.append("        no usage captured yet")
+    return lines
+
+
+def format_report(report: Report, now: datetime) -> str:
+    lines = [line for tool in report.tools for line in _tool_lines(tool, now)]
+    lines.append(f"analysed {_ago(report.generated_at, now)}")
+    return "\n".join(lines)
+
+
+def _time(moment: datetime | None) -> str | None:
+    return format_time(moment) if moment else None
+
+
+def report_json(report: Report, now: datetime) -> dict[str, Any]:
+    def age(moment: datetime | None) -> float | None:
+        return round((now - moment).total_seconds(), 3) if moment else None
+
+    return {
+        "generated_at": _time(report.generated_at),
+        "age_seconds": age(report.generated_at),
+        "tools": {
+            tool.tool: {
+                "up": tool.up,
+                "last_capture": _time(tool.last_capture),
+                "last_success": _time(tool.last_success),
+                "last_error": tool.last_error,
+                "observed_at": _time(tool.observed_at),
+                "data_age_seconds": age(tool.observed_at),
+                "origin": tool.origin,
+                "plan": tool.plan,
+                "captures": {"ok": tool.ok_count, "error": tool.error_count},
+                "windows": {
+                    w.name: {
+                        "used_ratio": w.used_ratio,
+                        "pace_ratio": w.pace_ratio,
+                        "window_seconds": w.window_seconds,
+                        "resets_at": _time(w.resets_at),
+                        "resets_in_seconds": round((w.resets_at - now).total_seconds(), 3) if w.resets_at else None,
+                    }
+                    for w in tool.windows
+                },
+            }
+            for tool in report.tools
+        },
+    }
