@@ -1,0 +1,148 @@
+"""Fixture builders written from the schemas in shared/SOURCES.md, one per variant."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from cctrack.records import format_time
+
+UTC = timezone.utc
+
+
+def ts(moment: datetime) -> str:
+    return format_time(moment, milliseconds=True)
+
+
+def codex_line(moment: datetime, kind: str, payload: dict[str, Any], ordinal: int | None = None) -> str:
+    obj: dict[str, Any] = {"timestamp": ts(moment)}
+    if ordinal is not None:
+        obj["ordinal"] = ordinal
+    obj.update(type=kind, payload=payload)
+    return json.dumps(obj)
+
+
+def token_count(moment: datetime, rate_limits: Any, info: Any = "default") -> str:
+    if info == "default":
+        info = {
+            "total_token_usage": {"input_tokens": 184230, "cached_input_tokens": 150912, "output_tokens": 6120,
+                                  "reasoning_output_tokens": 3968, "total_tokens": 190350},
+            "last_token_usage": {"input_tokens": 40211, "cached_input_tokens": 38400, "output_tokens": 812,
+                                 "reasoning_output_tokens": 512, "total_tokens": 41023},
+            "model_context_window": 258400,
+        }
+    return codex_line(moment, "event_msg", {"type": "token_count", "info": info, "rate_limits": rate_limits})
+
+
+def nested_2026(primary: tuple | None, secondary: tuple | None, *, limit_id: str | None = "codex",
+                plan: str | None = "plus", limit_name: str | None = None) -> dict[str, Any]:
+    """2026 shape; a window is (used_percent, window_minutes, resets_at datetime or None)."""
+
+    def window(spec: tuple | None) -> dict | None:
+        if spec is None:
+            return None
+        used, minutes, resets = spec
+        return {"used_percent": used, "window_minutes": minutes,
+                "resets_at": int(resets.timestamp()) if resets else None}
+
+    return {"limit_id": limit_id, "limit_name": limit_name, "primary": window(primary), "secondary": window(secondary),
+            "credits": None, "plan_type": plan, "rate_limit_reached_type": None}
+
+
+def nested_oct2025(primary: tuple, secondary: tuple) -> dict[str, Any]:
+    """Oct 2025 on: nested windows with resets_at, no limit_id."""
+    return {name: {"used_percent": used, "window_minutes": minutes, "resets_at": int(resets.timestamp())}
+            for name, (used, minutes, resets) in (("primary", primary), ("secondary", secondary))}
+
+
+def nested_relative(primary: tuple, secondary: tuple) -> dict[str, Any]:
+    """~0.41 to Oct 2025: windows are (used, minutes, resets_in_seconds)."""
+    return {name: {"used_percent": used, "window_minutes": minutes, "resets_in_seconds": seconds}
+            for name, (used, minutes, seconds) in (("primary", primary), ("secondary", secondary))}
+
+
+def flat_secondary(primary_used: float, secondary_used: float) -> dict[str, Any]:
+    """~0.40: flat, weekly renamed secondary."""
+    return {"primary_used_percent": primary_used, "secondary_used_percent": secondary_used,
+            "primary_window_minutes": 300, "secondary_window_minutes": 10080}
+
+
+def flat_weekly(primary_used: float, weekly_used: float) -> dict[str, Any]:
+    """Before ~0.40: flat primary/weekly with a ratio field."""
+    return {"primary_used_percent": primary_used, "weekly_used_percent": weekly_used,
+            "primary_to_weekly_ratio_percent": 12.5, "primary_window_minutes": 300, "weekly_window_minutes": 10080}
+
+
+def write_rollout(home: Path, started: datetime, lines: list[str], *, archived: bool = False,
+                  mtime: datetime | None = None, session: str = "0199a8f2-7e41-4c1e-9d7a-5e2f3b1c0a11",
+                  tz: str | None = None) -> Path:
+    """A rollout file where Codex puts it: folders and file name in local time (tz's, if given)."""
+    local = started.astimezone(ZoneInfo(tz) if tz else None)
+    root = home / ("archived_sessions" if archived else "sessions")
+    folder = root / f"{local:%Y}" / f"{local:%m}" / f"{local:%d}"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"rollout-{local:%Y-%m-%dT%H-%M-%S}-{session}.jsonl"
+    meta = codex_line(started, "session_meta", {"id": session, "cwd": "/work", "cli_version": "0.63.0"})
+    path.write_text("\n".join([meta, *lines]) + "\n")
+    when = (mtime or started).timestamp()
+    os.utime(path, (when, when))
+    return path
+
+
+def statusline_payload(five_hour: tuple | None, seven_day: tuple | None) -> dict[str, Any]:
+    """Claude Code's statusLine stdin; a window is (used_percentage, resets_at datetime)."""
+    limits = {}
+    for key, spec in (("five_hour", five_hour), ("seven_day", seven_day)):
+        if spec is not None:
+            limits[key] = {"used_percentage": spec[0], "resets_at": int(spec[1].timestamp())}
+    return {"session_id": "3f1c", "model": {"id": "claude-opus-4-5", "display_name": "Opus"},
+            "workspace": {"current_dir": "/work"}, "rate_limits": limits}
+
+
+def write_credentials(claude_home: Path, token: str, expires: datetime, plan: str = "max") -> Path:
+    claude_home.mkdir(parents=True, exist_ok=True)
+    path = claude_home / ".credentials.json"
+    path.write_text(json.dumps({"claudeAiOauth": {
+        "accessToken": token, "refreshToken": "sk-ant-ort01-REFRESH-never-used",
+        "expiresAt": int(expires.timestamp() * 1000), "scopes": ["user:inference", "user:profile"],
+        "subscriptionType": plan}}))
+    path.chmod(0o600)
+    return path
+
+
+def script(path: Path, body: str) -> Path:
+    """An executable Python script: a real status tool for capture to run."""
+    path.write_text(f"#!{sys.executable}\n{body}")
+    path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return path
+
+
+def status_json(source: str, five_hour: float, weekly: float, now: datetime, origin: str = "test") -> str:
+    return json.dumps({
+        "source_tool": source, "observed_at": format_time(now), "origin": origin, "plan": "pro",
+        "windows": {
+            "five_hour": {"used_ratio": five_hour, "window_seconds": 18000,
+                          "resets_at": format_time(now + timedelta(hours=2))},
+            "weekly": {"used_ratio": weekly, "window_seconds": 604800,
+                       "resets_at": format_time(now + timedelta(days=3))},
+        }})
+
+
+def fixed_tool(path: Path, source: str, five_hour: float, weekly: float) -> Path:
+    """A status tool that prints a fixed status, observed at the moment it runs."""
+    return script(path, f"""
+import json, datetime
+now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+def z(t): return t.strftime('%Y-%m-%dT%H:%M:%SZ')
+print(json.dumps({{"source_tool": {source!r}, "observed_at": z(now), "origin": "test", "plan": "pro",
+  "windows": {{"five_hour": {{"used_ratio": {five_hour!r}, "window_seconds": 18000,
+                              "resets_at": z(now + datetime.timedelta(hours=2))}},
+              "weekly": {{"used_ratio": {weekly!r}, "window_seconds": 604800,
+                           "resets_at": z(now + datetime.timedelta(days=3))}}}}}}))
+""")

@@ -1,0 +1,205 @@
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import resource
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from builders import fixed_tool
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def require_binary(name: str) -> str:
+    """A real component: missing is a failure in CI, a skip on a developer's machine."""
+    path = shutil.which(name)
+    if path is None:
+        message = f"{name} is not installed (apt-get install {'prometheus' if name in ('promtool', 'prometheus') else 'prometheus-node-exporter' if 'exporter' in name else 'systemd'})"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@dataclass
+class Env:
+    """A sandboxed user: its own HOME, data and textfile directories, no real Claude or Codex."""
+
+    root: Path
+    vars: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.vars["CCTRACK_DATA_DIR"])
+
+    @property
+    def textfile_dir(self) -> Path:
+        return Path(self.vars["CCTRACK_TEXTFILE_DIR"])
+
+    @property
+    def textfile(self) -> Path:
+        return self.textfile_dir / "cctrack.prom"
+
+    @property
+    def codex_home(self) -> Path:
+        return Path(self.vars["CODEX_HOME"])
+
+    @property
+    def claude_home(self) -> Path:
+        return Path(self.vars["CLAUDE_CONFIG_DIR"])
+
+    def run(self, *args: str, input: bytes | None = None, timeout: float = 120, file_size_limit: int | None = None,
+            **extra: str) -> subprocess.CompletedProcess[str]:
+        """cctrack as a real process; file_size_limit makes every larger write fail (EFBIG),
+        a write failure that even root cannot get around."""
+        env = {**self.vars, **extra}
+
+        def limit() -> None:
+            if file_size_limit is not None:
+                resource.setrlimit(resource.RLIMIT_FSIZE, (file_size_limit, file_size_limit))
+
+        return subprocess.run(
+            [sys.executable, "-m", "cctrack", *args], env=env, input=input.decode() if input else None,
+            capture_output=True, text=True, timeout=timeout, preexec_fn=limit,
+        )
+
+    def records(self) -> list[dict[str, Any]]:
+        lines = []
+        for path in sorted(self.data_dir.glob("usage-*.jsonl")):
+            lines += [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        return lines
+
+    def use_fixed_tools(self, claude: tuple[float, float] = (0.25, 0.5), codex: tuple[float, float] = (0.42, 0.13)) -> None:
+        tools = self.root / "tools"
+        tools.mkdir(exist_ok=True)
+        self.vars["CLAUDE_STATUS_PATH"] = str(fixed_tool(tools / "claude-status", "claude", *claude))
+        self.vars["CODEX_STATUS_PATH"] = str(fixed_tool(tools / "codex-status", "codex", *codex))
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Env:
+    home = tmp_path / "home"
+    textfile_dir = tmp_path / "textfile"
+    for path in (home, textfile_dir):
+        path.mkdir()
+    return Env(tmp_path, {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "XDG_STATE_HOME": str(home / ".local/state"),
+        "CCTRACK_DATA_DIR": str(tmp_path / "data"),
+        "CCTRACK_TEXTFILE_DIR": str(textfile_dir),
+        "CODEX_HOME": str(home / ".codex"),
+        "CLAUDE_CONFIG_DIR": str(home / ".claude"),
+        "CCTRACK_CLAUDE_OAUTH": "off",
+        "CCTRACK_HOSTNAME": "testbox",
+        "LANG": "C.UTF-8",
+    })
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_http(url: str, process: subprocess.Popen[bytes], attempts: int = 200) -> None:
+    """Readiness polling, bounded by attempts: nothing is asserted about how long it takes."""
+    for _ in range(attempts):
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args[0]} exited with {process.returncode}: {process.stderr.read().decode() if process.stderr else ''}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{url} never answered")
+
+
+@dataclass
+class NodeExporter:
+    url: str
+
+    def scrape(self) -> str:
+        with urllib.request.urlopen(self.url, timeout=10) as response:
+            return response.read().decode()
+
+
+@pytest.fixture
+def node_exporter(env: Env):  # type: ignore[no-untyped-def]
+    binary = require_binary("prometheus-node-exporter")
+    port = free_port()
+    process = subprocess.Popen(
+        [binary, f"--web.listen-address=127.0.0.1:{port}", "--collector.disable-defaults", "--collector.textfile",
+         f"--collector.textfile.directory={env.textfile_dir}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/metrics", process)
+        yield NodeExporter(f"http://127.0.0.1:{port}/metrics")
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def sample(exposition: str, name: str, **labels: str) -> float | None:
+    """The value of one sample in a text exposition, or None when absent."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    for family in text_string_to_metric_families(exposition):
+        for s in family.samples:
+            if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()) and len(s.labels) == len(labels):
+                return s.value
+    return None
+
+
+@dataclass
+class FakeUsageAPI:
+    """A real HTTP server on 127.0.0.1 standing in for the OAuth usage endpoint."""
+
+    url: str
+    responses: list[tuple[int, dict[str, str], bytes]] = field(default_factory=list)
+    requests: list[dict[str, str]] = field(default_factory=list)
+
+    def answer(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        payload = body if isinstance(body, bytes) else json.dumps(body).encode()
+        self.responses.append((status, headers or {}, payload))
+
+
+@pytest.fixture
+def usage_api():  # type: ignore[no-untyped-def]
+    api = FakeUsageAPI(url="")
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            api.requests.append({"path": self.path, **{k.lower(): v for k, v in self.headers.items()}})
+            status, headers, body = api.responses.pop(0) if api.responses else (500, {}, b"{}")
+            self.send_response(status)
+            for key, value in {"Content-Type": "application/json", **headers}.items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    api.url = f"http://127.0.0.1:{server.server_port}/api/oauth/usage"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield api
+    server.shutdown()
+    server.server_close()
