@@ -14,7 +14,7 @@ from typing import Any
 
 from cctrack import store
 from cctrack.errors import CctrackError
-from cctrack.records import SOURCE_TOOLS, Record, Window, format_time, parse_time
+from cctrack.records import SOURCE_TOOLS, Record, Window, format_time, parse_time, strict_loads
 from cctrack.settings import Settings
 
 STATE_FILE = "analyze-state.json"
@@ -103,8 +103,15 @@ class State:
     analyzed_at: datetime | None = None
 
     def add_line(self, line: bytes) -> None:
+        """Fold one line: a record, or a line counted as torn (not whole JSON, as a crash
+        mid-write leaves) or invalid (JSON, but not a record this version understands)."""
         try:
-            record = Record.from_line(line)
+            obj = strict_loads(line)
+        except ValueError:  # includes UnicodeDecodeError
+            self.torn_fragments += 1
+            return
+        try:
+            record = Record.from_json(obj)
         except ValueError:
             self.invalid_lines += 1
             return
@@ -222,9 +229,7 @@ def load_state(data_dir: Path) -> tuple[State, str | None]:
 
 
 def read_into(state: State, data_dir: Path) -> State:
-    result = store.read_new_lines(data_dir, state.marks, state.add_line)
-    state.marks = result.marks
-    state.torn_fragments += result.torn_fragments
+    state.marks = store.read_new_lines(data_dir, state.marks, state.add_line)
     return state
 
 

@@ -29,6 +29,10 @@ class ToolFailure(Exception):
     """A status tool gave no usable status; the message becomes the record's error."""
 
 
+class ToolTimedOut(ToolFailure):
+    """The tool did not finish in the time it had; it and its children were killed."""
+
+
 class TransientToolFailure(ToolFailure):
     """A failure worth one more try: the tool said EX_TEMPFAIL, or could not be started yet."""
 
@@ -77,7 +81,7 @@ def run_bounded(argv: Sequence[str], env: Mapping[str, str], timeout: float, lab
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 _kill_group(proc)
-                raise ToolFailure(f"{label} timed out after {timeout:g} s")
+                raise ToolTimedOut(label)
             for key, _ in selector.select(remaining):
                 chunk = os.read(key.fd, 65536)
                 if not chunk:
@@ -95,7 +99,7 @@ def run_bounded(argv: Sequence[str], env: Mapping[str, str], timeout: float, lab
         returncode = proc.wait(max(0.0, deadline - time.monotonic()))
     except subprocess.TimeoutExpired:
         _kill_group(proc)
-        raise ToolFailure(f"{label} timed out after {timeout:g} s") from None
+        raise ToolTimedOut(label) from None
     return Finished(returncode, bytes(out), bytes(err))
 
 
@@ -110,7 +114,10 @@ def query_tool(source: str, argv: Sequence[str], env: Mapping[str, str], timeout
     deadline = time.monotonic() + timeout
 
     def attempt() -> Status:
-        finished = run_bounded(argv, env, max(0.1, deadline - time.monotonic()), label)
+        try:
+            finished = run_bounded(argv, env, max(0.1, deadline - time.monotonic()), label)
+        except ToolTimedOut:
+            raise ToolFailure(f"{label} timed out after {timeout:g} s") from None
         if finished.returncode != 0:
             reason = _last_line(finished.stderr) or "no reason given"
             failure = TransientToolFailure if finished.returncode == EXIT_TEMPFAIL else ToolFailure

@@ -164,7 +164,8 @@ class Status:
 def parse_status_output(text: str | bytes, expected_source: str) -> Status:
     """What a status tool printed, as a Status; ValueError says what is wrong with it."""
     try:
-        obj = strict_loads(text)
+        # Decoded here: json.loads would guess UTF-16 or UTF-32 from the first bytes.
+        obj = strict_loads(text.decode("utf-8") if isinstance(text, bytes) else text)
     except UnicodeDecodeError:
         raise ValueError("output is not UTF-8") from None
     except json.JSONDecodeError as exc:
@@ -233,12 +234,3 @@ class Record:
             status=Status.from_json(obj, source) if ok else None,
             error=error,
         )
-
-    @classmethod
-    def from_line(cls, line: bytes) -> Record:
-        try:
-            return cls.from_json(strict_loads(line))
-        except UnicodeDecodeError:
-            raise ValueError("line is not UTF-8") from None
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"line is not JSON ({exc.msg})") from None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -22,8 +23,6 @@ from cctrack.records import Record
 DAY_FILE = re.compile(r"^usage-(\d{8})\.jsonl$")
 SEQ_FILE = "seq"
 STORE_LOCK = ".store.lock"
-# How many bytes before a checkpoint are remembered to notice a file rewritten under it.
-FINGERPRINT_BYTES = 64
 READ_BLOCK = 4 << 20
 TAIL_BLOCK = 64 << 10
 
@@ -176,7 +175,7 @@ def _append_lines(path: Path, data: bytes) -> None:
 
 @dataclass(frozen=True)
 class FileMark:
-    """How far analyze has read one day file, and enough to notice it changed beneath that."""
+    """How far analyze has read one day file, and a hash of all it read, to notice a change."""
 
     offset: int
     inode: int
@@ -198,71 +197,65 @@ class RewrittenBelowCheckpoint(Exception):
     """A day file shrank or changed in the part already read: only a full re-read is right."""
 
 
-@dataclass(frozen=True)
-class ReadResult:
-    marks: dict[str, FileMark]
-    torn_fragments: int
+def _hash_prefix(fd: int, length: int) -> Any:
+    digest = hashlib.blake2b(digest_size=16)
+    offset = 0
+    while offset < length:
+        block = os.pread(fd, min(READ_BLOCK, length - offset), offset)
+        if not block:
+            break
+        digest.update(block)
+        offset += len(block)
+    return digest
 
 
-def _fingerprint(fd: int, offset: int) -> str:
-    start = max(0, offset - FINGERPRINT_BYTES)
-    return os.pread(fd, offset - start, start).hex()
+def read_new_lines(data_dir: Path, marks: dict[str, FileMark], on_line: Callable[[bytes], None]) -> dict[str, FileMark]:
+    """Feed every line written after the marks to on_line, file by file; return the new marks.
 
-
-def read_new_lines(
-    data_dir: Path, marks: dict[str, FileMark], on_line: Callable[[bytes], None]
-) -> ReadResult:
-    """Feed every complete line written after the marks to on_line, file by file.
-
-    Call with the store lock held. A trailing fragment without a newline can then only be
-    left by a crash: it is consumed and counted, not passed on. Raises
-    RewrittenBelowCheckpoint when a file no longer holds what was read from it.
+    Call with the store lock held: a last line without its newline can then only be a
+    crash's fragment, and it is passed on for the line parser to count. A file whose inode,
+    size and mtime are as marked is not opened; one that changed has the part already read
+    hashed again, and RewrittenBelowCheckpoint is raised when that part is not what it was.
     """
     new_marks: dict[str, FileMark] = {}
-    torn = 0
     for name in day_files(data_dir):
         path = data_dir / name
         try:
-            fd = os.open(path, os.O_RDONLY)
+            st = os.stat(path)
         except FileNotFoundError:
             continue
+        mark = marks.get(name)
+        if mark and (mark.inode, mark.offset, mark.mtime_ns) == (st.st_ino, st.st_size, st.st_mtime_ns):
+            new_marks[name] = mark
+            continue
+        offset = mark.offset if mark else 0
+        if mark and (mark.inode != st.st_ino or st.st_size < offset):
+            raise RewrittenBelowCheckpoint(name)
+        fd = os.open(path, os.O_RDONLY)
         try:
-            st = os.fstat(fd)
-            mark = marks.get(name)
-            if mark and (mark.inode, mark.offset, mark.mtime_ns) == (st.st_ino, st.st_size, st.st_mtime_ns):
-                new_marks[name] = mark
-                continue
-            offset = 0
-            if mark:
-                if mark.inode != st.st_ino or st.st_size < mark.offset or _fingerprint(fd, mark.offset) != mark.fingerprint:
-                    raise RewrittenBelowCheckpoint(name)
-                offset = mark.offset
-            offset, torn_here = _feed_lines(fd, offset, st.st_size, on_line)
-            torn += torn_here
-            new_marks[name] = FileMark(offset, st.st_ino, st.st_mtime_ns, _fingerprint(fd, offset))
+            digest = _hash_prefix(fd, offset)
+            if mark and digest.hexdigest() != mark.fingerprint:
+                raise RewrittenBelowCheckpoint(name)
+            offset = _feed_lines(fd, offset, st.st_size, on_line, digest)
         finally:
             os.close(fd)
-    return ReadResult(new_marks, torn)
+        new_marks[name] = FileMark(offset, st.st_ino, st.st_mtime_ns, digest.hexdigest())
+    return new_marks
 
 
-def _feed_lines(fd: int, offset: int, size: int, on_line: Callable[[bytes], None]) -> tuple[int, int]:
+def _feed_lines(fd: int, offset: int, size: int, on_line: Callable[[bytes], None], digest: Any) -> int:
     pending = b""
     while offset < size:
         block = os.pread(fd, min(READ_BLOCK, size - offset), offset)
         if not block:
             break
+        digest.update(block)
         offset += len(block)
         lines = (pending + block).split(b"\n")
         pending = lines.pop()
         for line in lines:
             if line:
                 on_line(line)
-    return offset, 1 if pending else 0
-
-
-def check_writable_file(path: Path) -> None:
-    """Fail early, with the path in the message, when a file cannot be replaced."""
-    if not path.parent.is_dir():
-        raise CctrackError(f"directory {path.parent} does not exist; create it or set another one")
-    if not os.access(path.parent, os.W_OK | os.X_OK):
-        raise CctrackError(f"directory {path.parent} is not writable by this user")
+    if pending:
+        on_line(pending)
+    return offset

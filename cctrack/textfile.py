@@ -66,7 +66,7 @@ class ReportCollector(Collector):
         for tool in self.report.tools:
             yield from tool_metrics(tool)
         skipped = CounterMetricFamily(
-            "cctrack_analyze_skipped_lines", "Lines in the day files that are not records, by reason.", labels=["reason"]
+            "cctrack_analyze_skipped_lines", "Lines in the day files that are not records: torn (not whole JSON, as a crash mid-write leaves) or invalid.", labels=["reason"]
         )
         skipped.add_metric(["invalid"], self.report.invalid_lines)
         skipped.add_metric(["torn"], self.report.torn_fragments)

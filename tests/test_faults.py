@@ -1,0 +1,302 @@
+"""Faults and bad input: nothing lost, nothing duplicated, every failure a clear record or error."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from builders import script
+from cctrack.analyze import analyze
+from cctrack.capture import capture
+from cctrack.settings import resolve_settings
+from conftest import Env, sample
+
+UTC = timezone.utc
+
+
+def tool_printing(env: Env, name: str, body: str) -> str:
+    return str(script(env.root / name, body))
+
+
+def day_file(env: Env) -> Path:
+    files = sorted(env.data_dir.glob("usage-*.jsonl"))
+    assert len(files) == 1
+    return files[0]
+
+
+def metric(env: Env, name: str, **labels: str) -> float | None:
+    return sample(env.textfile.read_text(), name, **labels)
+
+
+# ---- crashes and concurrency -------------------------------------------------------------------
+
+def test_torn_last_line_is_skipped_alone_and_counted(env: Env) -> None:
+    env.use_fixed_tools()
+    for _ in range(2):
+        assert env.run("capture").returncode == 0
+    path = day_file(env)
+    whole = path.read_bytes()
+    path.write_bytes(whole + whole.splitlines(keepends=True)[-1][:57])  # a crash mid-append
+    for _ in range(2):
+        assert env.run("capture").returncode == 0
+    lines = path.read_bytes().split(b"\n")
+    assert all(json.loads(line)["seq_no"] for line in lines[:4] + lines[5:-1])  # every record whole
+    assert env.run("analyze").returncode == 0
+    assert metric(env, "cctrack_analyze_skipped_lines_total", reason="torn") == 1
+    assert metric(env, "cctrack_analyze_skipped_lines_total", reason="invalid") == 0
+    assert metric(env, "cctrack_claude_captures_total", result="ok") == 4
+    assert metric(env, "cctrack_codex_captures_total", result="ok") == 4
+
+
+def test_torn_fragment_seen_by_analyze_before_the_repair_counts_once(env: Env) -> None:
+    env.use_fixed_tools()
+    env.run("capture")
+    path = day_file(env)
+    with open(path, "ab") as handle:
+        handle.write(b'{"v":1,"seq_no":99,"timest')
+    assert env.run("analyze").returncode == 0
+    env.run("capture")
+    assert env.run("analyze").returncode == 0
+    assert metric(env, "cctrack_analyze_skipped_lines_total", reason="torn") == 1
+    assert metric(env, "cctrack_codex_captures_total", result="ok") == 2
+    seqs = [json.loads(line)["seq_no"] for line in path.read_text().splitlines() if not line.startswith('{"v":1,"seq_no":99,')]
+    assert seqs == [1, 2, 3, 4]  # the counter ignored the fragment
+
+
+def test_ten_concurrent_captures(env: Env) -> None:
+    env.use_fixed_tools()
+    processes = [subprocess.Popen([sys.executable, "-m", "cctrack", "capture"], env=env.vars,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(10)]
+    assert [p.wait(timeout=120) for p in processes] == [0] * 10
+    raw = day_file(env).read_bytes()
+    assert raw.endswith(b"\n")
+    records = [json.loads(line) for line in raw.splitlines()]  # any interleaving breaks a line
+    assert len(records) == 20
+    assert sorted(r["seq_no"] for r in records) == list(range(1, 21))
+    assert sum(r["source_tool"] == "codex" for r in records) == 10
+
+
+def test_lost_seq_counter_never_reuses_a_number(env: Env) -> None:
+    env.use_fixed_tools()
+    env.run("capture")
+    (env.data_dir / "seq").unlink()
+    env.run("capture")
+    (env.data_dir / "seq").write_text("garbage")
+    env.run("capture")
+    assert [r["seq_no"] for r in env.records()] == [1, 2, 3, 4, 5, 6]
+
+
+# ---- status tools that misbehave ---------------------------------------------------------------
+
+def test_hanging_tool_is_killed_with_its_children(env: Env) -> None:
+    env.use_fixed_tools()
+    pids = env.root / "pids"
+    hang = tool_printing(env, "hang", f"""
+import os, subprocess, time
+child = subprocess.Popen(["sleep", "300"])
+open({str(pids)!r}, "w").write(f"{{os.getpid()}} {{child.pid}}")
+time.sleep(300)
+""")
+    result = env.run("capture", "--codex-status", hang, "--timeout", "2")
+    assert result.returncode == 0  # claude still captured
+    codex, = [r for r in env.records() if r["source_tool"] == "codex"]
+    assert codex["ok"] is False and codex["error"] == "codex-status timed out after 2 s"
+    assert [r["ok"] for r in env.records() if r["source_tool"] == "claude"] == [True]
+    for pid in map(int, pids.read_text().split()):
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            continue
+        assert state in ("Z", "X"), f"process {pid} survived the timeout"
+
+
+BAD_OUTPUTS = {
+    "exits non-zero": ("import sys; print('not logged in', file=sys.stderr); sys.exit(4)", "codex-status failed (exit 4): not logged in"),
+    "prints garbage": ("print('Usage: 42% of something')", "codex-status printed no valid status: output is not JSON"),
+    "prints nothing": ("pass", "codex-status printed no valid status: output is not JSON"),
+    "prints 100 MB": ("import sys\nfor _ in range(100): sys.stdout.write('x' * (1 << 20))", "codex-status printed more than 1 MiB"),
+    "prints non-UTF-8": ("import sys; sys.stdout.buffer.write(b'\\xff\\xfe{}')", "codex-status printed no valid status: output is not UTF-8"),
+    "wrong source": ('print(\'{"source_tool": "claude", "observed_at": "2026-01-01T00:00:00Z", "origin": "x", "windows": {"weekly": {"used_ratio": 0.1}}}\')',
+                     "codex-status printed no valid status: status is for claude, expected codex"),
+}
+
+
+def ratio_tool(value: str) -> str:
+    return ('print(\'{"source_tool": "codex", "observed_at": "2026-01-01T00:00:00Z", "origin": "x", '
+            f'"windows": {{"weekly": {{"used_ratio": {value}, "window_seconds": 604800}}}}}}\')')
+
+
+for label, value, words in (("NaN", "NaN", "not a number"), ("Infinity", "Infinity", "not a number"),
+                            ("negative", "-0.2", "outside 0..1"), ("over 100 %", "3.5", "outside 0..1"),
+                            ("an epoch", "1795500000", "outside 0..1"), ("a string", '"42%"', "not a number")):
+    BAD_OUTPUTS[f"ratio is {label}"] = (ratio_tool(value), words)
+
+
+@pytest.mark.parametrize("case", sorted(BAD_OUTPUTS))
+def test_bad_status_output_is_a_clear_error_record(env: Env, case: str) -> None:
+    body, words = BAD_OUTPUTS[case]
+    env.use_fixed_tools()
+    result = env.run("capture", "--codex-status", tool_printing(env, "bad", body))
+    assert result.returncode == 0
+    records = env.records()
+    assert [(r["source_tool"], r["ok"]) for r in records] == [("claude", True), ("codex", False)]
+    assert words in records[1]["error"]
+    assert len(records[1]["error"]) < 400 and "\n" not in records[1]["error"]
+    assert env.run("analyze").returncode == 0
+    assert metric(env, "cctrack_codex_up") == 0 and metric(env, "cctrack_claude_up") == 1
+
+
+def test_transient_failures_are_retried_and_others_are_not(env: Env) -> None:
+    env.use_fixed_tools()
+    counter = env.root / "attempts"
+    good = Path(env.vars["CODEX_STATUS_PATH"]).read_text().split("\n", 1)[1]
+    flaky = tool_printing(env, "flaky", f"""
+import sys
+from pathlib import Path
+counter = Path({str(counter)!r})
+attempt = int(counter.read_text()) + 1 if counter.exists() else 1
+counter.write_text(str(attempt))
+if attempt < 3:
+    print("backend busy", file=sys.stderr)
+    sys.exit(75)
+{good}""")
+    assert env.run("capture", "--codex-status", flaky).returncode == 0
+    assert counter.read_text() == "3"
+    assert [r["ok"] for r in env.records()] == [True, True]
+    counter.unlink()
+    broken = tool_printing(env, "broken", f"""
+from pathlib import Path
+counter = Path({str(counter)!r})
+counter.write_text(str(int(counter.read_text()) + 1 if counter.exists() else 1))
+raise SystemExit(1)
+""")
+    env.run("capture", "--codex-status", broken)
+    assert counter.read_text() == "1"
+
+
+def test_missing_status_command_is_named(env: Env) -> None:
+    env.use_fixed_tools()
+    env.run("capture", "--codex-status", str(env.root / "no-such-tool"))
+    assert "codex-status not found: " in env.records()[-1]["error"]
+
+
+# ---- the checkpoint and the day files ----------------------------------------------------------
+
+def three_runs(env: Env) -> None:
+    env.use_fixed_tools()
+    for _ in range(3):
+        assert env.run("run").returncode == 0
+
+
+def expect_counts(env: Env, ok: int, replayed: str | None) -> None:
+    result = env.run("analyze")
+    assert result.returncode == 0, result.stderr
+    assert (replayed in result.stderr) if replayed else ("replayed" not in result.stderr), result.stderr
+    assert metric(env, "cctrack_claude_captures_total", result="ok") == ok
+    assert metric(env, "cctrack_codex_captures_total", result="ok") == ok
+
+
+def test_deleted_checkpoint_rebuilds(env: Env) -> None:
+    three_runs(env)
+    (env.data_dir / "analyze-state.json").unlink()
+    expect_counts(env, 3, "no checkpoint yet")
+    expect_counts(env, 3, None)
+
+
+@pytest.mark.parametrize("garbage", [b"", b"{not json", b'{"v": 1}', b'{"v": 99}', b"\x00\xff" * 10,
+                                     b'{"v":1,"analyzed_at":null,"invalid_lines":"x","torn_fragments":0,"tools":{},"marks":{}}'])
+def test_corrupt_checkpoint_rebuilds(env: Env, garbage: bytes) -> None:
+    three_runs(env)
+    (env.data_dir / "analyze-state.json").write_bytes(garbage)
+    expect_counts(env, 3, "replayed all records")
+
+
+def test_day_file_truncated_below_checkpoint_is_reread(env: Env) -> None:
+    three_runs(env)
+    path = day_file(env)
+    lines = path.read_bytes().splitlines(keepends=True)
+    path.write_bytes(b"".join(lines[:2]))  # someone cut the file back to its first capture
+    expect_counts(env, 1, "changed below the checkpoint")
+
+
+def test_day_file_replaced_below_checkpoint_is_reread(env: Env) -> None:
+    three_runs(env)
+    path = day_file(env)
+    content = path.read_bytes()
+    # Same length, same inode, different content: one record's ok flag damaged.
+    flipped = content.replace(b'"ok":true', b'"ok":null', 1)
+    assert len(flipped) == len(content)
+    with open(path, "r+b") as handle:
+        handle.write(flipped)
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000))
+    result = env.run("analyze")
+    assert "changed below the checkpoint" in result.stderr
+    assert metric(env, "cctrack_analyze_skipped_lines_total", reason="invalid") == 1
+    # And a file swapped for a copy (new inode) is noticed as well.
+    copy = path.with_suffix(".tmp")
+    copy.write_bytes(content)
+    copy.replace(path)
+    expect_counts(env, 3, "changed below the checkpoint")
+
+
+def test_deleting_old_day_files_keeps_counters(env: Env) -> None:
+    three_runs(env)
+    day_file(env).unlink()
+    expect_counts(env, 3, None)
+
+
+def test_day_boundary_at_utc_midnight(env: Env) -> None:
+    """One capture on each side of midnight: two day files, one analysis over both."""
+    env.use_fixed_tools()
+    settings = resolve_settings({}, env.vars)
+    midnight = datetime(2026, 11, 25, tzinfo=UTC)
+    moments = iter([midnight - timedelta(milliseconds=300), midnight - timedelta(milliseconds=100),
+                    midnight + timedelta(milliseconds=100), midnight + timedelta(milliseconds=300)])
+    for _ in range(2):
+        capture(settings, lambda: next(moments), env.vars)
+    names = sorted(p.name for p in env.data_dir.glob("usage-*.jsonl"))
+    assert names == ["usage-20261124.jsonl", "usage-20261125.jsonl"]
+    by_day = {name: [json.loads(l)["seq_no"] for l in (env.data_dir / name).read_text().splitlines()] for name in names}
+    assert sorted(by_day["usage-20261124.jsonl"] + by_day["usage-20261125.jsonl"]) == [1, 2, 3, 4]
+    outcome = analyze(settings, midnight + timedelta(minutes=1))
+    assert {t.tool: t.ok_count for t in outcome.report.tools} == {"claude": 2, "codex": 2}
+
+
+# ---- security ----------------------------------------------------------------------------------
+
+def test_status_command_path_with_spaces_and_metacharacters_runs_only_that_file(env: Env) -> None:
+    env.use_fixed_tools()
+    folder = env.root / "my tools; touch PWNED & $(touch PWNED2) `id`"
+    folder.mkdir()
+    tool = folder / "codex status|tee PWNED3"
+    tool.write_bytes(Path(env.vars["CODEX_STATUS_PATH"]).read_bytes())
+    tool.chmod(0o755)
+    result = env.run("capture", "--codex-status", str(tool))
+    assert result.returncode == 0
+    assert all(r["ok"] for r in env.records())
+    assert not any(p.name.startswith("PWNED") for p in env.root.rglob("PWNED*"))
+    assert not any(Path(os.getcwd()).glob("PWNED*"))
+
+
+def test_file_modes(env: Env) -> None:
+    env.use_fixed_tools()
+    assert env.run("run", file_size_limit=None).returncode == 0
+    assert stat.S_IMODE(env.data_dir.stat().st_mode) == 0o700
+    for path in env.data_dir.iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    assert stat.S_IMODE(env.textfile.stat().st_mode) == 0o644
+
+
+def test_file_modes_ignore_a_permissive_umask(env: Env) -> None:
+    env.use_fixed_tools()
+    done = subprocess.run(["/bin/sh", "-c", f"umask 000; exec {sys.executable} -m cctrack run"], env=env.vars, capture_output=True)
+    assert done.returncode == 0
+    assert {stat.S_IMODE(p.stat().st_mode) for p in env.data_dir.iterdir()} == {0o600}
+    assert stat.S_IMODE(env.textfile.stat().st_mode) == 0o644
