@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
+import orjson
+
 RECORD_VERSION = 1
 SOURCE_TOOLS = ("claude", "codex")
 # A tool that rounds may report a hair above 100 %; anything beyond this is a bug, not usage.
@@ -45,13 +47,11 @@ def from_unix(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, tz=timezone.utc)
 
 
-def _reject_constant(name: str) -> float:
-    raise ValueError(f"{name} is not a number")
-
-
 def strict_loads(text: str | bytes) -> Any:
-    """json.loads that refuses NaN and Infinity, which Python's json accepts by default."""
-    return json.loads(text, parse_constant=_reject_constant)
+    """Strict JSON: NaN and Infinity refused (Python's json accepts them), bytes only as
+    UTF-8, integers within 64 bits. orjson parses about four times as fast as the standard
+    library, which is most of what replaying a year of records costs. Raises ValueError."""
+    return orjson.loads(text)
 
 
 def finite_number(value: Any, what: str) -> float:
@@ -164,8 +164,7 @@ class Status:
 def parse_status_output(text: str | bytes, expected_source: str) -> Status:
     """What a status tool printed, as a Status; ValueError says what is wrong with it."""
     try:
-        # Decoded here: json.loads would guess UTF-16 or UTF-32 from the first bytes.
-        obj = strict_loads(text.decode("utf-8") if isinstance(text, bytes) else text)
+        obj = strict_loads(text.decode() if isinstance(text, bytes) else text)
     except UnicodeDecodeError:
         raise ValueError("output is not UTF-8") from None
     except json.JSONDecodeError as exc:
@@ -206,31 +205,35 @@ class Record:
     def from_json(cls, obj: Any) -> Record:
         if not isinstance(obj, dict):
             raise ValueError("record is not a JSON object")
-        if obj.get("v") != RECORD_VERSION:
-            raise ValueError(f"unknown record version {str(obj.get('v'))[:10]!r}")
-        seq = obj.get("seq_no")
-        if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1:
-            raise ValueError("seq_no is not a positive integer")
-        source = obj.get("source_tool")
-        if source not in SOURCE_TOOLS:
-            raise ValueError(f"unknown source_tool {str(source)[:40]!r}")
-        ok = obj.get("ok")
-        if not isinstance(ok, bool):
-            raise ValueError("ok is not a boolean")
-        hostname = obj.get("hostname")
-        if not isinstance(hostname, str):
-            raise ValueError("hostname is not a string")
+        if not has_record_envelope(obj):
+            raise ValueError("not a cctrack record of this version")
+        ok = obj["ok"]
         error = obj.get("error")
         if error is not None and not isinstance(error, str):
             raise ValueError("error is not a string")
-        if not ok and error is None:
-            raise ValueError("a failed record has no error")
         return cls(
-            seq_no=seq,
-            timestamp=parse_time(obj.get("timestamp")),
-            hostname=hostname,
-            source_tool=source,
+            seq_no=obj["seq_no"],
+            timestamp=parse_time(obj["timestamp"]),
+            hostname=obj["hostname"],
+            source_tool=obj["source_tool"],
             ok=ok,
-            status=Status.from_json(obj, source) if ok else None,
+            status=Status.from_json(obj, obj["source_tool"]) if ok else None,
             error=error,
         )
+
+
+def has_record_envelope(obj: Any) -> bool:
+    """The fields every record has, checked without parsing times or windows: enough to
+    count a record, which is all analyze does with most of them."""
+    return (
+        type(obj) is dict
+        and type(obj.get("v")) is int
+        and obj["v"] == RECORD_VERSION
+        and type(obj.get("seq_no")) is int
+        and obj["seq_no"] >= 1
+        and obj.get("source_tool") in SOURCE_TOOLS
+        and type(obj.get("ok")) is bool
+        and type(obj.get("timestamp")) is str
+        and type(obj.get("hostname")) is str
+        and (obj["ok"] or type(obj.get("error")) is str)
+    )

@@ -209,8 +209,9 @@ def _hash_prefix(fd: int, length: int) -> Any:
     return digest
 
 
-def read_new_lines(data_dir: Path, marks: dict[str, FileMark], on_line: Callable[[bytes], None]) -> dict[str, FileMark]:
-    """Feed every line written after the marks to on_line, file by file; return the new marks.
+def read_new_lines(data_dir: Path, marks: dict[str, FileMark], on_lines: Callable[[list[bytes]], None]) -> dict[str, FileMark]:
+    """Feed the lines written after the marks to on_lines, in blocks, file by file; return
+    the new marks.
 
     Call with the store lock held: a last line without its newline can then only be a
     crash's fragment, and it is passed on for the line parser to count. A file whose inode,
@@ -236,14 +237,14 @@ def read_new_lines(data_dir: Path, marks: dict[str, FileMark], on_line: Callable
             digest = _hash_prefix(fd, offset)
             if mark and digest.hexdigest() != mark.fingerprint:
                 raise RewrittenBelowCheckpoint(name)
-            offset = _feed_lines(fd, offset, st.st_size, on_line, digest)
+            offset = _feed_lines(fd, offset, st.st_size, on_lines, digest)
         finally:
             os.close(fd)
         new_marks[name] = FileMark(offset, st.st_ino, st.st_mtime_ns, digest.hexdigest())
     return new_marks
 
 
-def _feed_lines(fd: int, offset: int, size: int, on_line: Callable[[bytes], None], digest: Any) -> int:
+def _feed_lines(fd: int, offset: int, size: int, on_lines: Callable[[list[bytes]], None], digest: Any) -> int:
     pending = b""
     while offset < size:
         block = os.pread(fd, min(READ_BLOCK, size - offset), offset)
@@ -253,9 +254,7 @@ def _feed_lines(fd: int, offset: int, size: int, on_line: Callable[[bytes], None
         offset += len(block)
         lines = (pending + block).split(b"\n")
         pending = lines.pop()
-        for line in lines:
-            if line:
-                on_line(line)
+        on_lines([line for line in lines if line])
     if pending:
-        on_line(pending)
+        on_lines([pending])
     return offset

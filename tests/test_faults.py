@@ -133,7 +133,7 @@ def ratio_tool(value: str) -> str:
             f'"windows": {{"weekly": {{"used_ratio": {value}, "window_seconds": 604800}}}}}}\')')
 
 
-for label, value, words in (("NaN", "NaN", "not a number"), ("Infinity", "Infinity", "not a number"),
+for label, value, words in (("NaN", "NaN", "output is not JSON"), ("Infinity", "Infinity", "output is not JSON"),
                             ("negative", "-0.2", "outside 0..1"), ("over 100 %", "3.5", "outside 0..1"),
                             ("an epoch", "1795500000", "outside 0..1"), ("a string", '"42%"', "not a number")):
     BAD_OUTPUTS[f"ratio is {label}"] = (ratio_tool(value), words)

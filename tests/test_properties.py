@@ -51,7 +51,7 @@ def test_record_round_trips_through_its_line(record: Record) -> None:
 @given(st.binary(max_size=300) | json_values.map(lambda v: json.dumps(v).encode()))
 def test_any_line_is_a_record_or_counted_never_a_crash(line: bytes) -> None:
     state = State()
-    state.add_line(line)
+    state.add_lines([line])
     folded = sum(t.ok_count + t.error_count for t in state.tools.values())
     assert folded + state.torn_fragments + state.invalid_lines == 1
 
