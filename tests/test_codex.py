@@ -190,3 +190,15 @@ def test_parse_rate_limits_rejects_garbage_percentages() -> None:
     limits = nested_2026((float("nan"), 300, None), (1772470800.0, 10080, None))
     assert parse_rate_limits(limits, line_time) == ()
     assert parse_rate_limits(nested_2026((-3.0, 300, None), (100.4, 10080, None)), line_time)[0].used_ratio == 1.0
+
+
+def test_sessions_started_before_the_horizon_are_skipped_by_name(env: Env) -> None:
+    """History older than the longest window is not even listed; its folders are skipped."""
+    write_rollout(env.codex_home, NOW - timedelta(hours=1),
+                  [token_count(NOW - timedelta(minutes=5), nested_2026((21.0, 300, NOW + timedelta(hours=1)), None))],
+                  mtime=NOW - timedelta(minutes=5), session="recent")
+    ancient = write_rollout(env.codex_home, NOW - timedelta(days=60),
+                            [token_count(NOW - timedelta(minutes=1), nested_2026((77.0, 300, NOW + timedelta(hours=1)), None))],
+                            mtime=NOW - timedelta(minutes=1), session="ancient")
+    assert ancient.exists()
+    assert windows(status(env))["five_hour"][0] == 0.21

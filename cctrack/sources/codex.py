@@ -101,19 +101,30 @@ def lines_from_end(path: Path) -> Iterator[bytes]:
             yield carry
 
 
-def rollout_files(home: Path) -> list[tuple[float, Path]]:
-    """Every plain rollout file (compressed ones hold only idle, older sessions), newest first."""
+def rollout_files(home: Path, since: datetime) -> list[tuple[float, Path]]:
+    """Plain rollout files (compressed ones hold only idle, older sessions) started on or
+    after the local date of `since` minus a day, newest-modified first.
+
+    Folder and file names carry the local start date, so older days are skipped by name,
+    unread and unstatted: the cost stays that of the last month, however long the history.
+    """
+    cutoff = f"{since.astimezone() - timedelta(days=1):%Y-%m-%d}"
     found: list[tuple[float, Path]] = []
-    stack = [home / "sessions", home / "archived_sessions"]
+    stack = [(home / "sessions", ""), (home / "archived_sessions", "")]
     while stack:
+        folder, date = stack.pop()
         try:
-            entries = list(os.scandir(stack.pop()))
+            entries = list(os.scandir(folder))
         except (FileNotFoundError, NotADirectoryError):
             continue
         for entry in entries:
+            name = entry.name
             if entry.is_dir(follow_symlinks=False):
-                stack.append(Path(entry.path))
-            elif entry.name.startswith("rollout-") and entry.name.endswith(".jsonl"):
+                # sessions/YYYY/MM/DD: a folder's date so far is a prefix of its files' dates.
+                sub = f"{date}-{name}" if date else name
+                if sub >= cutoff[: len(sub)]:
+                    stack.append((Path(entry.path), sub))
+            elif name.startswith("rollout-") and name.endswith(".jsonl") and name[8:18] >= cutoff:
                 found.append((entry.stat().st_mtime, Path(entry.path)))
     found.sort(reverse=True)
     return found
@@ -122,7 +133,7 @@ def rollout_files(home: Path) -> list[tuple[float, Path]]:
 def latest_snapshot(home: Path, now: datetime) -> Snapshot | None:
     best: Snapshot | None = None
     oldest = (now - HORIZON).timestamp()
-    for mtime, path in rollout_files(home):
+    for mtime, path in rollout_files(home, now - HORIZON):
         if mtime < oldest or (best and mtime < (best.observed_at - MTIME_SLACK).timestamp()):
             break  # every remaining file was last written before what we already have
         try:
