@@ -1,0 +1,78 @@
+"""The pure side of analyze: folding records and what they mean at a given `now`."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from cctrack.analyze import State, build_report, pace_ratio
+from cctrack.records import Record, Status, Window
+
+UTC = timezone.utc
+T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+
+
+def line(seq: int, source: str = "codex", used: float | None = 0.5, at: datetime = T0, resets: datetime | None = None) -> bytes:
+    if used is None:
+        return Record(seq, at, "h", source, ok=False, error="boom").to_line()
+    window = Window("five_hour", used, 18000, resets or at + timedelta(hours=2))
+    return Record(seq, at, "h", source, ok=True, status=Status(source, at, "rollout", (window,), "plus")).to_line()
+
+
+def test_pace_is_measured_when_the_numbers_were_observed() -> None:
+    window = Window("five_hour", 0.3, 18000, T0 + timedelta(hours=2))  # 3 of 5 hours gone at T0
+    assert pace_ratio(window, T0) == pytest.approx(0.5)
+    assert pace_ratio(window, T0 - timedelta(hours=3)) == pytest.approx(0.3 / 0.02)  # the floor, not infinity
+
+
+def test_report_rolls_windows_over_at_now() -> None:
+    state = State()
+    state.add_lines([line(1, used=0.8)])
+    before = build_report(state, T0 + timedelta(hours=1))
+    after = build_report(state, T0 + timedelta(hours=2, seconds=1))
+    codex = {t.tool: t for t in before.tools}["codex"]
+    assert codex.windows[0].used_ratio == 0.8 and codex.windows[0].resets_at is not None
+    rolled = {t.tool: t for t in after.tools}["codex"].windows[0]
+    assert (rolled.used_ratio, rolled.resets_at, rolled.pace_ratio) == (0.0, None, None)
+
+
+def test_configured_source_without_records_is_down() -> None:
+    report = build_report(State(), T0, ("claude", "codex"))
+    assert [(t.tool, t.up, t.ok_count) for t in report.tools] == [("claude", False, 0), ("codex", False, 0)]
+
+
+def test_latest_is_by_seq_no_and_failures_make_the_tool_down() -> None:
+    state = State()
+    state.add_lines([line(1, used=0.1), line(2, used=0.2), line(3, used=None)])
+    codex = state.tools["codex"]
+    assert (codex.ok_count, codex.error_count, codex.up, codex.last_error) == (2, 1, False, "boom")
+    assert codex.last_success is not None and codex.last_success.seq_no == 2
+    state.add_lines([line(4, used=0.4)])
+    assert codex.up and codex.last_success.seq_no == 4
+
+
+def test_incremental_folding_equals_one_replay() -> None:
+    lines = [line(seq, source, used) for seq, source, used in
+             [(1, "codex", 0.1), (2, "claude", None), (3, "codex", 0.3), (4, "claude", 0.4), (5, "codex", None)]]
+    whole, parts = State(), State()
+    whole.add_lines(lines)
+    for one in lines:
+        parts.add_lines([one])
+    assert whole.to_json() == parts.to_json()
+
+
+def test_latest_record_with_a_broken_status_is_invalid_and_the_one_before_wins() -> None:
+    broken = line(2, used=0.9).replace(b'"used_ratio":0.9', b'"used_ratio":"lots"')
+    state = State()
+    state.add_lines([line(1, used=0.1), broken, b'{"v":1,"seq_no"', b'["not", "a", "record"]'])
+    codex = state.tools["codex"]
+    assert codex.last_success is not None and codex.last_success.seq_no == 1 and codex.up
+    assert (codex.ok_count, state.invalid_lines, state.torn_fragments) == (1, 2, 1)
+
+
+def test_state_survives_its_own_serialisation() -> None:
+    state = State()
+    state.add_lines([line(1, used=0.25), line(2, "claude", used=None)])
+    state.analyzed_at = T0
+    assert State.from_json(state.to_json()).to_json() == state.to_json()
