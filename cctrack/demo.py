@@ -3,19 +3,21 @@ dated relative to `now` so the demo shows live-looking dials rather than rolled-
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
+
+import jsonlines
 
 from cctrack.records import format_time
 from cctrack.sources.claude import store_statusline
 
 
-def _line(moment: datetime, kind: str, payload: dict) -> str:
-    return json.dumps({"timestamp": format_time(moment, milliseconds=True), "type": kind, "payload": payload}) + "\n"
+def _line(moment: datetime, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+    return {"timestamp": format_time(moment, milliseconds=True), "type": kind, "payload": payload}
 
 
-def _token_count(moment: datetime, rate_limits: dict | None) -> str:
+def _token_count(moment: datetime, rate_limits: dict[str, Any] | None) -> dict[str, Any]:
     info = {"total_token_usage": {"input_tokens": 184230, "cached_input_tokens": 150912, "output_tokens": 6120,
                                   "reasoning_output_tokens": 3968, "total_tokens": 190350},
             "last_token_usage": {"input_tokens": 40211, "cached_input_tokens": 38400, "output_tokens": 812,
@@ -39,13 +41,14 @@ def write_codex_home(home: Path, now: datetime) -> Path:
     bucket = {"limit_id": "codex_bengalfox", "limit_name": "GPT-5-Codex-Mini",
               "primary": {"used_percent": 7.0, "window_minutes": 1440, "resets_at": int((now + timedelta(hours=9)).timestamp())},
               "secondary": None, "credits": None, "plan_type": "plus", "rate_limit_reached_type": None}
-    path.write_text(
-        _line(started, "session_meta", {"id": "0199a8f2-demo", "cwd": "/home/demo/project", "cli_version": "0.63.0"})
-        + _line(started, "turn_context", {"model": "gpt-5.1-codex", "cwd": "/home/demo/project"})
-        + _token_count(started + timedelta(seconds=5), None)
-        + _token_count(now - timedelta(minutes=3), account)
-        + _token_count(now - timedelta(minutes=2), bucket)  # a per-model bucket: not the plan limit
-    )
+    with jsonlines.open(path, mode="w", compact=True) as rollout:
+        rollout.write_all([
+            _line(started, "session_meta", {"id": "0199a8f2-demo", "cwd": "/home/demo/project", "cli_version": "0.63.0"}),
+            _line(started, "turn_context", {"model": "gpt-5.1-codex", "cwd": "/home/demo/project"}),
+            _token_count(started + timedelta(seconds=5), None),
+            _token_count(now - timedelta(minutes=3), account),
+            _token_count(now - timedelta(minutes=2), bucket),  # a per-model bucket: not the plan limit
+        ])
     return home
 
 

@@ -17,7 +17,3 @@ class CctrackError(Exception):
     def __init__(self, message: str, exit_code: int = EXIT_FAILURE) -> None:
         super().__init__(" ".join(message.split()))
         self.exit_code = exit_code
-
-    @property
-    def message(self) -> str:
-        return str(self)

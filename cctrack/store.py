@@ -197,15 +197,19 @@ class RewrittenBelowCheckpoint(Exception):
     """A day file shrank or changed in the part already read: only a full re-read is right."""
 
 
+def _blocks(fd: int, start: int, end: int) -> Iterator[bytes]:
+    while start < end:
+        block = os.pread(fd, min(READ_BLOCK, end - start), start)
+        if not block:
+            return
+        start += len(block)
+        yield block
+
+
 def _hash_prefix(fd: int, length: int) -> Any:
     digest = hashlib.blake2b(digest_size=16)
-    offset = 0
-    while offset < length:
-        block = os.pread(fd, min(READ_BLOCK, length - offset), offset)
-        if not block:
-            break
+    for block in _blocks(fd, 0, length):
         digest.update(block)
-        offset += len(block)
     return digest
 
 
@@ -246,10 +250,7 @@ def read_new_lines(data_dir: Path, marks: dict[str, FileMark], on_lines: Callabl
 
 def _feed_lines(fd: int, offset: int, size: int, on_lines: Callable[[list[bytes]], None], digest: Any) -> int:
     pending = b""
-    while offset < size:
-        block = os.pread(fd, min(READ_BLOCK, size - offset), offset)
-        if not block:
-            break
+    for block in _blocks(fd, offset, size):
         digest.update(block)
         offset += len(block)
         lines = (pending + block).split(b"\n")

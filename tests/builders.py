@@ -123,17 +123,6 @@ def script(path: Path, body: str) -> Path:
     return path
 
 
-def status_json(source: str, five_hour: float, weekly: float, now: datetime, origin: str = "test") -> str:
-    return json.dumps({
-        "source_tool": source, "observed_at": format_time(now), "origin": origin, "plan": "pro",
-        "windows": {
-            "five_hour": {"used_ratio": five_hour, "window_seconds": 18000,
-                          "resets_at": format_time(now + timedelta(hours=2))},
-            "weekly": {"used_ratio": weekly, "window_seconds": 604800,
-                       "resets_at": format_time(now + timedelta(days=3))},
-        }})
-
-
 def fixed_tool(path: Path, source: str, five_hour: float, weekly: float) -> Path:
     """A status tool that prints a fixed status, observed at the moment it runs."""
     return script(path, f"""

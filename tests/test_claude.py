@@ -115,7 +115,8 @@ def test_oauth_flat_answer_and_polite_polling(env: Env, usage_api: FakeUsageAPI)
     assert request["authorization"] == f"Bearer {TOKEN}"
     assert request["anthropic-beta"] == "oauth-2025-04-20"
     # Asked again a moment later, it answers from its cache instead of polling.
-    assert claude_status(env)["windows"]["weekly"]["used_ratio"] == 0.615
+    again = claude_status(env)
+    assert again["windows"]["weekly"]["used_ratio"] == 0.615 and again["plan"] == "max"
     assert len(usage_api.requests) == 1
     assert stat.S_IMODE((env.data_dir / OAUTH_CACHE_FILE).stat().st_mode) == 0o600
 

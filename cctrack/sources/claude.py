@@ -232,12 +232,16 @@ def parse_usage(answer: Any) -> tuple[Window, ...]:
 
 @dataclass(frozen=True)
 class OAuthCache:
+    """The last good answer (never the token), its plan, and when asking again is polite."""
+
     snapshot: Snapshot | None
+    plan: str | None
     retry_not_before: datetime | None
 
     def to_json(self) -> dict[str, Any]:
         return {
             "snapshot": self.snapshot.to_json() if self.snapshot else None,
+            "plan": self.plan,
             "retry_not_before": format_time(self.retry_not_before) if self.retry_not_before else None,
         }
 
@@ -247,9 +251,10 @@ def load_oauth_cache(data_dir: Path) -> OAuthCache:
         obj = store.read_json(data_dir / OAUTH_CACHE_FILE) or {}
         snapshot = Snapshot.from_json(obj["snapshot"]) if obj.get("snapshot") else None
         retry = parse_time(obj["retry_not_before"]) if obj.get("retry_not_before") else None
-        return OAuthCache(snapshot, retry)
+        plan = obj.get("plan") if isinstance(obj.get("plan"), str) else None
+        return OAuthCache(snapshot, plan, retry)
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return OAuthCache(None, None)
+        return OAuthCache(None, None, None)  # a damaged cache is as good as none
 
 
 def save_oauth_cache(data_dir: Path, cache: OAuthCache) -> None:
@@ -318,28 +323,28 @@ def oauth_snapshot(data_dir: Path, claude_home: Path, url: str, env: Mapping[str
     cache = load_oauth_cache(data_dir)
     cached = cache.snapshot
     if cached and now - cached.observed_at < OAUTH_MIN_INTERVAL:
-        return cached, None
+        return cached, cache.plan
     if cache.retry_not_before and now < cache.retry_not_before:
         if cached:
-            return cached, None
+            return cached, cache.plan
         raise _http_reason(429)
     credentials = read_credentials(claude_home, env, now)
     try:
         windows = parse_usage(fetch_usage(url, credentials.token))
     except UsageHTTPError as exc:
         if exc.code == 429:
-            save_oauth_cache(data_dir, OAuthCache(cached, _retry_after(exc.retry_after, now)))
+            save_oauth_cache(data_dir, OAuthCache(cached, cache.plan, _retry_after(exc.retry_after, now)))
             if cached:
-                return cached, credentials.plan
+                return cached, cache.plan
         raise _http_reason(exc.code) from None
     except CctrackError:
         if cached and cached.observed_at > now - STATUSLINE_FRESH:
-            return cached, credentials.plan
+            return cached, cache.plan
         raise
     if not windows:
         raise CctrackError("usage endpoint answered without any usage window; is this a Pro or Max login?")
     snapshot = Snapshot(now, windows)
-    save_oauth_cache(data_dir, OAuthCache(snapshot, None))
+    save_oauth_cache(data_dir, OAuthCache(snapshot, credentials.plan, None))
     return snapshot, credentials.plan
 
 
