@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import selectors
 import signal
 import subprocess
@@ -103,9 +104,18 @@ def run_bounded(argv: Sequence[str], env: Mapping[str, str], timeout: float, lab
     return Finished(returncode, bytes(out), bytes(err))
 
 
+# Token shapes of Anthropic and OpenAI, and bearer headers: a tool's stderr goes into the
+# record, and a third-party tool may print what it should not.
+_SECRET = re.compile(r"(?i)(bearer\s+)\S+|\bsk-[A-Za-z0-9_-]{16,}|\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9._-]+")
+
+
+def redact(text: str) -> str:
+    return _SECRET.sub(lambda m: (m.group(1) or "") + "[redacted]", text)
+
+
 def _last_line(data: bytes) -> str:
     lines = data.decode("utf-8", "replace").strip().splitlines()
-    return lines[-1].strip()[:300] if lines else ""
+    return redact(lines[-1].strip())[:300] if lines else ""
 
 
 def query_tool(source: str, argv: Sequence[str], env: Mapping[str, str], timeout: float) -> Status:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import os
 import sys
 from datetime import datetime, timezone
@@ -14,7 +12,7 @@ import typer
 
 from cctrack import __version__
 from cctrack.errors import EXIT_FAILURE, CctrackError
-from cctrack.settings import Settings, checkout_root, resolve_settings
+from cctrack.settings import Settings, resolve_settings
 
 app = typer.Typer(
     add_completion=False,
@@ -78,26 +76,6 @@ def do_analyze(settings: Settings, rebuild: bool) -> int:
     return 0
 
 
-def demo_settings(settings: Settings, data_dir_flag: Optional[Path], textfile_flag: Optional[Path]) -> Settings:
-    """Point both sources at freshly written demo homes, away from any real data."""
-    from cctrack import demo
-
-    state_home = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local/state")
-    data_dir = data_dir_flag or state_home / "cctrack-demo"
-    root = checkout_root()
-    textfile_dir = textfile_flag or (root / "textfile" if root else data_dir / "textfile")
-    claude_home, codex_home = demo.prepare(data_dir, now())
-    return dataclasses.replace(
-        settings,
-        data_dir=data_dir,
-        textfile_dir=textfile_dir,
-        textfile_dir_is_default=textfile_flag is None,
-        claude_home=claude_home,
-        codex_home=codex_home,
-        claude_oauth=False,
-    )
-
-
 @app.command()
 def capture(
     data_dir: DataDir = None,
@@ -150,7 +128,9 @@ def run(
     settings = settings_from(config, data_dir=data_dir, textfile_dir=textfile_dir, claude_status=claude_status,
                              codex_status=codex_status, sources=source, timeout=timeout, hostname=hostname)
     if demo:
-        settings = guarded("run", lambda: demo_settings(settings, data_dir, textfile_dir))
+        from cctrack.demo import demo_settings
+
+        settings = guarded("run", lambda: demo_settings(settings, os.environ, data_dir, textfile_dir, now()))
     captured = guarded_code("capture", lambda: do_capture(settings))
     analyzed = guarded_code("analyze", lambda: do_analyze(settings, rebuild))
     if demo and analyzed == 0:
@@ -173,20 +153,10 @@ def show(
     config: Config = None,
 ) -> None:
     """What the latest analysis says: per tool and window, used, pace, time to reset, age of the data."""
-    from cctrack.analyze import build_report, load_state
-    from cctrack.show import format_report, report_json
+    from cctrack.show import show as show_report
 
     settings = settings_from(config, data_dir=data_dir, sources=source)
-    state, missing = load_state(settings.data_dir)
-    moment = now()
-    if missing and not as_json:
-        typer.echo(f"nothing analysed yet in {settings.data_dir} ({missing}); run `cctrack run`")
-        return
-    report = build_report(state, state.analyzed_at or moment, settings.sources)
-    if as_json:
-        typer.echo(json.dumps(report_json(report, moment), indent=2))
-    else:
-        typer.echo(format_report(report, moment))
+    typer.echo(show_report(settings.data_dir, settings.sources, as_json, now()))
 
 
 @app.command("claude-status")

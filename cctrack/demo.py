@@ -3,13 +3,15 @@ dated relative to `now` so the demo shows live-looking dials rather than rolled-
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import jsonlines
 
 from cctrack.records import format_time
+from cctrack.settings import Settings, checkout_root, state_home
 from cctrack.sources.claude import store_statusline
 
 
@@ -67,3 +69,21 @@ def prepare(data_dir: Path, now: datetime) -> tuple[Path, Path]:
     claude_home.mkdir(parents=True, exist_ok=True)
     write_claude_snapshot(data_dir, now)
     return claude_home, write_codex_home(homes / "codex", now)
+
+
+def demo_settings(settings: Settings, env: Mapping[str, str], data_dir: Path | None, textfile_dir: Path | None,
+                  now: datetime) -> Settings:
+    """Settings for `run --demo`: freshly written demo homes, no network, and a data directory
+    of their own (unless given), so that demo records never mix with real ones."""
+    data_dir = data_dir or state_home(env, Path(env.get("HOME") or Path.home())) / "cctrack-demo"
+    root = checkout_root()
+    claude_home, codex_home = prepare(data_dir, now)
+    return replace(
+        settings,
+        data_dir=data_dir,
+        textfile_dir=textfile_dir or (root / "textfile" if root else data_dir / "textfile"),
+        textfile_dir_is_default=textfile_dir is None,
+        claude_home=claude_home,
+        codex_home=codex_home,
+        claude_oauth=False,
+    )

@@ -74,6 +74,10 @@ def _xdg(env: Mapping[str, str], name: str, home: Path, fallback: str) -> Path:
     return Path(value) if value and os.path.isabs(value) else home / fallback
 
 
+def state_home(env: Mapping[str, str], home: Path) -> Path:
+    return _xdg(env, "XDG_STATE_HOME", home, ".local/state")
+
+
 def checkout_root() -> Path | None:
     """The source checkout cctrack runs from, if it runs from one (an editable install)."""
     root = Path(__file__).resolve().parent.parent
@@ -209,7 +213,7 @@ def resolve_settings(
     hostname = pick("hostname")
     oauth = pick("claude_oauth")
     return Settings(
-        data_dir=Path(data_dir).expanduser() if data_dir else _xdg(env, "XDG_STATE_HOME", home, ".local/state") / "cctrack",
+        data_dir=Path(data_dir).expanduser() if data_dir else state_home(env, home) / "cctrack",
         textfile_dir=Path(textfile_dir).expanduser() if textfile_dir else default_textfile_dir(env, home),
         textfile_dir_is_default=not textfile_dir,
         claude_status=command("claude"),

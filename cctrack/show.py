@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from cctrack.analyze import Report, ToolReport
+from cctrack.analyze import Report, ToolReport, build_report, load_state
 from cctrack.records import format_time
 
 
@@ -40,9 +42,10 @@ def _tool_lines(tool: ToolReport, now: datetime) -> list[str]:
     return lines
 
 
-def format_report(report: Report, now: datetime) -> str:
+def format_report(report: Report, analyzed_at: datetime | None) -> str:
+    now = report.generated_at
     lines = [line for tool in report.tools for line in _tool_lines(tool, now)]
-    lines.append(f"analysed {_ago(report.generated_at, now)}")
+    lines.append(f"analysed {_ago(analyzed_at, now)}")
     return "\n".join(lines)
 
 
@@ -50,13 +53,16 @@ def _time(moment: datetime | None) -> str | None:
     return format_time(moment) if moment else None
 
 
-def report_json(report: Report, now: datetime) -> dict[str, Any]:
+def report_json(report: Report, analyzed_at: datetime | None) -> dict[str, Any]:
+    now = report.generated_at
+
     def age(moment: datetime | None) -> float | None:
         return round((now - moment).total_seconds(), 3) if moment else None
 
     return {
-        "generated_at": _time(report.generated_at),
-        "age_seconds": age(report.generated_at),
+        "now": _time(now),
+        "analyzed_at": _time(analyzed_at),
+        "analysis_age_seconds": age(analyzed_at),
         "tools": {
             tool.tool: {
                 "up": tool.up,
@@ -82,3 +88,14 @@ def report_json(report: Report, now: datetime) -> dict[str, Any]:
             for tool in report.tools
         },
     }
+
+
+def show(data_dir: Path, sources: tuple[str, ...], as_json: bool, now: datetime) -> str:
+    """The latest analysis as of `now`: windows whose reset has passed since read as rolled over."""
+    state, missing = load_state(data_dir)
+    if missing and not as_json:
+        return f"nothing analysed yet in {data_dir} ({missing}); run `cctrack run`"
+    report = build_report(state, now, sources)
+    if as_json:
+        return json.dumps(report_json(report, state.analyzed_at), indent=2)
+    return format_report(report, state.analyzed_at)

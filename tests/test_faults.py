@@ -181,6 +181,15 @@ raise SystemExit(1)
     assert counter.read_text() == "1"
 
 
+def test_secrets_a_tool_prints_on_stderr_are_redacted(env: Env) -> None:
+    env.use_fixed_tools()
+    leaky = tool_printing(env, "leaky", "import sys; print('401 for Authorization: Bearer abc.def-123 key sk-ant-oat01-AbCdEf0123456789xyz jwt "
+                                        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig', file=sys.stderr); sys.exit(1)")
+    env.run("capture", "--codex-status", leaky)
+    error = env.records()[-1]["error"]
+    assert error == "codex-status failed (exit 1): 401 for Authorization: Bearer [redacted] key [redacted] jwt [redacted]"
+
+
 def test_missing_status_command_is_named(env: Env) -> None:
     env.use_fixed_tools()
     env.run("capture", "--codex-status", str(env.root / "no-such-tool"))
