@@ -56,7 +56,8 @@ FLAT_ANSWER = {
 # ---- the status line ---------------------------------------------------------------------------
 
 def test_statusline_stores_snapshot_and_claude_status_reports_it(env: Env) -> None:
-    five, week = NOW + timedelta(hours=2, minutes=5), NOW + timedelta(days=3)
+    now = datetime.now(UTC).replace(microsecond=0)
+    five, week = now + timedelta(hours=2, minutes=5), now + timedelta(days=3)
     out = feed_statusline(env, statusline_payload((37.0, five), (12.5, week)))
     # "12.5" prints as 12 (round half to even); resets count down from when the line ran
     assert re.fullmatch(r"5h 37% \(resets in 2h0[45]m\) · 7d 12% \(resets in (3d0h|2d23h)\)\n", out), out
