@@ -204,8 +204,8 @@ def tool_report(name: str, tool: ToolState, now: datetime) -> ToolReport:
     windows = tuple(
         # Pace is judged when the numbers were true, so stale data does not fake a slowdown.
         WindowReport(w.name, w.used_ratio, pace_ratio(w, status.observed_at), w.window_seconds, w.resets_at)
-        for w in (status.windows if status else ())
-    )
+        for w in status.windows
+    ) if status else ()
     return ToolReport(
         tool=name,
         up=tool.up,

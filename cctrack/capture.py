@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, stop_after_delay, wait_exponential
 
@@ -20,6 +20,7 @@ from cctrack import store
 from cctrack.errors import EXIT_TEMPFAIL
 from cctrack.records import Record, Status, parse_status_output
 from cctrack.settings import Settings
+import contextlib
 
 # A status object is a few hundred bytes; a tool printing megabytes is broken, not verbose.
 MAX_OUTPUT_BYTES = 1 << 20
@@ -46,10 +47,8 @@ class Finished:
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     proc.wait()
 
 

@@ -6,7 +6,8 @@ import os
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Annotated, Callable, Optional, TypeVar
+from typing import Annotated, Optional, TypeVar
+from collections.abc import Callable
 
 import typer
 

@@ -8,7 +8,8 @@ import socket
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from cctrack.errors import EXIT_USAGE, CctrackError
 from cctrack.records import SOURCE_TOOLS

@@ -272,7 +272,7 @@ def test_day_boundary_at_utc_midnight(env: Env) -> None:
         capture(settings, lambda: next(moments), env.vars)
     names = sorted(p.name for p in env.data_dir.glob("usage-*.jsonl"))
     assert names == ["usage-20261124.jsonl", "usage-20261125.jsonl"]
-    by_day = {name: [json.loads(l)["seq_no"] for l in (env.data_dir / name).read_text().splitlines()] for name in names}
+    by_day = {name: [json.loads(text)["seq_no"] for text in (env.data_dir / name).read_text().splitlines()] for name in names}
     assert sorted(by_day["usage-20261124.jsonl"] + by_day["usage-20261125.jsonl"]) == [1, 2, 3, 4]
     outcome = analyze(settings, midnight + timedelta(minutes=1))
     assert {t.tool: t.ok_count for t in outcome.report.tools} == {"claude": 2, "codex": 2}

@@ -126,7 +126,7 @@ def test_pace_unknown_without_reset_or_length(window: Window, at: datetime) -> N
 @given(st.lists(windows, min_size=1, max_size=4), seconds)
 def test_rolled_over_windows_report_zero_and_no_reset(ws: list[Window], now: datetime) -> None:
     status = Status("codex", now, "rollout", tuple(ws)).as_of(now)
-    for before, after in zip(ws, status.windows):
+    for before, after in zip(ws, status.windows, strict=True):
         if before.resets_at is not None and before.resets_at <= now:
             assert after.used_ratio == 0 and after.resets_at is None
         else:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from datetime import datetime, timezone
-from typing import Callable
+from collections.abc import Callable
 
 from cctrack.errors import CctrackError
 from cctrack.records import Status

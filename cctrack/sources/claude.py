@@ -19,7 +19,8 @@ import urllib.request
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from cctrack import store
 from cctrack.errors import EXIT_TEMPFAIL, CctrackError
@@ -85,7 +86,9 @@ def statusline_windows(payload: Any) -> tuple[Window, ...]:
     windows = []
     for key, (name, seconds) in STATUSLINE_WINDOWS.items():
         entry = limits.get(key)
-        used = percent_to_ratio(entry.get("used_percentage")) if isinstance(entry, dict) else None
+        if not isinstance(entry, dict):
+            continue
+        used = percent_to_ratio(entry.get("used_percentage"))
         if used is not None:
             windows.append(Window(name, used, seconds, _epoch(entry.get("resets_at"))))
     return tuple(windows)

@@ -13,7 +13,8 @@ import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 from cctrack.errors import CctrackError
 from cctrack.records import Status, Window, from_unix, parse_time
