@@ -204,3 +204,36 @@ def test_records_in_the_future_do_not_break_analysis(env: Env) -> None:
     text = env.textfile.read_text()
     assert sample(text, "cctrack_codex_usage_ratio", window="weekly") == pytest.approx(0.6)
     assert sample(text, "cctrack_codex_up") == 0
+
+
+def test_readme_quickstart_on_a_machine_without_claude_or_codex(tmp_path: Path) -> None:
+    """The README's first command, in a fresh clone, for a user with neither tool installed."""
+    import shutil
+
+    root = Path(__file__).resolve().parent.parent
+    clone = tmp_path / "clone"
+    shutil.copytree(root, clone, symlinks=True, ignore=shutil.ignore_patterns(
+        ".venv", ".git", "work", "__pycache__", ".pytest_cache", ".hypothesis", "*.egg-info", "cctrack.prom"))
+    readme = (root / "README.md").read_text()
+    assert "scripts/quickstart" in readme.split("## Quick start", 1)[1].split("##", 1)[0]
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {"HOME": str(home), "PATH": os.environ["PATH"]}
+    done = subprocess.run(["scripts/quickstart"], cwd=clone, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "bundled demo data" in done.stderr
+    assert sample(done.stdout, "cctrack_codex_usage_ratio", window="weekly") == pytest.approx(0.63)
+    assert sample(done.stdout, "cctrack_claude_up") == 1
+    assert (clone / "textfile/cctrack.prom").read_text() == done.stdout
+    # Once Codex has been used on the machine, the same command reports the real numbers.
+    from builders import nested_2026, token_count, write_rollout
+
+    now = datetime.now(UTC)
+    write_rollout(home / ".codex", now - timedelta(hours=1),
+                  [token_count(now - timedelta(minutes=1), nested_2026((17.0, 300, now + timedelta(hours=3)), None))])
+    real = subprocess.run(["scripts/quickstart"], cwd=clone, env=env, capture_output=True, text=True, timeout=600)
+    assert real.returncode == 0, real.stderr
+    assert "demo" not in real.stderr and "no Claude Code login" in real.stderr  # Claude: no login, no network
+    assert sample(real.stdout, "cctrack_codex_usage_ratio", window="five_hour") == pytest.approx(0.17)
+    assert sample(real.stdout, "cctrack_codex_usage_ratio", window="weekly") is None
+    assert sample(real.stdout, "cctrack_claude_up") == 0
