@@ -87,4 +87,5 @@ def demo_settings(settings: Settings, env: Mapping[str, str], data_dir: Path | N
         claude_home=claude_home,
         codex_home=codex_home,
         claude_oauth=False,
+        codex_app_server=False,
     )

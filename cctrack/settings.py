@@ -30,6 +30,7 @@ ENVIRONMENT = {
     "hostname": "CCTRACK_HOSTNAME",
     "claude_oauth": "CCTRACK_CLAUDE_OAUTH",
     "claude_usage_url": "CCTRACK_CLAUDE_USAGE_URL",
+    "codex_app_server": "CCTRACK_CODEX_APP_SERVER",
 }
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -49,6 +50,7 @@ class Settings:
     hostname: str
     claude_oauth: bool
     claude_usage_url: str
+    codex_app_server: bool
     claude_home: Path
     codex_home: Path
 
@@ -63,6 +65,8 @@ class Settings:
             CCTRACK_DATA_DIR=str(self.data_dir),
             CCTRACK_CLAUDE_OAUTH="on" if self.claude_oauth else "off",
             CCTRACK_CLAUDE_USAGE_URL=self.claude_usage_url,
+            CCTRACK_CODEX_APP_SERVER="on" if self.codex_app_server else "off",
+            CCTRACK_TIMEOUT=f"{self.timeout:g}",
             CLAUDE_CONFIG_DIR=str(self.claude_home),
             CODEX_HOME=str(self.codex_home),
         )
@@ -213,6 +217,7 @@ def resolve_settings(
     timeout = pick("timeout")
     hostname = pick("hostname")
     oauth = pick("claude_oauth")
+    app_server = pick("codex_app_server")
     return Settings(
         data_dir=Path(data_dir).expanduser() if data_dir else state_home(env, home) / "cctrack",
         textfile_dir=Path(textfile_dir).expanduser() if textfile_dir else default_textfile_dir(env, home),
@@ -224,6 +229,7 @@ def resolve_settings(
         hostname=str(hostname) if hostname else socket.gethostname(),
         claude_oauth=parse_switch(oauth, "claude_oauth") if oauth is not None else True,
         claude_usage_url=str(pick("claude_usage_url") or DEFAULT_CLAUDE_USAGE_URL),
+        codex_app_server=parse_switch(app_server, "codex_app_server") if app_server is not None else False,
         claude_home=Path(env.get("CLAUDE_CONFIG_DIR") or home / ".claude"),
         codex_home=Path(env.get("CODEX_HOME") or home / ".codex"),
     )

@@ -202,3 +202,73 @@ def test_sessions_started_before_the_horizon_are_skipped_by_name(env: Env) -> No
                             mtime=NOW - timedelta(minutes=1), session="ancient")
     assert ancient.exists()
     assert windows(status(env))["five_hour"][0] == 0.21
+
+
+# ---- the optional app-server route -------------------------------------------------------------
+
+FAKE_CODEX = """
+import json, sys
+mode = {mode!r}
+if sys.argv[1:] != ["app-server"]:
+    sys.exit("unexpected arguments")
+for raw in sys.stdin:
+    message = json.loads(raw)
+    if mode == "hang":
+        continue
+    if message.get("method") == "initialize":
+        assert message["params"]["clientInfo"]["name"] == "cctrack"
+        print(json.dumps({{"id": message["id"], "result": {{"userAgent": "codex-app-server/0.63.0 cctrack"}}}}), flush=True)
+    elif message.get("method") == "account/rateLimits/read":
+        print(json.dumps({{"method": "account/updated", "params": {{}}}}), flush=True)  # a notification first
+        if mode == "logged-out":
+            print(json.dumps({{"id": message["id"], "error": {{"code": -32600, "message": "not logged in"}}}}), flush=True)
+        else:
+            print(json.dumps({{"id": message["id"], "result": {{"rateLimits": {{
+                "limitId": "codex", "limitName": None, "planType": "pro",
+                "primary": {{"usedPercent": 9.0, "windowDurationMins": 300, "resetsAt": {reset}}},
+                "secondary": {{"usedPercent": 55.0, "windowDurationMins": 10080, "resetsAt": {reset} + 86400}},
+                "credits": None}}}}}}), flush=True)
+"""
+
+
+def fake_codex(env: Env, mode: str) -> None:
+    from builders import script
+
+    bin_dir = env.root / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    script(bin_dir / "codex", FAKE_CODEX.format(mode=mode, reset=int((NOW + timedelta(hours=4)).timestamp())))
+    env.vars["PATH"] = f"{bin_dir}:{env.vars['PATH']}"
+    env.vars["CCTRACK_CODEX_APP_SERVER"] = "on"
+
+
+def stale_rollout(env: Env) -> None:
+    write_rollout(env.codex_home, NOW - timedelta(hours=6),
+                  [token_count(NOW - timedelta(hours=5), nested_2026((70.0, 300, NOW + timedelta(minutes=30)), None))],
+                  mtime=NOW - timedelta(hours=5))
+
+
+def test_app_server_answers_when_the_rollout_snapshot_is_stale(env: Env) -> None:
+    stale_rollout(env)
+    fake_codex(env, "ok")
+    obj = status(env)
+    assert obj["origin"] == "app-server" and obj["plan"] == "pro"
+    assert windows(obj)["five_hour"][0] == 0.09 and windows(obj)["weekly"][0] == 0.55
+    env.vars["CCTRACK_CODEX_APP_SERVER"] = "off"  # off by default: it goes online
+    assert status(env)["origin"] == "rollout"
+
+
+def test_fresh_rollout_snapshot_needs_no_app_server(env: Env) -> None:
+    write_rollout(env.codex_home, NOW - timedelta(hours=1),
+                  [token_count(NOW - timedelta(minutes=2), nested_2026((33.0, 300, NOW + timedelta(hours=1)), None))])
+    fake_codex(env, "hang")  # would time out if it were asked
+    assert status(env)["origin"] == "rollout"
+
+
+@pytest.mark.parametrize("mode,words", [("logged-out", "refused: not logged in"), ("hang", "did not answer in time")])
+def test_app_server_failure_falls_back_to_the_stale_snapshot(env: Env, mode: str, words: str) -> None:
+    fake_codex(env, mode)
+    missing = env.run("codex-status", CCTRACK_TIMEOUT="2")
+    assert missing.returncode == 1 and words in missing.stderr and "no recent rollout snapshot" in missing.stderr
+    stale_rollout(env)
+    obj = status(env, CCTRACK_TIMEOUT="2")
+    assert obj["origin"] == "rollout" and windows(obj)["five_hour"][0] == 0.7

@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import json
 import os
+import select
+import shutil
+import subprocess
+import sys
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from collections.abc import Iterator, Mapping
 from typing import Any
-from collections.abc import Iterator
 
 from cctrack.errors import CctrackError
 from cctrack.records import Status, Window, from_unix, parse_time
@@ -25,6 +30,9 @@ BLOCK = 256 << 10
 MTIME_SLACK = timedelta(minutes=5)
 # The longest window Codex reports is 30 days: an older snapshot says nothing about now.
 HORIZON = timedelta(days=31)
+# Codex's own /status calls a snapshot older than this stale.
+STALE = timedelta(minutes=15)
+APP_SERVER_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True)
@@ -146,10 +154,99 @@ def latest_snapshot(home: Path, now: datetime) -> Snapshot | None:
     return best
 
 
-def codex_status(home: Path, now: datetime) -> Status:
+def parse_app_server_limits(result: Any, now: datetime) -> tuple[tuple[Window, ...], str | None]:
+    """`account/rateLimits/read`'s camelCase answer, read like a rollout's rate_limits."""
+    limits = result.get("rateLimits") if isinstance(result, dict) else None
+    if not isinstance(limits, dict):
+        return (), None
+
+    def window(slot: Any) -> Any:
+        if not isinstance(slot, dict):
+            return None
+        return {"used_percent": slot.get("usedPercent"), "window_minutes": slot.get("windowDurationMins"),
+                "resets_at": slot.get("resetsAt")}
+
+    shaped = {"limit_id": limits.get("limitId"), "primary": window(limits.get("primary")),
+              "secondary": window(limits.get("secondary"))}
+    plan = limits.get("planType")
+    return parse_rate_limits(shaped, now), plan.lower() if isinstance(plan, str) and plan else None
+
+
+def _reply(proc: subprocess.Popen[bytes], want: int, deadline: float, buffer: bytearray) -> Any:
+    """Read JSON-RPC lines until the response with id `want`; notifications are skipped."""
+    assert proc.stdout is not None
+    while True:
+        while b"\n" not in buffer:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([proc.stdout], [], [], remaining)[0]:
+                raise CctrackError("codex app-server did not answer in time")
+            chunk = os.read(proc.stdout.fileno(), 65536)
+            if not chunk:
+                raise CctrackError("codex app-server exited without answering")
+            buffer += chunk
+        line, _, rest = bytes(buffer).partition(b"\n")
+        buffer[:] = rest
+        try:
+            message = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(message, dict) and message.get("id") == want:
+            if "error" in message:
+                error = message["error"]
+                reason = error.get("message") if isinstance(error, dict) else error
+                raise CctrackError(f"codex app-server refused: {str(reason)[:200]}")
+            return message.get("result")
+
+
+def app_server_snapshot(codex: str, env: Mapping[str, str], now: datetime, timeout: float) -> Snapshot:
+    """Ask `codex app-server` (JSON-RPC over stdio) for the account's rate limits. It asks
+    ChatGPT's backend, so it is fresh even while no Codex session has run for hours."""
+    from cctrack import __version__
+
+    try:
+        proc = subprocess.Popen([codex, "app-server"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, env=dict(env))
+    except OSError as exc:
+        raise CctrackError(f"cannot start {codex} app-server: {exc.strerror}") from None
+    deadline = time.monotonic() + timeout
+    buffer = bytearray()
+    assert proc.stdin is not None
+    try:
+        requests = [
+            {"method": "initialize", "id": 0, "params": {"clientInfo": {"name": "cctrack", "title": "cctrack", "version": __version__}}},
+            {"method": "initialized"},
+            {"method": "account/rateLimits/read", "id": 1},
+        ]
+        proc.stdin.write((json.dumps(requests[0]) + "\n").encode())
+        proc.stdin.flush()
+        _reply(proc, 0, deadline, buffer)
+        proc.stdin.write("".join(json.dumps(r) + "\n" for r in requests[1:]).encode())
+        proc.stdin.flush()
+        windows, plan = parse_app_server_limits(_reply(proc, 1, deadline, buffer), now)
+    except BrokenPipeError:
+        raise CctrackError("codex app-server exited without answering") from None
+    finally:
+        proc.kill()
+        proc.wait()
+    if not windows:
+        raise CctrackError("codex app-server answered without a plan rate limit; is Codex logged in with ChatGPT?")
+    return Snapshot(now, windows, plan)
+
+
+def codex_status(home: Path, now: datetime, app_server: str | None = None, env: Mapping[str, str] | None = None,
+                 timeout: float = APP_SERVER_TIMEOUT) -> Status:
+    """The newest rollout snapshot; with `app_server` (the codex command) also asked of
+    `codex app-server` when that snapshot is stale, and the fresher answer wins."""
+    snapshot = latest_snapshot(home, now) if home.is_dir() else None
+    if app_server and (snapshot is None or now - snapshot.observed_at > STALE):
+        try:
+            fresh = app_server_snapshot(app_server, os.environ if env is None else env, now, timeout)
+            return Status("codex", fresh.observed_at, "app-server", fresh.windows, fresh.plan).as_of(now)
+        except CctrackError as exc:
+            if snapshot is None:
+                raise CctrackError(f"no Codex usage: no recent rollout snapshot under {home}, and {exc}") from None
     if not home.is_dir():
         raise CctrackError(f"Codex home {home} not found; install Codex CLI or set CODEX_HOME")
-    snapshot = latest_snapshot(home, now)
     if snapshot is None:
         raise CctrackError(
             f"no rate-limit snapshot in Codex sessions under {home} from the last {HORIZON.days} days; "
@@ -158,12 +255,19 @@ def codex_status(home: Path, now: datetime) -> Status:
     return Status("codex", snapshot.observed_at, "rollout", snapshot.windows, snapshot.plan).as_of(now)
 
 
-def codex_home(env: dict[str, str] | os._Environ[str]) -> Path:
-    return Path(env.get("CODEX_HOME") or Path.home() / ".codex")
-
-
 def main() -> None:
-    run_status_tool(lambda now: codex_status(codex_home(os.environ), now))
+    from cctrack.settings import resolve_settings
+
+    def produce(now: datetime) -> Status:
+        settings = resolve_settings()
+        codex = shutil.which("codex") if settings.codex_app_server else None
+        if settings.codex_app_server and codex is None:
+            print("cctrack-codex-status: codex_app_server is on but no codex command is on PATH", file=sys.stderr)
+        # Half the capture timeout: the rollout snapshot must still be reported in time.
+        timeout = min(APP_SERVER_TIMEOUT, settings.timeout / 2)
+        return codex_status(settings.codex_home, now, codex, os.environ, timeout)
+
+    run_status_tool(produce)
 
 
 if __name__ == "__main__":
