@@ -14,7 +14,15 @@ from typing import Any
 
 from cctrack import store
 from cctrack.errors import CctrackError
-from cctrack.records import SOURCE_TOOLS, Record, Window, format_time, has_record_envelope, parse_time, strict_loads
+from cctrack.records import (
+    SOURCE_TOOLS,
+    Record,
+    Window,
+    format_time,
+    has_record_envelope,
+    parse_time,
+    strict_loads,
+)
 from cctrack.settings import Settings
 
 STATE_FILE = "analyze-state.json"
@@ -268,21 +276,22 @@ def analyze(settings: Settings, now: datetime, rebuild: bool = False) -> Outcome
 
     data_dir = store.ensure_private_dir(Path(settings.data_dir))
     target = textfile.prepare_dir(settings.textfile_dir, create=settings.textfile_dir_is_default)
-    with store.locked(data_dir / ANALYZE_LOCK):
-        state, reason = (State(), "--rebuild") if rebuild else load_state(data_dir)
-        with store.locked(data_dir / store.STORE_LOCK):
-            try:
-                state = read_into(state, data_dir)
-            except store.RewrittenBelowCheckpoint as exc:
-                reason = f"{exc} changed below the checkpoint"
-                state = read_into(State(), data_dir)
-        state.analyzed_at = now
-        report = build_report(state, now, settings.sources)
-        path = textfile.write(target, report)
-        try:
+    try:
+        with store.locked(data_dir / ANALYZE_LOCK):
+            state, reason = (State(), "--rebuild") if rebuild else load_state(data_dir)
+            with store.locked(data_dir / store.STORE_LOCK):
+                try:
+                    state = read_into(state, data_dir)
+                except store.RewrittenBelowCheckpoint as exc:
+                    reason = f"{exc} changed below the checkpoint"
+                    state = read_into(State(), data_dir)
+            state.analyzed_at = now
+            report = build_report(state, now, settings.sources)
+            path = textfile.write(target, report)
             store.write_atomic(data_dir / STATE_FILE, json.dumps(state.to_json(), separators=(",", ":")).encode())
-        except OSError as exc:
-            raise CctrackError(f"cannot save checkpoint in {data_dir}: {exc.strerror}") from None
+    except OSError as exc:
+        raise CctrackError(f"cannot analyze {data_dir}: {exc.strerror} ({exc.filename or 'write'}); "
+                           "the checkpoint is left where it was") from None
     return Outcome(report, reason, path)
 
 

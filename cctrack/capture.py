@@ -2,25 +2,31 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import selectors
 import signal
 import subprocess
 import time
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from collections.abc import Callable, Mapping, Sequence
 
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, stop_after_delay, wait_exponential
+from tenacity import (
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_exponential,
+)
 
 from cctrack import store
 from cctrack.errors import EXIT_TEMPFAIL
 from cctrack.records import Record, Status, parse_status_output
 from cctrack.settings import Settings
-import contextlib
 
 # A status object is a few hundred bytes; a tool printing megabytes is broken, not verbose.
 MAX_OUTPUT_BYTES = 1 << 20

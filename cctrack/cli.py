@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated, Optional, TypeVar
-from collections.abc import Callable
 
 import typer
 
@@ -56,6 +56,9 @@ def guarded(command: str, action: Callable[[], T]) -> T:
     except CctrackError as exc:
         log(f"cctrack {command}: {exc}")
         raise typer.Exit(exc.exit_code) from None
+    except OSError as exc:  # a file problem no function above turned into a CctrackError
+        log(f"cctrack {command}: {exc.strerror or exc}{f': {exc.filename}' if exc.filename else ''}")
+        raise typer.Exit(EXIT_FAILURE) from None
 
 
 def settings_from(config: Optional[Path], **flags: object) -> Settings:

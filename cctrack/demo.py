@@ -3,11 +3,11 @@ dated relative to `now` so the demo shows live-looking dials rather than rolled-
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from collections.abc import Mapping
 
 import jsonlines
 

@@ -6,10 +6,10 @@ import os
 import shlex
 import socket
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from collections.abc import Mapping
 
 from cctrack.errors import EXIT_USAGE, CctrackError
 from cctrack.records import SOURCE_TOOLS

@@ -13,10 +13,10 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
-from collections.abc import Callable, Iterator, Sequence
 
 from cctrack.errors import CctrackError
 from cctrack.records import Record
@@ -40,14 +40,12 @@ def ensure_private_dir(path: Path) -> Path:
 
 
 @contextlib.contextmanager
-def locked(path: Path, *, blocking: bool = True) -> Iterator[None]:
-    """An flock on path, released when the process dies, so a crash never leaves it stuck."""
+def locked(path: Path) -> Iterator[None]:
+    """An exclusive flock on path, released when the process dies, so a crash never leaves
+    it stuck; waits for the holder, which only ever holds it for a write or a read."""
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
-        except BlockingIOError:
-            raise CctrackError(f"another cctrack holds {path}; try again when it has finished") from None
+        fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
         os.close(fd)
@@ -144,15 +142,19 @@ def append_records(data_dir: Path, records: Sequence[Record]) -> list[Record]:
     leaves a gap in the numbers, never a number used twice.
     """
     ensure_private_dir(data_dir)
-    with locked(data_dir / STORE_LOCK):
-        first = last_seq(data_dir) + 1
-        numbered = [replace(record, seq_no=first + i) for i, record in enumerate(records)]
-        write_atomic(data_dir / SEQ_FILE, f"{first + len(records) - 1}\n".encode())
-        by_file: dict[str, list[Record]] = {}
-        for record in numbered:
-            by_file.setdefault(day_file_name(record), []).append(record)
-        for name, batch in by_file.items():
-            _append_lines(data_dir / name, b"".join(record.to_line() for record in batch))
+    try:
+        with locked(data_dir / STORE_LOCK):
+            first = last_seq(data_dir) + 1
+            numbered = [replace(record, seq_no=first + i) for i, record in enumerate(records)]
+            write_atomic(data_dir / SEQ_FILE, f"{first + len(records) - 1}\n".encode())
+            by_file: dict[str, list[Record]] = {}
+            for record in numbered:
+                by_file.setdefault(day_file_name(record), []).append(record)
+            for name, batch in by_file.items():
+                _append_lines(data_dir / name, b"".join(record.to_line() for record in batch))
+    except OSError as exc:
+        raise CctrackError(f"cannot record captures in {data_dir}: {exc.strerror} ({exc.filename or 'write'}); "
+                           "records already there are intact") from None
     return numbered
 
 
@@ -166,8 +168,6 @@ def _append_lines(path: Path, data: bytes) -> None:
             data = b"\n" + data
         _write_all(fd, data)
         os.fsync(fd)
-    except OSError as exc:
-        raise CctrackError(f"cannot append to {path}: {exc.strerror}") from None
     finally:
         os.close(fd)
     if created:

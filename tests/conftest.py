@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from builders import fixed_tool
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")

@@ -10,11 +10,16 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-
 from builders import statusline_payload, write_credentials
-from cctrack.records import format_time
-from cctrack.sources.claude import OAUTH_CACHE_FILE, STATUSLINE_FILE, parse_usage, statusline_windows
 from conftest import Env, FakeUsageAPI, sample
+
+from cctrack.records import format_time
+from cctrack.sources.claude import (
+    OAUTH_CACHE_FILE,
+    STATUSLINE_FILE,
+    parse_usage,
+    statusline_windows,
+)
 
 UTC = timezone.utc
 NOW = datetime.now(UTC).replace(microsecond=0)

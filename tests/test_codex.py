@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
-
-import pytest
 from zoneinfo import ZoneInfo
 
-from builders import (codex_line, flat_secondary, flat_weekly, nested_2026, nested_oct2025, nested_relative,
-                      token_count, write_rollout)
+import pytest
+from builders import (
+    codex_line,
+    flat_secondary,
+    flat_weekly,
+    nested_2026,
+    nested_oct2025,
+    nested_relative,
+    token_count,
+    write_rollout,
+)
+from conftest import Env
+
 from cctrack.records import format_time
 from cctrack.sources import window_name
 from cctrack.sources.codex import parse_rate_limits
-from conftest import Env
 
 UTC = timezone.utc
 NOW = datetime.now(UTC).replace(microsecond=0)

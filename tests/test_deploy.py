@@ -16,7 +16,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from builders import nested_2026, statusline_payload, token_count, write_rollout
 from conftest import Env, free_port, require_binary, sample, wait_for_http
 

@@ -11,12 +11,12 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-
 from builders import script
+from conftest import Env, sample
+
 from cctrack.analyze import analyze
 from cctrack.capture import capture
 from cctrack.settings import resolve_settings
-from conftest import Env, sample
 
 UTC = timezone.utc
 
@@ -81,6 +81,17 @@ def test_ten_concurrent_captures(env: Env) -> None:
     assert len(records) == 20
     assert sorted(r["seq_no"] for r in records) == list(range(1, 21))
     assert sum(r["source_tool"] == "codex" for r in records) == 10
+
+
+def test_capture_that_cannot_write_says_so_in_one_line(env: Env) -> None:
+    env.use_fixed_tools()
+    env.run("capture")
+    failed = env.run("capture", file_size_limit=0)  # any growth of any file fails, as on a full disk
+    assert failed.returncode == 1
+    assert failed.stderr.count("\n") == 1 and "cannot record captures" in failed.stderr and "Traceback" not in failed.stderr
+    assert len(env.records()) == 2
+    assert env.run("capture").returncode == 0
+    assert [r["seq_no"] for r in env.records()] == [1, 2, 3, 4]
 
 
 def test_lost_seq_counter_never_reuses_a_number(env: Env) -> None:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime, timezone
 from collections.abc import Callable
+from datetime import datetime, timezone
 
 from cctrack.errors import CctrackError
 from cctrack.records import Status

@@ -16,15 +16,22 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from collections.abc import Mapping
 
 from cctrack import store
 from cctrack.errors import EXIT_TEMPFAIL, CctrackError
-from cctrack.records import Status, Window, format_time, from_unix, parse_time, strict_loads
+from cctrack.records import (
+    Status,
+    Window,
+    format_time,
+    from_unix,
+    parse_time,
+    strict_loads,
+)
 from cctrack.sources import percent_to_ratio, run_status_tool
 
 STATUSLINE_FILE = "claude-statusline.json"

@@ -15,10 +15,10 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from collections.abc import Iterator, Mapping
 from typing import Any
 
 from cctrack.errors import CctrackError
