@@ -22,10 +22,6 @@ from cctrack.errors import CctrackError
 TEXTFILE_NAME = "cctrack.prom"
 
 
-def _timestamp(moment) -> float | None:  # type: ignore[no-untyped-def]
-    return moment.timestamp() if moment is not None else None
-
-
 def tool_metrics(tool: ToolReport) -> Iterator[Metric]:
     prefix = f"cctrack_{tool.tool}"
     usage = GaugeMetricFamily(f"{prefix}_usage_ratio", f"Share of the {tool.tool} window's limit used, 0..1.", labels=["window"])
