@@ -139,6 +139,7 @@ def run(
     analyzed = guarded_code("analyze", lambda: do_analyze(settings, rebuild))
     if demo and analyzed == 0:
         sys.stdout.write((settings.textfile_dir / "cctrack.prom").read_text())
+        log(f"cctrack run: demo data; see it with `cctrack show --data-dir {settings.data_dir}`")
     raise typer.Exit(captured or analyzed)
 
 
