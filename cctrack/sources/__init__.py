@@ -40,11 +40,11 @@ def percent_to_ratio(value: object) -> float | None:
     return min(float(value), 100.0) / 100.0
 
 
-def run_status_tool(produce: Callable[[datetime], Status]) -> None:
+def run_status_tool(name: str, produce: Callable[[datetime], Status]) -> None:
     """Print what produce() returns as JSON; on failure one stderr line and its exit code."""
     try:
         status = produce(datetime.now(timezone.utc))
     except CctrackError as exc:
-        print(f"{sys.argv[0].rsplit('/', 1)[-1]}: {exc}", file=sys.stderr)
+        print(f"{name}: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
     print(json.dumps(status.to_json(), separators=(",", ":")))

@@ -395,7 +395,7 @@ def main() -> None:
             settings.data_dir, settings.claude_home, settings.claude_oauth, settings.claude_usage_url, os.environ, now
         )
 
-    run_status_tool(produce)
+    run_status_tool("cctrack-claude-status", produce)
 
 
 if __name__ == "__main__":

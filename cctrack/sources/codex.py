@@ -267,7 +267,7 @@ def main() -> None:
         timeout = min(APP_SERVER_TIMEOUT, settings.timeout / 2)
         return codex_status(settings.codex_home, now, codex, os.environ, timeout)
 
-    run_status_tool(produce)
+    run_status_tool("cctrack-codex-status", produce)
 
 
 if __name__ == "__main__":
