@@ -17,7 +17,13 @@ UTC = timezone.utc
 
 
 def ts(moment: datetime) -> str:
+    """A time as Codex writes line timestamps (milliseconds)."""
     return format_time(moment, milliseconds=True)
+
+
+def z(moment: datetime) -> str:
+    """A time as status objects carry it (seconds)."""
+    return format_time(moment)
 
 
 def codex_line(moment: datetime, kind: str, payload: dict[str, Any], ordinal: int | None = None) -> str:

@@ -10,10 +10,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from builders import statusline_payload, write_credentials
+from builders import statusline_payload, write_credentials, z
 from conftest import Env, FakeUsageAPI, sample
 
-from cctrack.records import format_time
 from cctrack.sources.claude import (
     OAUTH_CACHE_FILE,
     STATUSLINE_FILE,
@@ -24,10 +23,6 @@ from cctrack.sources.claude import (
 UTC = timezone.utc
 NOW = datetime.now(UTC).replace(microsecond=0)
 TOKEN = "sk-ant-oat01-SECRET-c0ffee-do-not-leak-7f3a"
-
-
-def z(moment: datetime) -> str:
-    return format_time(moment)
 
 
 def claude_status(env: Env, **extra: str) -> dict:

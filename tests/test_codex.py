@@ -16,10 +16,10 @@ from builders import (
     nested_relative,
     token_count,
     write_rollout,
+    z,
 )
 from conftest import Env
 
-from cctrack.records import format_time
 from cctrack.sources import window_name
 from cctrack.sources.codex import parse_rate_limits
 
@@ -35,10 +35,6 @@ def status(env: Env, **extra: str) -> dict:
 
 def windows(obj: dict) -> dict[str, tuple]:
     return {name: (w["used_ratio"], w["window_seconds"], w["resets_at"]) for name, w in obj["windows"].items()}
-
-
-def z(moment: datetime) -> str:
-    return format_time(moment)
 
 
 def test_2026_shape_with_plan_and_ordinal(env: Env) -> None:
