@@ -203,8 +203,6 @@ class Record:
 
     @classmethod
     def from_json(cls, obj: Any) -> Record:
-        if not isinstance(obj, dict):
-            raise ValueError("record is not a JSON object")
         if not has_record_envelope(obj):
             raise ValueError("not a cctrack record of this version")
         ok = obj["ok"]

@@ -189,6 +189,12 @@ def test_windows_are_named_by_length(minutes: int, name: str) -> None:
     assert window_name(minutes) == name
 
 
+def test_window_lengths_that_round_to_nothing_are_not_windows() -> None:
+    for minutes in (0.4, 0.5, float("inf"), float("nan"), 1e12):
+        assert parse_rate_limits({"primary": {"used_percent": 5.0, "window_minutes": minutes}}, NOW) == ()
+    assert [w.window_seconds for w in parse_rate_limits({"primary": {"used_percent": 5.0, "window_minutes": 299.6}}, NOW)] == [18000]
+
+
 def test_parse_rate_limits_rejects_garbage_percentages() -> None:
     line_time = NOW
     limits = nested_2026((float("nan"), 300, None), (1772470800.0, 10080, None))

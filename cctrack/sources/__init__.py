@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 
 from cctrack.errors import CctrackError
-from cctrack.records import Status
+from cctrack.records import Status, checked_ratio
 
 # Lengths the tools report, in minutes, and the names the SPEC gives them.
 KNOWN_WINDOWS = {300: "five_hour", 1440: "daily", 10080: "weekly", 43200: "monthly"}
@@ -32,12 +32,14 @@ def window_name(minutes: int) -> str:
 
 def percent_to_ratio(value: object) -> float | None:
     """A 0..100 percentage as 0..1; None for what cannot be a percentage (NaN, negative, or
-    far above 100, as when a tool has put an epoch in the field). Just above 100 is rounding."""
+    far above 100, as when a tool has put an epoch in the field). Just above 100 is rounding,
+    by the same tolerance capture applies to every status."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    if not 0 <= value <= 105:  # also false for NaN
+    try:
+        return checked_ratio(value / 100, "percentage")
+    except ValueError:
         return None
-    return min(float(value), 100.0) / 100.0
 
 
 def run_status_tool(name: str, produce: Callable[[datetime], Status]) -> None:

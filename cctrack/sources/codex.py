@@ -68,10 +68,11 @@ def parse_rate_limits(limits: Any, line_time: datetime) -> tuple[Window, ...]:
             used = percent_to_ratio(limits.get(f"{flat}_used_percent"))
             minutes = limits.get(f"{flat}_window_minutes", 10080 if flat == "weekly" else None)
             resets = None  # flat shapes carry no reset time
-        if used is None or isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or minutes <= 0:
-            continue
-        name = window_name(int(round(minutes)))
-        windows.setdefault(name, Window(name, used, int(round(minutes)) * 60, resets))
+        if used is None or isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or not 1 <= minutes <= 10**7:
+            continue  # a length under a minute, beyond years, NaN or infinite is no window
+        minutes = int(round(minutes))
+        name = window_name(minutes)
+        windows.setdefault(name, Window(name, used, minutes * 60, resets))
     return tuple(windows.values())
 
 
