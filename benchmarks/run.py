@@ -27,7 +27,9 @@ WORK = HERE / "work"
 CCTRACK = Path(sys.executable).parent / "cctrack"
 
 
-def timed(argv: list[str], env: dict[str, str], ok_codes: tuple[int, ...] = (0,)) -> tuple[float, int, int]:
+def timed(
+    argv: list[str], env: dict[str, str], ok_codes: tuple[int, ...] = (0,)
+) -> tuple[float, int, int]:
     """Wall seconds, peak RSS in KiB (the process or any of its children) and exit code."""
     start = time.perf_counter()
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -40,8 +42,13 @@ def timed(argv: list[str], env: dict[str, str], ok_codes: tuple[int, ...] = (0,)
     return elapsed, usage.ru_maxrss, proc.returncode
 
 
-def measure(argv: list[str], env: dict[str, str], repeat: int, before: list[str] | None = None,
-            ok_codes: tuple[int, ...] = (0,)) -> dict[str, float]:
+def measure(
+    argv: list[str],
+    env: dict[str, str],
+    repeat: int,
+    before: list[str] | None = None,
+    ok_codes: tuple[int, ...] = (0,),
+) -> dict[str, float]:
     walls, rss = [], []
     for _ in range(repeat):
         if before:
@@ -49,7 +56,12 @@ def measure(argv: list[str], env: dict[str, str], repeat: int, before: list[str]
         wall, peak, _ = timed(argv, env, ok_codes)
         walls.append(wall)
         rss.append(peak)
-    return {"median_s": statistics.median(walls), "min_s": min(walls), "max_s": max(walls), "peak_rss_mib": max(rss) / 1024}
+    return {
+        "median_s": statistics.median(walls),
+        "min_s": min(walls),
+        "max_s": max(walls),
+        "peak_rss_mib": max(rss) / 1024,
+    }
 
 
 def home_env(home: Path) -> dict[str, str]:
@@ -74,20 +86,43 @@ def ensure_comparisons(home: Path) -> dict[str, list[str]]:
     node = WORK / "node"
     if not (node / "node_modules/.bin/ccusage").exists():
         # ccusage 18+ needs a native package the registry does not serve for linux-x64.
-        subprocess.run(["npm", "install", "--prefix", str(node), "--no-audit", "--no-fund", "ccusage@17"], check=True, capture_output=True)
+        subprocess.run(
+            ["npm", "install", "--prefix", str(node), "--no-audit", "--no-fund", "ccusage@17"],
+            check=True,
+            capture_output=True,
+        )
     venv = WORK / "claude-monitor-venv"
     if not (venv / "bin/claude-monitor").exists():
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(venv / "bin/pip"), "install", "-q", "claude-monitor==4.0.0"], check=True)
+        subprocess.run(
+            [str(venv / "bin/pip"), "install", "-q", "claude-monitor==4.0.0"], check=True
+        )
     return {
-        "ccusage blocks --active --json --offline": [str(node / "node_modules/.bin/ccusage"), "blocks", "--active", "--json", "--offline"],
-        "claude-monitor --once --output json --no-api": [str(venv / "bin/claude-monitor"), "--once", "--output", "json", "--no-api",
-                                                          "--plan", "max5", "--data-paths", str(home / "claude/projects")],
+        "ccusage blocks --active --json --offline": [
+            str(node / "node_modules/.bin/ccusage"),
+            "blocks",
+            "--active",
+            "--json",
+            "--offline",
+        ],
+        "claude-monitor --once --output json --no-api": [
+            str(venv / "bin/claude-monitor"),
+            "--once",
+            "--output",
+            "json",
+            "--no-api",
+            "--plan",
+            "max5",
+            "--data-paths",
+            str(home / "claude/projects"),
+        ],
     }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--homes", type=Path, nargs="+", required=True)
     parser.add_argument("--repeat", type=int, default=9)
     parser.add_argument("--compare", action="store_true")
@@ -104,13 +139,24 @@ def main() -> None:
             "codex_bytes": sum(p.stat().st_size for p in (home / "codex").rglob("*.jsonl")),
             "claude_bytes": sum(p.stat().st_size for p in (home / "claude").rglob("*.jsonl")),
             "capture": measure([cctrack, "capture"], env, args.repeat),
-            "analyze (steady)": measure([cctrack, "analyze"], env, args.repeat, before=[cctrack, "capture"]),
+            "analyze (steady)": measure(
+                [cctrack, "analyze"], env, args.repeat, before=[cctrack, "capture"]
+            ),
             "run": measure([cctrack, "run"], env, args.repeat),
-            "analyze --rebuild": measure([cctrack, "analyze", "--rebuild"], env, max(3, args.repeat // 3)),
+            "analyze --rebuild": measure(
+                [cctrack, "analyze", "--rebuild"], env, max(3, args.repeat // 3)
+            ),
             "codex-status": measure([cctrack + "-codex-status"], env, args.repeat),
         }
-        row["analyze --rebuild"]["records_per_s"] = records_in(home / "data") / row["analyze --rebuild"]["median_s"]
-        compare_env = {**env, "HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9", "NO_PROXY": ""}
+        row["analyze --rebuild"]["records_per_s"] = (
+            records_in(home / "data") / row["analyze --rebuild"]["median_s"]
+        )
+        compare_env = {
+            **env,
+            "HTTP_PROXY": "http://127.0.0.1:9",
+            "HTTPS_PROXY": "http://127.0.0.1:9",
+            "NO_PROXY": "",
+        }
         for name, argv in (ensure_comparisons(home) if args.compare else {}).items():
             # claude-monitor's exit code is its answer's status (11 "limit hit", 20 "no active
             # session", ...), not a failure.
@@ -121,13 +167,25 @@ def main() -> None:
     machine = f"{platform.node()}: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.platform()}"
     print(machine)
     for home, row in results.items():
-        print(f"\n## {home}: {row['records']} records, {row['codex_rollout_files']} rollout files "
-              f"({row['codex_bytes'] / 2**20:.0f} MiB), Claude transcripts {row['claude_bytes'] / 2**20:.0f} MiB")
-        print("| command | median s | min s | max s | peak RSS MiB | note |\n|---|---|---|---|---|---|")
+        print(
+            f"\n## {home}: {row['records']} records, {row['codex_rollout_files']} rollout files "
+            f"({row['codex_bytes'] / 2**20:.0f} MiB), Claude transcripts {row['claude_bytes'] / 2**20:.0f} MiB"
+        )
+        print(
+            "| command | median s | min s | max s | peak RSS MiB | note |\n|---|---|---|---|---|---|"
+        )
         for name, m in row.items():
             if isinstance(m, dict):
-                note = f"{m['records_per_s']:,.0f} records/s" if "records_per_s" in m else f"{m['ratio_to_cctrack_run']:.1f}x cctrack run" if "ratio_to_cctrack_run" in m else ""
-                print(f"| {name} | {m['median_s']:.3f} | {m['min_s']:.3f} | {m['max_s']:.3f} | {m['peak_rss_mib']:.1f} | {note} |")
+                note = (
+                    f"{m['records_per_s']:,.0f} records/s"
+                    if "records_per_s" in m
+                    else f"{m['ratio_to_cctrack_run']:.1f}x cctrack run"
+                    if "ratio_to_cctrack_run" in m
+                    else ""
+                )
+                print(
+                    f"| {name} | {m['median_s']:.3f} | {m['min_s']:.3f} | {m['max_s']:.3f} | {m['peak_rss_mib']:.1f} | {note} |"
+                )
     if args.json:
         args.json.write_text(json.dumps({"machine": machine, "results": results}, indent=2))
 

@@ -1,13 +1,16 @@
-"""The command line: parse flags, call one function, turn a CctrackError into one stderr line."""
+"""The command line: parse flags, resolve the settings once, call one function, and turn a
+CctrackError into one stderr line and its exit code."""
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
 import sys
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Annotated, Optional, TypeVar
+from typing import Annotated, Any, Optional, TypeVar
 
 import typer
 
@@ -24,21 +27,130 @@ app = typer.Typer(
         "Track Claude Code and Codex subscription limits for Prometheus.\n\n"
         "capture runs the status tools and appends records; analyze turns the records into "
         "a node_exporter textfile; run does both. Settings come from flags, then environment "
-        "variables, then $XDG_CONFIG_HOME/cctrack/config.toml, then defaults (see README)."
+        "variables, then $XDG_CONFIG_HOME/cctrack/config.toml, then defaults (see "
+        "docs/settings.md)."
     ),
 )
 
 T = TypeVar("T")
 
-DataDir = Annotated[Optional[Path], typer.Option("--data-dir", help="Day files, checkpoint and state. Env CCTRACK_DATA_DIR; default $XDG_STATE_HOME/cctrack.", show_default=False)]
-TextfileDir = Annotated[Optional[Path], typer.Option("--textfile-dir", help="Where cctrack.prom goes (node_exporter's --collector.textfile.directory). Env CCTRACK_TEXTFILE_DIR.", show_default=False)]
-ClaudeStatus = Annotated[Optional[str], typer.Option("--claude-status", help="Claude status command (path or command line, run without a shell). Env CLAUDE_STATUS_PATH; default the built-in tool.", show_default=False)]
-CodexStatus = Annotated[Optional[str], typer.Option("--codex-status", help="Codex status command (path or command line, run without a shell). Env CODEX_STATUS_PATH; default the built-in tool.", show_default=False)]
-Sources = Annotated[Optional[list[str]], typer.Option("--source", help="Source to capture, repeatable: claude, codex. Env CCTRACK_SOURCES (comma list); default both.", show_default=False)]
-Timeout = Annotated[Optional[float], typer.Option("--timeout", help="Seconds each status tool may take, retries included. Env CCTRACK_TIMEOUT; default 30.", show_default=False)]
-Hostname = Annotated[Optional[str], typer.Option("--hostname", help="Hostname stamped on records. Env CCTRACK_HOSTNAME; default this machine's.", show_default=False)]
-Config = Annotated[Optional[Path], typer.Option("--config", help="Config file. Default $XDG_CONFIG_HOME/cctrack/config.toml (optional).", show_default=False)]
-Rebuild = Annotated[bool, typer.Option("--rebuild", help="Ignore the checkpoint and replay every record.")]
+
+def _option(kind: Any, flag: str, help_text: str) -> Any:
+    return Annotated[Optional[kind], typer.Option(flag, help=help_text, show_default=False)]
+
+
+# Every option that more than one command takes, defined once; `with_options` adds them.
+OPTIONS: dict[str, Any] = {
+    "data_dir": _option(
+        Path,
+        "--data-dir",
+        "Day files, checkpoint and state. Env CCTRACK_DATA_DIR; default $XDG_STATE_HOME/cctrack.",
+    ),
+    "textfile_dir": _option(
+        Path,
+        "--textfile-dir",
+        "Where cctrack.prom goes (node_exporter's --collector.textfile.directory). Env "
+        "CCTRACK_TEXTFILE_DIR.",
+    ),
+    "claude_status": _option(
+        str,
+        "--claude-status",
+        "Claude status command (path or command line, run without a shell). Env "
+        "CLAUDE_STATUS_PATH; default the built-in tool.",
+    ),
+    "codex_status": _option(
+        str,
+        "--codex-status",
+        "Codex status command (path or command line, run without a shell). Env "
+        "CODEX_STATUS_PATH; default the built-in tool.",
+    ),
+    "sources": Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--source",
+            help=(
+                "Source to capture, repeatable: claude, codex. Env CCTRACK_SOURCES (comma "
+                "list); default both."
+            ),
+            show_default=False,
+        ),
+    ],
+    "timeout": _option(
+        float,
+        "--timeout",
+        "Seconds each status tool may take, retries included. Env CCTRACK_TIMEOUT; default 30.",
+    ),
+    "hostname": _option(
+        str,
+        "--hostname",
+        "Hostname stamped on records. Env CCTRACK_HOSTNAME; default this machine's.",
+    ),
+    "retention_days": _option(
+        int,
+        "--retention-days",
+        "Delete day files older than this many days once analysed (counters keep their "
+        "totals); 0 keeps all. Env CCTRACK_RETENTION_DAYS; default 400.",
+    ),
+    "config": _option(
+        Path,
+        "--config",
+        "Config file. Env CCTRACK_CONFIG; default $XDG_CONFIG_HOME/cctrack/config.toml (optional).",
+    ),
+    "if_idle": Annotated[
+        bool,
+        typer.Option(
+            "--if-idle",
+            help=(
+                "Skip this run (exit 0, one line) while another cctrack job of the same data "
+                "directory still runs: what timers and cron use."
+            ),
+        ),
+    ],
+}
+CAPTURE = ("data_dir", "claude_status", "codex_status", "sources", "timeout", "hostname")
+ANALYZE = ("data_dir", "textfile_dir", "sources", "retention_days")
+RUN = (
+    "data_dir",
+    "textfile_dir",
+    "claude_status",
+    "codex_status",
+    "sources",
+    "timeout",
+    "hostname",
+    "retention_days",
+)
+Rebuild = Annotated[
+    bool, typer.Option("--rebuild", help="Ignore the checkpoint and replay every record.")
+]
+
+
+def with_options(*names: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """Give a command the shared options `names` (plus --config): the command receives them
+    as one `flags` mapping, ready for resolve_settings, and its own parameters as usual."""
+    names = (*names, "config")
+
+    def decorate(func: Callable[..., T]) -> Callable[..., T]:
+        own = [
+            p
+            for p in inspect.signature(func, eval_str=True).parameters.values()
+            if p.name != "flags"
+        ]
+        shared = [
+            inspect.Parameter(
+                name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=OPTIONS[name]
+            )
+            for name in names
+        ]
+
+        @functools.wraps(func)
+        def command(**kwargs: Any) -> T:
+            return func({name: kwargs.pop(name) for name in names}, **kwargs)
+
+        command.__signature__ = inspect.Signature([*own, *shared])  # type: ignore[attr-defined]
+        command.__annotations__ = {p.name: p.annotation for p in (*own, *shared)}
+        return command
+
+    return decorate
 
 
 def now() -> datetime:
@@ -57,11 +169,20 @@ def guarded(command: str, action: Callable[[], T]) -> T:
         log(f"cctrack {command}: {exc}")
         raise typer.Exit(exc.exit_code) from None
     except OSError as exc:  # a file problem no function above turned into a CctrackError
-        log(f"cctrack {command}: {exc.strerror or exc}{f': {exc.filename}' if exc.filename else ''}")
+        where = f": {exc.filename}" if exc.filename else ""
+        log(f"cctrack {command}: {exc.strerror or exc}{where}")
         raise typer.Exit(EXIT_FAILURE) from None
 
 
-def settings_from(config: Optional[Path], **flags: object) -> Settings:
+def guarded_code(command: str, action: Callable[[], int]) -> int:
+    try:
+        return guarded(command, action)
+    except typer.Exit as exc:
+        return exc.exit_code
+
+
+def settings_from(flags: dict[str, Any]) -> Settings:
+    config = flags.pop("config", None)
     return guarded("settings", lambda: resolve_settings(flags, os.environ, config))
 
 
@@ -80,116 +201,155 @@ def do_analyze(settings: Settings, rebuild: bool) -> int:
     return 0
 
 
+def as_job(name: str, settings: Settings, if_idle: bool, work: Callable[[], int]) -> int:
+    """Run work; with --if-idle, only when no other job of this data directory runs, so slow
+    timer or cron runs never pile up."""
+    if not if_idle:
+        return work()
+    from cctrack.files import private_dir, try_locked
+
+    data_dir = guarded(name, lambda: private_dir(settings.data_dir))
+    with try_locked(data_dir / ".job.lock") as acquired:
+        if not acquired:
+            log(f"cctrack {name}: the previous cctrack job still runs; skipping this {name}")
+            return 0
+        return work()
+
+
 @app.command()
-def capture(
-    data_dir: DataDir = None,
-    claude_status: ClaudeStatus = None,
-    codex_status: CodexStatus = None,
-    source: Sources = None,
-    timeout: Timeout = None,
-    hostname: Hostname = None,
-    config: Config = None,
-) -> None:
+@with_options(*CAPTURE, "if_idle")
+def capture(flags: dict[str, Any]) -> None:
     """Run each status tool once and append one record per tool to the day file.
 
     Exit 0 if at least one tool succeeded, 1 if all failed, 2 on a usage or configuration error.
     """
-    settings = settings_from(config, data_dir=data_dir, claude_status=claude_status, codex_status=codex_status,
-                             sources=source, timeout=timeout, hostname=hostname)
-    raise typer.Exit(guarded("capture", lambda: do_capture(settings)))
+    if_idle = flags.pop("if_idle")
+    settings = settings_from(flags)
+    code = as_job(
+        "capture", settings, if_idle, lambda: guarded_code("capture", lambda: do_capture(settings))
+    )
+    raise typer.Exit(code)
 
 
 @app.command()
-def analyze(
-    data_dir: DataDir = None,
-    textfile_dir: TextfileDir = None,
-    source: Sources = None,
-    rebuild: Rebuild = False,
-    config: Config = None,
-) -> None:
-    """Fold the records after the checkpoint into cctrack.prom, atomically, then advance the checkpoint.
+@with_options(*ANALYZE, "if_idle")
+def analyze(flags: dict[str, Any], rebuild: Rebuild = False) -> None:
+    """Fold the records after the checkpoint into cctrack.prom, atomically, then advance the
+    checkpoint; day files past the retention go once fully read.
 
     On failure the previous textfile and checkpoint are left as they were.
     """
-    settings = settings_from(config, data_dir=data_dir, textfile_dir=textfile_dir, sources=source)
-    guarded("analyze", lambda: do_analyze(settings, rebuild))
+    if_idle = flags.pop("if_idle")
+    settings = settings_from(flags)
+    code = as_job(
+        "analyze",
+        settings,
+        if_idle,
+        lambda: guarded_code("analyze", lambda: do_analyze(settings, rebuild)),
+    )
+    raise typer.Exit(code)
 
 
 @app.command()
+@with_options(*RUN, "if_idle")
 def run(
-    data_dir: DataDir = None,
-    textfile_dir: TextfileDir = None,
-    claude_status: ClaudeStatus = None,
-    codex_status: CodexStatus = None,
-    source: Sources = None,
-    timeout: Timeout = None,
-    hostname: Hostname = None,
+    flags: dict[str, Any],
     rebuild: Rebuild = False,
-    config: Config = None,
-    demo: Annotated[bool, typer.Option("--demo", help="Capture from bundled demo Claude and Codex data (no network), into a separate demo data directory, and print the textfile.")] = False,
+    demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo",
+            help=(
+                "Capture from bundled demo Claude and Codex data (no network), into a separate "
+                "demo data directory, and print the textfile."
+            ),
+        ),
+    ] = False,
 ) -> None:
     """Capture, then analyze (even when capture failed, so the failure shows as a metric)."""
-    settings = settings_from(config, data_dir=data_dir, textfile_dir=textfile_dir, claude_status=claude_status,
-                             codex_status=codex_status, sources=source, timeout=timeout, hostname=hostname)
+    if_idle = flags.pop("if_idle")
     if demo:
-        from cctrack.demo import demo_settings
+        from cctrack.demo import demo_flags
 
-        settings = guarded("run", lambda: demo_settings(settings, os.environ, data_dir, textfile_dir, now()))
-    captured = guarded_code("capture", lambda: do_capture(settings))
-    analyzed = guarded_code("analyze", lambda: do_analyze(settings, rebuild))
-    if demo and analyzed == 0:
-        sys.stdout.write((settings.textfile_dir / "cctrack.prom").read_text())
-        log(f"cctrack run: demo data; see it with `cctrack show --data-dir {settings.data_dir}`")
-    raise typer.Exit(captured or analyzed)
+        flags = guarded("run", lambda: demo_flags(os.environ, flags, now()))
+    settings = settings_from(flags)
 
+    def work() -> int:
+        captured = guarded_code("capture", lambda: do_capture(settings))
+        analyzed = guarded_code("analyze", lambda: do_analyze(settings, rebuild))
+        if demo and analyzed == 0:
+            sys.stdout.write((settings.textfile_dir / "cctrack.prom").read_text())
+            log(
+                f"cctrack run: demo data; see it with `cctrack show --data-dir {settings.data_dir}`"
+            )
+        return captured or analyzed
 
-def guarded_code(command: str, action: Callable[[], int]) -> int:
-    try:
-        return guarded(command, action)
-    except typer.Exit as exc:
-        return exc.exit_code
+    raise typer.Exit(as_job("run", settings, if_idle, work))
 
 
 @app.command()
+@with_options("data_dir", "sources")
 def show(
-    data_dir: DataDir = None,
-    source: Sources = None,
+    flags: dict[str, Any],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
-    config: Config = None,
 ) -> None:
-    """What the latest analysis says: per tool and window, used, pace, time to reset, age of the data."""
+    """What the latest analysis says: per tool and window, used, pace, time to reset, age
+    of the data."""
     from cctrack.show import show as show_report
 
-    settings = settings_from(config, data_dir=data_dir, sources=source)
+    settings = settings_from(flags)
     typer.echo(show_report(settings.data_dir, settings.sources, as_json, now()))
 
 
-@app.command("claude-status")
-def claude_status() -> None:
-    """The built-in Claude status tool: print one status object (also installed as cctrack-claude-status)."""
-    from cctrack.sources.claude import main
+def _status_tool(source: str, flags: dict[str, Any]) -> None:
+    from cctrack.sources import emit_status, produce
 
-    main()
+    params = settings_from(flags).source_params()
+    code = emit_status(
+        f"cctrack-{source}-status", lambda moment: produce(source, params, os.environ, moment)
+    )
+    raise typer.Exit(code)
+
+
+@app.command("claude-status")
+@with_options("data_dir")
+def claude_status(flags: dict[str, Any]) -> None:
+    """The built-in Claude status tool: print one status object (also installed as
+    cctrack-claude-status)."""
+    _status_tool("claude", flags)
 
 
 @app.command("codex-status")
-def codex_status() -> None:
-    """The built-in Codex status tool: print one status object (also installed as cctrack-codex-status)."""
-    from cctrack.sources.codex import main
-
-    main()
+@with_options("data_dir")
+def codex_status(flags: dict[str, Any]) -> None:
+    """The built-in Codex status tool: print one status object (also installed as
+    cctrack-codex-status)."""
+    _status_tool("codex", flags)
 
 
 @app.command()
+@with_options("data_dir")
 def statusline(
-    wrap: Annotated[Optional[str], typer.Option("--wrap", help="Your existing statusLine command: run through the shell with the same stdin, its output printed first.", show_default=False)] = None,
-    data_dir: DataDir = None,
+    flags: dict[str, Any],
+    wrap: Annotated[
+        Optional[str],
+        typer.Option(
+            "--wrap",
+            help=(
+                "Your existing statusLine command: run through the shell with the same stdin, "
+                "its output printed first."
+            ),
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """A Claude Code statusLine command: store the rate_limits snapshot and print a one-line summary. Always exits 0."""
-    from cctrack.sources.claude import statusline as run_statusline
+    """A Claude Code statusLine command: store the rate_limits snapshot and print a
+    one-line summary. Always exits 0."""
+    from cctrack.sources.claude.statusline import statusline as run_statusline
 
     try:
-        target = resolve_settings({"data_dir": data_dir}, os.environ).data_dir
+        config = flags.pop("config", None)
+        target = resolve_settings(flags, os.environ, config).data_dir
     except CctrackError as exc:
         log(f"cctrack statusline: {exc}")
         return
@@ -204,17 +364,35 @@ def version_callback(value: bool) -> None:
 
 @app.callback()
 def main_options(
-    version: Annotated[bool, typer.Option("--version", callback=version_callback, is_eager=True, help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=version_callback,
+            is_eager=True,
+            help="Print the version and exit.",
+        ),
+    ] = False,
 ) -> None:
     pass
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     try:
-        app()
+        app(args=argv)
     except KeyboardInterrupt:
         log("cctrack: interrupted")
         sys.exit(130)
+
+
+def claude_status_tool() -> None:
+    """The cctrack-claude-status command."""
+    main(["claude-status", *sys.argv[1:]])
+
+
+def codex_status_tool() -> None:
+    """The cctrack-codex-status command."""
+    main(["codex-status", *sys.argv[1:]])
 
 
 if __name__ == "__main__":

@@ -1,19 +1,19 @@
-"""Demo homes: a Codex home and a Claude status line snapshot in the real on-disk formats,
-dated relative to `now` so the demo shows live-looking dials rather than rolled-over zeros."""
+"""`run --demo` as a settings profile: demo homes (a Codex home and a Claude status line
+snapshot in the real on-disk formats, dated relative to `now` so the dials look live) and
+the settings that point a run at them, fed to the one settings resolver like flags."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import jsonlines
 
-from cctrack.records import format_time
-from cctrack.settings import Settings, checkout_root, state_home
-from cctrack.sources.claude import store_statusline
+from cctrack.settings import checkout_root, state_home
+from cctrack.sources.claude.statusline import store_statusline
+from cctrack.timefmt import format_time
 
 
 def _line(moment: datetime, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -21,12 +21,28 @@ def _line(moment: datetime, kind: str, payload: dict[str, Any]) -> dict[str, Any
 
 
 def _token_count(moment: datetime, rate_limits: dict[str, Any] | None) -> dict[str, Any]:
-    info = {"total_token_usage": {"input_tokens": 184230, "cached_input_tokens": 150912, "output_tokens": 6120,
-                                  "reasoning_output_tokens": 3968, "total_tokens": 190350},
-            "last_token_usage": {"input_tokens": 40211, "cached_input_tokens": 38400, "output_tokens": 812,
-                                 "reasoning_output_tokens": 512, "total_tokens": 41023},
-            "model_context_window": 258400}
-    return _line(moment, "event_msg", {"type": "token_count", "info": info if rate_limits else None, "rate_limits": rate_limits})
+    info = {
+        "total_token_usage": {
+            "input_tokens": 184230,
+            "cached_input_tokens": 150912,
+            "output_tokens": 6120,
+            "reasoning_output_tokens": 3968,
+            "total_tokens": 190350,
+        },
+        "last_token_usage": {
+            "input_tokens": 40211,
+            "cached_input_tokens": 38400,
+            "output_tokens": 812,
+            "reasoning_output_tokens": 512,
+            "total_tokens": 41023,
+        },
+        "model_context_window": 258400,
+    }
+    return _line(
+        moment,
+        "event_msg",
+        {"type": "token_count", "info": info if rate_limits else None, "rate_limits": rate_limits},
+    )
 
 
 def write_codex_home(home: Path, now: datetime) -> Path:
@@ -37,29 +53,73 @@ def write_codex_home(home: Path, now: datetime) -> Path:
     path = folder / f"rollout-{local:%Y-%m-%dT%H-%M-%S}-0199a8f2-demo-4c1e-9d7a-5e2f3b1c0a11.jsonl"
     five_hour_reset = now + timedelta(hours=2, minutes=10)
     weekly_reset = now + timedelta(days=2)
-    account = {"limit_id": "codex", "limit_name": None,
-               "primary": {"used_percent": 42.0, "window_minutes": 300, "resets_at": int(five_hour_reset.timestamp())},
-               "secondary": {"used_percent": 63.0, "window_minutes": 10080, "resets_at": int(weekly_reset.timestamp())},
-               "credits": None, "plan_type": "plus", "rate_limit_reached_type": None}
-    bucket = {"limit_id": "codex_bengalfox", "limit_name": "GPT-5-Codex-Mini",
-              "primary": {"used_percent": 7.0, "window_minutes": 1440, "resets_at": int((now + timedelta(hours=9)).timestamp())},
-              "secondary": None, "credits": None, "plan_type": "plus", "rate_limit_reached_type": None}
+    account = {
+        "limit_id": "codex",
+        "limit_name": None,
+        "primary": {
+            "used_percent": 42.0,
+            "window_minutes": 300,
+            "resets_at": int(five_hour_reset.timestamp()),
+        },
+        "secondary": {
+            "used_percent": 63.0,
+            "window_minutes": 10080,
+            "resets_at": int(weekly_reset.timestamp()),
+        },
+        "credits": None,
+        "plan_type": "plus",
+        "rate_limit_reached_type": None,
+    }
+    bucket = {
+        "limit_id": "codex_bengalfox",
+        "limit_name": "GPT-5-Codex-Mini",
+        "primary": {
+            "used_percent": 7.0,
+            "window_minutes": 1440,
+            "resets_at": int((now + timedelta(hours=9)).timestamp()),
+        },
+        "secondary": None,
+        "credits": None,
+        "plan_type": "plus",
+        "rate_limit_reached_type": None,
+    }
     with jsonlines.open(path, mode="w", compact=True) as rollout:
-        rollout.write_all([
-            _line(started, "session_meta", {"id": "0199a8f2-demo", "cwd": "/home/demo/project", "cli_version": "0.63.0"}),
-            _line(started, "turn_context", {"model": "gpt-5.1-codex", "cwd": "/home/demo/project"}),
-            _token_count(started + timedelta(seconds=5), None),
-            _token_count(now - timedelta(minutes=3), account),
-            _token_count(now - timedelta(minutes=2), bucket),  # a per-model bucket: not the plan limit
-        ])
+        rollout.write_all(
+            [
+                _line(
+                    started,
+                    "session_meta",
+                    {"id": "0199a8f2-demo", "cwd": "/home/demo/project", "cli_version": "0.63.0"},
+                ),
+                _line(
+                    started, "turn_context", {"model": "gpt-5.1-codex", "cwd": "/home/demo/project"}
+                ),
+                _token_count(started + timedelta(seconds=5), None),
+                _token_count(now - timedelta(minutes=3), account),
+                _token_count(
+                    now - timedelta(minutes=2), bucket
+                ),  # a per-model bucket: not the plan limit
+            ]
+        )
     return home
 
 
 def write_claude_snapshot(data_dir: Path, now: datetime) -> None:
     """What Claude Code would have piped to `cctrack statusline` a minute ago."""
-    payload = {"session_id": "demo", "model": {"id": "claude-opus-4-5", "display_name": "Opus"},
-               "rate_limits": {"five_hour": {"used_percentage": 71.0, "resets_at": int((now + timedelta(hours=1)).timestamp())},
-                               "seven_day": {"used_percentage": 35.0, "resets_at": int((now + timedelta(days=4)).timestamp())}}}
+    payload = {
+        "session_id": "demo",
+        "model": {"id": "claude-opus-4-5", "display_name": "Opus"},
+        "rate_limits": {
+            "five_hour": {
+                "used_percentage": 71.0,
+                "resets_at": int((now + timedelta(hours=1)).timestamp()),
+            },
+            "seven_day": {
+                "used_percentage": 35.0,
+                "resets_at": int((now + timedelta(days=4)).timestamp()),
+            },
+        },
+    }
     store_statusline(data_dir, payload, now - timedelta(minutes=1))
 
 
@@ -72,20 +132,28 @@ def prepare(data_dir: Path, now: datetime) -> tuple[Path, Path]:
     return claude_home, write_codex_home(homes / "codex", now)
 
 
-def demo_settings(settings: Settings, env: Mapping[str, str], data_dir: Path | None, textfile_dir: Path | None,
-                  now: datetime) -> Settings:
-    """Settings for `run --demo`: freshly written demo homes, no network, and a data directory
-    of their own (unless given), so that demo records never mix with real ones."""
-    data_dir = data_dir or state_home(env, Path(env.get("HOME") or Path.home())) / "cctrack-demo"
-    root = checkout_root()
-    claude_home, codex_home = prepare(data_dir, now)
-    return replace(
-        settings,
-        data_dir=data_dir,
-        textfile_dir=textfile_dir or (root / "textfile" if root else data_dir / "textfile"),
-        textfile_dir_is_default=textfile_dir is None,
-        claude_home=claude_home,
-        codex_home=codex_home,
-        claude_oauth=False,
-        codex_app_server=False,
+def demo_flags(env: Mapping[str, str], flags: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """The flags of a demo run: freshly written demo homes, no network, and a data directory
+    of its own (unless given), so that demo records never mix with real ones."""
+    data_dir = (
+        flags.get("data_dir")
+        or state_home(env, Path(env.get("HOME") or Path.home())) / "cctrack-demo"
     )
+    root = checkout_root()
+    claude_home, codex_home = prepare(Path(data_dir), now)
+    textfile_dir = flags.get("textfile_dir")
+    if not textfile_dir:
+        textfile_dir = root / "textfile" if root else Path(data_dir) / "textfile"
+        textfile_dir.mkdir(mode=0o755, parents=True, exist_ok=True)
+    return {
+        **flags,
+        "data_dir": data_dir,
+        "textfile_dir": textfile_dir,
+        "claude_home": claude_home,
+        "codex_home": codex_home,
+        "claude_oauth": False,
+        "codex_app_server": False,
+        # A demo is a run of the built-in tools on the demo homes, whatever is configured.
+        "claude_status": "builtin",
+        "codex_status": "builtin",
+    }

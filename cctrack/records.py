@@ -1,6 +1,7 @@
-"""Status objects and records: the typed shapes of SPEC sections 3 and 4.
+"""Status objects and records: the typed shapes of docs/records.md.
 
-Everything here is pure: parsing, validation and serialisation, no I/O.
+Everything here is pure: parsing, validation and serialisation, no I/O. Values quoted in
+error messages pass through `redact.quote`, since they come from a tool's output.
 """
 
 from __future__ import annotations
@@ -9,42 +10,33 @@ import json
 import math
 import re
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 import orjson
+
+from cctrack.redact import quote
+from cctrack.timefmt import format_precise, format_time, parse_time
 
 RECORD_VERSION = 1
 SOURCE_TOOLS = ("claude", "codex")
 # A tool that rounds may report a hair above 100 %; anything beyond this is a bug, not usage.
 USED_RATIO_TOLERANCE = 0.05
+# Sequence numbers stay within a signed 64-bit integer, which every JSON reader keeps exact;
+# a larger one (a damaged counter) is not a record's and must not outrank every later one.
+MAX_SEQ = (1 << 63) - 1
 _WINDOW_NAME = re.compile(r"^[a-z0-9_]{1,40}$")
+# Label values taken from a tool: a short, plain alphabet, so nothing else can become a label.
 _ORIGIN = re.compile(r"^[A-Za-z0-9_.:-]{1,40}$")
+_PLAN = re.compile(r"^[a-z0-9_.-]{1,32}$")
 
 
-def format_time(moment: datetime, *, milliseconds: bool = False) -> str:
-    """RFC 3339 in UTC with a Z, as every file cctrack writes uses."""
-    moment = moment.astimezone(timezone.utc)
-    if milliseconds:
-        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_time(text: Any) -> datetime:
-    """An RFC 3339 / ISO 8601 time with Z or an offset; naive times are refused."""
-    if not isinstance(text, str):
-        raise ValueError(f"expected a time string, got {type(text).__name__}")
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise ValueError(f"not an RFC 3339 time: {text[:40]!r}") from None
-    if moment.tzinfo is None:
-        raise ValueError(f"time without a UTC offset: {text[:40]!r}")
-    return moment.astimezone(timezone.utc)
-
-
-def from_unix(seconds: float) -> datetime:
-    return datetime.fromtimestamp(seconds, tz=timezone.utc)
+def plan_label(value: Any) -> str | None:
+    """A tool's plan name as a label value, lowercased; None when it is not a plain name."""
+    if not isinstance(value, str):
+        return None
+    plan = value.strip().lower()
+    return plan if _PLAN.match(plan) else None
 
 
 def strict_loads(text: str | bytes) -> Any:
@@ -56,7 +48,7 @@ def strict_loads(text: str | bytes) -> Any:
 
 def finite_number(value: Any, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"{what} is not a number: {str(value)[:40]!r}")
+        raise ValueError(f"{what} is not a number: {quote(value)}")
     number = float(value)
     if not math.isfinite(number):
         raise ValueError(f"{what} is not finite")
@@ -88,13 +80,13 @@ class Window:
         return {
             "used_ratio": self.used_ratio,
             "window_seconds": self.window_seconds,
-            "resets_at": format_time(self.resets_at) if self.resets_at else None,
+            "resets_at": format_precise(self.resets_at) if self.resets_at else None,
         }
 
     @classmethod
     def from_json(cls, name: Any, obj: Any) -> Window:
         if not isinstance(name, str) or not _WINDOW_NAME.match(name):
-            raise ValueError(f"bad window name {str(name)[:40]!r}")
+            raise ValueError(f"bad window name {quote(name)}")
         if not isinstance(obj, dict):
             raise ValueError(f"window {name} is not an object")
         seconds = obj.get("window_seconds")
@@ -108,7 +100,9 @@ class Window:
             name=name,
             used_ratio=checked_ratio(obj.get("used_ratio"), f"window {name} used_ratio"),
             window_seconds=seconds,
-            resets_at=parse_time(resets) if resets is not None else None,
+            resets_at=_time_field(resets, f"window {name} resets_at")
+            if resets is not None
+            else None,
         )
 
 
@@ -140,25 +134,34 @@ class Status:
             raise ValueError("status is not a JSON object")
         source = obj.get("source_tool")
         if source not in SOURCE_TOOLS:
-            raise ValueError(f"source_tool {str(source)[:40]!r} is not one of {', '.join(SOURCE_TOOLS)}")
+            raise ValueError(f"source_tool {quote(source)} is not one of {', '.join(SOURCE_TOOLS)}")
         if expected_source is not None and source != expected_source:
             raise ValueError(f"status is for {source}, expected {expected_source}")
         origin = obj.get("origin")
         if not isinstance(origin, str) or not _ORIGIN.match(origin):
-            raise ValueError(f"bad origin {str(origin)[:40]!r}")
+            raise ValueError(f"bad origin {quote(origin)}")
         plan = obj.get("plan")
         if plan is not None and not isinstance(plan, str):
             raise ValueError("plan is not a string")
+        # A plan that is not a plain name is dropped, not fatal: the numbers are still good.
+        plan = plan_label(plan) if plan else None
         windows = obj.get("windows")
         if not isinstance(windows, dict) or not windows:
             raise ValueError("status has no windows")
         return cls(
             source_tool=source,
-            observed_at=parse_time(obj.get("observed_at")),
+            observed_at=_time_field(obj.get("observed_at"), "observed_at"),
             origin=origin,
-            plan=plan[:40] if plan else None,
+            plan=plan,
             windows=tuple(Window.from_json(name, w) for name, w in sorted(windows.items())),
         )
+
+
+def _time_field(value: Any, what: str) -> datetime:
+    try:
+        return parse_time(value)
+    except ValueError as exc:
+        raise ValueError(f"{what} {quote(value)}: {exc}") from None
 
 
 def parse_status_output(text: str | bytes, expected_source: str) -> Status:
@@ -228,7 +231,7 @@ def has_record_envelope(obj: Any) -> bool:
         and type(obj.get("v")) is int
         and obj["v"] == RECORD_VERSION
         and type(obj.get("seq_no")) is int
-        and obj["seq_no"] >= 1
+        and 1 <= obj["seq_no"] <= MAX_SEQ
         and obj.get("source_tool") in SOURCE_TOOLS
         and type(obj.get("ok")) is bool
         and type(obj.get("timestamp")) is str

@@ -1,4 +1,6 @@
-"""Settings: command-line flag, else environment, else config file, else default (SPEC section 2)."""
+"""Settings: command-line flag, else environment, else config file, else default
+(docs/settings.md). Resolved once per run, in the process the user started; everything
+below gets plain values."""
 
 from __future__ import annotations
 
@@ -13,11 +15,12 @@ from typing import Any
 
 from cctrack.errors import EXIT_USAGE, CctrackError
 from cctrack.records import SOURCE_TOOLS
+from cctrack.sources import SourceParams
 
 DEFAULT_TIMEOUT = 30.0
+DEFAULT_RETENTION_DAYS = 400
 DEFAULT_CLAUDE_USAGE_URL = "https://api.anthropic.com/api/oauth/usage"
 BUILTIN = "builtin"
-BUILTIN_MODULES = {"claude": "cctrack.sources.claude", "codex": "cctrack.sources.codex"}
 
 # config.toml key -> environment variable. Flags use the same names with dashes.
 ENVIRONMENT = {
@@ -31,6 +34,9 @@ ENVIRONMENT = {
     "claude_oauth": "CCTRACK_CLAUDE_OAUTH",
     "claude_usage_url": "CCTRACK_CLAUDE_USAGE_URL",
     "codex_app_server": "CCTRACK_CODEX_APP_SERVER",
+    "retention_days": "CCTRACK_RETENTION_DAYS",
+    "claude_home": "CLAUDE_CONFIG_DIR",
+    "codex_home": "CODEX_HOME",
 }
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -43,6 +49,7 @@ class Settings:
     # Only the default directory is created on demand: a configured one that is missing is
     # more likely a typo than a wish, and node_exporter would not be reading it either.
     textfile_dir_is_default: bool
+    # () is the built-in status tool.
     claude_status: tuple[str, ...]
     codex_status: tuple[str, ...]
     sources: tuple[str, ...]
@@ -53,24 +60,27 @@ class Settings:
     codex_app_server: bool
     claude_home: Path
     codex_home: Path
+    retention_days: int = DEFAULT_RETENTION_DAYS
 
     def status_command(self, source: str) -> tuple[str, ...]:
+        """The configured command for source; () for the built-in tool."""
         return self.claude_status if source == "claude" else self.codex_status
+
+    def source_params(self) -> SourceParams:
+        return SourceParams(
+            data_dir=self.data_dir,
+            claude_home=self.claude_home,
+            codex_home=self.codex_home,
+            claude_oauth=self.claude_oauth,
+            claude_usage_url=self.claude_usage_url,
+            codex_app_server=self.codex_app_server,
+            timeout=self.timeout,
+        )
 
     def child_environment(self, base: Mapping[str, str]) -> dict[str, str]:
         """What a status tool runs with: the caller's environment plus the resolved settings,
-        so that the built-in tools see exactly what capture was told."""
-        env = dict(base)
-        env.update(
-            CCTRACK_DATA_DIR=str(self.data_dir),
-            CCTRACK_CLAUDE_OAUTH="on" if self.claude_oauth else "off",
-            CCTRACK_CLAUDE_USAGE_URL=self.claude_usage_url,
-            CCTRACK_CODEX_APP_SERVER="on" if self.codex_app_server else "off",
-            CCTRACK_TIMEOUT=f"{self.timeout:g}",
-            CLAUDE_CONFIG_DIR=str(self.claude_home),
-            CODEX_HOME=str(self.codex_home),
-        )
-        return env
+        so that any tool, built-in or not, sees exactly what capture was told."""
+        return {**base, **self.source_params().to_env()}
 
 
 def _xdg(env: Mapping[str, str], name: str, home: Path, fallback: str) -> Path:
@@ -99,10 +109,10 @@ def default_textfile_dir(env: Mapping[str, str], home: Path) -> Path:
 
 
 def load_config(path: Path, required: bool) -> dict[str, Any]:
-    try:
+    if sys.version_info >= (3, 11):
         import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
+    else:  # Python 3.10
+        import tomli as tomllib
     try:
         with open(path, "rb") as handle:
             config = tomllib.load(handle)
@@ -118,7 +128,7 @@ def load_config(path: Path, required: bool) -> dict[str, Any]:
             f"unknown setting {unknown[0]!r} in {path}; known settings: {', '.join(ENVIRONMENT)}",
             EXIT_USAGE,
         )
-    return config
+    return dict(config)
 
 
 def parse_command(value: Any, what: str) -> tuple[str, ...]:
@@ -137,10 +147,6 @@ def parse_command(value: Any, what: str) -> tuple[str, ...]:
     if not argv:
         raise CctrackError(f"{what} is empty", EXIT_USAGE)
     return argv
-
-
-def builtin_command(source: str) -> tuple[str, ...]:
-    return (sys.executable, "-m", BUILTIN_MODULES[source])
 
 
 def parse_sources(value: Any) -> tuple[str, ...]:
@@ -171,6 +177,20 @@ def parse_timeout(value: Any) -> float:
     return seconds
 
 
+def parse_days(value: Any) -> int:
+    try:
+        days = int(value)
+    except (TypeError, ValueError):
+        raise CctrackError(
+            f"retention_days {value!r} is not a whole number of days", EXIT_USAGE
+        ) from None
+    if not 0 <= days <= 100000:
+        raise CctrackError(
+            f"retention_days {value!r} must be 0 (keep all) or more days", EXIT_USAGE
+        )
+    return days
+
+
 def parse_switch(value: Any, what: str) -> bool:
     if isinstance(value, bool):
         return value
@@ -195,7 +215,9 @@ def resolve_settings(
     if config_path is None and env.get("CCTRACK_CONFIG"):
         config_path = Path(env["CCTRACK_CONFIG"])
     required = config_path is not None
-    config_path = config_path or _xdg(env, "XDG_CONFIG_HOME", home, ".config") / "cctrack" / "config.toml"
+    config_path = (
+        config_path or _xdg(env, "XDG_CONFIG_HOME", home, ".config") / "cctrack" / "config.toml"
+    )
     config = load_config(config_path, required)
 
     def pick(key: str) -> Any:
@@ -208,7 +230,7 @@ def resolve_settings(
     def command(source: str) -> tuple[str, ...]:
         value = pick(f"{source}_status")
         if value is None or value == BUILTIN:
-            return builtin_command(source)
+            return ()
         return parse_command(value, f"{source} status command")
 
     data_dir = pick("data_dir")
@@ -218,9 +240,14 @@ def resolve_settings(
     hostname = pick("hostname")
     oauth = pick("claude_oauth")
     app_server = pick("codex_app_server")
+    retention = pick("retention_days")
+    claude_home = pick("claude_home")
+    codex_home = pick("codex_home")
     return Settings(
         data_dir=Path(data_dir).expanduser() if data_dir else state_home(env, home) / "cctrack",
-        textfile_dir=Path(textfile_dir).expanduser() if textfile_dir else default_textfile_dir(env, home),
+        textfile_dir=Path(textfile_dir).expanduser()
+        if textfile_dir
+        else default_textfile_dir(env, home),
         textfile_dir_is_default=not textfile_dir,
         claude_status=command("claude"),
         codex_status=command("codex"),
@@ -229,7 +256,10 @@ def resolve_settings(
         hostname=str(hostname) if hostname else socket.gethostname(),
         claude_oauth=parse_switch(oauth, "claude_oauth") if oauth is not None else True,
         claude_usage_url=str(pick("claude_usage_url") or DEFAULT_CLAUDE_USAGE_URL),
-        codex_app_server=parse_switch(app_server, "codex_app_server") if app_server is not None else False,
-        claude_home=Path(env.get("CLAUDE_CONFIG_DIR") or home / ".claude"),
-        codex_home=Path(env.get("CODEX_HOME") or home / ".codex"),
+        codex_app_server=parse_switch(app_server, "codex_app_server")
+        if app_server is not None
+        else False,
+        claude_home=Path(claude_home).expanduser() if claude_home else home / ".claude",
+        codex_home=Path(codex_home).expanduser() if codex_home else home / ".codex",
+        retention_days=parse_days(retention) if retention is not None else DEFAULT_RETENTION_DAYS,
     )

@@ -7,17 +7,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from cctrack.analyze import Report, ToolReport, build_report, load_state
-from cctrack.records import format_time
-
-
-def duration(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    if seconds >= 86400:
-        return f"{seconds // 86400}d{seconds % 86400 // 3600}h"
-    if seconds >= 3600:
-        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-    return f"{seconds // 60}m{seconds % 60:02d}s"
+from cctrack import checkpoint
+from cctrack.report import Report, ToolReport, build_report
+from cctrack.timefmt import duration, format_time
 
 
 def _ago(moment: datetime | None, now: datetime) -> str:
@@ -35,7 +27,11 @@ def _tool_lines(tool: ToolReport, now: datetime) -> list[str]:
         lines.append(f"        error: {tool.last_error}")
     for window in tool.windows:
         pace = f"pace {window.pace_ratio:5.2f}" if window.pace_ratio is not None else "pace     ?"
-        resets = f"resets in {duration((window.resets_at - now).total_seconds())}" if window.resets_at else "reset unknown"
+        resets = (
+            f"resets in {duration((window.resets_at - now).total_seconds())}"
+            if window.resets_at
+            else "reset unknown"
+        )
         lines.append(f"  {window.name:<14} {window.used_ratio * 100:5.1f}% used  {pace}  {resets}")
     if not tool.windows and not tool.last_error:
         lines.append("        no usage captured yet")
@@ -80,7 +76,9 @@ def report_json(report: Report, analyzed_at: datetime | None) -> dict[str, Any]:
                         "pace_ratio": w.pace_ratio,
                         "window_seconds": w.window_seconds,
                         "resets_at": _time(w.resets_at),
-                        "resets_in_seconds": round((w.resets_at - now).total_seconds(), 3) if w.resets_at else None,
+                        "resets_in_seconds": round((w.resets_at - now).total_seconds(), 3)
+                        if w.resets_at
+                        else None,
                     }
                     for w in tool.windows
                 },
@@ -92,10 +90,10 @@ def report_json(report: Report, analyzed_at: datetime | None) -> dict[str, Any]:
 
 def show(data_dir: Path, sources: tuple[str, ...], as_json: bool, now: datetime) -> str:
     """The latest analysis as of `now`: windows whose reset has passed since read as rolled over."""
-    state, missing = load_state(data_dir)
+    stored, missing = checkpoint.load(data_dir)
     if missing and not as_json:
         return f"nothing analysed yet in {data_dir} ({missing}); run `cctrack run`"
-    report = build_report(state, now, sources)
+    report = build_report(stored.state, now, sources)
     if as_json:
-        return json.dumps(report_json(report, state.analyzed_at), indent=2)
-    return format_report(report, state.analyzed_at)
+        return json.dumps(report_json(report, report.analyzed_at), indent=2)
+    return format_report(report, report.analyzed_at)

@@ -1,5 +1,7 @@
 # Shared by the job entry points; cron lines and systemd units call those, never this file.
 # Works under cron's minimal environment (PATH=/usr/bin:/bin, HOME set, nothing else).
+# All it does is find the installed cctrack: settings, paths and the overlap lock
+# (`--if-idle`) are cctrack's own business.
 
 set -eu
 
@@ -20,19 +22,4 @@ find_cctrack() {
     done
     echo "cctrack job: cannot find the cctrack command; install it (see README) or set CCTRACK_BIN" >&2
     exit 2
-}
-
-# Run cctrack with the given arguments unless another cctrack job still runs: overlapping
-# timer or cron runs are skipped (exit 0, one line on stderr) instead of piling up.
-run_job() {
-    cctrack=$(find_cctrack)
-    lock_dir=${CCTRACK_DATA_DIR:-${XDG_STATE_HOME:-$HOME/.local/state}/cctrack}
-    mkdir -p -m 0700 "$lock_dir"
-    exec 9>>"$lock_dir/.job.lock"
-    if ! flock -n 9; then
-        echo "cctrack job: the previous cctrack job still runs; skipping this $1" >&2
-        exit 0
-    fi
-    # The lock stays held by fd 9 in the exec'd process until cctrack exits.
-    exec "$cctrack" "$@"
 }

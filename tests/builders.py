@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from cctrack.records import format_time
+from cctrack.timefmt import format_time
 
 UTC = timezone.utc
 
@@ -26,7 +26,9 @@ def z(moment: datetime) -> str:
     return format_time(moment)
 
 
-def codex_line(moment: datetime, kind: str, payload: dict[str, Any], ordinal: int | None = None) -> str:
+def codex_line(
+    moment: datetime, kind: str, payload: dict[str, Any], ordinal: int | None = None
+) -> str:
     obj: dict[str, Any] = {"timestamp": ts(moment)}
     if ordinal is not None:
         obj["ordinal"] = ordinal
@@ -37,64 +39,118 @@ def codex_line(moment: datetime, kind: str, payload: dict[str, Any], ordinal: in
 def token_count(moment: datetime, rate_limits: Any, info: Any = "default") -> str:
     if info == "default":
         info = {
-            "total_token_usage": {"input_tokens": 184230, "cached_input_tokens": 150912, "output_tokens": 6120,
-                                  "reasoning_output_tokens": 3968, "total_tokens": 190350},
-            "last_token_usage": {"input_tokens": 40211, "cached_input_tokens": 38400, "output_tokens": 812,
-                                 "reasoning_output_tokens": 512, "total_tokens": 41023},
+            "total_token_usage": {
+                "input_tokens": 184230,
+                "cached_input_tokens": 150912,
+                "output_tokens": 6120,
+                "reasoning_output_tokens": 3968,
+                "total_tokens": 190350,
+            },
+            "last_token_usage": {
+                "input_tokens": 40211,
+                "cached_input_tokens": 38400,
+                "output_tokens": 812,
+                "reasoning_output_tokens": 512,
+                "total_tokens": 41023,
+            },
             "model_context_window": 258400,
         }
-    return codex_line(moment, "event_msg", {"type": "token_count", "info": info, "rate_limits": rate_limits})
+    return codex_line(
+        moment, "event_msg", {"type": "token_count", "info": info, "rate_limits": rate_limits}
+    )
 
 
-def nested_2026(primary: tuple | None, secondary: tuple | None, *, limit_id: str | None = "codex",
-                plan: str | None = "plus", limit_name: str | None = None) -> dict[str, Any]:
+def nested_2026(
+    primary: tuple | None,
+    secondary: tuple | None,
+    *,
+    limit_id: str | None = "codex",
+    plan: str | None = "plus",
+    limit_name: str | None = None,
+) -> dict[str, Any]:
     """2026 shape; a window is (used_percent, window_minutes, resets_at datetime or None)."""
 
     def window(spec: tuple | None) -> dict | None:
         if spec is None:
             return None
         used, minutes, resets = spec
-        return {"used_percent": used, "window_minutes": minutes,
-                "resets_at": int(resets.timestamp()) if resets else None}
+        return {
+            "used_percent": used,
+            "window_minutes": minutes,
+            "resets_at": int(resets.timestamp()) if resets else None,
+        }
 
-    return {"limit_id": limit_id, "limit_name": limit_name, "primary": window(primary), "secondary": window(secondary),
-            "credits": None, "plan_type": plan, "rate_limit_reached_type": None}
+    return {
+        "limit_id": limit_id,
+        "limit_name": limit_name,
+        "primary": window(primary),
+        "secondary": window(secondary),
+        "credits": None,
+        "plan_type": plan,
+        "rate_limit_reached_type": None,
+    }
 
 
 def nested_oct2025(primary: tuple, secondary: tuple) -> dict[str, Any]:
     """Oct 2025 on: nested windows with resets_at, no limit_id."""
-    return {name: {"used_percent": used, "window_minutes": minutes, "resets_at": int(resets.timestamp())}
-            for name, (used, minutes, resets) in (("primary", primary), ("secondary", secondary))}
+    return {
+        name: {
+            "used_percent": used,
+            "window_minutes": minutes,
+            "resets_at": int(resets.timestamp()),
+        }
+        for name, (used, minutes, resets) in (("primary", primary), ("secondary", secondary))
+    }
 
 
 def nested_relative(primary: tuple, secondary: tuple) -> dict[str, Any]:
     """~0.41 to Oct 2025: windows are (used, minutes, resets_in_seconds)."""
-    return {name: {"used_percent": used, "window_minutes": minutes, "resets_in_seconds": seconds}
-            for name, (used, minutes, seconds) in (("primary", primary), ("secondary", secondary))}
+    return {
+        name: {"used_percent": used, "window_minutes": minutes, "resets_in_seconds": seconds}
+        for name, (used, minutes, seconds) in (("primary", primary), ("secondary", secondary))
+    }
 
 
 def flat_secondary(primary_used: float, secondary_used: float) -> dict[str, Any]:
     """~0.40: flat, weekly renamed secondary."""
-    return {"primary_used_percent": primary_used, "secondary_used_percent": secondary_used,
-            "primary_window_minutes": 300, "secondary_window_minutes": 10080}
+    return {
+        "primary_used_percent": primary_used,
+        "secondary_used_percent": secondary_used,
+        "primary_window_minutes": 300,
+        "secondary_window_minutes": 10080,
+    }
 
 
 def flat_weekly(primary_used: float, weekly_used: float) -> dict[str, Any]:
     """Before ~0.40: flat primary/weekly with a ratio field."""
-    return {"primary_used_percent": primary_used, "weekly_used_percent": weekly_used,
-            "primary_to_weekly_ratio_percent": 12.5, "primary_window_minutes": 300, "weekly_window_minutes": 10080}
+    return {
+        "primary_used_percent": primary_used,
+        "weekly_used_percent": weekly_used,
+        "primary_to_weekly_ratio_percent": 12.5,
+        "primary_window_minutes": 300,
+        "weekly_window_minutes": 10080,
+    }
 
 
-def write_rollout(home: Path, started: datetime, lines: list[str], *, archived: bool = False,
-                  mtime: datetime | None = None, session: str = "0199a8f2-7e41-4c1e-9d7a-5e2f3b1c0a11",
-                  tz: str | None = None) -> Path:
+def write_rollout(
+    home: Path,
+    started: datetime,
+    lines: list[str],
+    *,
+    archived: bool = False,
+    mtime: datetime | None = None,
+    session: str = "0199a8f2-7e41-4c1e-9d7a-5e2f3b1c0a11",
+    tz: str | None = None,
+) -> Path:
     """A rollout file where Codex puts it: folders and file name in local time (tz's, if given)."""
     local = started.astimezone(ZoneInfo(tz) if tz else None)
     root = home / ("archived_sessions" if archived else "sessions")
     folder = root / f"{local:%Y}" / f"{local:%m}" / f"{local:%d}"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"rollout-{local:%Y-%m-%dT%H-%M-%S}-{session}.jsonl"
-    meta = codex_line(started, "session_meta", {"id": session, "cwd": "/work", "cli_version": "0.63.0"})
+    meta = codex_line(
+        started, "session_meta", {"id": session, "cwd": "/work", "cli_version": "0.63.0"}
+    )
     path.write_text("\n".join([meta, *lines]) + "\n")
     when = (mtime or started).timestamp()
     os.utime(path, (when, when))
@@ -107,17 +163,30 @@ def statusline_payload(five_hour: tuple | None, seven_day: tuple | None) -> dict
     for key, spec in (("five_hour", five_hour), ("seven_day", seven_day)):
         if spec is not None:
             limits[key] = {"used_percentage": spec[0], "resets_at": int(spec[1].timestamp())}
-    return {"session_id": "3f1c", "model": {"id": "claude-opus-4-5", "display_name": "Opus"},
-            "workspace": {"current_dir": "/work"}, "rate_limits": limits}
+    return {
+        "session_id": "3f1c",
+        "model": {"id": "claude-opus-4-5", "display_name": "Opus"},
+        "workspace": {"current_dir": "/work"},
+        "rate_limits": limits,
+    }
 
 
 def write_credentials(claude_home: Path, token: str, expires: datetime, plan: str = "max") -> Path:
     claude_home.mkdir(parents=True, exist_ok=True)
     path = claude_home / ".credentials.json"
-    path.write_text(json.dumps({"claudeAiOauth": {
-        "accessToken": token, "refreshToken": "sk-ant-ort01-REFRESH-never-used",
-        "expiresAt": int(expires.timestamp() * 1000), "scopes": ["user:inference", "user:profile"],
-        "subscriptionType": plan}}))
+    path.write_text(
+        json.dumps(
+            {
+                "claudeAiOauth": {
+                    "accessToken": token,
+                    "refreshToken": "sk-ant-ort01-REFRESH-never-used",
+                    "expiresAt": int(expires.timestamp() * 1000),
+                    "scopes": ["user:inference", "user:profile"],
+                    "subscriptionType": plan,
+                }
+            }
+        )
+    )
     path.chmod(0o600)
     return path
 
@@ -131,7 +200,9 @@ def script(path: Path, body: str) -> Path:
 
 def fixed_tool(path: Path, source: str, five_hour: float, weekly: float) -> Path:
     """A status tool that prints a fixed status, observed at the moment it runs."""
-    return script(path, f"""
+    return script(
+        path,
+        f"""
 import json, datetime
 now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
 def z(t): return t.strftime('%Y-%m-%dT%H:%M:%SZ')
@@ -140,4 +211,5 @@ print(json.dumps({{"source_tool": {source!r}, "observed_at": z(now), "origin": "
                               "resets_at": z(now + datetime.timedelta(hours=2))}},
               "weekly": {{"used_ratio": {weekly!r}, "window_seconds": 604800,
                            "resets_at": z(now + datetime.timedelta(days=3))}}}}}}))
-""")
+""",
+    )

@@ -59,8 +59,14 @@ class Env:
     def claude_home(self) -> Path:
         return Path(self.vars["CLAUDE_CONFIG_DIR"])
 
-    def run(self, *args: str, input: bytes | None = None, timeout: float = 120, file_size_limit: int | None = None,
-            **extra: str) -> subprocess.CompletedProcess[str]:
+    def run(
+        self,
+        *args: str,
+        input: bytes | None = None,
+        timeout: float = 120,
+        file_size_limit: int | None = None,
+        **extra: str,
+    ) -> subprocess.CompletedProcess[str]:
         """cctrack as a real process; file_size_limit makes every larger write fail (EFBIG),
         a write failure that even root cannot get around."""
         env = {**self.vars, **extra}
@@ -70,8 +76,13 @@ class Env:
                 resource.setrlimit(resource.RLIMIT_FSIZE, (file_size_limit, file_size_limit))
 
         return subprocess.run(
-            [sys.executable, "-m", "cctrack", *args], env=env, input=input.decode() if input else None,
-            capture_output=True, text=True, timeout=timeout, preexec_fn=limit,
+            [sys.executable, "-m", "cctrack", *args],
+            env=env,
+            input=input.decode() if input else None,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            preexec_fn=limit,
         )
 
     def records(self) -> list[dict[str, Any]]:
@@ -80,10 +91,14 @@ class Env:
             lines += [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
         return lines
 
-    def use_fixed_tools(self, claude: tuple[float, float] = (0.25, 0.5), codex: tuple[float, float] = (0.42, 0.13)) -> None:
+    def use_fixed_tools(
+        self, claude: tuple[float, float] = (0.25, 0.5), codex: tuple[float, float] = (0.42, 0.13)
+    ) -> None:
         tools = self.root / "tools"
         tools.mkdir(exist_ok=True)
-        self.vars["CLAUDE_STATUS_PATH"] = str(fixed_tool(tools / "claude-status", "claude", *claude))
+        self.vars["CLAUDE_STATUS_PATH"] = str(
+            fixed_tool(tools / "claude-status", "claude", *claude)
+        )
         self.vars["CODEX_STATUS_PATH"] = str(fixed_tool(tools / "codex-status", "codex", *codex))
 
 
@@ -93,19 +108,22 @@ def env(tmp_path: Path) -> Env:
     textfile_dir = tmp_path / "textfile"
     for path in (home, textfile_dir):
         path.mkdir()
-    return Env(tmp_path, {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(home),
-        "XDG_CONFIG_HOME": str(home / ".config"),
-        "XDG_STATE_HOME": str(home / ".local/state"),
-        "CCTRACK_DATA_DIR": str(tmp_path / "data"),
-        "CCTRACK_TEXTFILE_DIR": str(textfile_dir),
-        "CODEX_HOME": str(home / ".codex"),
-        "CLAUDE_CONFIG_DIR": str(home / ".claude"),
-        "CCTRACK_CLAUDE_OAUTH": "off",
-        "CCTRACK_HOSTNAME": "testbox",
-        "LANG": "C.UTF-8",
-    })
+    return Env(
+        tmp_path,
+        {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(home),
+            "XDG_CONFIG_HOME": str(home / ".config"),
+            "XDG_STATE_HOME": str(home / ".local/state"),
+            "CCTRACK_DATA_DIR": str(tmp_path / "data"),
+            "CCTRACK_TEXTFILE_DIR": str(textfile_dir),
+            "CODEX_HOME": str(home / ".codex"),
+            "CLAUDE_CONFIG_DIR": str(home / ".claude"),
+            "CCTRACK_CLAUDE_OAUTH": "off",
+            "CCTRACK_HOSTNAME": "testbox",
+            "LANG": "C.UTF-8",
+        },
+    )
 
 
 def free_port() -> int:
@@ -118,7 +136,9 @@ def wait_for_http(url: str, process: subprocess.Popen[bytes], attempts: int = 20
     """Readiness polling, bounded by attempts: nothing is asserted about how long it takes."""
     for _ in range(attempts):
         if process.poll() is not None:
-            raise RuntimeError(f"{process.args[0]} exited with {process.returncode}: {process.stderr.read().decode() if process.stderr else ''}")
+            raise RuntimeError(
+                f"{process.args[0]} exited with {process.returncode}: {process.stderr.read().decode() if process.stderr else ''}"
+            )
         try:
             with urllib.request.urlopen(url, timeout=2):
                 return
@@ -141,9 +161,15 @@ def node_exporter(env: Env):  # type: ignore[no-untyped-def]
     binary = require_binary("prometheus-node-exporter")
     port = free_port()
     process = subprocess.Popen(
-        [binary, f"--web.listen-address=127.0.0.1:{port}", "--collector.disable-defaults", "--collector.textfile",
-         f"--collector.textfile.directory={env.textfile_dir}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            binary,
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--collector.disable-defaults",
+            "--collector.textfile",
+            f"--collector.textfile.directory={env.textfile_dir}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     try:
         wait_for_http(f"http://127.0.0.1:{port}/metrics", process)
@@ -159,7 +185,11 @@ def sample(exposition: str, name: str, **labels: str) -> float | None:
 
     for family in text_string_to_metric_families(exposition):
         for s in family.samples:
-            if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()) and len(s.labels) == len(labels):
+            if (
+                s.name == name
+                and all(s.labels.get(k) == v for k, v in labels.items())
+                and len(s.labels) == len(labels)
+            ):
                 return s.value
     return None
 
@@ -182,8 +212,10 @@ def usage_api():  # type: ignore[no-untyped-def]
     api = FakeUsageAPI(url="")
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
-            api.requests.append({"path": self.path, **{k.lower(): v for k, v in self.headers.items()}})
+        def do_GET(self) -> None:
+            api.requests.append(
+                {"path": self.path, **{k.lower(): v for k, v in self.headers.items()}}
+            )
             status, headers, body = api.responses.pop(0) if api.responses else (500, {}, b"{}")
             self.send_response(status)
             for key, value in {"Content-Type": "application/json", **headers}.items():

@@ -6,24 +6,35 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from cctrack.analyze import State, build_report, pace_ratio
 from cctrack.records import Record, Status, Window
+from cctrack.report import build_report, pace_ratio
+from cctrack.state import State
 
 UTC = timezone.utc
 T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 
-def line(seq: int, source: str = "codex", used: float | None = 0.5, at: datetime = T0, resets: datetime | None = None) -> bytes:
+def line(
+    seq: int,
+    source: str = "codex",
+    used: float | None = 0.5,
+    at: datetime = T0,
+    resets: datetime | None = None,
+) -> bytes:
     if used is None:
         return Record(seq, at, "h", source, ok=False, error="boom").to_line()
     window = Window("five_hour", used, 18000, resets or at + timedelta(hours=2))
-    return Record(seq, at, "h", source, ok=True, status=Status(source, at, "rollout", (window,), "plus")).to_line()
+    return Record(
+        seq, at, "h", source, ok=True, status=Status(source, at, "rollout", (window,), "plus")
+    ).to_line()
 
 
 def test_pace_is_measured_when_the_numbers_were_observed() -> None:
     window = Window("five_hour", 0.3, 18000, T0 + timedelta(hours=2))  # 3 of 5 hours gone at T0
     assert pace_ratio(window, T0) == pytest.approx(0.5)
-    assert pace_ratio(window, T0 - timedelta(hours=3)) == pytest.approx(0.3 / 0.02)  # the floor, not infinity
+    assert pace_ratio(window, T0 - timedelta(hours=3)) == pytest.approx(
+        0.3 / 0.02
+    )  # the floor, not infinity
 
 
 def test_report_rolls_windows_over_at_now() -> None:
@@ -39,7 +50,10 @@ def test_report_rolls_windows_over_at_now() -> None:
 
 def test_configured_source_without_records_is_down() -> None:
     report = build_report(State(), T0, ("claude", "codex"))
-    assert [(t.tool, t.up, t.ok_count) for t in report.tools] == [("claude", False, 0), ("codex", False, 0)]
+    assert [(t.tool, t.up, t.ok_count) for t in report.tools] == [
+        ("claude", False, 0),
+        ("codex", False, 0),
+    ]
 
 
 def test_latest_is_by_seq_no_and_failures_make_the_tool_down() -> None:
@@ -53,8 +67,16 @@ def test_latest_is_by_seq_no_and_failures_make_the_tool_down() -> None:
 
 
 def test_incremental_folding_equals_one_replay() -> None:
-    lines = [line(seq, source, used) for seq, source, used in
-             [(1, "codex", 0.1), (2, "claude", None), (3, "codex", 0.3), (4, "claude", 0.4), (5, "codex", None)]]
+    lines = [
+        line(seq, source, used)
+        for seq, source, used in [
+            (1, "codex", 0.1),
+            (2, "claude", None),
+            (3, "codex", 0.3),
+            (4, "claude", 0.4),
+            (5, "codex", None),
+        ]
+    ]
     whole, parts = State(), State()
     whole.add_lines(lines)
     for one in lines:

@@ -55,14 +55,20 @@ FLAT_ANSWER = {
 
 # ---- the status line ---------------------------------------------------------------------------
 
+
 def test_statusline_stores_snapshot_and_claude_status_reports_it(env: Env) -> None:
     now = datetime.now(UTC).replace(microsecond=0)
     five, week = now + timedelta(hours=2, minutes=5), now + timedelta(days=3)
     out = feed_statusline(env, statusline_payload((37.0, five), (12.5, week)))
     # "12.5" prints as 12 (round half to even); resets count down from when the line ran
-    assert re.fullmatch(r"5h 37% \(resets in 2h0[45]m\) · 7d 12% \(resets in (3d0h|2d23h)\)\n", out), out
+    assert re.fullmatch(
+        r"5h 37% \(resets in 2h0[45]m\) · 7d 12% \(resets in (3d0h|2d23h)\)\n", out
+    ), out
     stored = env.data_dir / STATUSLINE_FILE
-    assert stat.S_IMODE(stored.stat().st_mode) == 0o600 and stat.S_IMODE(env.data_dir.stat().st_mode) == 0o700
+    assert (
+        stat.S_IMODE(stored.stat().st_mode) == 0o600
+        and stat.S_IMODE(env.data_dir.stat().st_mode) == 0o700
+    )
     obj = claude_status(env)
     assert obj["origin"] == "statusline" and obj["source_tool"] == "claude"
     assert obj["windows"] == {
@@ -74,7 +80,9 @@ def test_statusline_stores_snapshot_and_claude_status_reports_it(env: Env) -> No
 def test_statusline_wraps_existing_command_with_same_stdin(env: Env) -> None:
     seen = env.root / "seen.json"
     payload = statusline_payload((50.0, NOW + timedelta(hours=1)), None)
-    out = feed_statusline(env, payload, "--wrap", f"tee {seen} >/dev/null; echo 'my prompt | main*'")
+    out = feed_statusline(
+        env, payload, "--wrap", f"tee {seen} >/dev/null; echo 'my prompt | main*'"
+    )
     first, second = out.splitlines()
     assert first == "my prompt | main*" and second.startswith("5h 50% (resets in 0h")
     assert json.loads(seen.read_text()) == payload
@@ -82,7 +90,9 @@ def test_statusline_wraps_existing_command_with_same_stdin(env: Env) -> None:
 
 def test_statusline_never_fails_the_editor(env: Env) -> None:
     assert "no Claude usage yet" in feed_statusline(env, b"this is not json")
-    assert "no Claude usage yet" in feed_statusline(env, {"session_id": "x"})  # free tier: no rate_limits
+    assert "no Claude usage yet" in feed_statusline(
+        env, {"session_id": "x"}
+    )  # free tier: no rate_limits
     out = feed_statusline(env, {"rate_limits": {}}, "--wrap", "exit 7")
     assert "no Claude usage yet" in out
     assert not (env.data_dir / STATUSLINE_FILE).exists()
@@ -97,7 +107,9 @@ def test_epoch_as_percent_is_garbage_and_just_over_100_is_rounding() -> None:
 
 
 def test_statusline_garbage_keeps_previous_good_window(env: Env) -> None:
-    feed_statusline(env, statusline_payload((20.0, NOW + timedelta(hours=1)), (30.0, NOW + timedelta(days=1))))
+    feed_statusline(
+        env, statusline_payload((20.0, NOW + timedelta(hours=1)), (30.0, NOW + timedelta(days=1)))
+    )
     out = feed_statusline(env, statusline_payload((1795500000.0, NOW + timedelta(hours=1)), None))
     assert "no Claude usage yet" not in out
     assert claude_status(env)["windows"]["five_hour"]["used_ratio"] == 0.2
@@ -105,14 +117,20 @@ def test_statusline_garbage_keeps_previous_good_window(env: Env) -> None:
 
 # ---- the OAuth usage endpoint -------------------------------------------------------------------
 
+
 def test_oauth_flat_answer_and_polite_polling(env: Env, usage_api: FakeUsageAPI) -> None:
     use_oauth(env, usage_api)
     usage_api.answer(200, FLAT_ANSWER)
     obj = claude_status(env)
     assert obj["origin"] == "oauth-api" and obj["plan"] == "max"
-    assert {n: w["used_ratio"] for n, w in obj["windows"].items()} == {"five_hour": 0.24, "weekly": 0.615, "weekly_opus": 0.12}
-    assert obj["windows"]["five_hour"]["resets_at"] == "2099-01-08T06:59:59Z"
-    request, = usage_api.requests
+    assert {n: w["used_ratio"] for n, w in obj["windows"].items()} == {
+        "five_hour": 0.24,
+        "weekly": 0.615,
+        "weekly_opus": 0.12,
+    }
+    # The endpoint's fractional seconds are kept (issue 15).
+    assert obj["windows"]["five_hour"]["resets_at"] == "2099-01-08T06:59:59.600974Z"
+    (request,) = usage_api.requests
     assert request["authorization"] == f"Bearer {TOKEN}"
     assert request["anthropic-beta"] == "oauth-2025-04-20"
     # Asked again a moment later, it answers from its cache instead of polling.
@@ -124,11 +142,33 @@ def test_oauth_flat_answer_and_polite_polling(env: Env, usage_api: FakeUsageAPI)
 
 def test_oauth_limits_array_fallback(env: Env, usage_api: FakeUsageAPI) -> None:
     use_oauth(env, usage_api)
-    usage_api.answer(200, {"five_hour": None, "seven_day": None, "limits": [
-        {"kind": "session", "percent": 8.0, "resets_at": "2099-01-01T05:00:00Z", "scope": None},
-        {"kind": "weekly_all", "percent": 40.0, "resets_at": "2099-01-05T00:00:00Z", "scope": None},
-        {"kind": "weekly_scoped", "percent": 55.0, "resets_at": None, "scope": "claude-sonnet-4"},
-    ]})
+    usage_api.answer(
+        200,
+        {
+            "five_hour": None,
+            "seven_day": None,
+            "limits": [
+                {
+                    "kind": "session",
+                    "percent": 8.0,
+                    "resets_at": "2099-01-01T05:00:00Z",
+                    "scope": None,
+                },
+                {
+                    "kind": "weekly_all",
+                    "percent": 40.0,
+                    "resets_at": "2099-01-05T00:00:00Z",
+                    "scope": None,
+                },
+                {
+                    "kind": "weekly_scoped",
+                    "percent": 55.0,
+                    "resets_at": None,
+                    "scope": "claude-sonnet-4",
+                },
+            ],
+        },
+    )
     got = {n: w["used_ratio"] for n, w in claude_status(env)["windows"].items()}
     assert got == {"five_hour": 0.08, "weekly": 0.4, "weekly_sonnet": 0.55}
 
@@ -140,7 +180,9 @@ def _age_cache(env: Env, minutes: int) -> None:
     path.write_text(json.dumps(cache))
 
 
-def test_oauth_429_serves_last_answer_with_its_age_and_backs_off(env: Env, usage_api: FakeUsageAPI) -> None:
+def test_oauth_429_serves_last_answer_with_its_age_and_backs_off(
+    env: Env, usage_api: FakeUsageAPI
+) -> None:
     use_oauth(env, usage_api)
     usage_api.answer(200, FLAT_ANSWER)
     claude_status(env)
@@ -162,8 +204,9 @@ def test_oauth_429_without_cache(env: Env, usage_api: FakeUsageAPI) -> None:
     assert result.stderr.count("\n") == 1
 
 
-@pytest.mark.parametrize("code,words", [(401, "log in to Claude Code again"), (403, "user:profile"),
-                                        (500, "HTTP 500")])
+@pytest.mark.parametrize(
+    "code,words", [(401, "log in to Claude Code again"), (403, "user:profile"), (500, "HTTP 500")]
+)
 def test_oauth_refusals_are_plain(env: Env, usage_api: FakeUsageAPI, code: int, words: str) -> None:
     use_oauth(env, usage_api)
     usage_api.answer(code, {"error": {"message": f"echo {TOKEN}"}})
@@ -178,12 +221,18 @@ def test_expired_token_is_not_used_nor_refreshed(env: Env, usage_api: FakeUsageA
     creds = write_credentials(env.claude_home, TOKEN, NOW - timedelta(minutes=1))
     before = creds.read_bytes()
     result = env.run("claude-status")
-    assert result.returncode == 1 and "expired" in result.stderr and "never refreshes" in result.stderr
+    assert (
+        result.returncode == 1 and "expired" in result.stderr and "never refreshes" in result.stderr
+    )
     assert usage_api.requests == [] and creds.read_bytes() == before
 
 
 def test_token_from_environment(env: Env, usage_api: FakeUsageAPI) -> None:
-    env.vars.update(CCTRACK_CLAUDE_OAUTH="on", CCTRACK_CLAUDE_USAGE_URL=usage_api.url, CLAUDE_CODE_OAUTH_TOKEN=TOKEN)
+    env.vars.update(
+        CCTRACK_CLAUDE_OAUTH="on",
+        CCTRACK_CLAUDE_USAGE_URL=usage_api.url,
+        CLAUDE_CODE_OAUTH_TOKEN=TOKEN,
+    )
     usage_api.answer(200, FLAT_ANSWER)
     assert claude_status(env)["origin"] == "oauth-api"
     assert usage_api.requests[0]["authorization"] == f"Bearer {TOKEN}"
@@ -192,14 +241,20 @@ def test_token_from_environment(env: Env, usage_api: FakeUsageAPI) -> None:
 def test_unreachable_endpoint_is_transient(env: Env) -> None:
     from conftest import free_port
 
-    env.vars.update(CCTRACK_CLAUDE_OAUTH="on", CCTRACK_CLAUDE_USAGE_URL=f"http://127.0.0.1:{free_port()}/usage")
+    env.vars.update(
+        CCTRACK_CLAUDE_OAUTH="on", CCTRACK_CLAUDE_USAGE_URL=f"http://127.0.0.1:{free_port()}/usage"
+    )
     write_credentials(env.claude_home, TOKEN, NOW + timedelta(hours=1))
     result = env.run("claude-status")
     assert result.returncode == 75 and "unreachable" in result.stderr
 
 
-def test_oauth_off_means_no_network_and_says_how_to_enable(env: Env, usage_api: FakeUsageAPI) -> None:
-    env.vars.update(CCTRACK_CLAUDE_USAGE_URL=usage_api.url)  # CCTRACK_CLAUDE_OAUTH=off from the fixture
+def test_oauth_off_means_no_network_and_says_how_to_enable(
+    env: Env, usage_api: FakeUsageAPI
+) -> None:
+    env.vars.update(
+        CCTRACK_CLAUDE_USAGE_URL=usage_api.url
+    )  # CCTRACK_CLAUDE_OAUTH=off from the fixture
     write_credentials(env.claude_home, TOKEN, NOW + timedelta(hours=1))
     result = env.run("claude-status")
     assert result.returncode == 1
@@ -218,8 +273,12 @@ def test_stale_statusline_yields_to_oauth_and_back(env: Env, usage_api: FakeUsag
     assert claude_status(env)["origin"] == "oauth-api"
     (env.data_dir / OAUTH_CACHE_FILE).unlink()
     usage_api.answer(401, {})
-    fallback = claude_status(env)  # the endpoint refuses: the old snapshot, with its age, beats nothing
-    assert fallback["origin"] == "statusline" and fallback["observed_at"] == z(NOW - timedelta(minutes=30))
+    fallback = claude_status(
+        env
+    )  # the endpoint refuses: the old snapshot, with its age, beats nothing
+    assert fallback["origin"] == "statusline" and fallback["observed_at"] == z(
+        NOW - timedelta(minutes=30)
+    )
 
 
 def test_token_never_leaves_the_credentials_file(env: Env, usage_api: FakeUsageAPI) -> None:
@@ -233,13 +292,22 @@ def test_token_never_leaves_the_credentials_file(env: Env, usage_api: FakeUsageA
             result = env.run(command)
             outputs += [result.stdout, result.stderr]
     assert sample(env.textfile.read_text(), "cctrack_claude_usage_ratio", window="weekly") == 0.615
-    written = [p.read_bytes() for p in Path(env.root).rglob("*") if p.is_file() and p.name != ".credentials.json"]
+    written = [
+        p.read_bytes()
+        for p in Path(env.root).rglob("*")
+        if p.is_file() and p.name != ".credentials.json"
+    ]
     assert written and all(TOKEN.encode() not in blob for blob in written)
     assert all(TOKEN not in text for text in outputs)
 
 
 def test_parse_usage_ignores_unknown_and_bad_entries() -> None:
-    assert parse_usage({"five_hour": {"utilization": "high"}, "seven_day": {"utilization": 5e9}}) == ()
+    assert (
+        parse_usage({"five_hour": {"utilization": "high"}, "seven_day": {"utilization": 5e9}}) == ()
+    )
     assert parse_usage([1, 2]) == ()
-    names = [w.name for w in parse_usage({"seven_day_Opus 4.5": {"utilization": 1, "resets_at": "garbage"}})]
+    names = [
+        w.name
+        for w in parse_usage({"seven_day_Opus 4.5": {"utilization": 1, "resets_at": "garbage"}})
+    ]
     assert names == ["weekly_opus_4_5"]

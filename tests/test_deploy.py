@@ -41,11 +41,24 @@ def test_system_units_verify_and_are_hardened(tmp_path: Path) -> None:
     # As installed: the checkout at /opt/cctrack. Here the prefix is this checkout.
     for unit in (DEPLOY / "systemd/system").iterdir():
         (tmp_path / unit.name).write_text(unit.read_text().replace("/opt/cctrack", str(ROOT)))
-    units = [str(tmp_path / name) for name in ("cctrack-capture@alice.service", "cctrack-capture@alice.timer", "cctrack-analyze@alice.service")]
-    verify = subprocess.run([analyzer, "verify", "--recursive-errors=yes", *units], capture_output=True, text=True)
+    units = [
+        str(tmp_path / name)
+        for name in (
+            "cctrack-capture@alice.service",
+            "cctrack-capture@alice.timer",
+            "cctrack-analyze@alice.service",
+        )
+    ]
+    verify = subprocess.run(
+        [analyzer, "verify", "--recursive-errors=yes", *units], capture_output=True, text=True
+    )
     assert verify.returncode == 0 and verify.stderr == "", verify.stderr
     for name in ("cctrack-capture@alice.service", "cctrack-analyze@alice.service"):
-        security = subprocess.run([analyzer, "security", "--offline=yes", str(tmp_path / name)], capture_output=True, text=True)
+        security = subprocess.run(
+            [analyzer, "security", "--offline=yes", str(tmp_path / name)],
+            capture_output=True,
+            text=True,
+        )
         assert exposure(security.stdout) <= MAX_EXPOSURE[name], security.stdout[-300:]
 
 
@@ -54,26 +67,52 @@ def test_user_units_verify_and_are_hardened(tmp_path: Path) -> None:
     analyzer = require_binary("systemd-analyze")
     home = tmp_path / "home"
     (home / ".local/lib").mkdir(parents=True)
-    (home / ".local/lib/cctrack").symlink_to(ROOT)  # as installed: the checkout in ~/.local/lib/cctrack
+    (home / ".local/lib/cctrack").symlink_to(
+        ROOT
+    )  # as installed: the checkout in ~/.local/lib/cctrack
     runtime = tmp_path / "run"
     runtime.mkdir(mode=0o700)
     env = {**os.environ, "HOME": str(home), "XDG_RUNTIME_DIR": str(runtime)}
     user = DEPLOY / "systemd/user"
-    units = [str(user / name) for name in ("cctrack-capture.service", "cctrack-capture.timer", "cctrack-analyze.service")]
-    verify = subprocess.run([analyzer, "--user", "verify", "--recursive-errors=yes", *units], capture_output=True, text=True, env=env)
+    units = [
+        str(user / name)
+        for name in ("cctrack-capture.service", "cctrack-capture.timer", "cctrack-analyze.service")
+    ]
+    verify = subprocess.run(
+        [analyzer, "--user", "verify", "--recursive-errors=yes", *units],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert verify.returncode == 0 and verify.stderr == "", verify.stderr
     for name in ("cctrack-capture.service", "cctrack-analyze.service"):
-        security = subprocess.run([analyzer, "--user", "security", "--offline=yes", str(user / name)], capture_output=True, text=True, env=env)
+        security = subprocess.run(
+            [analyzer, "--user", "security", "--offline=yes", str(user / name)],
+            capture_output=True,
+            text=True,
+            env=env,
+        )
         assert exposure(security.stdout) <= MAX_EXPOSURE[name], security.stdout[-300:]
 
 
 def test_timer_schedule() -> None:
-    for timer in (DEPLOY / "systemd/user/cctrack-capture.timer", DEPLOY / "systemd/system/cctrack-capture@.timer"):
+    for timer in (
+        DEPLOY / "systemd/user/cctrack-capture.timer",
+        DEPLOY / "systemd/system/cctrack-capture@.timer",
+    ):
         text = timer.read_text()
-        assert "OnCalendar=*:0/5" in text and "Persistent=true" in text and "RandomizedDelaySec=" in text
+        assert (
+            "OnCalendar=*:0/5" in text
+            and "Persistent=true" in text
+            and "RandomizedDelaySec=" in text
+        )
     for service in (DEPLOY / "systemd").rglob("cctrack-capture*.service"):
         text = service.read_text()
-        assert "OnFailure=cctrack-analyze" in text and "OnSuccess=cctrack-analyze" in text and "TimeoutStartSec=" in text
+        assert (
+            "OnFailure=cctrack-analyze" in text
+            and "OnSuccess=cctrack-analyze" in text
+            and "TimeoutStartSec=" in text
+        )
 
 
 def cron_user(tmp_path: Path) -> tuple[dict[str, str], Path]:
@@ -91,12 +130,28 @@ def cron_user(tmp_path: Path) -> tuple[dict[str, str], Path]:
     textfile_dir.mkdir()
     (home / ".config/cctrack").mkdir(parents=True)
     # No network in tests: the OAuth source is off, as a user without it would set it.
-    (home / ".config/cctrack/config.toml").write_text(f'claude_oauth = false\ntextfile_dir = "{textfile_dir}"\n')
-    write_rollout(home / ".codex", now - timedelta(hours=1),
-                  [token_count(now - timedelta(minutes=1), nested_2026((12.0, 300, now + timedelta(hours=2)), None))])
+    (home / ".config/cctrack/config.toml").write_text(
+        f'claude_oauth = false\ntextfile_dir = "{textfile_dir}"\n'
+    )
+    write_rollout(
+        home / ".codex",
+        now - timedelta(hours=1),
+        [
+            token_count(
+                now - timedelta(minutes=1), nested_2026((12.0, 300, now + timedelta(hours=2)), None)
+            )
+        ],
+    )
     vars = {"HOME": str(home), "PATH": "/usr/bin:/bin"}
     payload = json.dumps(statusline_payload((33.0, now + timedelta(hours=1)), None))
-    subprocess.run([str(home / ".local/bin/cctrack"), "statusline"], input=payload, text=True, env=vars, check=True, capture_output=True)
+    subprocess.run(
+        [str(home / ".local/bin/cctrack"), "statusline"],
+        input=payload,
+        text=True,
+        env=vars,
+        check=True,
+        capture_output=True,
+    )
     return vars, textfile_dir
 
 
@@ -119,13 +174,21 @@ def test_crontab_lines_work_under_cron_environment(tmp_path: Path) -> None:
     assert len(commands) == 3
     for command in commands:
         (textfile_dir / "cctrack.prom").unlink(missing_ok=True)
-        done = subprocess.run(["env", "-i", *(f"{k}={v}" for k, v in vars.items()), "/bin/sh", "-c", command],
-                              capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            ["env", "-i", *(f"{k}={v}" for k, v in vars.items()), "/bin/sh", "-c", command],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert done.returncode == 0, done.stderr
         if "analyze" in command or "run" in command:
             text = (textfile_dir / "cctrack.prom").read_text()
-            assert sample(text, "cctrack_codex_usage_ratio", window="five_hour") == pytest.approx(0.12)
-            assert sample(text, "cctrack_claude_usage_ratio", window="five_hour") == pytest.approx(0.33)
+            assert sample(text, "cctrack_codex_usage_ratio", window="five_hour") == pytest.approx(
+                0.12
+            )
+            assert sample(text, "cctrack_claude_usage_ratio", window="five_hour") == pytest.approx(
+                0.33
+            )
     records = (Path(vars["HOME"]) / ".local/state/cctrack").glob("usage-*.jsonl")
     lines = [json.loads(line) for path in records for line in path.read_text().splitlines()]
     assert len(lines) == 4 and all(r["ok"] for r in lines)  # run + capture, two tools each
@@ -136,7 +199,9 @@ def test_jobs_skip_an_overlapping_run(tmp_path: Path) -> None:
     lock = Path(vars["HOME"]) / ".local/state/cctrack/.job.lock"
     with open(lock, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
-        skipped = subprocess.run([str(ROOT / "jobs/capture")], env=vars, capture_output=True, text=True)
+        skipped = subprocess.run(
+            [str(ROOT / "jobs/capture")], env=vars, capture_output=True, text=True
+        )
     assert skipped.returncode == 0 and "still runs; skipping" in skipped.stderr
     assert not list(lock.parent.glob("usage-*.jsonl"))
     ran = subprocess.run([str(ROOT / "jobs/capture")], env=vars, capture_output=True, text=True)
@@ -148,17 +213,30 @@ def test_jobs_say_when_cctrack_is_missing(tmp_path: Path) -> None:
     home.mkdir()
     # A copy of jobs/ outside any checkout, with no cctrack anywhere it looks.
     shutil.copytree(ROOT / "jobs", tmp_path / "jobs")
-    done = subprocess.run([str(tmp_path / "jobs/analyze")], env={"HOME": str(home), "PATH": "/usr/bin:/bin"},
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [str(tmp_path / "jobs/analyze")],
+        env={"HOME": str(home), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 2 and "cannot find the cctrack command" in done.stderr
 
 
 @pytest.mark.component
 def test_alert_rules_pass_promtool() -> None:
     promtool = require_binary("promtool")
-    check = subprocess.run([promtool, "check", "rules", str(DEPLOY / "prometheus/alerts.yml")], capture_output=True, text=True)
+    check = subprocess.run(
+        [promtool, "check", "rules", str(DEPLOY / "prometheus/alerts.yml")],
+        capture_output=True,
+        text=True,
+    )
     assert check.returncode == 0, check.stdout + check.stderr
-    unit = subprocess.run([promtool, "test", "rules", "alerts_test.yml"], cwd=DEPLOY / "prometheus", capture_output=True, text=True)
+    unit = subprocess.run(
+        [promtool, "test", "rules", "alerts_test.yml"],
+        cwd=DEPLOY / "prometheus",
+        capture_output=True,
+        text=True,
+    )
     assert unit.returncode == 0 and "SUCCESS" in unit.stdout, unit.stdout + unit.stderr
 
 
@@ -173,7 +251,11 @@ def test_textfile_folder_is_ignored_but_documented() -> None:
 
 def dashboard_queries() -> list[str]:
     dashboard = json.loads((DEPLOY / "grafana/cctrack-dashboard.json").read_text())
-    return [target["expr"].replace("$instance", ".*") for panel in dashboard["panels"] for target in panel.get("targets", [])]
+    return [
+        target["expr"].replace("$instance", ".*")
+        for panel in dashboard["panels"]
+        for target in panel.get("targets", [])
+    ]
 
 
 def query(base: str, expr: str) -> list:
@@ -185,16 +267,28 @@ def query(base: str, expr: str) -> list:
 
 
 @pytest.mark.component
-def test_every_dashboard_panel_has_data_in_real_prometheus(env: Env, node_exporter, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_every_dashboard_panel_has_data_in_real_prometheus(
+    env: Env, node_exporter, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     prometheus = require_binary("prometheus")
     env.use_fixed_tools()
     assert env.run("run").returncode == 0
     target = urllib.parse.urlparse(node_exporter.url).netloc
     config = tmp_path / "prometheus.yml"
-    config.write_text(f"global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: node\n    static_configs:\n      - targets: ['{target}']\n")
+    config.write_text(
+        f"global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: node\n    static_configs:\n      - targets: ['{target}']\n"
+    )
     port = free_port()
-    process = subprocess.Popen([prometheus, f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-                                f"--web.listen-address=127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [
+            prometheus,
+            f"--config.file={config}",
+            f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for_http(f"{base}/-/ready", process)

@@ -37,6 +37,7 @@ def metric(env: Env, name: str, **labels: str) -> float | None:
 
 # ---- crashes and concurrency -------------------------------------------------------------------
 
+
 def test_torn_last_line_is_skipped_alone_and_counted(env: Env) -> None:
     env.use_fixed_tools()
     for _ in range(2):
@@ -66,14 +67,25 @@ def test_torn_fragment_seen_by_analyze_before_the_repair_counts_once(env: Env) -
     assert env.run("analyze").returncode == 0
     assert metric(env, "cctrack_analyze_skipped_lines_total", reason="torn") == 1
     assert metric(env, "cctrack_codex_captures_total", result="ok") == 2
-    seqs = [json.loads(line)["seq_no"] for line in path.read_text().splitlines() if not line.startswith('{"v":1,"seq_no":99,')]
+    seqs = [
+        json.loads(line)["seq_no"]
+        for line in path.read_text().splitlines()
+        if not line.startswith('{"v":1,"seq_no":99,')
+    ]
     assert seqs == [1, 2, 3, 4]  # the counter ignored the fragment
 
 
 def test_ten_concurrent_captures(env: Env) -> None:
     env.use_fixed_tools()
-    processes = [subprocess.Popen([sys.executable, "-m", "cctrack", "capture"], env=env.vars,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(10)]
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "cctrack", "capture"],
+            env=env.vars,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(10)
+    ]
     assert [p.wait(timeout=120) for p in processes] == [0] * 10
     raw = day_file(env).read_bytes()
     assert raw.endswith(b"\n")
@@ -86,9 +98,15 @@ def test_ten_concurrent_captures(env: Env) -> None:
 def test_capture_that_cannot_write_says_so_in_one_line(env: Env) -> None:
     env.use_fixed_tools()
     env.run("capture")
-    failed = env.run("capture", file_size_limit=0)  # any growth of any file fails, as on a full disk
+    failed = env.run(
+        "capture", file_size_limit=0
+    )  # any growth of any file fails, as on a full disk
     assert failed.returncode == 1
-    assert failed.stderr.count("\n") == 1 and "cannot record captures" in failed.stderr and "Traceback" not in failed.stderr
+    assert (
+        failed.stderr.count("\n") == 1
+        and "cannot record captures" in failed.stderr
+        and "Traceback" not in failed.stderr
+    )
     assert len(env.records()) == 2
     assert env.run("capture").returncode == 0
     assert [r["seq_no"] for r in env.records()] == [1, 2, 3, 4]
@@ -106,18 +124,23 @@ def test_lost_seq_counter_never_reuses_a_number(env: Env) -> None:
 
 # ---- status tools that misbehave ---------------------------------------------------------------
 
+
 def test_hanging_tool_is_killed_with_its_children(env: Env) -> None:
     env.use_fixed_tools()
     pids = env.root / "pids"
-    hang = tool_printing(env, "hang", f"""
+    hang = tool_printing(
+        env,
+        "hang",
+        f"""
 import os, subprocess, time
 child = subprocess.Popen(["sleep", "300"])
 open({str(pids)!r}, "w").write(f"{{os.getpid()}} {{child.pid}}")
 time.sleep(300)
-""")
+""",
+    )
     result = env.run("capture", "--codex-status", hang, "--timeout", "2")
     assert result.returncode == 0  # claude still captured
-    codex, = [r for r in env.records() if r["source_tool"] == "codex"]
+    (codex,) = [r for r in env.records() if r["source_tool"] == "codex"]
     assert codex["ok"] is False and codex["error"] == "codex-status timed out after 2 s"
     assert [r["ok"] for r in env.records() if r["source_tool"] == "claude"] == [True]
     for pid in map(int, pids.read_text().split()):
@@ -129,24 +152,45 @@ time.sleep(300)
 
 
 BAD_OUTPUTS = {
-    "exits non-zero": ("import sys; print('not logged in', file=sys.stderr); sys.exit(4)", "codex-status failed (exit 4): not logged in"),
-    "prints garbage": ("print('Usage: 42% of something')", "codex-status printed no valid status: output is not JSON"),
+    "exits non-zero": (
+        "import sys; print('not logged in', file=sys.stderr); sys.exit(4)",
+        "codex-status failed (exit 4): not logged in",
+    ),
+    "prints garbage": (
+        "print('Usage: 42% of something')",
+        "codex-status printed no valid status: output is not JSON",
+    ),
     "prints nothing": ("pass", "codex-status printed no valid status: output is not JSON"),
-    "prints 100 MB": ("import sys\nfor _ in range(100): sys.stdout.write('x' * (1 << 20))", "codex-status printed more than 1 MiB"),
-    "prints non-UTF-8": ("import sys; sys.stdout.buffer.write(b'\\xff\\xfe{}')", "codex-status printed no valid status: output is not UTF-8"),
-    "wrong source": ('print(\'{"source_tool": "claude", "observed_at": "2026-01-01T00:00:00Z", "origin": "x", "windows": {"weekly": {"used_ratio": 0.1}}}\')',
-                     "codex-status printed no valid status: status is for claude, expected codex"),
+    "prints 100 MB": (
+        "import sys\nfor _ in range(100): sys.stdout.write('x' * (1 << 20))",
+        "codex-status printed more than 1 MiB",
+    ),
+    "prints non-UTF-8": (
+        "import sys; sys.stdout.buffer.write(b'\\xff\\xfe{}')",
+        "codex-status printed no valid status: output is not UTF-8",
+    ),
+    "wrong source": (
+        'print(\'{"source_tool": "claude", "observed_at": "2026-01-01T00:00:00Z", "origin": "x", "windows": {"weekly": {"used_ratio": 0.1}}}\')',
+        "codex-status printed no valid status: status is for claude, expected codex",
+    ),
 }
 
 
 def ratio_tool(value: str) -> str:
-    return ('print(\'{"source_tool": "codex", "observed_at": "2026-01-01T00:00:00Z", "origin": "x", '
-            f'"windows": {{"weekly": {{"used_ratio": {value}, "window_seconds": 604800}}}}}}\')')
+    return (
+        'print(\'{"source_tool": "codex", "observed_at": "2026-01-01T00:00:00Z", "origin": "x", '
+        f'"windows": {{"weekly": {{"used_ratio": {value}, "window_seconds": 604800}}}}}}\')'
+    )
 
 
-for label, value, words in (("NaN", "NaN", "output is not JSON"), ("Infinity", "Infinity", "output is not JSON"),
-                            ("negative", "-0.2", "outside 0..1"), ("over 100 %", "3.5", "outside 0..1"),
-                            ("an epoch", "1795500000", "outside 0..1"), ("a string", '"42%"', "not a number")):
+for label, value, words in (
+    ("NaN", "NaN", "output is not JSON"),
+    ("Infinity", "Infinity", "output is not JSON"),
+    ("negative", "-0.2", "outside 0..1"),
+    ("over 100 %", "3.5", "outside 0..1"),
+    ("an epoch", "1795500000", "outside 0..1"),
+    ("a string", '"42%"', "not a number"),
+):
     BAD_OUTPUTS[f"ratio is {label}"] = (ratio_tool(value), words)
 
 
@@ -168,7 +212,10 @@ def test_transient_failures_are_retried_and_others_are_not(env: Env) -> None:
     env.use_fixed_tools()
     counter = env.root / "attempts"
     good = Path(env.vars["CODEX_STATUS_PATH"]).read_text().split("\n", 1)[1]
-    flaky = tool_printing(env, "flaky", f"""
+    flaky = tool_printing(
+        env,
+        "flaky",
+        f"""
 import sys
 from pathlib import Path
 counter = Path({str(counter)!r})
@@ -177,28 +224,40 @@ counter.write_text(str(attempt))
 if attempt < 3:
     print("backend busy", file=sys.stderr)
     sys.exit(75)
-{good}""")
+{good}""",
+    )
     assert env.run("capture", "--codex-status", flaky).returncode == 0
     assert counter.read_text() == "3"
     assert [r["ok"] for r in env.records()] == [True, True]
     counter.unlink()
-    broken = tool_printing(env, "broken", f"""
+    broken = tool_printing(
+        env,
+        "broken",
+        f"""
 from pathlib import Path
 counter = Path({str(counter)!r})
 counter.write_text(str(int(counter.read_text()) + 1 if counter.exists() else 1))
 raise SystemExit(1)
-""")
+""",
+    )
     env.run("capture", "--codex-status", broken)
     assert counter.read_text() == "1"
 
 
 def test_secrets_a_tool_prints_on_stderr_are_redacted(env: Env) -> None:
     env.use_fixed_tools()
-    leaky = tool_printing(env, "leaky", "import sys; print('401 for Authorization: Bearer abc.def-123 key sk-ant-oat01-AbCdEf0123456789xyz jwt "
-                                        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig', file=sys.stderr); sys.exit(1)")
+    leaky = tool_printing(
+        env,
+        "leaky",
+        "import sys; print('401 for Authorization: Bearer abc.def-123 key sk-ant-oat01-AbCdEf0123456789xyz jwt "
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig', file=sys.stderr); sys.exit(1)",
+    )
     env.run("capture", "--codex-status", leaky)
     error = env.records()[-1]["error"]
-    assert error == "codex-status failed (exit 1): 401 for Authorization: Bearer [redacted] key [redacted] jwt [redacted]"
+    assert (
+        error
+        == "codex-status failed (exit 1): 401 for Authorization: Bearer [redacted] key [redacted] jwt [redacted]"
+    )
 
 
 def test_missing_status_command_is_named(env: Env) -> None:
@@ -209,6 +268,7 @@ def test_missing_status_command_is_named(env: Env) -> None:
 
 # ---- the checkpoint and the day files ----------------------------------------------------------
 
+
 def three_runs(env: Env) -> None:
     env.use_fixed_tools()
     for _ in range(3):
@@ -218,7 +278,9 @@ def three_runs(env: Env) -> None:
 def expect_counts(env: Env, ok: int, replayed: str | None) -> None:
     result = env.run("analyze")
     assert result.returncode == 0, result.stderr
-    assert (replayed in result.stderr) if replayed else ("replayed" not in result.stderr), result.stderr
+    assert (replayed in result.stderr) if replayed else ("replayed" not in result.stderr), (
+        result.stderr
+    )
     assert metric(env, "cctrack_claude_captures_total", result="ok") == ok
     assert metric(env, "cctrack_codex_captures_total", result="ok") == ok
 
@@ -230,8 +292,17 @@ def test_deleted_checkpoint_rebuilds(env: Env) -> None:
     expect_counts(env, 3, None)
 
 
-@pytest.mark.parametrize("garbage", [b"", b"{not json", b'{"v": 1}', b'{"v": 99}', b"\x00\xff" * 10,
-                                     b'{"v":1,"analyzed_at":null,"invalid_lines":"x","torn_fragments":0,"tools":{},"marks":{}}'])
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        b"",
+        b"{not json",
+        b'{"v": 1}',
+        b'{"v": 99}',
+        b"\x00\xff" * 10,
+        b'{"v":1,"analyzed_at":null,"invalid_lines":"x","torn_fragments":0,"tools":{},"marks":{}}',
+    ],
+)
 def test_corrupt_checkpoint_rebuilds(env: Env, garbage: bytes) -> None:
     three_runs(env)
     (env.data_dir / "analyze-state.json").write_bytes(garbage)
@@ -277,19 +348,31 @@ def test_day_boundary_at_utc_midnight(env: Env) -> None:
     env.use_fixed_tools()
     settings = resolve_settings({}, env.vars)
     midnight = datetime(2026, 11, 25, tzinfo=UTC)
-    moments = iter([midnight - timedelta(milliseconds=300), midnight - timedelta(milliseconds=100),
-                    midnight + timedelta(milliseconds=100), midnight + timedelta(milliseconds=300)])
+    moments = iter(
+        [
+            midnight - timedelta(milliseconds=300),
+            midnight - timedelta(milliseconds=100),
+            midnight + timedelta(milliseconds=100),
+            midnight + timedelta(milliseconds=300),
+        ]
+    )
     for _ in range(2):
         capture(settings, lambda: next(moments), env.vars)
     names = sorted(p.name for p in env.data_dir.glob("usage-*.jsonl"))
     assert names == ["usage-20261124.jsonl", "usage-20261125.jsonl"]
-    by_day = {name: [json.loads(text)["seq_no"] for text in (env.data_dir / name).read_text().splitlines()] for name in names}
+    by_day = {
+        name: [
+            json.loads(text)["seq_no"] for text in (env.data_dir / name).read_text().splitlines()
+        ]
+        for name in names
+    }
     assert sorted(by_day["usage-20261124.jsonl"] + by_day["usage-20261125.jsonl"]) == [1, 2, 3, 4]
     outcome = analyze(settings, midnight + timedelta(minutes=1))
     assert {t.tool: t.ok_count for t in outcome.report.tools} == {"claude": 2, "codex": 2}
 
 
 # ---- security ----------------------------------------------------------------------------------
+
 
 def test_status_command_path_with_spaces_and_metacharacters_runs_only_that_file(env: Env) -> None:
     env.use_fixed_tools()
@@ -316,7 +399,11 @@ def test_file_modes(env: Env) -> None:
 
 def test_file_modes_ignore_a_permissive_umask(env: Env) -> None:
     env.use_fixed_tools()
-    done = subprocess.run(["/bin/sh", "-c", f"umask 000; exec {sys.executable} -m cctrack run"], env=env.vars, capture_output=True)
+    done = subprocess.run(
+        ["/bin/sh", "-c", f"umask 000; exec {sys.executable} -m cctrack run"],
+        env=env.vars,
+        capture_output=True,
+    )
     assert done.returncode == 0
     assert {stat.S_IMODE(p.stat().st_mode) for p in env.data_dir.iterdir()} == {0o600}
     assert stat.S_IMODE(env.textfile.stat().st_mode) == 0o644

@@ -35,11 +35,15 @@ def test_dual_capture_gives_monotonic_seq_numbers(env: Env) -> None:
 def test_equal_claude_and_codex_record_counts_after_n_cycles(env: Env) -> None:
     env.use_fixed_tools()
     # One source fails on every cycle: its failures are records too.
-    env.vars["CODEX_STATUS_PATH"] = str(script(env.root / "broken", "import sys; sys.exit('backend said no')"))
+    env.vars["CODEX_STATUS_PATH"] = str(
+        script(env.root / "broken", "import sys; sys.exit('backend said no')")
+    )
     for _ in range(4):
         assert env.run("run").returncode == 0
     records = env.records()
-    by_tool = {tool: [r for r in records if r["source_tool"] == tool] for tool in ("claude", "codex")}
+    by_tool = {
+        tool: [r for r in records if r["source_tool"] == tool] for tool in ("claude", "codex")
+    }
     assert len(by_tool["claude"]) == len(by_tool["codex"]) == 4
     assert all(not r["ok"] and "backend said no" in r["error"] for r in by_tool["codex"])
     text = env.textfile.read_text()
@@ -66,7 +70,9 @@ def test_end_to_end_metrics_through_real_node_exporter(env: Env, node_exporter) 
     assert sample(scraped, "cctrack_claude_captures_total", result="ok") == 2
     assert sample(scraped, "cctrack_codex_window_seconds", window="weekly") == 604800
     # 3 hours elapsed of 5 when the numbers were observed (reset 2 h ahead): pace = 0.42 / 0.6
-    assert sample(scraped, "cctrack_codex_pace_ratio", window="five_hour") == pytest.approx(0.42 / 0.6, rel=1e-3)
+    assert sample(scraped, "cctrack_codex_pace_ratio", window="five_hour") == pytest.approx(
+        0.42 / 0.6, rel=1e-3
+    )
     assert "_created" not in scraped
 
 
@@ -76,7 +82,9 @@ def test_textfile_passes_promtool(env: Env) -> None:
     env.use_fixed_tools()
     env.vars["CODEX_STATUS_PATH"] = str(script(env.root / "broken", "import sys; sys.exit(3)"))
     assert env.run("run").returncode == 0
-    check = subprocess.run([promtool, "check", "metrics"], input=env.textfile.read_bytes(), capture_output=True)
+    check = subprocess.run(
+        [promtool, "check", "metrics"], input=env.textfile.read_bytes(), capture_output=True
+    )
     assert check.returncode == 0, check.stdout + check.stderr
     assert check.stdout == b"" and check.stderr == b"", "promtool found lint problems"
 
@@ -85,7 +93,7 @@ def test_analyze_reads_only_after_checkpoint(env: Env) -> None:
     env.use_fixed_tools()
     env.run("run")
     state = json.loads((env.data_dir / "analyze-state.json").read_text())
-    (name, mark), = state["marks"].items()
+    ((name, mark),) = state["marks"].items()
     assert mark[0] == (env.data_dir / name).stat().st_size
     env.run("capture")
     result = env.run("analyze")
@@ -105,12 +113,16 @@ def test_capture_exit_codes(env: Env) -> None:
     assert "claude FAILED" in both.stderr and "codex FAILED" in both.stderr
     usage = env.run("capture", "--source", "gemini")
     assert usage.returncode == 2
-    assert usage.stderr.strip().splitlines() == ["cctrack settings: unknown source 'gemini'; choose from claude, codex"]
+    assert usage.stderr.strip().splitlines() == [
+        "cctrack settings: unknown source 'gemini'; choose from claude, codex"
+    ]
     assert env.run("capture", "--no-such-flag").returncode == 2
 
 
 def test_run_analyzes_even_when_capture_fails(env: Env) -> None:
-    fail = str(script(env.root / "fail", "import sys; print('no login', file=sys.stderr); sys.exit(1)"))
+    fail = str(
+        script(env.root / "fail", "import sys; print('no login', file=sys.stderr); sys.exit(1)")
+    )
     result = env.run("run", "--claude-status", fail, "--codex-status", fail)
     assert result.returncode == 1
     text = env.textfile.read_text()
@@ -131,7 +143,9 @@ def test_analyze_failure_keeps_old_textfile_and_checkpoint(env: Env) -> None:
     assert "cannot write" in failed.stderr and "previous file is left as it was" in failed.stderr
     assert env.textfile.read_bytes() == before
     assert (env.data_dir / "analyze-state.json").read_bytes() == state_before
-    assert sorted(p.name for p in env.textfile_dir.iterdir()) == ["cctrack.prom"]  # no temp file left
+    assert sorted(p.name for p in env.textfile_dir.iterdir()) == [
+        "cctrack.prom"
+    ]  # no temp file left
     assert env.run("analyze").returncode == 0
     assert sample(env.textfile.read_text(), "cctrack_claude_captures_total", result="ok") == 2
 
@@ -161,9 +175,15 @@ def test_show_text_and_json(env: Env) -> None:
 def test_demo_run_prints_populated_textfile(env: Env) -> None:
     result = env.run("run", "--demo", "--textfile-dir", str(env.textfile_dir))
     assert result.returncode == 0, result.stderr
-    assert sample(result.stdout, "cctrack_codex_usage_ratio", window="five_hour") == pytest.approx(0.42)
-    assert sample(result.stdout, "cctrack_claude_usage_ratio", window="five_hour") == pytest.approx(0.71)
-    assert sample(result.stdout, "cctrack_codex_usage_ratio", window="daily") is None  # the model bucket is not the plan
+    assert sample(result.stdout, "cctrack_codex_usage_ratio", window="five_hour") == pytest.approx(
+        0.42
+    )
+    assert sample(result.stdout, "cctrack_claude_usage_ratio", window="five_hour") == pytest.approx(
+        0.71
+    )
+    assert (
+        sample(result.stdout, "cctrack_codex_usage_ratio", window="daily") is None
+    )  # the model bucket is not the plan
     # the demo keeps away from the user's real data directory
     assert not env.data_dir.exists()
     assert (Path(env.vars["XDG_STATE_HOME"]) / "cctrack-demo").is_dir()
@@ -172,7 +192,15 @@ def test_demo_run_prints_populated_textfile(env: Env) -> None:
 def test_help_explains_every_command(env: Env) -> None:
     top = env.run("--help")
     assert top.returncode == 0
-    for command in ("capture", "analyze", "run", "show", "claude-status", "codex-status", "statusline"):
+    for command in (
+        "capture",
+        "analyze",
+        "run",
+        "show",
+        "claude-status",
+        "codex-status",
+        "statusline",
+    ):
         assert command in top.stdout
         assert env.run(command, "--help").returncode == 0
     assert "CCTRACK_DATA_DIR" in env.run("capture", "--help").stdout
@@ -189,16 +217,37 @@ def test_records_in_the_future_do_not_break_analysis(env: Env) -> None:
     """Records out of time order and a clock that moved backwards: seq_no decides 'latest'."""
     env.data_dir.mkdir(mode=0o700)
     now = datetime.now(UTC)
+
     def rec(seq: int, ts: datetime, ok: bool, used: float = 0.1) -> str:
-        base = {"v": 1, "seq_no": seq, "timestamp": ts.strftime("%Y-%m-%dT%H:%M:%S.000Z"), "hostname": "h", "source_tool": "codex", "ok": ok}
+        base = {
+            "v": 1,
+            "seq_no": seq,
+            "timestamp": ts.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+            "hostname": "h",
+            "source_tool": "codex",
+            "ok": ok,
+        }
         if ok:
-            base.update(observed_at=ts.strftime("%Y-%m-%dT%H:%M:%SZ"), origin="rollout", windows={"weekly": {"used_ratio": used, "window_seconds": 604800, "resets_at": (now + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")}})
+            base.update(
+                observed_at=ts.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                origin="rollout",
+                windows={
+                    "weekly": {
+                        "used_ratio": used,
+                        "window_seconds": 604800,
+                        "resets_at": (now + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    }
+                },
+            )
         else:
             base["error"] = "boom"
         return json.dumps(base) + "\n"
+
     later = now + timedelta(days=1)
     (env.data_dir / f"usage-{later:%Y%m%d}.jsonl").write_text(rec(1, later, True, 0.3))
-    (env.data_dir / f"usage-{now:%Y%m%d}.jsonl").write_text(rec(2, now, True, 0.6) + rec(3, now, False))
+    (env.data_dir / f"usage-{now:%Y%m%d}.jsonl").write_text(
+        rec(2, now, True, 0.6) + rec(3, now, False)
+    )
     assert env.run("analyze", "--source", "codex").returncode == 0
     text = env.textfile.read_text()
     assert sample(text, "cctrack_codex_usage_ratio", window="weekly") == pytest.approx(0.6)
@@ -211,14 +260,29 @@ def test_readme_quickstart_on_a_machine_without_claude_or_codex(tmp_path: Path) 
 
     root = Path(__file__).resolve().parent.parent
     clone = tmp_path / "clone"
-    shutil.copytree(root, clone, symlinks=True, ignore=shutil.ignore_patterns(
-        ".venv", ".git", "work", "__pycache__", ".pytest_cache", ".hypothesis", "*.egg-info", "cctrack.prom"))
+    shutil.copytree(
+        root,
+        clone,
+        symlinks=True,
+        ignore=shutil.ignore_patterns(
+            ".venv",
+            ".git",
+            "work",
+            "__pycache__",
+            ".pytest_cache",
+            ".hypothesis",
+            "*.egg-info",
+            "cctrack.prom",
+        ),
+    )
     readme = (root / "README.md").read_text()
     assert "scripts/quickstart" in readme.split("## Quick start", 1)[1].split("##", 1)[0]
     home = tmp_path / "home"
     home.mkdir()
     env = {"HOME": str(home), "PATH": os.environ["PATH"]}
-    done = subprocess.run(["scripts/quickstart"], cwd=clone, env=env, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        ["scripts/quickstart"], cwd=clone, env=env, capture_output=True, text=True, timeout=600
+    )
     assert done.returncode == 0, done.stderr
     assert "bundled demo data" in done.stderr
     assert sample(done.stdout, "cctrack_codex_usage_ratio", window="weekly") == pytest.approx(0.63)
@@ -228,11 +292,24 @@ def test_readme_quickstart_on_a_machine_without_claude_or_codex(tmp_path: Path) 
     from builders import nested_2026, token_count, write_rollout
 
     now = datetime.now(UTC)
-    write_rollout(home / ".codex", now - timedelta(hours=1),
-                  [token_count(now - timedelta(minutes=1), nested_2026((17.0, 300, now + timedelta(hours=3)), None))])
-    real = subprocess.run(["scripts/quickstart"], cwd=clone, env=env, capture_output=True, text=True, timeout=600)
+    write_rollout(
+        home / ".codex",
+        now - timedelta(hours=1),
+        [
+            token_count(
+                now - timedelta(minutes=1), nested_2026((17.0, 300, now + timedelta(hours=3)), None)
+            )
+        ],
+    )
+    real = subprocess.run(
+        ["scripts/quickstart"], cwd=clone, env=env, capture_output=True, text=True, timeout=600
+    )
     assert real.returncode == 0, real.stderr
-    assert "demo" not in real.stderr and "no Claude Code login" in real.stderr  # Claude: no login, no network
-    assert sample(real.stdout, "cctrack_codex_usage_ratio", window="five_hour") == pytest.approx(0.17)
+    assert (
+        "demo" not in real.stderr and "no Claude Code login" in real.stderr
+    )  # Claude: no login, no network
+    assert sample(real.stdout, "cctrack_codex_usage_ratio", window="five_hour") == pytest.approx(
+        0.17
+    )
     assert sample(real.stdout, "cctrack_codex_usage_ratio", window="weekly") is None
     assert sample(real.stdout, "cctrack_claude_up") == 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,12 @@ from cctrack.settings import resolve_settings
 HOME = Path("/home/u")
 
 
-def settings(flags: dict | None = None, env: dict | None = None, config: str | None = None, tmp: Path | None = None):  # type: ignore[no-untyped-def]
+def settings(
+    flags: dict | None = None,
+    env: dict | None = None,
+    config: str | None = None,
+    tmp: Path | None = None,
+):  # type: ignore[no-untyped-def]
     path = None
     if config is not None:
         assert tmp is not None
@@ -26,7 +30,7 @@ def test_defaults() -> None:
     s = settings()
     assert s.data_dir == HOME / ".local/state/cctrack"
     assert s.sources == ("claude", "codex") and s.timeout == 30 and s.claude_oauth
-    assert s.codex_status == (sys.executable, "-m", "cctrack.sources.codex")
+    assert s.codex_status == ()  # the built-in tool
     assert s.codex_home == HOME / ".codex" and s.claude_home == HOME / ".claude"
 
 
@@ -34,32 +38,47 @@ def test_flag_beats_environment_beats_config(tmp_path: Path) -> None:
     config = 'data_dir = "/from/config"\ntimeout = 5\nsources = ["codex"]\nclaude_oauth = false\n'
     env = {"HOME": str(HOME), "CCTRACK_DATA_DIR": "/from/env", "CCTRACK_TIMEOUT": "7"}
     assert settings({}, env, config, tmp_path).data_dir == Path("/from/env")
-    assert settings({"data_dir": Path("/from/flag")}, env, config, tmp_path).data_dir == Path("/from/flag")
+    assert settings({"data_dir": Path("/from/flag")}, env, config, tmp_path).data_dir == Path(
+        "/from/flag"
+    )
     s = settings({}, env, config, tmp_path)
     assert (s.timeout, s.sources, s.claude_oauth) == (7.0, ("codex",), False)
-    assert settings({"sources": ["claude"]}, {**env, "CCTRACK_SOURCES": "codex"}, config, tmp_path).sources == ("claude",)
+    assert settings(
+        {"sources": ["claude"]}, {**env, "CCTRACK_SOURCES": "codex"}, config, tmp_path
+    ).sources == ("claude",)
 
 
 def test_xdg_paths_and_relative_ones_ignored() -> None:
     env = {"HOME": str(HOME), "XDG_STATE_HOME": "/xdg/state", "XDG_DATA_HOME": "relative/ignored"}
     assert settings({}, env).data_dir == Path("/xdg/state/cctrack")
-    assert settings({}, {**env, "XDG_STATE_HOME": "not/absolute"}).data_dir == HOME / ".local/state/cctrack"
+    assert (
+        settings({}, {**env, "XDG_STATE_HOME": "not/absolute"}).data_dir
+        == HOME / ".local/state/cctrack"
+    )
 
 
 def test_config_file_from_xdg_config_home(tmp_path: Path) -> None:
     (tmp_path / "cctrack").mkdir()
     (tmp_path / "cctrack/config.toml").write_text('hostname = "from-config"\n')
-    assert resolve_settings({}, {"HOME": str(HOME), "XDG_CONFIG_HOME": str(tmp_path)}, None, HOME).hostname == "from-config"
+    assert (
+        resolve_settings(
+            {}, {"HOME": str(HOME), "XDG_CONFIG_HOME": str(tmp_path)}, None, HOME
+        ).hostname
+        == "from-config"
+    )
 
 
-@pytest.mark.parametrize("config,words", [
-    ("colour = 'blue'\n", "unknown setting 'colour'"),
-    ("timeout = [\n", "cannot read config file"),
-    ("timeout = -1\n", "between 0 and 3600"),
-    ("sources = 'claude,gemini'\n", "unknown source 'gemini'"),
-    ("claude_oauth = 'maybe'\n", "must be on or off"),
-    ("codex_status = 'tool \"unclosed'\n", "cannot parse codex status command"),
-])
+@pytest.mark.parametrize(
+    "config,words",
+    [
+        ("colour = 'blue'\n", "unknown setting 'colour'"),
+        ("timeout = [\n", "cannot read config file"),
+        ("timeout = -1\n", "between 0 and 3600"),
+        ("sources = 'claude,gemini'\n", "unknown source 'gemini'"),
+        ("claude_oauth = 'maybe'\n", "must be on or off"),
+        ("codex_status = 'tool \"unclosed'\n", "cannot parse codex status command"),
+    ],
+)
 def test_bad_settings_are_usage_errors(tmp_path: Path, config: str, words: str) -> None:
     with pytest.raises(CctrackError) as caught:
         settings({}, None, config, tmp_path)
@@ -71,11 +90,19 @@ def test_missing_explicit_config_is_an_error(tmp_path: Path) -> None:
         resolve_settings({}, {"HOME": str(HOME)}, tmp_path / "nope.toml", HOME)
 
 
-def test_status_commands_split_like_a_shell_but_an_existing_path_stays_whole(tmp_path: Path) -> None:
+def test_status_commands_split_like_a_shell_but_an_existing_path_stays_whole(
+    tmp_path: Path,
+) -> None:
     tool = tmp_path / "my status tool"
     tool.write_text("")
-    env = {"HOME": str(HOME), "CODEX_STATUS_PATH": str(tool), "CLAUDE_STATUS_PATH": "/usr/bin/env 'A B=1' tool --flag"}
+    env = {
+        "HOME": str(HOME),
+        "CODEX_STATUS_PATH": str(tool),
+        "CLAUDE_STATUS_PATH": "/usr/bin/env 'A B=1' tool --flag",
+    }
     s = settings({}, env)
     assert s.codex_status == (str(tool),)
     assert s.claude_status == ("/usr/bin/env", "A B=1", "tool", "--flag")
-    assert settings({}, {"HOME": str(HOME)}, 'claude_status = ["/bin/tool", "a b"]\n', tmp_path).claude_status == ("/bin/tool", "a b")
+    assert settings(
+        {}, {"HOME": str(HOME)}, 'claude_status = ["/bin/tool", "a b"]\n', tmp_path
+    ).claude_status == ("/bin/tool", "a b")

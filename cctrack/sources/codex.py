@@ -9,21 +9,22 @@ costs a directory walk, not a read.
 from __future__ import annotations
 
 import json
+import math
 import os
-import select
 import shutil
-import subprocess
 import sys
-import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from cctrack import process
 from cctrack.errors import CctrackError
-from cctrack.records import Status, Window, from_unix, parse_time
-from cctrack.sources import percent_to_ratio, run_status_tool, window_name
+from cctrack.records import Status, Window, plan_label
+from cctrack.redact import quote, redact
+from cctrack.sources import SourceParams, window_name
+from cctrack.timefmt import format_time, from_unix, parse_time
 
 BLOCK = 256 << 10
 # Modification times and line timestamps come from different clocks and flushes.
@@ -36,48 +37,110 @@ APP_SERVER_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True)
-class Snapshot:
+class RateLimitSnapshot:
+    """The plan-limit windows of the newest rate-limit line, and what in it was unusable."""
+
     observed_at: datetime
     windows: tuple[Window, ...]
     plan: str | None
+    problem: str | None = None
 
 
-def _nested_window(slot: Any, line_time: datetime) -> tuple[float | None, Any, datetime | None]:
-    if not isinstance(slot, dict):
-        return None, None, None
+# How Codex's own status screen names a window that came without its length.
+SLOT_NAMES = {"primary": "five_hour", "secondary": "weekly"}
+# Codex reports used_percent above 100 once a limit is overrun and shows it as "0% left";
+# a value beyond this is not a percentage at all (an epoch in the wrong field).
+MAX_CODEX_PERCENT = 1e6
+
+
+def codex_ratio(value: Any) -> float | None:
+    """Codex's used_percent as 0..1: above 100 is an exhausted limit, clamped to 1 as Codex
+    shows it; negative, NaN or epoch-sized values are not percentages."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if not math.isfinite(value) or not 0 <= value <= MAX_CODEX_PERCENT:
+        return None
+    return min(value / 100, 1.0)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _nested_window(slot: dict[str, Any], line_time: datetime) -> tuple[Any, Any, datetime | None]:
     resets = None
-    if isinstance(slot.get("resets_at"), (int, float)) and not isinstance(slot.get("resets_at"), bool):
+    if _number(slot.get("resets_at")) and 0 < slot["resets_at"] < 1e11:
         resets = from_unix(slot["resets_at"])
-    elif isinstance(slot.get("resets_in_seconds"), (int, float)) and not isinstance(slot.get("resets_in_seconds"), bool):
+    elif _number(slot.get("resets_in_seconds")) and abs(slot["resets_in_seconds"]) < 1e9:
         # Codex ~0.41 to Oct 2025 said how long until the reset, counted from the line.
         resets = line_time + timedelta(seconds=slot["resets_in_seconds"])
-    return percent_to_ratio(slot.get("used_percent")), slot.get("window_minutes"), resets
+    return slot.get("used_percent"), slot.get("window_minutes"), resets
+
+
+def _slots(
+    limits: dict[str, Any], line_time: datetime
+) -> list[tuple[str, Any, Any, datetime | None]]:
+    """(slot, used_percent, window_minutes, resets_at) of each slot that carries anything."""
+    found = []
+    # Flat eras: "primary" and "weekly" (before ~0.40), then "primary" and "secondary".
+    for slot, flat in (("primary", "primary"), ("secondary", "secondary"), ("weekly", "weekly")):
+        if slot in limits and slot != "weekly":
+            if isinstance(limits[slot], dict):
+                used, minutes, resets = _nested_window(limits[slot], line_time)
+                if used is not None:  # Codex always sends a percentage; without one, a placeholder
+                    found.append((slot, used, minutes, resets))
+        elif f"{flat}_used_percent" in limits:
+            default = 10080 if flat == "weekly" else None
+            # flat shapes carry no reset time
+            found.append(
+                (
+                    flat,
+                    limits[f"{flat}_used_percent"],
+                    limits.get(f"{flat}_window_minutes", default),
+                    None,
+                )
+            )
+    return found
+
+
+def read_rate_limits(limits: Any, line_time: datetime) -> tuple[tuple[Window, ...], str | None]:
+    """The plan-limit windows of one `rate_limits` object, in any schema era, and what in it
+    could not be used; ((), None) when the object is for another limit (a per-model bucket)
+    or carries no window at all (placeholders: nulls, 0 % with neither length nor reset)."""
+    if not isinstance(limits, dict) or limits.get("limit_id") not in (None, "codex"):
+        return (), None
+    windows: dict[str, Window] = {}
+    problems = []
+    for slot, percent, minutes, resets in _slots(limits, line_time):
+        used = codex_ratio(percent)
+        if used is None:
+            problems.append(f"{slot} used_percent {quote(percent)} is not a percentage")
+            continue
+        if minutes is None:
+            if used == 0 and resets is None:
+                continue  # a placeholder, not a reading
+            # Codex keeps a window without a length and names it by its slot.
+            name = SLOT_NAMES.get(slot, "weekly")
+            windows.setdefault(name, Window(name, used, None, resets))
+            continue
+        if not _number(minutes) or not 1 <= minutes <= 10**7:
+            # a length under a minute, beyond years, NaN or infinite is no window
+            problems.append(f"{slot} window_minutes {quote(minutes)} is not a length")
+            continue
+        length = round(minutes)
+        name = window_name(length)
+        windows.setdefault(name, Window(name, used, length * 60, resets))
+    return tuple(windows.values()), "; ".join(problems) or None
 
 
 def parse_rate_limits(limits: Any, line_time: datetime) -> tuple[Window, ...]:
-    """The plan-limit windows of one `rate_limits` object, in any schema era; () when the
-    object is for another limit (a per-model bucket) or has no usable window."""
-    if not isinstance(limits, dict) or limits.get("limit_id") not in (None, "codex"):
-        return ()
-    windows: dict[str, Window] = {}
-    # Flat eras: "primary" and "weekly" (before ~0.40), then "primary" and "secondary".
-    for slot, flat in (("primary", "primary"), ("secondary", "secondary"), (None, "weekly")):
-        if slot is not None and slot in limits:
-            used, minutes, resets = _nested_window(limits[slot], line_time)
-        else:
-            used = percent_to_ratio(limits.get(f"{flat}_used_percent"))
-            minutes = limits.get(f"{flat}_window_minutes", 10080 if flat == "weekly" else None)
-            resets = None  # flat shapes carry no reset time
-        if used is None or isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or not 1 <= minutes <= 10**7:
-            continue  # a length under a minute, beyond years, NaN or infinite is no window
-        minutes = int(round(minutes))
-        name = window_name(minutes)
-        windows.setdefault(name, Window(name, used, minutes * 60, resets))
-    return tuple(windows.values())
+    """The usable plan-limit windows of one `rate_limits` object."""
+    return read_rate_limits(limits, line_time)[0]
 
 
-def snapshot_from_line(line: bytes) -> Snapshot | None:
-    """The snapshot in one rollout line, if it is a token_count event with plan limits."""
+def snapshot_from_line(line: bytes) -> RateLimitSnapshot | None:
+    """The snapshot in one rollout line, if it is a token_count event carrying plan limits;
+    one without a usable window (but with something in it) comes back with its problem."""
     if b"token_count" not in line or b"rate_limits" not in line:
         return None
     try:
@@ -89,11 +152,10 @@ def snapshot_from_line(line: bytes) -> Snapshot | None:
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
     limits = payload.get("rate_limits")
-    windows = parse_rate_limits(limits, line_time)
-    if not windows:
+    windows, problem = read_rate_limits(limits, line_time)
+    if not windows and not problem:
         return None
-    plan = limits.get("plan_type")
-    return Snapshot(line_time, windows, plan.lower() if isinstance(plan, str) and plan else None)
+    return RateLimitSnapshot(line_time, windows, plan_label(limits.get("plan_type")), problem)
 
 
 def lines_from_end(path: Path) -> Iterator[bytes]:
@@ -140,8 +202,8 @@ def rollout_files(home: Path, since: datetime) -> list[tuple[float, Path]]:
     return found
 
 
-def latest_snapshot(home: Path, now: datetime) -> Snapshot | None:
-    best: Snapshot | None = None
+def latest_snapshot(home: Path, now: datetime) -> RateLimitSnapshot | None:
+    best: RateLimitSnapshot | None = None
     oldest = (now - HORIZON).timestamp()
     for mtime, path in rollout_files(home, now - HORIZON):
         if mtime < oldest or (best and mtime < (best.observed_at - MTIME_SLACK).timestamp()):
@@ -155,121 +217,107 @@ def latest_snapshot(home: Path, now: datetime) -> Snapshot | None:
     return best
 
 
-def parse_app_server_limits(result: Any, now: datetime) -> tuple[tuple[Window, ...], str | None]:
+def parse_app_server_limits(result: Any, now: datetime) -> RateLimitSnapshot:
     """`account/rateLimits/read`'s camelCase answer, read like a rollout's rate_limits."""
     limits = result.get("rateLimits") if isinstance(result, dict) else None
     if not isinstance(limits, dict):
-        return (), None
+        return RateLimitSnapshot(now, (), None)
 
     def window(slot: Any) -> Any:
         if not isinstance(slot, dict):
             return None
-        return {"used_percent": slot.get("usedPercent"), "window_minutes": slot.get("windowDurationMins"),
-                "resets_at": slot.get("resetsAt")}
+        return {
+            "used_percent": slot.get("usedPercent"),
+            "window_minutes": slot.get("windowDurationMins"),
+            "resets_at": slot.get("resetsAt"),
+        }
 
-    shaped = {"limit_id": limits.get("limitId"), "primary": window(limits.get("primary")),
-              "secondary": window(limits.get("secondary"))}
-    plan = limits.get("planType")
-    return parse_rate_limits(shaped, now), plan.lower() if isinstance(plan, str) and plan else None
-
-
-def _reply(proc: subprocess.Popen[bytes], want: int, deadline: float, buffer: bytearray) -> Any:
-    """Read JSON-RPC lines until the response with id `want`; notifications are skipped."""
-    assert proc.stdout is not None
-    while True:
-        while b"\n" not in buffer:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not select.select([proc.stdout], [], [], remaining)[0]:
-                raise CctrackError("codex app-server did not answer in time")
-            chunk = os.read(proc.stdout.fileno(), 65536)
-            if not chunk:
-                raise CctrackError("codex app-server exited without answering")
-            buffer += chunk
-        line, _, rest = bytes(buffer).partition(b"\n")
-        buffer[:] = rest
-        try:
-            message = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(message, dict) and message.get("id") == want:
-            if "error" in message:
-                error = message["error"]
-                reason = error.get("message") if isinstance(error, dict) else error
-                raise CctrackError(f"codex app-server refused: {str(reason)[:200]}")
-            return message.get("result")
+    shaped = {
+        "limit_id": limits.get("limitId"),
+        "primary": window(limits.get("primary")),
+        "secondary": window(limits.get("secondary")),
+    }
+    windows, problem = read_rate_limits(shaped, now)
+    return RateLimitSnapshot(now, windows, plan_label(limits.get("planType")), problem)
 
 
-def app_server_snapshot(codex: str, env: Mapping[str, str], now: datetime, timeout: float) -> Snapshot:
+def app_server_snapshot(
+    codex: str, env: Mapping[str, str], now: datetime, timeout: float
+) -> RateLimitSnapshot:
     """Ask `codex app-server` (JSON-RPC over stdio) for the account's rate limits. It asks
     ChatGPT's backend, so it is fresh even while no Codex session has run for hours."""
     from cctrack import __version__
 
+    client = {"name": "cctrack", "title": "cctrack", "version": __version__}
     try:
-        proc = subprocess.Popen([codex, "app-server"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                stderr=subprocess.DEVNULL, env=dict(env))
-    except OSError as exc:
-        raise CctrackError(f"cannot start {codex} app-server: {exc.strerror}") from None
-    deadline = time.monotonic() + timeout
-    buffer = bytearray()
-    assert proc.stdin is not None
-    try:
-        requests = [
-            {"method": "initialize", "id": 0, "params": {"clientInfo": {"name": "cctrack", "title": "cctrack", "version": __version__}}},
-            {"method": "initialized"},
-            {"method": "account/rateLimits/read", "id": 1},
-        ]
-        proc.stdin.write((json.dumps(requests[0]) + "\n").encode())
-        proc.stdin.flush()
-        _reply(proc, 0, deadline, buffer)
-        proc.stdin.write("".join(json.dumps(r) + "\n" for r in requests[1:]).encode())
-        proc.stdin.flush()
-        windows, plan = parse_app_server_limits(_reply(proc, 1, deadline, buffer), now)
-    except BrokenPipeError:
-        raise CctrackError("codex app-server exited without answering") from None
-    finally:
-        proc.kill()
-        proc.wait()
-    if not windows:
-        raise CctrackError("codex app-server answered without a plan rate limit; is Codex logged in with ChatGPT?")
-    return Snapshot(now, windows, plan)
+        with process.JsonRpcSession([codex, "app-server"], env, timeout) as session:
+            session.send({"method": "initialize", "id": 0, "params": {"clientInfo": client}})
+            session.reply(0)
+            session.send({"method": "initialized"}, {"method": "account/rateLimits/read", "id": 1})
+            snapshot = parse_app_server_limits(session.reply(1), now)
+    except process.ProcessFailure as exc:
+        raise CctrackError(f"codex app-server {redact(str(exc))}") from None
+    if not snapshot.windows:
+        raise CctrackError(
+            "codex app-server answered without a plan rate limit; is Codex logged in with ChatGPT?"
+        )
+    return snapshot
 
 
-def codex_status(home: Path, now: datetime, app_server: str | None = None, env: Mapping[str, str] | None = None,
-                 timeout: float = APP_SERVER_TIMEOUT) -> Status:
+def codex_status(
+    home: Path,
+    now: datetime,
+    app_server: str | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float = APP_SERVER_TIMEOUT,
+) -> Status:
     """The newest rollout snapshot; with `app_server` (the codex command) also asked of
-    `codex app-server` when that snapshot is stale, and the fresher answer wins."""
+    `codex app-server` when that snapshot is stale, and the fresher answer wins.
+
+    The newest snapshot decides: when the newest rate-limit line has nothing usable in it,
+    that is an error, never a silent step back to an older, lower reading.
+    """
     snapshot = latest_snapshot(home, now) if home.is_dir() else None
     if app_server and (snapshot is None or now - snapshot.observed_at > STALE):
         try:
-            fresh = app_server_snapshot(app_server, os.environ if env is None else env, now, timeout)
-            return Status("codex", fresh.observed_at, "app-server", fresh.windows, fresh.plan).as_of(now)
+            fresh = app_server_snapshot(
+                app_server, os.environ if env is None else env, now, timeout
+            )
+            return Status(
+                "codex", fresh.observed_at, "app-server", fresh.windows, fresh.plan
+            ).as_of(now)
         except CctrackError as exc:
             if snapshot is None:
-                raise CctrackError(f"no Codex usage: no recent rollout snapshot under {home}, and {exc}") from None
+                raise CctrackError(
+                    f"no Codex usage: no recent rollout snapshot under {home}, and {exc}"
+                ) from None
     if not home.is_dir():
         raise CctrackError(f"Codex home {home} not found; install Codex CLI or set CODEX_HOME")
     if snapshot is None:
         raise CctrackError(
-            f"no rate-limit snapshot in Codex sessions under {home} from the last {HORIZON.days} days; "
-            "Codex writes one when it talks to its backend, so use Codex once while logged in with ChatGPT"
+            f"no rate-limit snapshot in Codex sessions under {home} from the last "
+            f"{HORIZON.days} days; "
+            "Codex writes one when it talks to its backend, so use Codex once while logged "
+            "in with ChatGPT"
         )
-    return Status("codex", snapshot.observed_at, "rollout", snapshot.windows, snapshot.plan).as_of(now)
+    if not snapshot.windows:
+        raise CctrackError(
+            f"the newest Codex rate-limit snapshot ({format_time(snapshot.observed_at)}) has no "
+            f"usable window: {snapshot.problem}; not falling back to an older one"
+        )
+    return Status("codex", snapshot.observed_at, "rollout", snapshot.windows, snapshot.plan).as_of(
+        now
+    )
 
 
-def main() -> None:
-    from cctrack.settings import resolve_settings
-
-    def produce(now: datetime) -> Status:
-        settings = resolve_settings()
-        codex = shutil.which("codex") if settings.codex_app_server else None
-        if settings.codex_app_server and codex is None:
-            print("cctrack-codex-status: codex_app_server is on but no codex command is on PATH", file=sys.stderr)
-        # Half the capture timeout: the rollout snapshot must still be reported in time.
-        timeout = min(APP_SERVER_TIMEOUT, settings.timeout / 2)
-        return codex_status(settings.codex_home, now, codex, os.environ, timeout)
-
-    run_status_tool("cctrack-codex-status", produce)
-
-
-if __name__ == "__main__":
-    main()
+def codex_status_for(params: SourceParams, env: Mapping[str, str], now: datetime) -> Status:
+    """The built-in Codex tool with the settings it was given."""
+    codex = shutil.which("codex", path=env.get("PATH")) if params.codex_app_server else None
+    if params.codex_app_server and codex is None:
+        print(
+            "cctrack-codex-status: codex_app_server is on but no codex command is on PATH",
+            file=sys.stderr,
+        )
+    # Half the capture timeout: the rollout snapshot must still be reported in time.
+    timeout = min(APP_SERVER_TIMEOUT, params.timeout / 2)
+    return codex_status(params.codex_home, now, codex, env, timeout)

@@ -1,0 +1,166 @@
+"""The files cctrack writes: directories made ready, atomic replacement, locks.
+
+Every write goes through a temporary file created exclusively under an unpredictable name,
+never through a link: in a directory another user can write to (a shared node_exporter
+textfile directory), nothing planted there can redirect a write or a chmod.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import re
+import secrets
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from cctrack.errors import CctrackError
+
+NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+# .NAME.tmp-<16 hex>: what write_atomic leaves behind only when killed mid-write.
+_TEMP = re.compile(r"^\..+\.tmp-[0-9a-f]{16}$")
+# A temp file this old belongs to a writer that died: no write takes this long.
+STALE_TEMP_SECONDS = 600
+
+
+def ready_dir(path: Path, *, mode: int, create: bool, what: str, missing_hint: str = "") -> Path:
+    """path as a directory this user can write, created with mode when asked to.
+
+    A private directory (mode 0700) that already exists with wider permissions and is
+    ours is tightened: records and snapshots name the machine, plans and accounts.
+    """
+    if create:
+        try:
+            path.mkdir(mode=mode, parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CctrackError(f"cannot create {what} {path}: {exc.strerror}") from None
+    try:
+        st = os.stat(path)
+    except OSError:
+        st = None
+    if st is None or not stat.S_ISDIR(st.st_mode):
+        raise CctrackError(f"{what} {path} does not exist{missing_hint}")
+    if mode == 0o700 and st.st_mode & 0o077 and st.st_uid == os.geteuid():
+        os.chmod(path, 0o700)
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise CctrackError(f"{what} {path} is not writable by this user")
+    return path
+
+
+def private_dir(path: Path) -> Path:
+    return ready_dir(path, mode=0o700, create=True, what="data directory")
+
+
+@contextlib.contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """An exclusive flock on path, released when the process dies, so a crash never leaves
+    it stuck; waits for the holder, which only ever holds it for a write or a read."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | NOFOLLOW | CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def try_locked(path: Path) -> Iterator[bool]:
+    """Like locked, but never waits: yields False when another process holds the lock."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | NOFOLLOW | CLOEXEC, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+        else:
+            yield True
+    finally:
+        os.close(fd)
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def _create_temp(path: Path, mode: int) -> tuple[int, Path]:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW | CLOEXEC
+    for _ in range(100):
+        tmp = path.with_name(f".{path.name}.tmp-{secrets.token_hex(8)}")
+        try:
+            return os.open(tmp, flags, mode & 0o600), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name beside {path}")
+
+
+def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
+    """Replace path with data in one rename: a new file, fsynced, then renamed over path.
+
+    The temporary file is created exclusively (O_EXCL, O_NOFOLLOW) under a random name and
+    only its own descriptor is chmod-ed; the rename replaces a link at path, never its target.
+    """
+    fd, tmp = _create_temp(path, mode)
+    try:
+        try:
+            write_all(fd, data)
+            os.fchmod(fd, mode)  # the umask must not decide who can read it
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+    fsync_dir(path.parent)
+
+
+def remove_stale_temps(directory: Path, now: float) -> int:
+    """Delete temporary files of write_atomic's pattern that a killed writer left behind:
+    only this user's plain files, never a link, and only once no writer could still use them."""
+    removed = 0
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return 0
+    for entry in entries:
+        if not _TEMP.match(entry.name):
+            continue
+        try:
+            st = entry.stat(follow_symlinks=False)
+            if (
+                stat.S_ISREG(st.st_mode)
+                and st.st_uid == os.geteuid()
+                and now - st.st_mtime > STALE_TEMP_SECONDS
+            ):
+                os.unlink(entry.path)
+                removed += 1
+        except OSError:
+            continue
+    return removed
+
+
+def read_json(path: Path) -> Any | None:
+    """A small JSON state file, or None when it does not exist."""
+    try:
+        fd = os.open(path, os.O_RDONLY | NOFOLLOW | CLOEXEC)
+    except FileNotFoundError:
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        return json.loads(handle.read())

@@ -1,0 +1,323 @@
+"""Claude's OAuth usage endpoint: GET it with Claude Code's own token, at most every few
+minutes, the last good answer cached with its time. The token is read, never refreshed,
+never written anywhere, and sent only to the configured origin: redirects are refused and
+plain http is refused except to loopback.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import urllib.parse
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from cctrack.errors import EXIT_TEMPFAIL, EXIT_USAGE, CctrackError
+from cctrack.files import read_json
+from cctrack.records import Window, plan_label, strict_loads
+from cctrack.sources import percent_to_ratio
+from cctrack.sources.claude.saved import FIVE_HOURS, WEEK, SavedWindows, save_json
+from cctrack.timefmt import format_time, from_unix, parse_time
+
+OAUTH_CACHE_FILE = "claude-oauth.json"
+# The endpoint answers 429 when polled often; capture runs every 5 minutes.
+OAUTH_MIN_INTERVAL = timedelta(minutes=4)
+OAUTH_BACKOFF = timedelta(minutes=5)
+# An answer this recent still serves when the endpoint cannot be reached.
+CACHE_FRESH = timedelta(minutes=15)
+HTTP_TIMEOUT = 10.0
+_SCOPE = re.compile(r"[^a-z0-9]+")
+
+
+@dataclass(frozen=True)
+class Credentials:
+    token: str
+    plan: str | None
+
+    def __repr__(self) -> str:  # keep the token out of any traceback or log
+        return f"Credentials(token=<hidden>, plan={self.plan!r})"
+
+
+def read_credentials(claude_home: Path, env: Mapping[str, str], now: datetime) -> Credentials:
+    if env.get("CLAUDE_CODE_OAUTH_TOKEN"):
+        return Credentials(env["CLAUDE_CODE_OAUTH_TOKEN"], None)
+    path = claude_home / ".credentials.json"
+    try:
+        stored = read_json(path)
+        if stored is None:
+            raise CctrackError(
+                f"no Claude Code login in {path}; log in with Claude Code, or set "
+                f"CLAUDE_CODE_OAUTH_TOKEN"
+            )
+        oauth = stored["claudeAiOauth"]
+        token = oauth["accessToken"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise CctrackError(
+            f"{path} holds no claudeAiOauth.accessToken; log in to Claude Code again"
+        ) from None
+    if not isinstance(token, str) or not token:
+        raise CctrackError(
+            f"{path} holds no claudeAiOauth.accessToken; log in to Claude Code again"
+        )
+    expires = oauth.get("expiresAt")
+    if (
+        isinstance(expires, (int, float))
+        and not isinstance(expires, bool)
+        and expires / 1000 <= now.timestamp()
+    ):
+        raise CctrackError(
+            f"Claude Code's login token expired at {format_time(from_unix(expires / 1000))}; "
+            "use Claude Code once to renew it (cctrack never refreshes it, which would log "
+            "Claude Code out)"
+        )
+    return Credentials(token, plan_label(oauth.get("subscriptionType")))
+
+
+def _usage_window(name: str, seconds: int, percent: Any, resets: Any) -> Window | None:
+    used = percent_to_ratio(percent)
+    if used is None:
+        return None
+    # The endpoint's reset times carry microseconds; they are kept.
+    return Window(name, used, seconds, reset_time_iso(resets))
+
+
+def reset_time_iso(value: Any) -> datetime | None:
+    try:
+        return parse_time(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _flat_name(key: str) -> tuple[str, int] | None:
+    if key == "five_hour":
+        return "five_hour", FIVE_HOURS
+    if key == "seven_day":
+        return "weekly", WEEK
+    if key.startswith("seven_day_") and key[10:]:
+        return "weekly_" + _SCOPE.sub("_", key[10:].lower()).strip("_"), WEEK
+    return None
+
+
+def _scoped_name(scope: Any) -> str:
+    text = str(scope or "").lower()
+    for model in ("opus", "sonnet", "haiku"):
+        if model in text:
+            return f"weekly_{model}"
+    return "weekly_" + (_SCOPE.sub("_", text).strip("_")[:30] or "scoped")
+
+
+def parse_usage(answer: Any) -> tuple[Window, ...]:
+    """The usage endpoint's windows: the flat keys first, else the newer `limits` array."""
+    if not isinstance(answer, dict):
+        return ()
+    windows: dict[str, Window] = {}
+    for key, entry in answer.items():
+        named = _flat_name(key)
+        if named and isinstance(entry, dict):
+            window = _usage_window(*named, entry.get("utilization"), entry.get("resets_at"))
+            if window:
+                windows.setdefault(window.name, window)
+    if windows:
+        return tuple(windows.values())
+    for entry in answer.get("limits") or ():
+        if not isinstance(entry, dict):
+            continue
+        named = _limit_name(entry)
+        window = (
+            _usage_window(*named, entry.get("percent"), entry.get("resets_at")) if named else None
+        )
+        if window:
+            windows.setdefault(window.name, window)
+    return tuple(windows.values())
+
+
+def _limit_name(entry: dict[str, Any]) -> tuple[str, int] | None:
+    kind = entry.get("kind")
+    if kind == "session":
+        return "five_hour", FIVE_HOURS
+    if kind == "weekly_all":
+        return "weekly", WEEK
+    if kind == "weekly_scoped":
+        return _scoped_name(entry.get("scope")), WEEK
+    return None
+
+
+@dataclass(frozen=True)
+class OAuthCache:
+    """The last good answer (never the token), its plan, and when asking again is polite."""
+
+    snapshot: SavedWindows | None
+    plan: str | None
+    retry_not_before: datetime | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "snapshot": self.snapshot.to_json() if self.snapshot else None,
+            "plan": self.plan,
+            "retry_not_before": format_time(self.retry_not_before)
+            if self.retry_not_before
+            else None,
+        }
+
+
+def load_oauth_cache(data_dir: Path) -> OAuthCache:
+    try:
+        obj = read_json(data_dir / OAUTH_CACHE_FILE) or {}
+        snapshot = SavedWindows.from_json(obj["snapshot"]) if obj.get("snapshot") else None
+        retry = parse_time(obj["retry_not_before"]) if obj.get("retry_not_before") else None
+        return OAuthCache(snapshot, plan_label(obj.get("plan")), retry)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return OAuthCache(None, None, None)  # a damaged cache is as good as none
+
+
+def save_oauth_cache(data_dir: Path, cache: OAuthCache) -> None:
+    save_json(data_dir / OAUTH_CACHE_FILE, cache.to_json())
+
+
+def _retry_after(value: str | None, now: datetime) -> datetime:
+    try:
+        seconds = float(value) if value is not None else 0.0
+    except ValueError:
+        seconds = 0.0
+    # "Retry-After: 0" has been seen on 429s; it does not mean "hammer away".
+    return now + max(OAUTH_BACKOFF, timedelta(seconds=min(seconds, 86400)))
+
+
+def check_usage_url(url: str) -> None:
+    """The token goes only over https, or plain http to this machine (a test endpoint)."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return
+    if parts.scheme == "http" and parts.hostname and _loopback(parts.hostname):
+        return
+    raise CctrackError(
+        "claude_usage_url must be https:// (plain http only to 127.0.0.1 or localhost); "
+        "the OAuth token is not sent anywhere else",
+        EXIT_USAGE,
+    )
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _opener() -> Any:
+    # urllib.request costs a status line start-up that never goes online: imported here.
+    import urllib.request
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        """A redirect would carry the Authorization header to wherever it points: refuse it."""
+
+        def redirect_request(self, *args: Any) -> None:
+            raise UsageHTTPError(args[2], None)
+
+    return urllib.request.build_opener(NoRedirect())
+
+
+def fetch_usage(url: str, token: str) -> Any:
+    """GET the usage endpoint; CctrackError says what went wrong without the token in it."""
+    import urllib.error
+    import urllib.request
+
+    check_usage_url(url)
+    request = urllib.request.Request(
+        url,
+        headers={
+            "Authorization": f"Bearer {token}",
+            "anthropic-beta": "oauth-2025-04-20",
+            "Accept": "application/json",
+            "User-Agent": "cctrack",
+        },
+    )
+    try:
+        with _opener().open(request, timeout=HTTP_TIMEOUT) as response:
+            return strict_loads(response.read(1 << 20))
+    except urllib.error.HTTPError as exc:
+        raise UsageHTTPError(exc.code, exc.headers.get("Retry-After")) from None
+    except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise CctrackError(
+            f"usage endpoint unreachable ({reason}); will retry", EXIT_TEMPFAIL
+        ) from None
+    except ValueError:
+        raise CctrackError(
+            "usage endpoint answered something that is not JSON", EXIT_TEMPFAIL
+        ) from None
+
+
+class UsageHTTPError(Exception):
+    def __init__(self, code: int, retry_after: str | None) -> None:
+        super().__init__(code)
+        self.code = code
+        self.retry_after = retry_after
+
+
+def _http_reason(code: int) -> CctrackError:
+    if code == 401:
+        return CctrackError("usage endpoint refused the token (401): log in to Claude Code again")
+    if code == 403:
+        return CctrackError(
+            "usage endpoint forbids this token (403): it lacks the user:profile scope, as tokens "
+            "from `claude setup-token` do; use Claude Code's own login or the statusline source"
+        )
+    if code == 429:
+        return CctrackError(
+            "usage endpoint is rate limiting (429) and no earlier answer is cached; wait a "
+            "few minutes"
+        )
+    if 300 <= code < 400:
+        return CctrackError(
+            f"usage endpoint answered a redirect ({code}); the token is never sent elsewhere, "
+            "so set claude_usage_url to the endpoint itself"
+        )
+    return CctrackError(
+        f"usage endpoint answered HTTP {code}; will retry", EXIT_TEMPFAIL if code >= 500 else 1
+    )
+
+
+def oauth_snapshot(
+    data_dir: Path, claude_home: Path, url: str, env: Mapping[str, str], now: datetime
+) -> tuple[SavedWindows, str | None]:
+    """The usage endpoint's answer and the plan, asking it at most every few minutes.
+
+    When the endpoint says 429 or cannot be reached, the last good answer is returned with
+    its own time as observed_at, so its age is visible downstream.
+    """
+    cache = load_oauth_cache(data_dir)
+    cached = cache.snapshot
+    if cached and now - cached.observed_at < OAUTH_MIN_INTERVAL:
+        return cached, cache.plan
+    if cache.retry_not_before and now < cache.retry_not_before:
+        if cached:
+            return cached, cache.plan
+        raise _http_reason(429)
+    credentials = read_credentials(claude_home, env, now)
+    try:
+        windows = parse_usage(fetch_usage(url, credentials.token))
+    except UsageHTTPError as exc:
+        if exc.code == 429:
+            save_oauth_cache(
+                data_dir, OAuthCache(cached, cache.plan, _retry_after(exc.retry_after, now))
+            )
+            if cached:
+                return cached, cache.plan
+        raise _http_reason(exc.code) from None
+    except CctrackError:
+        if cached and cached.observed_at > now - CACHE_FRESH:
+            return cached, cache.plan
+        raise
+    if not windows:
+        raise CctrackError(
+            "usage endpoint answered without any usage window; is this a Pro or Max login?"
+        )
+    snapshot = SavedWindows(now, windows)
+    save_oauth_cache(data_dir, OAuthCache(snapshot, credentials.plan, None))
+    return snapshot, credentials.plan

@@ -1,0 +1,64 @@
+"""Claude windows as last seen from one origin, kept in the data directory between runs."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from cctrack.files import private_dir, read_json, write_atomic
+from cctrack.records import Status, Window
+from cctrack.timefmt import format_time, from_unix, parse_time
+
+FIVE_HOURS = 5 * 3600
+WEEK = 7 * 86400
+
+
+@dataclass(frozen=True)
+class SavedWindows:
+    observed_at: datetime
+    windows: tuple[Window, ...]
+
+    def status(self, origin: str, plan: str | None, now: datetime) -> Status:
+        return Status("claude", self.observed_at, origin, self.windows, plan).as_of(now)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "observed_at": format_time(self.observed_at),
+            "windows": {w.name: w.to_json() for w in self.windows},
+        }
+
+    @classmethod
+    def from_json(cls, obj: Any) -> SavedWindows:
+        return cls(
+            parse_time(obj["observed_at"]),
+            tuple(Window.from_json(n, w) for n, w in obj["windows"].items()),
+        )
+
+
+def load_saved(path: Path) -> SavedWindows | None:
+    try:
+        obj = read_json(path)
+        return SavedWindows.from_json(obj) if obj else None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None  # a damaged cache is as good as none: the next good answer replaces it
+
+
+def save_json(path: Path, obj: Any) -> None:
+    private_dir(path.parent)
+    write_atomic(path, json.dumps(obj).encode())
+
+
+def reset_time(value: Any) -> datetime | None:
+    """A reset time as Claude Code gives it: Unix seconds, or an ISO 8601 string; None for
+    anything else (0, negative, absurd, unparseable)."""
+    if isinstance(value, str):
+        try:
+            return parse_time(value)
+        except ValueError:
+            return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1e11:
+        return None
+    return from_unix(value)

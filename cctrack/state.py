@@ -1,0 +1,162 @@
+"""What the records so far say: per-tool counts and the latest records, folded line by line.
+
+Pure: lines in, state out. The latest record is the one with the highest seq_no, since the
+wall clock may have moved backwards between captures.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from cctrack.records import (
+    MAX_SEQ,
+    SOURCE_TOOLS,
+    Record,
+    has_record_envelope,
+    strict_loads,
+)
+from cctrack.timefmt import format_time, parse_time
+
+
+def _seq_no(obj: dict[str, Any]) -> int:
+    seq: int = obj["seq_no"]
+    return seq
+
+
+def _count(value: Any) -> int:
+    """A stored count: an integer from 0 up, anything else makes the state unreadable."""
+    if type(value) is not int or not 0 <= value <= MAX_SEQ:
+        raise ValueError("a count out of range")
+    return value
+
+
+@dataclass
+class ToolState:
+    ok_count: int = 0
+    error_count: int = 0
+    last_seq: int = 0
+    last_timestamp: datetime | None = None
+    last_error: str | None = None
+    last_success: Record | None = None
+
+    @property
+    def up(self) -> bool:
+        return (
+            self.last_error is None
+            and self.last_success is not None
+            and self.last_success.seq_no == self.last_seq
+        )
+
+    def fold(self, records: list[dict[str, Any]]) -> int:
+        """Count records (raw objects with a valid envelope) and keep the latest, newest first.
+
+        Only a record that would become the latest is parsed in full, which is what makes a
+        replay of a year of records take about a second. Returns how many of those turned
+        out invalid: they are not counted, and analyze says how many it skipped.
+        """
+        invalid = 0
+        need_last = need_success = True
+        for obj in sorted(records, key=_seq_no, reverse=True):
+            seq, ok = obj["seq_no"], obj["ok"]
+            wants_last = need_last and seq > self.last_seq
+            wants_success = (
+                need_success
+                and ok
+                and (self.last_success is None or seq > self.last_success.seq_no)
+            )
+            if wants_last or wants_success:
+                try:
+                    record = Record.from_json(obj)
+                except ValueError:
+                    invalid += 1
+                    continue
+                if wants_last:
+                    self.last_seq, self.last_timestamp = seq, record.timestamp
+                    self.last_error = record.error
+                    need_last = False
+                if wants_success:
+                    self.last_success = record
+                    need_success = False
+            if ok:
+                self.ok_count += 1
+            else:
+                self.error_count += 1
+        return invalid
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok_count,
+            "error": self.error_count,
+            "last_seq": self.last_seq,
+            "last_timestamp": (
+                format_time(self.last_timestamp, milliseconds=True) if self.last_timestamp else None
+            ),
+            "last_error": self.last_error,
+            "last_success": self.last_success.to_json() if self.last_success else None,
+        }
+
+    @classmethod
+    def from_json(cls, obj: Any) -> ToolState:
+        success = obj["last_success"]
+        error = obj["last_error"]
+        if error is not None and not isinstance(error, str):
+            raise ValueError("last_error is not a string")
+        return cls(
+            ok_count=_count(obj["ok"]),
+            error_count=_count(obj["error"]),
+            last_seq=_count(obj["last_seq"]),
+            last_timestamp=parse_time(obj["last_timestamp"]) if obj["last_timestamp"] else None,
+            last_error=error,
+            last_success=Record.from_json(success) if success else None,
+        )
+
+
+@dataclass
+class State:
+    tools: dict[str, ToolState] = field(default_factory=dict)
+    invalid_lines: int = 0
+    torn_fragments: int = 0
+    analyzed_at: datetime | None = None
+
+    def add_lines(self, lines: list[bytes]) -> None:
+        """Fold lines of a day file: records, and lines counted as torn (not whole JSON, as a
+        crash mid-write leaves) or invalid (JSON, but not a record this version understands)."""
+        by_tool: dict[str, list[dict[str, Any]]] = {}
+        for line in lines:
+            try:
+                obj = strict_loads(line)
+            except ValueError:  # includes UnicodeDecodeError
+                self.torn_fragments += 1
+                continue
+            if has_record_envelope(obj):
+                by_tool.setdefault(obj["source_tool"], []).append(obj)
+            else:
+                self.invalid_lines += 1
+        for tool, records in by_tool.items():
+            self.invalid_lines += self.tools.setdefault(tool, ToolState()).fold(records)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "analyzed_at": (
+                format_time(self.analyzed_at, milliseconds=True) if self.analyzed_at else None
+            ),
+            "invalid_lines": self.invalid_lines,
+            "torn_fragments": self.torn_fragments,
+            "tools": {name: tool.to_json() for name, tool in sorted(self.tools.items())},
+        }
+
+    @classmethod
+    def from_json(cls, obj: Any) -> State:
+        """Raises ValueError (or KeyError/TypeError) on anything but a state this version wrote."""
+        return cls(
+            tools={
+                name: ToolState.from_json(tool)
+                for name, tool in obj["tools"].items()
+                if name in SOURCE_TOOLS
+            },
+            invalid_lines=_count(obj["invalid_lines"]),
+            torn_fragments=_count(obj["torn_fragments"]),
+            analyzed_at=parse_time(obj["analyzed_at"]) if obj["analyzed_at"] else None,
+        )
