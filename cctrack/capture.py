@@ -13,7 +13,8 @@ from cctrack.errors import EXIT_TEMPFAIL
 from cctrack.records import Record, Status, parse_status_output
 from cctrack.redact import redact
 from cctrack.settings import Settings
-from cctrack.sources import SourceParams, run_builtin
+from cctrack.sources import SourceParams
+from cctrack.sources.builtin import run_builtin
 
 # Forking runs a built-in source without a second interpreter; macOS frameworks that urllib
 # may touch are not safe after fork, so there it runs as `python -m cctrack.sources`.

@@ -302,7 +302,7 @@ def show(
 
 
 def _status_tool(source: str, flags: dict[str, Any]) -> None:
-    from cctrack.sources import emit_status, produce
+    from cctrack.sources.builtin import emit_status, produce
 
     params = settings_from(flags).source_params()
     code = emit_status(

@@ -1,6 +1,6 @@
-"""The built-in status tools: each produces one status object (docs/records.md) or fails
-with a reason. Capture runs them in a forked child (no second interpreter), bounded like
-any user-supplied tool; `python -m cctrack.sources SOURCE` runs one as its own process.
+"""What the built-in status tools share: their settings as plain values, and how windows and
+percentages are named and read. The tools themselves are `claude/` and `codex.py`;
+`builtin.py` runs one.
 
 They get what they need as plain values (SourceParams) from the process that resolved the
 settings, and never read the config file. They import only what they need: no typer, no
@@ -9,16 +9,12 @@ prometheus_client.
 
 from __future__ import annotations
 
-import json
-import os
-import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
 from cctrack.errors import EXIT_USAGE, CctrackError
-from cctrack.records import Status, checked_ratio
+from cctrack.records import checked_ratio
 
 # Lengths the tools report, in minutes, and the names the docs give them.
 KNOWN_WINDOWS = {300: "five_hour", 1440: "daily", 10080: "weekly", 43200: "monthly"}
@@ -91,33 +87,3 @@ def percent_to_ratio(value: object) -> float | None:
         return checked_ratio(value / 100, "percentage")
     except ValueError:
         return None
-
-
-def produce(source: str, params: SourceParams, env: Mapping[str, str], now: datetime) -> Status:
-    """One status from the built-in tool for source."""
-    if source == "claude":
-        from cctrack.sources.claude import claude_status
-
-        return claude_status(params, env, now)
-    from cctrack.sources.codex import codex_status_for
-
-    return codex_status_for(params, env, now)
-
-
-def emit_status(name: str, make: Callable[[datetime], Status]) -> int:
-    """Print what make() returns as JSON and return 0; on failure one stderr line and its
-    exit code."""
-    try:
-        status = make(datetime.now(timezone.utc))
-    except CctrackError as exc:
-        print(f"{name}: {exc}", file=sys.stderr)
-        return exc.exit_code
-    print(json.dumps(status.to_json(), separators=(",", ":")))
-    return 0
-
-
-def run_builtin(source: str, params: SourceParams) -> int:
-    """The built-in tool for source, as capture runs it: output on stdout/stderr, exit code."""
-    return emit_status(
-        f"cctrack-{source}-status", lambda now: produce(source, params, os.environ, now)
-    )

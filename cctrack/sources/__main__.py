@@ -9,7 +9,8 @@ import sys
 
 from cctrack.errors import EXIT_USAGE, CctrackError
 from cctrack.records import SOURCE_TOOLS
-from cctrack.sources import SourceParams, run_builtin
+from cctrack.sources import SourceParams
+from cctrack.sources.builtin import run_builtin
 
 
 def main(argv: list[str]) -> int:

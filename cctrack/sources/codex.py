@@ -1,4 +1,4 @@
-"""Codex CLI: the newest account-wide rate-limit snapshot in the rollout files (SOURCES.md).
+"""Codex CLI: the newest account-wide rate-limit snapshot in the rollout files (docs/sources.md).
 
 Codex writes a snapshot into a session's rollout file whenever it talks to its backend.
 The current state is the snapshot with the greatest line timestamp across all sessions;

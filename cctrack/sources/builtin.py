@@ -1,0 +1,43 @@
+"""Run a built-in status tool: one status object (docs/records.md) on stdout, or one line on
+stderr and a non-zero exit. Capture runs it in a forked child (no second interpreter),
+bounded like any user-supplied tool; `python -m cctrack.sources SOURCE` as its own process."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
+
+from cctrack.errors import CctrackError
+from cctrack.records import Status
+from cctrack.sources import SourceParams
+from cctrack.sources.claude import claude_status
+from cctrack.sources.codex import codex_status_for
+
+
+def produce(source: str, params: SourceParams, env: Mapping[str, str], now: datetime) -> Status:
+    """One status from the built-in tool for source."""
+    if source == "claude":
+        return claude_status(params, env, now)
+    return codex_status_for(params, env, now)
+
+
+def emit_status(name: str, make: Callable[[datetime], Status]) -> int:
+    """Print what make() returns as JSON and return 0; on failure one stderr line and its
+    exit code."""
+    try:
+        status = make(datetime.now(timezone.utc))
+    except CctrackError as exc:
+        print(f"{name}: {exc}", file=sys.stderr)
+        return exc.exit_code
+    print(json.dumps(status.to_json(), separators=(",", ":")))
+    return 0
+
+
+def run_builtin(source: str, params: SourceParams) -> int:
+    """The built-in tool for source, as capture runs it: output on stdout/stderr, exit code."""
+    return emit_status(
+        f"cctrack-{source}-status", lambda now: produce(source, params, os.environ, now)
+    )

@@ -1,0 +1,68 @@
+"""docs/ is the contract: its settings and metrics tables must say what the code does."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from cctrack.records import Record, Status, Window
+from cctrack.report import build_report
+from cctrack.settings import ENVIRONMENT
+from cctrack.state import State
+from cctrack.textfile import render
+
+ROOT = Path(__file__).resolve().parent.parent
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
+
+
+def table_rows(path: Path) -> list[list[str]]:
+    rows = []
+    for line in path.read_text().splitlines():
+        if line.startswith("|") and not line.startswith("|---"):
+            rows.append([cell.strip() for cell in re.split(r"(?<!\\)\|", line.strip("|"))])
+    return rows[1:]
+
+
+def test_settings_table_matches_the_code() -> None:
+    documented = {}
+    for row in table_rows(ROOT / "docs/settings.md"):
+        env, key = row[2].strip("`"), row[3].strip("`")
+        documented[key] = env
+    assert documented == ENVIRONMENT
+
+
+def rendered_metric_names() -> set[str]:
+    state = State()
+    lines = []
+    for seq, tool in ((1, "claude"), (2, "codex")):
+        window = Window("five_hour", 0.4, 18000, NOW + timedelta(hours=1))
+        status = Status(tool, NOW, "test", (window,), "pro")
+        lines.append(Record(seq, NOW, "h", tool, ok=True, status=status).to_line().rstrip(b"\n"))
+    state.add_lines(lines)
+    text = render(build_report(state, NOW)).decode()
+    names = set()
+    for line in text.splitlines():
+        if line.startswith("# TYPE"):
+            name = line.split()[2]
+            names.add(name)
+    return names
+
+
+def test_metrics_table_matches_a_rendered_textfile() -> None:
+    documented = set()
+    for row in table_rows(ROOT / "docs/metrics.md"):
+        name = re.match(r"`([a-z_A-Z]+)", row[0])
+        assert name, row
+        for tool in ("claude", "codex"):
+            documented.add(name.group(1).replace("cctrack_T_", f"cctrack_{tool}_"))
+    assert documented == rendered_metric_names()
+
+
+def test_readme_and_docs_link_only_inside_the_repository() -> None:
+    for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for target in re.findall(r"\]\(([^)#]+)", path.read_text()):
+            if target.startswith(("http://", "https://")):
+                continue
+            resolved = (path.parent / target).resolve()
+            assert resolved.is_relative_to(ROOT) and resolved.exists(), f"{path.name}: {target}"

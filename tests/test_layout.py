@@ -1,0 +1,69 @@
+"""The shape of the package: every module imports only modules below it, so there is no
+import circle and the file order below is the pipeline."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent.parent / "cctrack"
+# Bottom to top: a module may import only modules listed before it.
+LAYERS = [
+    "cctrack",
+    "cctrack.errors",
+    "cctrack.timefmt",
+    "cctrack.redact",
+    "cctrack.records",
+    "cctrack.files",
+    "cctrack.process",
+    "cctrack.sources",
+    "cctrack.sources.claude.saved",
+    "cctrack.sources.claude.statusline",
+    "cctrack.sources.claude.oauth",
+    "cctrack.sources.claude",
+    "cctrack.sources.codex",
+    "cctrack.sources.builtin",
+    "cctrack.sources.__main__",
+    "cctrack.settings",
+    "cctrack.store",
+    "cctrack.state",
+    "cctrack.checkpoint",
+    "cctrack.report",
+    "cctrack.textfile",
+    "cctrack.show",
+    "cctrack.capture",
+    "cctrack.analyze",
+    "cctrack.demo",
+    "cctrack.cli",
+    "cctrack.__main__",
+]
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports_of(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("cctrack"):
+            found.add(node.module)
+            found |= {f"{node.module}.{alias.name}" for alias in node.names}
+        elif isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names if alias.name.startswith("cctrack")}
+    return found & set(LAYERS)
+
+
+def test_every_module_has_a_place_in_the_layers() -> None:
+    assert sorted(module_name(p) for p in PACKAGE.rglob("*.py")) == sorted(LAYERS)
+
+
+def test_no_module_imports_one_above_it() -> None:
+    upward = []
+    for path in PACKAGE.rglob("*.py"):
+        name = module_name(path)
+        for target in imports_of(path) - {name}:
+            if LAYERS.index(target) > LAYERS.index(name):
+                upward.append(f"{name} imports {target}")
+    assert upward == []
