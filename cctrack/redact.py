@@ -6,6 +6,7 @@ error line, a quoted value) passes through `redact` before it is stored or print
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -30,7 +31,14 @@ _PATTERNS = [
     # JWTs (OAuth access and id tokens).
     r"()\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9._-]+",
 ]
-_SECRET = re.compile("|".join(f"(?:{p})" for p in _PATTERNS), re.IGNORECASE)
+
+
+@functools.cache
+def _secret() -> re.Pattern[str]:
+    # Compiled on first use: most runs never print a tool's output, and this costs ~6 ms.
+    return re.compile("|".join(f"(?:{p})" for p in _PATTERNS), re.IGNORECASE)
+
+
 # A value short and plain enough to quote in an error message without risk.
 _QUOTABLE = re.compile(r"^[A-Za-z0-9_.:+ -]{0,20}$")
 
@@ -42,7 +50,7 @@ def _replace(match: re.Match[str]) -> str:
 
 def redact(text: str) -> str:
     """text with every token-shaped or secret-labelled value replaced by [redacted]."""
-    return _SECRET.sub(_replace, text)
+    return _secret().sub(_replace, text)
 
 
 def quote(value: Any) -> str:
