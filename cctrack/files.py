@@ -12,7 +12,6 @@ import fcntl
 import json
 import os
 import re
-import secrets
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -101,7 +100,7 @@ def write_all(fd: int, data: bytes) -> None:
 def _create_temp(path: Path, mode: int) -> tuple[int, Path]:
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW | CLOEXEC
     for _ in range(100):
-        tmp = path.with_name(f".{path.name}.tmp-{secrets.token_hex(8)}")
+        tmp = path.with_name(f".{path.name}.tmp-{os.urandom(8).hex()}")
         try:
             return os.open(tmp, flags, mode & 0o600), tmp
         except FileExistsError:

@@ -12,13 +12,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import secrets
 import selectors
 import signal
 import subprocess
 import sys
 import time
-import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -146,6 +144,8 @@ def _spawn_function(function: Callable[[], int], env: dict[str, str]) -> tuple[i
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else 1
         except BaseException:  # noqa: BLE001 - the child must end in os._exit, whatever happened
+            import traceback
+
             traceback.print_exc()
         finally:
             with contextlib.suppress(BaseException):
@@ -334,7 +334,7 @@ class _Runner:
 
 def run_jobs(jobs: Sequence[Job]) -> list[Result]:
     """Run the jobs at once, each bounded by its timeout; one result per job, in order."""
-    return _Runner(jobs, secrets.token_hex(8)).run()
+    return _Runner(jobs, os.urandom(8).hex()).run()
 
 
 def kill_marked(mark: str) -> int:

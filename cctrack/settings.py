@@ -5,8 +5,6 @@ below gets plain values."""
 from __future__ import annotations
 
 import os
-import shlex
-import socket
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -140,6 +138,8 @@ def parse_command(value: Any, what: str) -> tuple[str, ...]:
         raise CctrackError(f"{what} must be a path or a command line", EXIT_USAGE)
     if os.path.isfile(value):
         return (value,)
+    import shlex
+
     try:
         argv = tuple(shlex.split(value))
     except ValueError as exc:
@@ -253,7 +253,7 @@ def resolve_settings(
         codex_status=command("codex"),
         sources=parse_sources(sources) if sources is not None else SOURCE_TOOLS,
         timeout=parse_timeout(timeout) if timeout is not None else DEFAULT_TIMEOUT,
-        hostname=str(hostname) if hostname else socket.gethostname(),
+        hostname=str(hostname) if hostname else os.uname().nodename,
         claude_oauth=parse_switch(oauth, "claude_oauth") if oauth is not None else True,
         claude_usage_url=str(pick("claude_usage_url") or DEFAULT_CLAUDE_USAGE_URL),
         codex_app_server=parse_switch(app_server, "codex_app_server")

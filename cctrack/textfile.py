@@ -1,66 +1,48 @@
-"""The node_exporter textfile: a Report rendered by prometheus_client, replaced atomically."""
+"""The node_exporter textfile: a Report as metric families, replaced atomically."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
-from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.metrics_core import (
-    CounterMetricFamily,
-    GaugeMetricFamily,
-    InfoMetricFamily,
-    Metric,
-)
-from prometheus_client.registry import Collector
-
 from cctrack.errors import CctrackError
+from cctrack.exposition import Family, render
 from cctrack.files import write_atomic
 from cctrack.report import Report, ToolReport
 
 TEXTFILE_NAME = "cctrack.prom"
 
 
-def tool_metrics(tool: ToolReport) -> Iterator[Metric]:
+def tool_families(tool: ToolReport) -> Iterator[Family]:
     prefix = f"cctrack_{tool.tool}"
-    usage = GaugeMetricFamily(
-        f"{prefix}_usage_ratio",
-        f"Share of the {tool.tool} window's limit used, 0..1.",
-        labels=["window"],
+    usage = Family(
+        f"{prefix}_usage_ratio", "gauge", f"Share of the {tool.tool} window's limit used, 0..1."
     )
-    pace = GaugeMetricFamily(
+    pace = Family(
         f"{prefix}_pace_ratio",
+        "gauge",
         "Used share over elapsed share of the window; above 1 the limit runs out before the reset.",
-        labels=["window"],
     )
-    resets = GaugeMetricFamily(
-        f"{prefix}_reset_timestamp_seconds",
-        "When the window resets, Unix seconds.",
-        labels=["window"],
+    resets = Family(
+        f"{prefix}_reset_timestamp_seconds", "gauge", "When the window resets, Unix seconds."
     )
-    length = GaugeMetricFamily(
-        f"{prefix}_window_seconds", "Length of the window in seconds.", labels=["window"]
-    )
+    length = Family(f"{prefix}_window_seconds", "gauge", "Length of the window in seconds.")
     for window in tool.windows:
-        usage.add_metric([window.name], window.used_ratio)
+        usage.add(window.used_ratio, window=window.name)
         if window.pace_ratio is not None:
-            pace.add_metric([window.name], window.pace_ratio)
+            pace.add(window.pace_ratio, window=window.name)
         if window.resets_at is not None:
-            resets.add_metric([window.name], window.resets_at.timestamp())
+            resets.add(window.resets_at.timestamp(), window=window.name)
         if window.window_seconds is not None:
-            length.add_metric([window.name], window.window_seconds)
+            length.add(window.window_seconds, window=window.name)
     yield from (usage, pace, resets, length)
-    yield GaugeMetricFamily(
-        f"{prefix}_up",
-        f"1 if the latest capture of {tool.tool} succeeded, else 0.",
-        value=int(tool.up),
+    yield Family(
+        f"{prefix}_up", "gauge", f"1 if the latest capture of {tool.tool} succeeded, else 0."
+    ).add(int(tool.up))
+    captures = Family(
+        f"{prefix}_captures", "counter", f"Records of {tool.tool} analysed, by outcome."
     )
-    captures = CounterMetricFamily(
-        f"{prefix}_captures", f"Records of {tool.tool} analysed, by outcome.", labels=["result"]
-    )
-    captures.add_metric(["ok"], tool.ok_count)
-    captures.add_metric(["error"], tool.error_count)
-    yield captures
+    yield captures.add(tool.ok_count, result="ok").add(tool.error_count, result="error")
     for name, moment, help_text in (
         (
             "last_success_timestamp_seconds",
@@ -79,55 +61,44 @@ def tool_metrics(tool: ToolReport) -> Iterator[Metric]:
         ),
     ):
         if moment is not None:
-            yield GaugeMetricFamily(f"{prefix}_{name}", help_text, value=moment.timestamp())
+            yield Family(f"{prefix}_{name}", "gauge", help_text).add(moment.timestamp())
     if tool.origin is not None:
-        info = InfoMetricFamily(
-            f"{prefix}_source", "Where the latest numbers came from, and the plan."
+        info = Family(
+            f"{prefix}_source", "info", "Where the latest numbers came from, and the plan."
         )
-        info.add_metric([], {"origin": tool.origin, "plan": tool.plan or ""})
-        yield info
+        yield info.add(1, origin=tool.origin, plan=tool.plan or "")
 
 
-class ReportCollector(Collector):
-    def __init__(self, report: Report) -> None:
-        self.report = report
-
-    def collect(self) -> Iterable[Metric]:
-        for tool in self.report.tools:
-            yield from tool_metrics(tool)
-        skipped = CounterMetricFamily(
-            "cctrack_analyze_skipped_lines",
-            "Lines in the day files that are not records: torn (not whole JSON, as a crash "
-            "mid-write leaves) or invalid.",
-            labels=["reason"],
-        )
-        skipped.add_metric(["invalid"], self.report.invalid_lines)
-        skipped.add_metric(["torn"], self.report.torn_fragments)
-        yield skipped
-        yield GaugeMetricFamily(
-            "cctrack_analyze_unreadable_files",
-            "Entries named like day files that analyze could not read (a directory, no "
-            "permission) and skipped on its latest run.",
-            value=len(self.report.unreadable_files),
-        )
-        yield GaugeMetricFamily(
-            "cctrack_analyze_last_success_timestamp_seconds",
-            "When analyze last wrote this file.",
-            value=self.report.generated_at.timestamp(),
-        )
-
-
-def render(report: Report) -> bytes:
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(ReportCollector(report))
-    return generate_latest(registry)
+def families(report: Report) -> Iterator[Family]:
+    for tool in report.tools:
+        yield from tool_families(tool)
+    skipped = Family(
+        "cctrack_analyze_skipped_lines",
+        "counter",
+        "Lines in the day files that are not records: torn (not whole JSON, as a crash "
+        "mid-write leaves) or invalid.",
+    )
+    yield skipped.add(report.invalid_lines, reason="invalid").add(
+        report.torn_fragments, reason="torn"
+    )
+    yield Family(
+        "cctrack_analyze_unreadable_files",
+        "gauge",
+        "Entries named like day files that analyze could not read (a directory, no "
+        "permission) and skipped on its latest run.",
+    ).add(len(report.unreadable_files))
+    yield Family(
+        "cctrack_analyze_last_success_timestamp_seconds",
+        "gauge",
+        "When analyze last wrote this file.",
+    ).add(report.generated_at.timestamp())
 
 
 def write(directory: Path, report: Report) -> Path:
     """Replace cctrack.prom in one rename; mode 0644 so node_exporter's user can read it."""
     path = directory / TEXTFILE_NAME
     try:
-        write_atomic(path, render(report), mode=0o644)
+        write_atomic(path, render(families(report)), mode=0o644)
     except OSError as exc:
         raise CctrackError(
             f"cannot write {path}: {exc.strerror}; the previous file is left as it was"

@@ -6,11 +6,12 @@ import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from cctrack.exposition import render
 from cctrack.records import Record, Status, Window
 from cctrack.report import build_report
 from cctrack.settings import ENVIRONMENT
 from cctrack.state import State
-from cctrack.textfile import render
+from cctrack.textfile import families
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
@@ -40,7 +41,7 @@ def rendered_metric_names() -> set[str]:
         status = Status(tool, NOW, "test", (window,), "pro")
         lines.append(Record(seq, NOW, "h", tool, ok=True, status=status).to_line().rstrip(b"\n"))
     state.add_lines(lines)
-    text = render(build_report(state, NOW)).decode()
+    text = render(families(build_report(state, NOW))).decode()
     names = set()
     for line in text.splitlines():
         if line.startswith("# TYPE"):

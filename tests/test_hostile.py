@@ -42,7 +42,7 @@ def test_a_link_planted_at_the_temp_name_is_never_followed(tmp_path: Path, monke
     victim.write_text("precious records\n")
     victim.chmod(0o600)
     names = iter(["0123456789abcdef", "fedcba9876543210"])
-    monkeypatch.setattr(files.secrets, "token_hex", lambda _n: next(names))
+    monkeypatch.setattr(files.os, "urandom", lambda _n: bytes.fromhex(next(names)))
     (tmp_path / ".cctrack.prom.tmp-0123456789abcdef").symlink_to(victim)
     files.write_atomic(tmp_path / "cctrack.prom", b"metrics\n", mode=0o644)
     assert victim.read_text() == "precious records\n"

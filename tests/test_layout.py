@@ -13,6 +13,7 @@ LAYERS = [
     "cctrack.errors",
     "cctrack.timefmt",
     "cctrack.redact",
+    "cctrack.exposition",
     "cctrack.records",
     "cctrack.files",
     "cctrack.process",

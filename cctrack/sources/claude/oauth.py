@@ -6,7 +6,6 @@ plain http is refused except to loopback.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import urllib.parse
 from collections.abc import Mapping
@@ -203,6 +202,8 @@ def check_usage_url(url: str) -> None:
 def _loopback(host: str) -> bool:
     if host == "localhost":
         return True
+    import ipaddress
+
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
