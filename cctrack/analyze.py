@@ -11,6 +11,7 @@ from pathlib import Path
 from cctrack import checkpoint, textfile
 from cctrack.errors import CctrackError
 from cctrack.files import locked, private_dir, ready_dir, remove_stale_temps
+from cctrack.records import DEFAULT_PROFILE
 from cctrack.report import Report, build_report
 from cctrack.settings import Settings
 from cctrack.store import DAY_FILE, STORE_LOCK
@@ -89,8 +90,15 @@ def analyze(settings: Settings, now: datetime, rebuild: bool = False) -> Outcome
                     read = checkpoint.read_new_lines(data_dir, stored.marks, stored.state.add_lines)
             stored.marks = read.marks
             stored.state.analyzed_at = now
-            report = build_report(stored.state, now, settings.sources, read.unreadable)
-            path = textfile.write(target, report)
+            report = build_report(
+                stored.state,
+                now,
+                settings.sources,
+                read.unreadable,
+                tuple(profile.name for profile in settings.profiles),
+                settings.user,
+            )
+            path = textfile.write(target / settings.textfile_name, report)
             checkpoint.save(data_dir, stored)
             with locked(data_dir / STORE_LOCK):
                 removed = remove_expired(data_dir, stored.marks, now, settings.retention_days)
@@ -105,7 +113,11 @@ def analyze(settings: Settings, now: datetime, rebuild: bool = False) -> Outcome
 
 
 def log_line(outcome: Outcome) -> str:
-    tools = ", ".join(f"{t.tool} {'up' if t.up else 'down'}" for t in outcome.report.tools)
+    tools = ", ".join(
+        f"{t.tool if t.profile == DEFAULT_PROFILE else f'{t.profile}/{t.tool}'} "
+        f"{'up' if t.up else 'down'}"
+        for t in outcome.report.tools
+    )
     notes = []
     if outcome.rebuilt:
         notes.append(f"replayed all records: {outcome.rebuilt}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -12,8 +13,7 @@ from cctrack import process, store
 from cctrack.errors import EXIT_TEMPFAIL
 from cctrack.records import Record, Status, parse_status_output
 from cctrack.redact import redact
-from cctrack.settings import Settings
-from cctrack.sources import SourceParams
+from cctrack.settings import DEFAULT_PROFILE, Profile, Settings
 from cctrack.sources.builtin import run_builtin
 
 # Forking runs a built-in source without a second interpreter; macOS frameworks that urllib
@@ -26,12 +26,16 @@ def _last_line(data: bytes) -> str:
     return lines[-1].strip()[:300] if lines else ""
 
 
-def job_for(source: str, settings: Settings, env: Mapping[str, str]) -> process.Job:
+def job_for(
+    source: str, settings: Settings, environ: Mapping[str, str], profile: Profile | None = None
+) -> process.Job:
+    profile = profile or settings.profiles[0]
     label = f"{source}-status"
-    command = settings.status_command(source)
+    env = settings.child_environment(environ, profile)
+    command = profile.status_command(source)
     if command:
         return process.Job(label, env, settings.timeout, argv=command, retry_exit=EXIT_TEMPFAIL)
-    params: SourceParams = settings.source_params()
+    params = settings.source_params(profile)
     if FORK_BUILTINS:
         return process.Job(
             label,
@@ -63,24 +67,29 @@ def interpret(source: str, result: process.Result, timeout: float) -> Status | s
 def capture(
     settings: Settings, clock: Callable[[], datetime], environ: Mapping[str, str]
 ) -> list[Record]:
-    """Query every configured source at once and append one record per source."""
-    env = settings.child_environment(environ)
-    results = process.run_jobs([job_for(source, settings, env) for source in settings.sources])
+    """Query every configured source of every profile at once and append one record each."""
+    pairs = [(profile, source) for profile in settings.profiles for source in settings.sources]
+    results = process.run_jobs(
+        [job_for(source, settings, environ, profile) for profile, source in pairs]
+    )
     records = []
-    for source, result in zip(settings.sources, results, strict=True):
+    for (profile, source), result in zip(pairs, results, strict=True):
         outcome = interpret(source, result, settings.timeout)
         captured = clock()
         if isinstance(outcome, str):
-            records.append(Record(0, captured, settings.hostname, source, ok=False, error=outcome))
+            record = Record(0, captured, settings.hostname, source, ok=False, error=outcome)
         else:
             status = outcome.as_of(captured)
-            records.append(Record(0, captured, settings.hostname, source, ok=True, status=status))
+            record = Record(0, captured, settings.hostname, source, ok=True, status=status)
+        records.append(replace(record, profile=profile.name))
     return store.append_records(Path(settings.data_dir), records)
 
 
 def summary(records: Sequence[Record], data_dir: Path) -> str:
     outcomes = ", ".join(
-        f"{r.source_tool} {'ok' if r.ok else 'FAILED: ' + (r.error or '')}" for r in records
+        f"{r.source_tool if r.profile == DEFAULT_PROFILE else f'{r.profile}/{r.source_tool}'} "
+        f"{'ok' if r.ok else 'FAILED: ' + (r.error or '')}"
+        for r in records
     )
     seqs = f"seq {records[0].seq_no}-{records[-1].seq_no}" if records else "nothing"
     return f"cctrack capture: {outcomes} ({seqs} in {data_dir})"

@@ -278,7 +278,7 @@ def run(
         captured = guarded_code("capture", lambda: do_capture(settings))
         analyzed = guarded_code("analyze", lambda: do_analyze(settings, rebuild))
         if demo and analyzed == 0:
-            sys.stdout.write((settings.textfile_dir / "cctrack.prom").read_text())
+            sys.stdout.write(settings.textfile_path.read_text())
             log(
                 f"cctrack run: demo data; see it with `cctrack show --data-dir {settings.data_dir}`"
             )
@@ -298,7 +298,8 @@ def show(
     from cctrack.show import show as show_report
 
     settings = settings_from(flags)
-    typer.echo(show_report(settings.data_dir, settings.sources, as_json, now()))
+    profiles = tuple(profile.name for profile in settings.profiles)
+    typer.echo(show_report(settings.data_dir, settings.sources, as_json, now(), profiles))
 
 
 def _status_tool(source: str, flags: dict[str, Any]) -> None:
@@ -342,6 +343,13 @@ def statusline(
             show_default=False,
         ),
     ] = None,
+    profile: Annotated[
+        str,
+        typer.Option(
+            "--profile",
+            help="The profile whose Claude Code this is (a [profiles.NAME] of the config file).",
+        ),
+    ] = "default",
 ) -> None:
     """A Claude Code statusLine command: store the rate_limits snapshot and print a
     one-line summary. Always exits 0."""
@@ -353,7 +361,7 @@ def statusline(
     except CctrackError as exc:
         log(f"cctrack statusline: {exc}")
         return
-    typer.echo(run_statusline(sys.stdin.buffer.read(), target, wrap, now()))
+    typer.echo(run_statusline(sys.stdin.buffer.read(), target, wrap, now(), profile))
 
 
 def version_callback(value: bool) -> None:

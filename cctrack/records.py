@@ -29,6 +29,9 @@ _WINDOW_NAME = re.compile(r"^[a-z0-9_]{1,40}$")
 # Label values taken from a tool: a short, plain alphabet, so nothing else can become a label.
 _ORIGIN = re.compile(r"^[A-Za-z0-9_.:-]{1,40}$")
 _PLAN = re.compile(r"^[a-z0-9_.-]{1,32}$")
+_ACCOUNT = re.compile(r"^[a-z0-9-]{1,40}$")
+_PROFILE = re.compile(r"^[a-z0-9_-]{1,32}$")
+DEFAULT_PROFILE = "default"
 
 
 def plan_label(value: Any) -> str | None:
@@ -113,6 +116,8 @@ class Status:
     origin: str
     windows: tuple[Window, ...]
     plan: str | None = None
+    # A pseudonymous id of the vendor login (sources/account.py), when the tool knows it.
+    account: str | None = None
 
     def as_of(self, now: datetime) -> Status:
         return replace(self, windows=tuple(w.as_of(now) for w in self.windows))
@@ -125,6 +130,8 @@ class Status:
         }
         if self.plan is not None:
             obj["plan"] = self.plan
+        if self.account is not None:
+            obj["account"] = self.account
         obj["windows"] = {w.name: w.to_json() for w in self.windows}
         return obj
 
@@ -145,6 +152,7 @@ class Status:
             raise ValueError("plan is not a string")
         # A plan that is not a plain name is dropped, not fatal: the numbers are still good.
         plan = plan_label(plan) if plan else None
+        account = obj.get("account")
         windows = obj.get("windows")
         if not isinstance(windows, dict) or not windows:
             raise ValueError("status has no windows")
@@ -154,6 +162,7 @@ class Status:
             origin=origin,
             plan=plan,
             windows=tuple(Window.from_json(name, w) for name, w in sorted(windows.items())),
+            account=account if isinstance(account, str) and _ACCOUNT.match(account) else None,
         )
 
 
@@ -184,6 +193,7 @@ class Record:
     ok: bool
     status: Status | None = None
     error: str | None = None
+    profile: str = DEFAULT_PROFILE
     v: int = field(default=RECORD_VERSION)
 
     def to_json(self) -> dict[str, Any]:
@@ -195,6 +205,8 @@ class Record:
             "source_tool": self.source_tool,
             "ok": self.ok,
         }
+        if self.profile != DEFAULT_PROFILE:
+            obj["profile"] = self.profile
         if self.status is not None:
             obj.update(self.status.to_json())
         if self.error is not None:
@@ -220,7 +232,14 @@ class Record:
             ok=ok,
             status=Status.from_json(obj, obj["source_tool"]) if ok else None,
             error=error,
+            profile=record_profile(obj),
         )
+
+
+def record_profile(obj: dict[str, Any]) -> str:
+    """The profile a record belongs to; records without one are the default profile's."""
+    profile = obj.get("profile", DEFAULT_PROFILE)
+    return profile if isinstance(profile, str) else DEFAULT_PROFILE
 
 
 def has_record_envelope(obj: Any) -> bool:
@@ -237,4 +256,8 @@ def has_record_envelope(obj: Any) -> bool:
         and type(obj.get("timestamp")) is str
         and type(obj.get("hostname")) is str
         and (obj["ok"] or type(obj.get("error")) is str)
+        and (
+            "profile" not in obj
+            or (type(obj["profile"]) is str and bool(_PROFILE.match(obj["profile"])))
+        )
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from cctrack.records import SOURCE_TOOLS, Window
+from cctrack.records import DEFAULT_PROFILE, SOURCE_TOOLS, Window
 from cctrack.state import State, ToolState
 
 # Early in a window a few percent used would read as an absurd pace; below this share of
@@ -57,6 +57,8 @@ class ToolReport:
     origin: str | None
     plan: str | None
     windows: tuple[WindowReport, ...]
+    profile: str = DEFAULT_PROFILE
+    account: str | None = None
 
 
 @dataclass(frozen=True)
@@ -67,9 +69,15 @@ class Report:
     invalid_lines: int
     torn_fragments: int
     unreadable_files: tuple[str, ...] = ()
+    user: str = ""
+
+    def profiles(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(tool.profile for tool in self.tools))
 
 
-def tool_report(name: str, tool: ToolState, now: datetime) -> ToolReport:
+def tool_report(
+    name: str, tool: ToolState, now: datetime, profile: str = DEFAULT_PROFILE
+) -> ToolReport:
     success = tool.last_success
     status = success.status.as_of(now) if success and success.status else None
     windows: tuple[WindowReport, ...] = ()
@@ -97,6 +105,8 @@ def tool_report(name: str, tool: ToolState, now: datetime) -> ToolReport:
         origin=status.origin if status else None,
         plan=status.plan if status else None,
         windows=windows,
+        profile=profile,
+        account=status.account if status else None,
     )
 
 
@@ -105,14 +115,21 @@ def build_report(
     now: datetime,
     sources: tuple[str, ...] = SOURCE_TOOLS,
     unreadable_files: tuple[str, ...] = (),
+    profiles: tuple[str, ...] = (DEFAULT_PROFILE,),
+    user: str = "",
 ) -> Report:
-    """What the state means at `now`: configured sources appear even before their first record."""
-    names = sorted(set(state.tools) | set(sources))
+    """What the state means at `now`: configured sources of configured profiles appear even
+    before their first record."""
+    keys = sorted(set(state.tools) | {(p, s) for p in profiles for s in sources})
     return Report(
         generated_at=now,
         analyzed_at=state.analyzed_at,
-        tools=tuple(tool_report(name, state.tools.get(name, ToolState()), now) for name in names),
+        tools=tuple(
+            tool_report(tool, state.tools.get((profile, tool), ToolState()), now, profile)
+            for profile, tool in keys
+        ),
         invalid_lines=state.invalid_lines,
         torn_fragments=state.torn_fragments,
         unreadable_files=unreadable_files,
+        user=user,
     )

@@ -5,9 +5,11 @@ below gets plain values."""
 from __future__ import annotations
 
 import os
+import pwd
+import re
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +37,31 @@ ENVIRONMENT = {
     "retention_days": "CCTRACK_RETENTION_DAYS",
     "claude_home": "CLAUDE_CONFIG_DIR",
     "codex_home": "CODEX_HOME",
+    "textfile_name": "CCTRACK_TEXTFILE_NAME",
+    "pushgateway_url": "CCTRACK_PUSHGATEWAY_URL",
 }
+# Read from the config file only: a secret's path and tables have no flag or variable.
+CONFIG_ONLY = ("pushgateway_auth_file", "profiles")
+PROFILE_KEYS = ("claude_home", "codex_home", "claude_status", "codex_status")
+DEFAULT_PROFILE = "default"
+_PROFILE_NAME = re.compile(r"^[a-z0-9_-]{1,32}$")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One Claude Code home and one Codex home, captured together under one name."""
+
+    name: str
+    claude_home: Path
+    codex_home: Path
+    # () is the built-in status tool.
+    claude_status: tuple[str, ...] = ()
+    codex_status: tuple[str, ...] = ()
+
+    def status_command(self, source: str) -> tuple[str, ...]:
+        return self.claude_status if source == "claude" else self.codex_status
+
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -59,26 +85,52 @@ class Settings:
     claude_home: Path
     codex_home: Path
     retention_days: int = DEFAULT_RETENTION_DAYS
+    user: str = "unknown"
+    textfile_name: str = "cctrack.prom"
+    pushgateway_url: str | None = None
+    pushgateway_auth_file: Path | None = None
+    # Empty: the one profile the top-level homes and status commands make, "default".
+    configured_profiles: tuple[Profile, ...] = field(default=())
+
+    @property
+    def profiles(self) -> tuple[Profile, ...]:
+        return self.configured_profiles or (
+            Profile(
+                DEFAULT_PROFILE,
+                self.claude_home,
+                self.codex_home,
+                self.claude_status,
+                self.codex_status,
+            ),
+        )
+
+    @property
+    def textfile_path(self) -> Path:
+        return self.textfile_dir / self.textfile_name
 
     def status_command(self, source: str) -> tuple[str, ...]:
         """The configured command for source; () for the built-in tool."""
         return self.claude_status if source == "claude" else self.codex_status
 
-    def source_params(self) -> SourceParams:
+    def source_params(self, profile: Profile | None = None) -> SourceParams:
+        profile = profile or self.profiles[0]
         return SourceParams(
             data_dir=self.data_dir,
-            claude_home=self.claude_home,
-            codex_home=self.codex_home,
+            claude_home=profile.claude_home,
+            codex_home=profile.codex_home,
             claude_oauth=self.claude_oauth,
             claude_usage_url=self.claude_usage_url,
             codex_app_server=self.codex_app_server,
             timeout=self.timeout,
+            profile=profile.name,
         )
 
-    def child_environment(self, base: Mapping[str, str]) -> dict[str, str]:
+    def child_environment(
+        self, base: Mapping[str, str], profile: Profile | None = None
+    ) -> dict[str, str]:
         """What a status tool runs with: the caller's environment plus the resolved settings,
         so that any tool, built-in or not, sees exactly what capture was told."""
-        return {**base, **self.source_params().to_env()}
+        return {**base, **self.source_params(profile).to_env()}
 
 
 def _xdg(env: Mapping[str, str], name: str, home: Path, fallback: str) -> Path:
@@ -120,10 +172,11 @@ def load_config(path: Path, required: bool) -> dict[str, Any]:
         return {}
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise CctrackError(f"cannot read config file {path}: {exc}", EXIT_USAGE) from None
-    unknown = sorted(set(config) - set(ENVIRONMENT))
+    unknown = sorted(set(config) - set(ENVIRONMENT) - set(CONFIG_ONLY))
     if unknown:
         raise CctrackError(
-            f"unknown setting {unknown[0]!r} in {path}; known settings: {', '.join(ENVIRONMENT)}",
+            f"unknown setting {unknown[0]!r} in {path}; known settings: "
+            f"{', '.join([*ENVIRONMENT, *CONFIG_ONLY])}",
             EXIT_USAGE,
         )
     return dict(config)
@@ -175,6 +228,52 @@ def parse_timeout(value: Any) -> float:
     if not 0 < seconds <= 3600:
         raise CctrackError(f"timeout {value!r} must be between 0 and 3600 seconds", EXIT_USAGE)
     return seconds
+
+
+def current_user() -> str:
+    """The unix user this runs as: the `user` label and the default textfile's name."""
+    try:
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        return str(os.geteuid())
+
+
+def _profile_path(table: dict[str, Any], key: str, fallback: Path) -> Path:
+    given = table.get(key)
+    return Path(str(given)).expanduser() if given else fallback
+
+
+def _profile_command(table: dict[str, Any], source: str, name: str) -> tuple[str, ...]:
+    given = table.get(f"{source}_status")
+    if given is None or given == BUILTIN:
+        return ()
+    return parse_command(given, f"profile {name} {source} status command")
+
+
+def parse_profiles(value: Any, home: Path) -> tuple[Profile, ...]:
+    """`[profiles.NAME]` tables: each a Claude Code home and a Codex home, optionally its
+    own status commands."""
+    if not isinstance(value, dict) or not value:
+        raise CctrackError("profiles must be tables such as [profiles.work]", EXIT_USAGE)
+    profiles = []
+    for name, table in sorted(value.items()):
+        if not _PROFILE_NAME.match(name):
+            raise CctrackError(f"profile name {name!r} must be 1-32 of a-z 0-9 _ -", EXIT_USAGE)
+        if not isinstance(table, dict) or set(table) - set(PROFILE_KEYS):
+            raise CctrackError(
+                f"profile {name}: known keys are {', '.join(PROFILE_KEYS)}", EXIT_USAGE
+            )
+
+        profiles.append(
+            Profile(
+                name,
+                _profile_path(table, "claude_home", home / f".claude-{name}"),
+                _profile_path(table, "codex_home", home / f".codex-{name}"),
+                _profile_command(table, "claude", name),
+                _profile_command(table, "codex", name),
+            )
+        )
+    return tuple(profiles)
 
 
 def parse_days(value: Any) -> int:
@@ -243,6 +342,16 @@ def resolve_settings(
     retention = pick("retention_days")
     claude_home = pick("claude_home")
     codex_home = pick("codex_home")
+    user = current_user()
+    textfile_name = pick("textfile_name") or f"cctrack-{user}.prom"
+    if "/" in str(textfile_name) or not str(textfile_name).endswith(".prom"):
+        raise CctrackError(
+            f"textfile_name {textfile_name!r} must be a file name ending in .prom "
+            "(node_exporter reads only those)",
+            EXIT_USAGE,
+        )
+    auth_file = config.get("pushgateway_auth_file")
+    profiles = config.get("profiles")
     return Settings(
         data_dir=Path(data_dir).expanduser() if data_dir else state_home(env, home) / "cctrack",
         textfile_dir=Path(textfile_dir).expanduser()
@@ -262,4 +371,9 @@ def resolve_settings(
         claude_home=Path(claude_home).expanduser() if claude_home else home / ".claude",
         codex_home=Path(codex_home).expanduser() if codex_home else home / ".codex",
         retention_days=parse_days(retention) if retention is not None else DEFAULT_RETENTION_DAYS,
+        user=user,
+        textfile_name=str(textfile_name),
+        pushgateway_url=str(pick("pushgateway_url")) if pick("pushgateway_url") else None,
+        pushgateway_auth_file=Path(str(auth_file)).expanduser() if auth_file else None,
+        configured_profiles=parse_profiles(profiles, home) if profiles is not None else (),
     )

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from cctrack import checkpoint
+from cctrack.records import DEFAULT_PROFILE
 from cctrack.report import Report, ToolReport, build_report
 from cctrack.timefmt import duration, format_time
 
@@ -18,7 +19,8 @@ def _ago(moment: datetime | None, now: datetime) -> str:
 
 def _tool_lines(tool: ToolReport, now: datetime) -> list[str]:
     health = "up" if tool.up else "DOWN"
-    head = f"{tool.tool:<7} {health:<5} last capture {_ago(tool.last_capture, now)}"
+    name = tool.tool if tool.profile == DEFAULT_PROFILE else f"{tool.profile}/{tool.tool}"
+    head = f"{name:<7} {health:<5} last capture {_ago(tool.last_capture, now)}"
     if tool.observed_at:
         plan = f", plan {tool.plan}" if tool.plan else ""
         head += f"; data from {tool.origin}{plan}, {_ago(tool.observed_at, now)}"
@@ -55,45 +57,57 @@ def report_json(report: Report, analyzed_at: datetime | None) -> dict[str, Any]:
     def age(moment: datetime | None) -> float | None:
         return round((now - moment).total_seconds(), 3) if moment else None
 
+    def tool_json(tool: ToolReport) -> dict[str, Any]:
+        return {
+            "up": tool.up,
+            "last_capture": _time(tool.last_capture),
+            "last_success": _time(tool.last_success),
+            "last_error": tool.last_error,
+            "observed_at": _time(tool.observed_at),
+            "data_age_seconds": age(tool.observed_at),
+            "origin": tool.origin,
+            "plan": tool.plan,
+            "account": tool.account,
+            "captures": {"ok": tool.ok_count, "error": tool.error_count},
+            "windows": {
+                w.name: {
+                    "used_ratio": w.used_ratio,
+                    "pace_ratio": w.pace_ratio,
+                    "window_seconds": w.window_seconds,
+                    "resets_at": _time(w.resets_at),
+                    "resets_in_seconds": round((w.resets_at - now).total_seconds(), 3)
+                    if w.resets_at
+                    else None,
+                }
+                for w in tool.windows
+            },
+        }
+
+    profiles: dict[str, dict[str, Any]] = {}
+    for tool in report.tools:
+        profiles.setdefault(tool.profile, {})[tool.tool] = tool_json(tool)
     return {
         "now": _time(now),
         "analyzed_at": _time(analyzed_at),
         "analysis_age_seconds": age(analyzed_at),
-        "tools": {
-            tool.tool: {
-                "up": tool.up,
-                "last_capture": _time(tool.last_capture),
-                "last_success": _time(tool.last_success),
-                "last_error": tool.last_error,
-                "observed_at": _time(tool.observed_at),
-                "data_age_seconds": age(tool.observed_at),
-                "origin": tool.origin,
-                "plan": tool.plan,
-                "captures": {"ok": tool.ok_count, "error": tool.error_count},
-                "windows": {
-                    w.name: {
-                        "used_ratio": w.used_ratio,
-                        "pace_ratio": w.pace_ratio,
-                        "window_seconds": w.window_seconds,
-                        "resets_at": _time(w.resets_at),
-                        "resets_in_seconds": round((w.resets_at - now).total_seconds(), 3)
-                        if w.resets_at
-                        else None,
-                    }
-                    for w in tool.windows
-                },
-            }
-            for tool in report.tools
-        },
+        # The first profile's tools, as before profiles existed; every profile's below.
+        "tools": next(iter(profiles.values()), {}),
+        "profiles": profiles,
     }
 
 
-def show(data_dir: Path, sources: tuple[str, ...], as_json: bool, now: datetime) -> str:
+def show(
+    data_dir: Path,
+    sources: tuple[str, ...],
+    as_json: bool,
+    now: datetime,
+    profiles: tuple[str, ...] = (DEFAULT_PROFILE,),
+) -> str:
     """The latest analysis as of `now`: windows whose reset has passed since read as rolled over."""
     stored, missing = checkpoint.load(data_dir)
     if missing and not as_json:
         return f"nothing analysed yet in {data_dir} ({missing}); run `cctrack run`"
-    report = build_report(stored.state, now, sources)
+    report = build_report(stored.state, now, sources, profiles=profiles)
     if as_json:
         return json.dumps(report_json(report, report.analyzed_at), indent=2)
     return format_report(report, report.analyzed_at)

@@ -11,13 +11,29 @@ from datetime import datetime
 from typing import Any
 
 from cctrack.records import (
+    DEFAULT_PROFILE,
     MAX_SEQ,
     SOURCE_TOOLS,
     Record,
     has_record_envelope,
+    record_profile,
     strict_loads,
 )
 from cctrack.timefmt import format_time, parse_time
+
+# (profile, tool): the state of one source of one profile.
+ToolKey = tuple[str, str]
+
+
+def key_to_json(key: ToolKey) -> str:
+    """ "codex" for the default profile (as state files always said), "work/codex" otherwise."""
+    profile, tool = key
+    return tool if profile == DEFAULT_PROFILE else f"{profile}/{tool}"
+
+
+def key_from_json(text: str) -> ToolKey | None:
+    profile, _, tool = text.rpartition("/")
+    return (profile or DEFAULT_PROFILE, tool) if tool in SOURCE_TOOLS else None
 
 
 def _seq_no(obj: dict[str, Any]) -> int:
@@ -115,7 +131,7 @@ class ToolState:
 
 @dataclass
 class State:
-    tools: dict[str, ToolState] = field(default_factory=dict)
+    tools: dict[ToolKey, ToolState] = field(default_factory=dict)
     invalid_lines: int = 0
     torn_fragments: int = 0
     analyzed_at: datetime | None = None
@@ -123,7 +139,7 @@ class State:
     def add_lines(self, lines: list[bytes]) -> None:
         """Fold lines of a day file: records, and lines counted as torn (not whole JSON, as a
         crash mid-write leaves) or invalid (JSON, but not a record this version understands)."""
-        by_tool: dict[str, list[dict[str, Any]]] = {}
+        by_tool: dict[ToolKey, list[dict[str, Any]]] = {}
         for line in lines:
             try:
                 obj = strict_loads(line)
@@ -131,11 +147,11 @@ class State:
                 self.torn_fragments += 1
                 continue
             if has_record_envelope(obj):
-                by_tool.setdefault(obj["source_tool"], []).append(obj)
+                by_tool.setdefault((record_profile(obj), obj["source_tool"]), []).append(obj)
             else:
                 self.invalid_lines += 1
-        for tool, records in by_tool.items():
-            self.invalid_lines += self.tools.setdefault(tool, ToolState()).fold(records)
+        for key, records in by_tool.items():
+            self.invalid_lines += self.tools.setdefault(key, ToolState()).fold(records)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -144,18 +160,19 @@ class State:
             ),
             "invalid_lines": self.invalid_lines,
             "torn_fragments": self.torn_fragments,
-            "tools": {name: tool.to_json() for name, tool in sorted(self.tools.items())},
+            "tools": {key_to_json(key): tool.to_json() for key, tool in sorted(self.tools.items())},
         }
 
     @classmethod
     def from_json(cls, obj: Any) -> State:
         """Raises ValueError (or KeyError/TypeError) on anything but a state this version wrote."""
+        tools = {}
+        for name, tool in obj["tools"].items():
+            key = key_from_json(name)
+            if key is not None:
+                tools[key] = ToolState.from_json(tool)
         return cls(
-            tools={
-                name: ToolState.from_json(tool)
-                for name, tool in obj["tools"].items()
-                if name in SOURCE_TOOLS
-            },
+            tools=tools,
             invalid_lines=_count(obj["invalid_lines"]),
             torn_fragments=_count(obj["torn_fragments"]),
             analyzed_at=parse_time(obj["analyzed_at"]) if obj["analyzed_at"] else None,

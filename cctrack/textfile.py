@@ -10,13 +10,14 @@ from cctrack.exposition import Family, render
 from cctrack.files import write_atomic
 from cctrack.report import Report, ToolReport
 
-TEXTFILE_NAME = "cctrack.prom"
 
-
-def tool_families(tool: ToolReport) -> Iterator[Family]:
-    prefix = f"cctrack_{tool.tool}"
+def tool_families(tool: str, reports: list[ToolReport], user: str) -> Iterator[Family]:
+    """The families of one tool; each of its profiles adds its samples, labelled with the
+    unix user, the profile and the account ("" when unknown: every sample of a family has
+    the same label names, as node_exporter requires)."""
+    prefix = f"cctrack_{tool}"
     usage = Family(
-        f"{prefix}_usage_ratio", "gauge", f"Share of the {tool.tool} window's limit used, 0..1."
+        f"{prefix}_usage_ratio", "gauge", f"Share of the {tool} window's limit used, 0..1."
     )
     pace = Family(
         f"{prefix}_pace_ratio",
@@ -27,76 +28,82 @@ def tool_families(tool: ToolReport) -> Iterator[Family]:
         f"{prefix}_reset_timestamp_seconds", "gauge", "When the window resets, Unix seconds."
     )
     length = Family(f"{prefix}_window_seconds", "gauge", "Length of the window in seconds.")
-    for window in tool.windows:
-        usage.add(window.used_ratio, window=window.name)
-        if window.pace_ratio is not None:
-            pace.add(window.pace_ratio, window=window.name)
-        if window.resets_at is not None:
-            resets.add(window.resets_at.timestamp(), window=window.name)
-        if window.window_seconds is not None:
-            length.add(window.window_seconds, window=window.name)
-    yield from (usage, pace, resets, length)
-    yield Family(
-        f"{prefix}_up", "gauge", f"1 if the latest capture of {tool.tool} succeeded, else 0."
-    ).add(int(tool.up))
-    captures = Family(
-        f"{prefix}_captures", "counter", f"Records of {tool.tool} analysed, by outcome."
-    )
-    yield captures.add(tool.ok_count, result="ok").add(tool.error_count, result="error")
-    for name, moment, help_text in (
-        (
-            "last_success_timestamp_seconds",
-            tool.last_success,
+    up = Family(f"{prefix}_up", "gauge", f"1 if the latest capture of {tool} succeeded, else 0.")
+    captures = Family(f"{prefix}_captures", "counter", f"Records of {tool} analysed, by outcome.")
+    moments = {
+        "last_success": Family(
+            f"{prefix}_last_success_timestamp_seconds",
+            "gauge",
             "Time of the latest successful capture.",
         ),
-        (
-            "last_capture_timestamp_seconds",
-            tool.last_capture,
+        "last_capture": Family(
+            f"{prefix}_last_capture_timestamp_seconds",
+            "gauge",
             "Time of the latest capture, successful or not.",
         ),
-        (
-            "observed_timestamp_seconds",
-            tool.observed_at,
+        "observed_at": Family(
+            f"{prefix}_observed_timestamp_seconds",
+            "gauge",
             "When the numbers of the latest successful capture were true.",
         ),
-    ):
-        if moment is not None:
-            yield Family(f"{prefix}_{name}", "gauge", help_text).add(moment.timestamp())
-    if tool.origin is not None:
-        info = Family(
-            f"{prefix}_source", "info", "Where the latest numbers came from, and the plan."
+    }
+    info = Family(f"{prefix}_source", "info", "Where the latest numbers came from, and the plan.")
+    for report in reports:
+        who = {"user": user, "profile": report.profile, "account": report.account or ""}
+        for window in report.windows:
+            usage.add(window.used_ratio, window=window.name, **who)
+            if window.pace_ratio is not None:
+                pace.add(window.pace_ratio, window=window.name, **who)
+            if window.resets_at is not None:
+                resets.add(window.resets_at.timestamp(), window=window.name, **who)
+            if window.window_seconds is not None:
+                length.add(window.window_seconds, window=window.name, **who)
+        up.add(int(report.up), **who)
+        captures.add(report.ok_count, result="ok", **who).add(
+            report.error_count, result="error", **who
         )
-        yield info.add(1, origin=tool.origin, plan=tool.plan or "")
+        for attribute, family in moments.items():
+            moment = getattr(report, attribute)
+            if moment is not None:
+                family.add(moment.timestamp(), **who)
+        if report.origin is not None:
+            info.add(1, origin=report.origin, plan=report.plan or "", **who)
+    yield from (usage, pace, resets, length, up, captures, *moments.values())
+    if info.samples:
+        yield info
 
 
 def families(report: Report) -> Iterator[Family]:
-    for tool in report.tools:
-        yield from tool_families(tool)
+    by_tool: dict[str, list[ToolReport]] = {}
+    for tool_report in report.tools:
+        by_tool.setdefault(tool_report.tool, []).append(tool_report)
+    for name, reports in by_tool.items():
+        yield from tool_families(name, reports, report.user)
+    user = {"user": report.user}
     skipped = Family(
         "cctrack_analyze_skipped_lines",
         "counter",
         "Lines in the day files that are not records: torn (not whole JSON, as a crash "
         "mid-write leaves) or invalid.",
     )
-    yield skipped.add(report.invalid_lines, reason="invalid").add(
-        report.torn_fragments, reason="torn"
+    yield skipped.add(report.invalid_lines, reason="invalid", **user).add(
+        report.torn_fragments, reason="torn", **user
     )
     yield Family(
         "cctrack_analyze_unreadable_files",
         "gauge",
         "Entries named like day files that analyze could not read (a directory, no "
         "permission) and skipped on its latest run.",
-    ).add(len(report.unreadable_files))
+    ).add(len(report.unreadable_files), **user)
     yield Family(
         "cctrack_analyze_last_success_timestamp_seconds",
         "gauge",
         "When analyze last wrote this file.",
-    ).add(report.generated_at.timestamp())
+    ).add(report.generated_at.timestamp(), **user)
 
 
-def write(directory: Path, report: Report) -> Path:
-    """Replace cctrack.prom in one rename; mode 0644 so node_exporter's user can read it."""
-    path = directory / TEXTFILE_NAME
+def write(path: Path, report: Report) -> Path:
+    """Replace the textfile in one rename; mode 0644 so node_exporter's user can read it."""
     try:
         write_atomic(path, render(families(report)), mode=0o644)
     except OSError as exc:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import http.server
 import json
 import os
+import pwd
 import resource
 import shutil
 import socket
@@ -49,7 +50,7 @@ class Env:
 
     @property
     def textfile(self) -> Path:
-        return self.textfile_dir / "cctrack.prom"
+        return self.textfile_dir / f"cctrack-{pwd.getpwuid(os.geteuid()).pw_name}.prom"
 
     @property
     def codex_home(self) -> Path:
@@ -179,8 +180,13 @@ def node_exporter(env: Env):  # type: ignore[no-untyped-def]
         process.wait(timeout=10)
 
 
+# Labels every series carries (who and which login): matched only when a test names them.
+IDENTITY_LABELS = {"user", "profile", "account", "instance", "job"}
+
+
 def sample(exposition: str, name: str, **labels: str) -> float | None:
-    """The value of one sample in a text exposition, or None when absent."""
+    """The value of one sample in a text exposition, or None when absent. The sample's other
+    labels must be identity labels, so a window label left out still tells series apart."""
     from prometheus_client.parser import text_string_to_metric_families
 
     for family in text_string_to_metric_families(exposition):
@@ -188,7 +194,7 @@ def sample(exposition: str, name: str, **labels: str) -> float | None:
             if (
                 s.name == name
                 and all(s.labels.get(k) == v for k, v in labels.items())
-                and len(s.labels) == len(labels)
+                and set(s.labels) - set(labels) <= IDENTITY_LABELS
             ):
                 return s.value
     return None

@@ -23,6 +23,7 @@ LAYERS = [
     "cctrack.sources.claude.oauth",
     "cctrack.sources.claude",
     "cctrack.sources.codex",
+    "cctrack.sources.account",
     "cctrack.sources.builtin",
     "cctrack.sources.__main__",
     "cctrack.settings",

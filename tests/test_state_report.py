@@ -59,7 +59,7 @@ def test_configured_source_without_records_is_down() -> None:
 def test_latest_is_by_seq_no_and_failures_make_the_tool_down() -> None:
     state = State()
     state.add_lines([line(1, used=0.1), line(2, used=0.2), line(3, used=None)])
-    codex = state.tools["codex"]
+    codex = state.tools[("default", "codex")]
     assert (codex.ok_count, codex.error_count, codex.up, codex.last_error) == (2, 1, False, "boom")
     assert codex.last_success is not None and codex.last_success.seq_no == 2
     state.add_lines([line(4, used=0.4)])
@@ -88,7 +88,7 @@ def test_latest_record_with_a_broken_status_is_invalid_and_the_one_before_wins()
     broken = line(2, used=0.9).replace(b'"used_ratio":0.9', b'"used_ratio":"lots"')
     state = State()
     state.add_lines([line(1, used=0.1), broken, b'{"v":1,"seq_no"', b'["not", "a", "record"]'])
-    codex = state.tools["codex"]
+    codex = state.tools[("default", "codex")]
     assert codex.last_success is not None and codex.last_success.seq_no == 1 and codex.up
     assert (codex.ok_count, state.invalid_lines, state.torn_fragments) == (1, 2, 1)
 

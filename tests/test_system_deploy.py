@@ -6,6 +6,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import pwd
 import re
 import shutil
 import subprocess
@@ -29,6 +30,9 @@ MAX_EXPOSURE = {
     "cctrack-capture.service": 3.0,
     "cctrack-analyze.service": 2.5,
 }
+
+# The textfile each unix user writes by default.
+TEXTFILE = f"cctrack-{pwd.getpwuid(os.geteuid()).pw_name}.prom"
 
 
 def exposure(output: str) -> float:
@@ -173,7 +177,7 @@ def test_crontab_lines_work_under_cron_environment(tmp_path: Path) -> None:
     commands = crontab_commands()
     assert len(commands) == 3
     for command in commands:
-        (textfile_dir / "cctrack.prom").unlink(missing_ok=True)
+        (textfile_dir / TEXTFILE).unlink(missing_ok=True)
         done = subprocess.run(
             ["env", "-i", *(f"{k}={v}" for k, v in vars.items()), "/bin/sh", "-c", command],
             capture_output=True,
@@ -182,7 +186,7 @@ def test_crontab_lines_work_under_cron_environment(tmp_path: Path) -> None:
         )
         assert done.returncode == 0, done.stderr
         if "analyze" in command or "run" in command:
-            text = (textfile_dir / "cctrack.prom").read_text()
+            text = (textfile_dir / TEXTFILE).read_text()
             assert sample(text, "cctrack_codex_usage_ratio", window="five_hour") == pytest.approx(
                 0.12
             )
@@ -243,7 +247,7 @@ def test_alert_rules_pass_promtool() -> None:
 def test_textfile_folder_is_ignored_but_documented() -> None:
     if not (ROOT / ".git").exists():
         pytest.skip("not a git checkout")
-    for generated in ("textfile/cctrack.prom", "textfile/.cctrack.prom.tmp-1"):
+    for generated in (f"textfile/{TEXTFILE}", f"textfile/.{TEXTFILE}.tmp-0123456789abcdef"):
         assert subprocess.run(["git", "check-ignore", "-q", generated], cwd=ROOT).returncode == 0
     kept = subprocess.run(["git", "check-ignore", "-q", "textfile/README.md"], cwd=ROOT)
     assert kept.returncode == 1

@@ -143,9 +143,7 @@ def test_analyze_failure_keeps_old_textfile_and_checkpoint(env: Env) -> None:
     assert "cannot write" in failed.stderr and "previous file is left as it was" in failed.stderr
     assert env.textfile.read_bytes() == before
     assert (env.data_dir / "analyze-state.json").read_bytes() == state_before
-    assert sorted(p.name for p in env.textfile_dir.iterdir()) == [
-        "cctrack.prom"
-    ]  # no temp file left
+    assert sorted(p.name for p in env.textfile_dir.iterdir()) == [env.textfile.name]  # no temp
     assert env.run("analyze").returncode == 0
     assert sample(env.textfile.read_text(), "cctrack_claude_captures_total", result="ok") == 2
 
@@ -272,7 +270,7 @@ def test_readme_quickstart_on_a_machine_without_claude_or_codex(tmp_path: Path) 
             ".pytest_cache",
             ".hypothesis",
             "*.egg-info",
-            "cctrack.prom",
+            "cctrack*.prom",
         ),
     )
     readme = (root / "README.md").read_text()
@@ -287,7 +285,8 @@ def test_readme_quickstart_on_a_machine_without_claude_or_codex(tmp_path: Path) 
     assert "bundled demo data" in done.stderr
     assert sample(done.stdout, "cctrack_codex_usage_ratio", window="weekly") == pytest.approx(0.63)
     assert sample(done.stdout, "cctrack_claude_up") == 1
-    assert (clone / "textfile/cctrack.prom").read_text() == done.stdout
+    (written,) = (clone / "textfile").glob("cctrack-*.prom")
+    assert written.read_text() == done.stdout
     # Once Codex has been used on the machine, the same command reports the real numbers.
     from builders import nested_2026, token_count, write_rollout
 

@@ -32,6 +32,7 @@ class SourceParams:
     claude_usage_url: str
     codex_app_server: bool
     timeout: float
+    profile: str = "default"
 
     def to_env(self) -> dict[str, str]:
         return {
@@ -42,6 +43,7 @@ class SourceParams:
             "CCTRACK_TIMEOUT": f"{self.timeout:g}",
             "CLAUDE_CONFIG_DIR": str(self.claude_home),
             "CODEX_HOME": str(self.codex_home),
+            "CCTRACK_PROFILE": self.profile,
         }
 
     @classmethod
@@ -56,6 +58,7 @@ class SourceParams:
                 claude_usage_url=env["CCTRACK_CLAUDE_USAGE_URL"],
                 codex_app_server=env["CCTRACK_CODEX_APP_SERVER"].lower() in _ON,
                 timeout=float(env["CCTRACK_TIMEOUT"]),
+                profile=env.get("CCTRACK_PROFILE") or "default",
             )
         except (KeyError, ValueError) as exc:
             raise CctrackError(

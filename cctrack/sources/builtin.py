@@ -8,11 +8,13 @@ import json
 import os
 import sys
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime, timezone
 
 from cctrack.errors import CctrackError
 from cctrack.records import Status
 from cctrack.sources import SourceParams
+from cctrack.sources.account import claude_account, codex_account
 from cctrack.sources.claude import claude_status
 from cctrack.sources.codex import codex_status_for
 
@@ -20,8 +22,10 @@ from cctrack.sources.codex import codex_status_for
 def produce(source: str, params: SourceParams, env: Mapping[str, str], now: datetime) -> Status:
     """One status from the built-in tool for source."""
     if source == "claude":
-        return claude_status(params, env, now)
-    return codex_status_for(params, env, now)
+        status = claude_status(params, env, now)
+        return replace(status, account=claude_account(params.claude_home))
+    status = codex_status_for(params, env, now)
+    return replace(status, account=codex_account(params.codex_home))
 
 
 def emit_status(name: str, make: Callable[[datetime], Status]) -> int:

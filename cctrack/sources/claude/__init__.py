@@ -29,14 +29,14 @@ __all__ = [
 def claude_status(params: SourceParams, env: Mapping[str, str], now: datetime) -> Status:
     """A fresh status line snapshot, else the usage endpoint, else a stale status line snapshot."""
     data_dir = params.data_dir
-    line = load_statusline(data_dir)
+    line = load_statusline(data_dir, params.profile)
     if line and now - line.observed_at <= STATUSLINE_FRESH:
         return line.status("statusline", None, now)
     problem = "the OAuth source is off (CCTRACK_CLAUDE_OAUTH=off)"
     if params.claude_oauth:
         try:
             snapshot, plan = oauth_snapshot(
-                data_dir, params.claude_home, params.claude_usage_url, env, now
+                data_dir, params.claude_home, params.claude_usage_url, env, now, params.profile
             )
             return snapshot.status("oauth-api", plan, now)
         except CctrackError as exc:

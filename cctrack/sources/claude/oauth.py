@@ -18,7 +18,7 @@ from cctrack.errors import EXIT_TEMPFAIL, EXIT_USAGE, CctrackError
 from cctrack.files import read_json
 from cctrack.records import Window, plan_label, strict_loads
 from cctrack.sources import percent_to_ratio
-from cctrack.sources.claude.saved import FIVE_HOURS, WEEK, SavedWindows, save_json
+from cctrack.sources.claude.saved import FIVE_HOURS, WEEK, SavedWindows, profile_file, save_json
 from cctrack.timefmt import format_time, from_unix, parse_time
 
 OAUTH_CACHE_FILE = "claude-oauth.json"
@@ -162,9 +162,13 @@ class OAuthCache:
         }
 
 
-def load_oauth_cache(data_dir: Path) -> OAuthCache:
+def oauth_cache_file(data_dir: Path, profile: str) -> Path:
+    return profile_file(data_dir, OAUTH_CACHE_FILE.removesuffix(".json"), profile)
+
+
+def load_oauth_cache(data_dir: Path, profile: str = "default") -> OAuthCache:
     try:
-        obj = read_json(data_dir / OAUTH_CACHE_FILE) or {}
+        obj = read_json(oauth_cache_file(data_dir, profile)) or {}
         snapshot = SavedWindows.from_json(obj["snapshot"]) if obj.get("snapshot") else None
         retry = parse_time(obj["retry_not_before"]) if obj.get("retry_not_before") else None
         return OAuthCache(snapshot, plan_label(obj.get("plan")), retry)
@@ -172,8 +176,8 @@ def load_oauth_cache(data_dir: Path) -> OAuthCache:
         return OAuthCache(None, None, None)  # a damaged cache is as good as none
 
 
-def save_oauth_cache(data_dir: Path, cache: OAuthCache) -> None:
-    save_json(data_dir / OAUTH_CACHE_FILE, cache.to_json())
+def save_oauth_cache(data_dir: Path, cache: OAuthCache, profile: str = "default") -> None:
+    save_json(oauth_cache_file(data_dir, profile), cache.to_json())
 
 
 def _retry_after(value: str | None, now: datetime) -> datetime:
@@ -285,14 +289,19 @@ def _http_reason(code: int) -> CctrackError:
 
 
 def oauth_snapshot(
-    data_dir: Path, claude_home: Path, url: str, env: Mapping[str, str], now: datetime
+    data_dir: Path,
+    claude_home: Path,
+    url: str,
+    env: Mapping[str, str],
+    now: datetime,
+    profile: str = "default",
 ) -> tuple[SavedWindows, str | None]:
     """The usage endpoint's answer and the plan, asking it at most every few minutes.
 
     When the endpoint says 429 or cannot be reached, the last good answer is returned with
     its own time as observed_at, so its age is visible downstream.
     """
-    cache = load_oauth_cache(data_dir)
+    cache = load_oauth_cache(data_dir, profile)
     cached = cache.snapshot
     if cached and now - cached.observed_at < OAUTH_MIN_INTERVAL:
         return cached, cache.plan
@@ -305,9 +314,8 @@ def oauth_snapshot(
         windows = parse_usage(fetch_usage(url, credentials.token))
     except UsageHTTPError as exc:
         if exc.code == 429:
-            save_oauth_cache(
-                data_dir, OAuthCache(cached, cache.plan, _retry_after(exc.retry_after, now))
-            )
+            retry = _retry_after(exc.retry_after, now)
+            save_oauth_cache(data_dir, OAuthCache(cached, cache.plan, retry), profile)
             if cached:
                 return cached, cache.plan
         raise _http_reason(exc.code) from None
@@ -320,5 +328,5 @@ def oauth_snapshot(
             "usage endpoint answered without any usage window; is this a Pro or Max login?"
         )
     snapshot = SavedWindows(now, windows)
-    save_oauth_cache(data_dir, OAuthCache(snapshot, credentials.plan, None))
+    save_oauth_cache(data_dir, OAuthCache(snapshot, credentials.plan, None), profile)
     return snapshot, credentials.plan

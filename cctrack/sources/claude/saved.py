@@ -38,6 +38,11 @@ class SavedWindows:
         )
 
 
+def profile_file(data_dir: Path, base: str, profile: str) -> Path:
+    """A snapshot file of one profile: `base.json` for the default profile, `base-NAME.json`."""
+    return data_dir / (f"{base}.json" if profile == "default" else f"{base}-{profile}.json")
+
+
 def load_saved(path: Path) -> SavedWindows | None:
     try:
         obj = read_json(path)

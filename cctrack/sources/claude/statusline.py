@@ -18,6 +18,7 @@ from cctrack.sources.claude.saved import (
     WEEK,
     SavedWindows,
     load_saved,
+    profile_file,
     reset_time,
     save_json,
 )
@@ -46,16 +47,22 @@ def statusline_windows(payload: Any) -> tuple[Window, ...]:
     return tuple(windows)
 
 
-def load_statusline(data_dir: Path) -> SavedWindows | None:
-    return load_saved(data_dir / STATUSLINE_FILE)
+def statusline_file(data_dir: Path, profile: str = "default") -> Path:
+    return profile_file(data_dir, STATUSLINE_FILE.removesuffix(".json"), profile)
 
 
-def store_statusline(data_dir: Path, payload: Any, now: datetime) -> SavedWindows | None:
+def load_statusline(data_dir: Path, profile: str = "default") -> SavedWindows | None:
+    return load_saved(statusline_file(data_dir, profile))
+
+
+def store_statusline(
+    data_dir: Path, payload: Any, now: datetime, profile: str = "default"
+) -> SavedWindows | None:
     windows = statusline_windows(payload)
     if not windows:
         return None
     saved = SavedWindows(now, windows)
-    save_json(data_dir / STATUSLINE_FILE, saved.to_json())
+    save_json(statusline_file(data_dir, profile), saved.to_json())
     return saved
 
 
@@ -76,7 +83,9 @@ def summary_line(saved: SavedWindows | None, now: datetime) -> str:
     return " · ".join(parts)
 
 
-def statusline(stdin: bytes, data_dir: Path, wrap: str | None, now: datetime) -> str:
+def statusline(
+    stdin: bytes, data_dir: Path, wrap: str | None, now: datetime, profile: str = "default"
+) -> str:
     """What `cctrack statusline` prints: the wrapped command's output, then our summary.
 
     Never raises: a status line must not break the editor. Problems go to stderr.
@@ -94,8 +103,8 @@ def statusline(stdin: bytes, data_dir: Path, wrap: str | None, now: datetime) ->
             )
     saved = None
     try:
-        saved = store_statusline(data_dir, strict_loads(stdin), now)
+        saved = store_statusline(data_dir, strict_loads(stdin), now, profile)
     except (ValueError, CctrackError, OSError) as exc:
         print(f"cctrack statusline: not stored: {redact(str(exc))}", file=sys.stderr)
-    lines.append(summary_line(saved or load_statusline(data_dir), now))
+    lines.append(summary_line(saved or load_statusline(data_dir, profile), now))
     return "\n".join(line for line in lines if line)
