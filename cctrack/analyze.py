@@ -4,7 +4,7 @@ then advance the checkpoint (and only then let old day files go)."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -14,6 +14,7 @@ from cctrack.files import locked, private_dir, ready_dir, remove_stale_temps
 from cctrack.records import DEFAULT_PROFILE
 from cctrack.report import Report, build_report
 from cctrack.settings import Settings
+from cctrack.state import State
 from cctrack.store import DAY_FILE, STORE_LOCK
 
 ANALYZE_LOCK = ".analyze.lock"
@@ -26,6 +27,7 @@ class Outcome:
     textfile: Path
     removed: tuple[str, ...]
     data_dir: Path
+    push_error: str | None = None
 
 
 def textfile_dir(settings: Settings) -> Path:
@@ -68,6 +70,26 @@ def remove_expired(
     return tuple(removed)
 
 
+def push_report(settings: Settings, report: Report, state: State, now: datetime) -> str | None:
+    """Push the report; on failure count it and return why, never raise."""
+    from cctrack.push import push
+
+    assert settings.pushgateway_url is not None
+    try:
+        push(
+            settings.pushgateway_url,
+            textfile.families(report),
+            settings.hostname,
+            settings.user,
+            settings.pushgateway_auth_file,
+        )
+    except CctrackError as exc:
+        state.push_failures += 1
+        return str(exc)
+    state.push_last_success = now
+    return None
+
+
 def analyze(settings: Settings, now: datetime, rebuild: bool = False) -> Outcome:
     """Fold the records after the checkpoint, write the textfile, then advance the checkpoint.
 
@@ -97,8 +119,16 @@ def analyze(settings: Settings, now: datetime, rebuild: bool = False) -> Outcome
                 read.unreadable,
                 tuple(profile.name for profile in settings.profiles),
                 settings.user,
+                pushing=settings.pushgateway_url is not None,
             )
             path = textfile.write(target / settings.textfile_name, report)
+            push_error = None
+            if settings.pushgateway_url:
+                push_error = push_report(settings, report, stored.state, now)
+                # The textfile says how the push went, written again once that is known.
+                state = stored.state
+                report = replace(report, push=(state.push_last_success, state.push_failures))
+                textfile.write(path, report)
             checkpoint.save(data_dir, stored)
             with locked(data_dir / STORE_LOCK):
                 removed = remove_expired(data_dir, stored.marks, now, settings.retention_days)
@@ -109,7 +139,7 @@ def analyze(settings: Settings, now: datetime, rebuild: bool = False) -> Outcome
             f"cannot analyze: {exc.strerror} ({exc.filename or data_dir}); "
             "the checkpoint is left where it was"
         ) from None
-    return Outcome(report, reason, path, removed, data_dir)
+    return Outcome(report, reason, path, removed, data_dir, push_error)
 
 
 def log_line(outcome: Outcome) -> str:
@@ -124,6 +154,8 @@ def log_line(outcome: Outcome) -> str:
     if outcome.report.unreadable_files:
         paths = ", ".join(str(outcome.data_dir / name) for name in outcome.report.unreadable_files)
         notes.append(f"skipped what cannot be read as a day file: {paths}")
+    if outcome.push_error:
+        notes.append(f"the textfile is written, but {outcome.push_error}")
     if outcome.removed:
         notes.append(f"removed {len(outcome.removed)} day files past the retention")
     return f"cctrack analyze: {tools} -> {outcome.textfile}" + "".join(f"; {n}" for n in notes)

@@ -91,6 +91,12 @@ OPTIONS: dict[str, Any] = {
         "Delete day files older than this many days once analysed (counters keep their "
         "totals); 0 keeps all. Env CCTRACK_RETENTION_DAYS; default 400.",
     ),
+    "pushgateway_url": _option(
+        str,
+        "--pushgateway-url",
+        "After writing the textfile, push the same metrics to this Prometheus Pushgateway "
+        "(group job=cctrack, instance=hostname, user). Env CCTRACK_PUSHGATEWAY_URL.",
+    ),
     "config": _option(
         Path,
         "--config",
@@ -108,7 +114,7 @@ OPTIONS: dict[str, Any] = {
     ],
 }
 CAPTURE = ("data_dir", "claude_status", "codex_status", "sources", "timeout", "hostname")
-ANALYZE = ("data_dir", "textfile_dir", "sources", "retention_days")
+ANALYZE = ("data_dir", "textfile_dir", "sources", "retention_days", "pushgateway_url", "hostname")
 RUN = (
     "data_dir",
     "textfile_dir",
@@ -118,6 +124,7 @@ RUN = (
     "timeout",
     "hostname",
     "retention_days",
+    "pushgateway_url",
 )
 Rebuild = Annotated[
     bool, typer.Option("--rebuild", help="Ignore the checkpoint and replay every record.")

@@ -70,6 +70,8 @@ class Report:
     torn_fragments: int
     unreadable_files: tuple[str, ...] = ()
     user: str = ""
+    # Only when a Pushgateway is configured: when the last push succeeded, failures so far.
+    push: tuple[datetime | None, int] | None = None
 
     def profiles(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(tool.profile for tool in self.tools))
@@ -117,6 +119,7 @@ def build_report(
     unreadable_files: tuple[str, ...] = (),
     profiles: tuple[str, ...] = (DEFAULT_PROFILE,),
     user: str = "",
+    pushing: bool = False,
 ) -> Report:
     """What the state means at `now`: configured sources of configured profiles appear even
     before their first record."""
@@ -132,4 +135,5 @@ def build_report(
         torn_fragments=state.torn_fragments,
         unreadable_files=unreadable_files,
         user=user,
+        push=(state.push_last_success, state.push_failures) if pushing else None,
     )

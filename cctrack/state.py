@@ -135,6 +135,8 @@ class State:
     invalid_lines: int = 0
     torn_fragments: int = 0
     analyzed_at: datetime | None = None
+    push_last_success: datetime | None = None
+    push_failures: int = 0
 
     def add_lines(self, lines: list[bytes]) -> None:
         """Fold lines of a day file: records, and lines counted as torn (not whole JSON, as a
@@ -161,6 +163,12 @@ class State:
             "invalid_lines": self.invalid_lines,
             "torn_fragments": self.torn_fragments,
             "tools": {key_to_json(key): tool.to_json() for key, tool in sorted(self.tools.items())},
+            "push_last_success": (
+                format_time(self.push_last_success, milliseconds=True)
+                if self.push_last_success
+                else None
+            ),
+            "push_failures": self.push_failures,
         }
 
     @classmethod
@@ -176,4 +184,9 @@ class State:
             invalid_lines=_count(obj["invalid_lines"]),
             torn_fragments=_count(obj["torn_fragments"]),
             analyzed_at=parse_time(obj["analyzed_at"]) if obj["analyzed_at"] else None,
+            # State files from before the push path have neither.
+            push_last_success=(
+                parse_time(obj["push_last_success"]) if obj.get("push_last_success") else None
+            ),
+            push_failures=_count(obj.get("push_failures", 0)),
         )

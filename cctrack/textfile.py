@@ -100,6 +100,17 @@ def families(report: Report) -> Iterator[Family]:
         "gauge",
         "When analyze last wrote this file.",
     ).add(report.generated_at.timestamp(), **user)
+    if report.push is not None:
+        last_success, failures = report.push
+        if last_success is not None:
+            yield Family(
+                "cctrack_push_last_success_timestamp_seconds",
+                "gauge",
+                "When the metrics last reached the Pushgateway.",
+            ).add(last_success.timestamp(), **user)
+        yield Family(
+            "cctrack_push_failures", "counter", "Pushes to the Pushgateway that failed."
+        ).add(failures, **user)
 
 
 def write(path: Path, report: Report) -> Path:

@@ -41,7 +41,8 @@ def rendered_metric_names() -> set[str]:
         status = Status(tool, NOW, "test", (window,), "pro")
         lines.append(Record(seq, NOW, "h", tool, ok=True, status=status).to_line().rstrip(b"\n"))
     state.add_lines(lines)
-    text = render(families(build_report(state, NOW))).decode()
+    state.push_last_success = NOW
+    text = render(families(build_report(state, NOW, pushing=True))).decode()
     names = set()
     for line in text.splitlines():
         if line.startswith("# TYPE"):

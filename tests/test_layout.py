@@ -32,6 +32,7 @@ LAYERS = [
     "cctrack.checkpoint",
     "cctrack.report",
     "cctrack.textfile",
+    "cctrack.push",
     "cctrack.show",
     "cctrack.capture",
     "cctrack.analyze",

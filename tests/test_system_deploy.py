@@ -256,7 +256,7 @@ def test_textfile_folder_is_ignored_but_documented() -> None:
 def dashboard_queries() -> list[str]:
     dashboard = json.loads((DEPLOY / "grafana/cctrack-dashboard.json").read_text())
     return [
-        target["expr"].replace("$instance", ".*")
+        re.sub(r"\$(instance|user|profile|account)\b", ".*", target["expr"])
         for panel in dashboard["panels"]
         for target in panel.get("targets", [])
     ]

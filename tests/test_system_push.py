@@ -1,0 +1,165 @@
+"""The push path against the real Debian prometheus-pushgateway on 127.0.0.1, scraped by the
+real prometheus with honor_labels: two machines' metrics, told apart by instance."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import re
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import Env, free_port, require_binary, sample, wait_for_http
+from test_system_deploy import dashboard_queries, query
+
+USER = pwd.getpwuid(os.geteuid()).pw_name
+
+
+@pytest.fixture
+def pushgateway(tmp_path: Path) -> Iterator[str]:
+    binary = require_binary("prometheus-pushgateway")
+    port = free_port()
+    process = subprocess.Popen(
+        # Debian's build persists to /var/lib/prometheus by default: in memory only here.
+        [binary, f"--web.listen-address=127.0.0.1:{port}", "--persistence.file="],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(f"{url}/-/ready", process)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def gateway_metrics(url: str) -> str:
+    with urllib.request.urlopen(f"{url}/metrics", timeout=10) as response:
+        return response.read().decode()
+
+
+@pytest.mark.component
+def test_two_machines_push_and_prometheus_tells_them_apart(
+    env: Env, pushgateway: str, tmp_path: Path
+) -> None:
+    prometheus = require_binary("prometheus")
+    env.use_fixed_tools(codex=(0.42, 0.13))
+    for host in ("laptop-a", "laptop-b"):
+        data = env.root / f"data-{host}"
+        result = env.run(
+            "run", "--pushgateway-url", pushgateway, "--hostname", host, CCTRACK_DATA_DIR=str(data)
+        )
+        assert result.returncode == 0, result.stderr
+        assert "push to" not in result.stderr  # nothing to say when it worked
+    pushed = gateway_metrics(pushgateway)
+    for host in ("laptop-a", "laptop-b"):
+        assert sample(
+            pushed,
+            "cctrack_codex_usage_ratio",
+            window="five_hour",
+            instance=host,
+            job="cctrack",
+            user=USER,
+            profile="default",
+        ) == pytest.approx(0.42)
+    assert sample(env.textfile.read_text(), "cctrack_push_failures_total", user=USER) == 0
+    assert (
+        sample(env.textfile.read_text(), "cctrack_push_last_success_timestamp_seconds") is not None
+    )
+
+    target = pushgateway.removeprefix("http://")
+    config = tmp_path / "prometheus.yml"
+    config.write_text(
+        "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: pushgateway\n"
+        f"    honor_labels: true\n    static_configs:\n      - targets: ['{target}']\n"
+    )
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            prometheus,
+            f"--config.file={config}",
+            f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(f"{base}/-/ready", process)
+        series: list = []
+        for _ in range(300):  # bounded wait for the first scrape
+            series = query(base, 'cctrack_codex_usage_ratio{window="five_hour"}')
+            if len(series) == 2:
+                break
+            time.sleep(0.1)
+        assert sorted(s["metric"]["instance"] for s in series) == ["laptop-a", "laptop-b"]
+        assert {s["metric"]["job"] for s in series} == {"cctrack"}
+        assert {s["metric"]["user"] for s in series} == {USER}
+        # Every dashboard query has data from the push setup too.
+        expressions = dashboard_queries()
+        empty = expressions
+        for _ in range(300):
+            empty = [expr for expr in expressions if not query(base, expr)]
+            if not empty:
+                break
+            time.sleep(0.1)
+        assert empty == [], f"panels without data: {empty}"
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+@pytest.mark.component
+def test_a_push_replaces_the_group_so_vanished_series_vanish(env: Env, pushgateway: str) -> None:
+    env.use_fixed_tools()
+    assert env.run("run", "--pushgateway-url", pushgateway).returncode == 0
+    assert sample(gateway_metrics(pushgateway), "cctrack_claude_up") == 1
+    # The same machine and user, now with the Codex series only (a fresh data directory).
+    only_codex = env.run(
+        "run",
+        "--pushgateway-url",
+        pushgateway,
+        "--source",
+        "codex",
+        CCTRACK_DATA_DIR=str(env.root / "codex-only"),
+    )
+    assert only_codex.returncode == 0
+    after = gateway_metrics(pushgateway)
+    assert sample(after, "cctrack_codex_up") == 1
+    assert "cctrack_claude_up" not in after
+
+
+def test_a_failing_push_never_costs_the_textfile(env: Env) -> None:
+    env.use_fixed_tools()
+    dead = f"http://127.0.0.1:{free_port()}"
+    for attempt in (1, 2):
+        result = env.run("run", "--pushgateway-url", dead)
+        assert result.returncode == 0, result.stderr
+        line = [ln for ln in result.stderr.splitlines() if ln.startswith("cctrack analyze")]
+        assert len(line) == 1 and "the textfile is written, but push to" in line[0]
+        text = env.textfile.read_text()
+        assert sample(text, "cctrack_claude_up") == 1
+        assert sample(text, "cctrack_push_failures_total", user=USER) == attempt
+        assert sample(text, "cctrack_push_last_success_timestamp_seconds") is None
+
+
+def test_basic_auth_comes_only_from_a_file_of_the_owner(env: Env, tmp_path: Path) -> None:
+    env.use_fixed_tools()
+    auth = tmp_path / "auth"
+    auth.write_text("pusher:s3cret-pw\n")
+    auth.chmod(0o644)
+    config = Path(env.vars["XDG_CONFIG_HOME"]) / "cctrack" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text(f'pushgateway_auth_file = "{auth}"\n')
+    result = env.run("run", "--pushgateway-url", "https://127.0.0.1:9")
+    assert result.returncode == 0
+    assert re.search(r"readable by you alone \(chmod 600 .*auth\)", result.stderr)
+    assert "s3cret-pw" not in result.stderr
+    plain = env.run("run", "--pushgateway-url", "http://push.example.net")
+    assert "must be https:// when pushgateway_auth_file is set" in plain.stderr
