@@ -56,16 +56,12 @@ def check_url(url: str, with_auth: bool) -> None:
         )
 
 
-def push(
-    url: str, families: Iterable[Family], hostname: str, user: str, auth_file: Path | None
-) -> None:
-    """PUT the families to the Pushgateway's group for this machine and user."""
+def registry_of(families: Iterable[Family]) -> Any:
+    """The families as a prometheus_client registry, for its push and exposition code."""
     from prometheus_client import CollectorRegistry
-    from prometheus_client.exposition import basic_auth_handler, default_handler, push_to_gateway
     from prometheus_client.metrics_core import Metric
     from prometheus_client.registry import Collector
 
-    check_url(url, auth_file is not None)
     metrics = []
     for family in families:
         metric = Metric(family.name, family.help, family.kind)
@@ -79,6 +75,17 @@ def push(
 
     registry = CollectorRegistry(auto_describe=False)
     registry.register(Families())
+    return registry
+
+
+def push(
+    url: str, families: Iterable[Family], hostname: str, user: str, auth_file: Path | None
+) -> None:
+    """PUT the families to the Pushgateway's group for this machine and user."""
+    from prometheus_client.exposition import basic_auth_handler, default_handler, push_to_gateway
+
+    check_url(url, auth_file is not None)
+    registry = registry_of(families)
     handler: Callable[..., Any] = default_handler
     if auth_file is not None:
         username, password = read_basic_auth(auth_file)

@@ -7,11 +7,10 @@ from datetime import datetime, timedelta, timezone
 
 from hypothesis import given
 from hypothesis import strategies as st
-from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.metrics_core import Metric
-from prometheus_client.registry import Collector
+from prometheus_client import generate_latest
 
 from cctrack.exposition import Family, go_float, render
+from cctrack.push import registry_of
 from cctrack.records import Record, Status, Window
 from cctrack.report import build_report
 from cctrack.state import State
@@ -22,18 +21,7 @@ NOW = datetime(2026, 11, 24, 12, 0, 0, 123456, tzinfo=timezone.utc)
 
 def official(fams: list[Family]) -> bytes:
     """The same families through prometheus_client's own generate_latest."""
-
-    class Families(Collector):
-        def collect(self):  # type: ignore[no-untyped-def]
-            for family in fams:
-                metric = Metric(family.name, family.help, family.kind)
-                for s in family.samples:
-                    metric.add_sample(s.name, dict(s.labels), s.value)
-                yield metric
-
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(Families())
-    return generate_latest(registry)
+    return generate_latest(registry_of(fams))
 
 
 def test_a_full_textfile_is_what_prometheus_client_writes() -> None:

@@ -3,6 +3,7 @@ through the real tool that will consume it."""
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -14,6 +15,7 @@ import sys
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -270,17 +272,17 @@ def query(base: str, expr: str) -> list:
     return body["data"]["result"]
 
 
-@pytest.mark.component
-def test_every_dashboard_panel_has_data_in_real_prometheus(
-    env: Env, node_exporter, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+@contextlib.contextmanager
+def running_prometheus(
+    tmp_path: Path, job: str, target: str, honor_labels: bool = False
+) -> Iterator[str]:
+    """The real prometheus on 127.0.0.1 scraping one target every second; yields its URL."""
     prometheus = require_binary("prometheus")
-    env.use_fixed_tools()
-    assert env.run("run").returncode == 0
-    target = urllib.parse.urlparse(node_exporter.url).netloc
     config = tmp_path / "prometheus.yml"
+    honor = "    honor_labels: true\n" if honor_labels else ""
     config.write_text(
-        f"global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: node\n    static_configs:\n      - targets: ['{target}']\n"
+        f"global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: {job}\n{honor}"
+        f"    static_configs:\n      - targets: ['{target}']\n"
     )
     port = free_port()
     process = subprocess.Popen(
@@ -296,17 +298,32 @@ def test_every_dashboard_panel_has_data_in_real_prometheus(
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for_http(f"{base}/-/ready", process)
-        expressions = dashboard_queries()
-        assert len(expressions) >= 12
-        empty = expressions
-        for _ in range(300):  # bounded wait for the first scrapes; increase() needs two
-            empty = [expr for expr in expressions if not query(base, expr)]
-            if not empty:
-                break
-            time.sleep(0.1)
-        assert empty == [], f"panels without data: {empty}"
-        used = query(base, 'cctrack_codex_usage_ratio{window="five_hour"}')
-        assert float(used[0]["value"][1]) == pytest.approx(0.42)
+        yield base
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+def assert_every_dashboard_query_has_data(base: str) -> None:
+    expressions = dashboard_queries()
+    assert len(expressions) >= 12
+    empty = expressions
+    for _ in range(300):  # bounded wait for the first scrapes; increase() needs two
+        empty = [expr for expr in expressions if not query(base, expr)]
+        if not empty:
+            break
+        time.sleep(0.1)
+    assert empty == [], f"panels without data: {empty}"
+
+
+@pytest.mark.component
+def test_every_dashboard_panel_has_data_in_real_prometheus(
+    env: Env, node_exporter, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    env.use_fixed_tools()
+    assert env.run("run").returncode == 0
+    target = urllib.parse.urlparse(node_exporter.url).netloc
+    with running_prometheus(tmp_path, "node", target) as base:
+        assert_every_dashboard_query_has_data(base)
+        used = query(base, 'cctrack_codex_usage_ratio{window="five_hour"}')
+        assert float(used[0]["value"][1]) == pytest.approx(0.42)

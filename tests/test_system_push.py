@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Env, free_port, require_binary, sample, wait_for_http
-from test_system_deploy import dashboard_queries, query
+from test_system_deploy import assert_every_dashboard_query_has_data, query, running_prometheus
 
 USER = pwd.getpwuid(os.geteuid()).pw_name
 
@@ -47,7 +47,6 @@ def gateway_metrics(url: str) -> str:
 def test_two_machines_push_and_prometheus_tells_them_apart(
     env: Env, pushgateway: str, tmp_path: Path
 ) -> None:
-    prometheus = require_binary("prometheus")
     env.use_fixed_tools(codex=(0.42, 0.13))
     for host in ("laptop-a", "laptop-b"):
         data = env.root / f"data-{host}"
@@ -73,25 +72,7 @@ def test_two_machines_push_and_prometheus_tells_them_apart(
     )
 
     target = pushgateway.removeprefix("http://")
-    config = tmp_path / "prometheus.yml"
-    config.write_text(
-        "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: pushgateway\n"
-        f"    honor_labels: true\n    static_configs:\n      - targets: ['{target}']\n"
-    )
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            prometheus,
-            f"--config.file={config}",
-            f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_http(f"{base}/-/ready", process)
+    with running_prometheus(tmp_path, "pushgateway", target, honor_labels=True) as base:
         series: list = []
         for _ in range(300):  # bounded wait for the first scrape
             series = query(base, 'cctrack_codex_usage_ratio{window="five_hour"}')
@@ -102,17 +83,7 @@ def test_two_machines_push_and_prometheus_tells_them_apart(
         assert {s["metric"]["job"] for s in series} == {"cctrack"}
         assert {s["metric"]["user"] for s in series} == {USER}
         # Every dashboard query has data from the push setup too.
-        expressions = dashboard_queries()
-        empty = expressions
-        for _ in range(300):
-            empty = [expr for expr in expressions if not query(base, expr)]
-            if not empty:
-                break
-            time.sleep(0.1)
-        assert empty == [], f"panels without data: {empty}"
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
+        assert_every_dashboard_query_has_data(base)
 
 
 @pytest.mark.component

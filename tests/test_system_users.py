@@ -32,7 +32,6 @@ RUNTIME = (
     "attr",
     "attrs",
     "prometheus_client",
-    "tenacity",
     "typing_extensions.py",
 )
 TOOL = """#!/bin/sh
