@@ -138,6 +138,9 @@ def _spawn_function(function: Callable[[], int], env: dict[str, str]) -> tuple[i
             os.dup2(err_w, 2)
             for fd in (null, out_r, out_w, err_r, err_w):
                 os.close(fd)
+            # Whatever sys.stdout was in the parent (a capture, say), the child writes to the pipe.
+            sys.stdout = open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
+            sys.stderr = open(2, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
             os.environ.clear()
             os.environ.update(env)
             code = function()

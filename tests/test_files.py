@@ -1,0 +1,70 @@
+"""files.py on its own: directories made ready, stale temporary files."""
+
+from __future__ import annotations
+
+import os
+import stat
+import time
+from pathlib import Path
+
+import pytest
+
+from cctrack import files
+from cctrack.errors import CctrackError
+
+
+def test_a_private_directory_is_created_0700_and_an_open_one_tightened(tmp_path: Path) -> None:
+    made = files.private_dir(tmp_path / "new" / "data")
+    assert stat.S_IMODE(made.stat().st_mode) == 0o700
+    wide = tmp_path / "wide"
+    wide.mkdir()
+    wide.chmod(0o755)
+    files.private_dir(wide)
+    assert stat.S_IMODE(wide.stat().st_mode) == 0o700
+
+
+def test_a_missing_directory_that_must_exist_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(CctrackError, match="does not exist; create it"):
+        files.ready_dir(
+            tmp_path / "typo",
+            mode=0o755,
+            create=False,
+            what="textfile directory",
+            missing_hint="; create it",
+        )
+
+
+def test_write_atomic_sets_the_mode_whatever_the_umask(tmp_path: Path) -> None:
+    old = os.umask(0)
+    try:
+        files.write_atomic(tmp_path / "private", b"x")
+        files.write_atomic(tmp_path / "public", b"x", mode=0o644)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "private").stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "public").stat().st_mode) == 0o644
+    assert [p.name for p in tmp_path.iterdir() if ".tmp-" in p.name] == []
+
+
+def test_only_our_own_old_plain_temp_files_are_removed(tmp_path: Path) -> None:
+    old = time.time() - 3600
+    stale = tmp_path / ".cctrack-u.prom.tmp-0123456789abcdef"
+    stale.write_text("")
+    link = tmp_path / ".other.tmp-0123456789abcdef"
+    link.symlink_to(tmp_path / "target")
+    young = tmp_path / ".young.tmp-0123456789abcdef"
+    young.write_text("")
+    os.utime(stale, (old, old))
+    assert files.remove_stale_temps(tmp_path, time.time()) == 1
+    assert not stale.exists() and link.is_symlink() and young.exists()
+
+
+def test_try_locked_never_waits(tmp_path: Path) -> None:
+    with files.try_locked(tmp_path / "lock") as first:
+        assert first
+        pid = os.fork()
+        if pid == 0:
+            with files.try_locked(tmp_path / "lock") as second:
+                os._exit(0 if second is False else 1)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
