@@ -3,14 +3,15 @@ then advance the checkpoint (and only then let old day files go)."""
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from cctrack import checkpoint, textfile
+from cctrack import checkpoint, notify, show, textfile
 from cctrack.errors import CctrackError
-from cctrack.files import locked, private_dir, ready_dir, remove_stale_temps
+from cctrack.files import locked, private_dir, ready_dir, remove_stale_temps, write_atomic
 from cctrack.records import DEFAULT_PROFILE
 from cctrack.report import Report, build_report
 from cctrack.settings import Settings
@@ -28,6 +29,7 @@ class Outcome:
     removed: tuple[str, ...]
     data_dir: Path
     push_error: str | None = None
+    notify_problems: tuple[str, ...] = ()
 
 
 def textfile_dir(settings: Settings) -> Path:
@@ -90,6 +92,25 @@ def push_report(settings: Settings, report: Report, state: State, now: datetime)
     return None
 
 
+def tell(settings: Settings, report: Report, state: State, now: datetime) -> tuple[str, ...]:
+    """Hand what changed since the last analysis to notify_command, and remember this one.
+    Delivered before the checkpoint moves on: an event is told at least once."""
+    found = notify.events(state.notify_memory, report, settings.notify_thresholds, now)
+    state.notify_memory = {(t.profile, t.tool): notify.remember(t) for t in report.tools}
+    if not settings.notify_command or not found:
+        return ()
+    problems = notify.deliver(
+        settings.notify_command,
+        found,
+        os.environ,
+        settings.notify_timeout,
+        now,
+        settings.user,
+        settings.hostname,
+    )
+    return tuple(problems)
+
+
 def analyze(settings: Settings, now: datetime, rebuild: bool = False) -> Outcome:
     """Fold the records after the checkpoint, write the textfile, then advance the checkpoint.
 
@@ -129,6 +150,8 @@ def analyze(settings: Settings, now: datetime, rebuild: bool = False) -> Outcome
                 state = stored.state
                 report = replace(report, push=(state.push_last_success, state.push_failures))
                 textfile.write(path, report)
+            notes = tell(settings, report, stored.state, now)
+            write_atomic(data_dir / show.LATEST_FILE, json.dumps(show.latest_json(report)).encode())
             checkpoint.save(data_dir, stored)
             with locked(data_dir / STORE_LOCK):
                 removed = remove_expired(data_dir, stored.marks, now, settings.retention_days)
@@ -139,7 +162,7 @@ def analyze(settings: Settings, now: datetime, rebuild: bool = False) -> Outcome
             f"cannot analyze: {exc.strerror} ({exc.filename or data_dir}); "
             "the checkpoint is left where it was"
         ) from None
-    return Outcome(report, reason, path, removed, data_dir, push_error)
+    return Outcome(report, reason, path, removed, data_dir, push_error, notes)
 
 
 def log_line(outcome: Outcome) -> str:
@@ -156,6 +179,9 @@ def log_line(outcome: Outcome) -> str:
         notes.append(f"skipped what cannot be read as a day file: {paths}")
     if outcome.push_error:
         notes.append(f"the textfile is written, but {outcome.push_error}")
+    if outcome.notify_problems:
+        failed = len(outcome.notify_problems)
+        notes.append(f"{failed} notification(s) not delivered: {outcome.notify_problems[0]}")
     if outcome.removed:
         notes.append(f"removed {len(outcome.removed)} day files past the retention")
     return f"cctrack analyze: {tools} -> {outcome.textfile}" + "".join(f"; {n}" for n in notes)

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Optional, TypeVar
 import typer
 
 from cctrack import __version__
-from cctrack.errors import EXIT_FAILURE, CctrackError
+from cctrack.errors import EXIT_FAILURE, EXIT_USAGE, CctrackError
 from cctrack.settings import Settings, resolve_settings
 
 app = typer.Typer(
@@ -126,6 +126,22 @@ RUN = (
     "retention_days",
     "pushgateway_url",
 )
+ToolsOption = Annotated[
+    str,
+    typer.Option("--tools", help="Which tools to show, comma-separated: claude, codex."),
+]
+
+
+def parse_tools(value: str) -> tuple[str, ...]:
+    from cctrack.settings import parse_sources
+
+    try:
+        return parse_sources(value)
+    except CctrackError as exc:
+        log(f"cctrack: {exc}")
+        raise typer.Exit(exc.exit_code) from None
+
+
 Rebuild = Annotated[
     bool, typer.Option("--rebuild", help="Ignore the checkpoint and replay every record.")
 ]
@@ -319,6 +335,95 @@ def _status_tool(source: str, flags: dict[str, Any]) -> None:
     raise typer.Exit(code)
 
 
+ProfileOption = Annotated[
+    str, typer.Option("--profile", help="Which profile ([profiles.NAME]); default: default.")
+]
+
+
+def desk_report(flags: dict[str, Any], tools: tuple[str, ...], profile: str) -> Any:
+    from cctrack.show import latest_report
+
+    settings = settings_from(flags)
+    return latest_report(settings.data_dir, tools, (profile,), now())[0]
+
+
+@app.command()
+@with_options("data_dir")
+def bar(
+    flags: dict[str, Any],
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="plain, json, waybar (JSON with text/tooltip/class/percentage), tmux (#[fg=…] "
+            "colours) or i3blocks (full text, short text, colour).",
+        ),
+    ] = "plain",
+    tools: ToolsOption = "claude,codex",
+    profile: ProfileOption = "default",
+) -> None:
+    """One line for a desktop bar from the latest analysis (no capture, no network), with a
+    class for colouring: ok, warn (80 % used, or burning too fast) or critical (95 %)."""
+    from cctrack.desk import FORMATS
+    from cctrack.desk import bar as render_bar
+
+    if fmt not in FORMATS:
+        log(f"cctrack bar: unknown --format {fmt!r}; choose from {', '.join(FORMATS)}")
+        raise typer.Exit(EXIT_USAGE)
+    chosen = parse_tools(tools)
+    typer.echo(render_bar(desk_report(flags, chosen, profile), now(), chosen, fmt, profile))
+
+
+@app.command()
+@with_options("data_dir")
+def guard(
+    flags: dict[str, Any],
+    tool: Annotated[str, typer.Option("--tool", help="claude or codex.")] = "codex",
+    window: Annotated[str, typer.Option("--window", help="five_hour, weekly, ...")] = "five_hour",
+    min_left: Annotated[
+        float, typer.Option("--min-left", help="Percent of the window that must be left.")
+    ] = 10.0,
+    max_age: Annotated[
+        Optional[str],
+        typer.Option(
+            "--max-age",
+            help="Numbers older than this (15m, 2h, 1d) count as unknown.",
+            show_default=False,
+        ),
+    ] = None,
+    fail_open: Annotated[
+        bool, typer.Option("--fail-open", help="Exit 0, not 69, when it is unknown.")
+    ] = False,
+    profile: ProfileOption = "default",
+) -> None:
+    """Is enough of a limit left to start a long run? From the latest analysis, offline.
+
+    Exit 0 when at least --min-left percent is left, 1 when not, 69 (EX_UNAVAILABLE) when
+    unknown or older than --max-age; one line says why.
+    """
+    from cctrack.desk import guard as decide
+    from cctrack.desk import parse_age
+
+    (chosen,) = parse_tools(tool)
+    try:
+        age = parse_age(max_age) if max_age else None
+    except ValueError as exc:
+        log(f"cctrack guard: {exc}")
+        raise typer.Exit(EXIT_USAGE) from None
+    verdict = decide(
+        desk_report(flags, (chosen,), profile),
+        now(),
+        chosen,
+        window,
+        min_left,
+        age,
+        fail_open,
+        profile,
+    )
+    typer.echo(verdict.message)
+    raise typer.Exit(verdict.code)
+
+
 @app.command("claude-status")
 @with_options("data_dir")
 def claude_status(flags: dict[str, Any]) -> None:
@@ -350,17 +455,12 @@ def statusline(
             show_default=False,
         ),
     ] = None,
-    profile: Annotated[
-        str,
-        typer.Option(
-            "--profile",
-            help="The profile whose Claude Code this is (a [profiles.NAME] of the config file).",
-        ),
-    ] = "default",
+    profile: ProfileOption = "default",
+    tools: ToolsOption = "claude,codex",
 ) -> None:
     """A Claude Code statusLine command: store the rate_limits snapshot and print a
     one-line summary. Always exits 0."""
-    from cctrack.sources.claude.statusline import statusline as run_statusline
+    from cctrack.desk import statusline as run_statusline
 
     try:
         config = flags.pop("config", None)
@@ -368,7 +468,8 @@ def statusline(
     except CctrackError as exc:
         log(f"cctrack statusline: {exc}")
         return
-    typer.echo(run_statusline(sys.stdin.buffer.read(), target, wrap, now(), profile))
+    chosen = parse_tools(tools)
+    typer.echo(run_statusline(sys.stdin.buffer.read(), target, wrap, now(), chosen, profile))
 
 
 def version_callback(value: bool) -> None:

@@ -41,7 +41,15 @@ ENVIRONMENT = {
     "pushgateway_url": "CCTRACK_PUSHGATEWAY_URL",
 }
 # Read from the config file only: a secret's path and tables have no flag or variable.
-CONFIG_ONLY = ("pushgateway_auth_file", "profiles")
+CONFIG_ONLY = (
+    "pushgateway_auth_file",
+    "profiles",
+    "notify_command",
+    "notify_thresholds",
+    "notify_timeout",
+)
+DEFAULT_NOTIFY_THRESHOLDS = (0.8, 0.95)
+DEFAULT_NOTIFY_TIMEOUT = 10.0
 PROFILE_KEYS = ("claude_home", "codex_home", "claude_status", "codex_status")
 DEFAULT_PROFILE = "default"
 _PROFILE_NAME = re.compile(r"^[a-z0-9_-]{1,32}$")
@@ -91,6 +99,9 @@ class Settings:
     pushgateway_auth_file: Path | None = None
     # Empty: the one profile the top-level homes and status commands make, "default".
     configured_profiles: tuple[Profile, ...] = field(default=())
+    notify_command: tuple[str, ...] = ()
+    notify_thresholds: tuple[float, ...] = DEFAULT_NOTIFY_THRESHOLDS
+    notify_timeout: float = DEFAULT_NOTIFY_TIMEOUT
 
     @property
     def profiles(self) -> tuple[Profile, ...]:
@@ -276,6 +287,22 @@ def parse_profiles(value: Any, home: Path) -> tuple[Profile, ...]:
     return tuple(profiles)
 
 
+def parse_thresholds(value: Any) -> tuple[float, ...]:
+    """Usage shares at which notify_command hears of a crossing, each in (0, 1]."""
+    items = value if isinstance(value, (list, tuple)) else [value]
+    try:
+        thresholds = tuple(sorted({float(item) for item in items}))
+    except (TypeError, ValueError):
+        raise CctrackError(
+            "notify_thresholds must be numbers such as [0.8, 0.95]", EXIT_USAGE
+        ) from None
+    if not all(0 < t <= 1 for t in thresholds):
+        raise CctrackError(
+            "notify_thresholds must be shares between 0 and 1, such as 0.8", EXIT_USAGE
+        )
+    return thresholds
+
+
 def parse_days(value: Any) -> int:
     try:
         days = int(value)
@@ -376,4 +403,17 @@ def resolve_settings(
         pushgateway_url=str(pick("pushgateway_url")) if pick("pushgateway_url") else None,
         pushgateway_auth_file=Path(str(auth_file)).expanduser() if auth_file else None,
         configured_profiles=parse_profiles(profiles, home) if profiles is not None else (),
+        notify_command=(
+            parse_command(config["notify_command"], "notify_command")
+            if config.get("notify_command")
+            else ()
+        ),
+        notify_thresholds=parse_thresholds(
+            config.get("notify_thresholds", DEFAULT_NOTIFY_THRESHOLDS)
+        ),
+        notify_timeout=(
+            parse_timeout(config["notify_timeout"])
+            if "notify_timeout" in config
+            else DEFAULT_NOTIFY_TIMEOUT
+        ),
     )

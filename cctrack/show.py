@@ -12,6 +12,9 @@ from cctrack.records import DEFAULT_PROFILE
 from cctrack.report import Report, ToolReport, build_report
 from cctrack.timefmt import duration, format_time
 
+LATEST_FILE = "latest.json"
+LATEST_VERSION = 1
+
 
 def _ago(moment: datetime | None, now: datetime) -> str:
     return f"{duration((now - moment).total_seconds())} ago" if moment else "never"
@@ -96,6 +99,20 @@ def report_json(report: Report, analyzed_at: datetime | None) -> dict[str, Any]:
     }
 
 
+def latest_report(
+    data_dir: Path, sources: tuple[str, ...], profiles: tuple[str, ...], now: datetime
+) -> tuple[Report, str | None]:
+    """The latest analysis as it reads at `now` (windows whose reset has passed have rolled
+    over), and why there is none yet, if there is none."""
+    stored, missing = checkpoint.load(data_dir)
+    return build_report(stored.state, now, sources, profiles=profiles), missing
+
+
+def latest_json(report: Report) -> dict[str, Any]:
+    """`latest.json`, for other programs (docs/latest-json.md): versioned."""
+    return {"version": LATEST_VERSION, **report_json(report, report.analyzed_at)}
+
+
 def show(
     data_dir: Path,
     sources: tuple[str, ...],
@@ -104,10 +121,9 @@ def show(
     profiles: tuple[str, ...] = (DEFAULT_PROFILE,),
 ) -> str:
     """The latest analysis as of `now`: windows whose reset has passed since read as rolled over."""
-    stored, missing = checkpoint.load(data_dir)
+    report, missing = latest_report(data_dir, sources, profiles, now)
     if missing and not as_json:
         return f"nothing analysed yet in {data_dir} ({missing}); run `cctrack run`"
-    report = build_report(stored.state, now, sources, profiles=profiles)
     if as_json:
         return json.dumps(report_json(report, report.analyzed_at), indent=2)
     return format_report(report, report.analyzed_at)

@@ -41,11 +41,57 @@ def _seq_no(obj: dict[str, Any]) -> int:
     return seq
 
 
+def _memories(obj: Any) -> dict[ToolKey, ToolMemory]:
+    memories = {}
+    for name, memory in obj.items():
+        key = key_from_json(name)
+        if key is not None:
+            memories[key] = ToolMemory.from_json(memory)
+    return memories
+
+
 def _count(value: Any) -> int:
     """A stored count: an integer from 0 up, anything else makes the state unreadable."""
     if type(value) is not int or not 0 <= value <= MAX_SEQ:
         raise ValueError("a count out of range")
     return value
+
+
+@dataclass(frozen=True)
+class WindowMemory:
+    used_ratio: float
+    pace_high: bool
+    resets_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ToolMemory:
+    """What the last analysis said of one tool of one profile: notify.py's edges start here."""
+
+    up: bool
+    windows: dict[str, WindowMemory] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "up": self.up,
+            "windows": {
+                name: [w.used_ratio, w.pace_high, format_time(w.resets_at) if w.resets_at else None]
+                for name, w in self.windows.items()
+            },
+        }
+
+    @classmethod
+    def from_json(cls, obj: Any) -> ToolMemory:
+        windows = {}
+        for name, (used, pace_high, resets) in obj["windows"].items():
+            if not isinstance(used, (int, float)) or not isinstance(pace_high, bool):
+                raise ValueError("bad notify memory")
+            windows[name] = WindowMemory(
+                float(used), pace_high, parse_time(resets) if resets else None
+            )
+        if not isinstance(obj["up"], bool):
+            raise ValueError("bad notify memory")
+        return cls(obj["up"], windows)
 
 
 @dataclass
@@ -137,6 +183,7 @@ class State:
     analyzed_at: datetime | None = None
     push_last_success: datetime | None = None
     push_failures: int = 0
+    notify_memory: dict[ToolKey, ToolMemory] = field(default_factory=dict)
 
     def add_lines(self, lines: list[bytes]) -> None:
         """Fold lines of a day file: records, and lines counted as torn (not whole JSON, as a
@@ -169,6 +216,10 @@ class State:
                 else None
             ),
             "push_failures": self.push_failures,
+            "notify_memory": {
+                key_to_json(key): memory.to_json()
+                for key, memory in sorted(self.notify_memory.items())
+            },
         }
 
     @classmethod
@@ -189,4 +240,5 @@ class State:
                 parse_time(obj["push_last_success"]) if obj.get("push_last_success") else None
             ),
             push_failures=_count(obj.get("push_failures", 0)),
+            notify_memory=_memories(obj.get("notify_memory", {})),
         )

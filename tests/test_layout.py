@@ -34,6 +34,8 @@ LAYERS = [
     "cctrack.textfile",
     "cctrack.push",
     "cctrack.show",
+    "cctrack.desk",
+    "cctrack.notify",
     "cctrack.capture",
     "cctrack.analyze",
     "cctrack.demo",

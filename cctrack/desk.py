@@ -1,0 +1,253 @@
+"""The latest analysis, compact, for the desk: status line segments, desktop bars, and the
+guard that scripts ask before a long agent run. Offline: nothing here captures anything."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from cctrack import process
+from cctrack.errors import CctrackError
+from cctrack.records import DEFAULT_PROFILE, SOURCE_TOOLS, Window, strict_loads
+from cctrack.redact import redact
+from cctrack.report import Report, ToolReport, WindowReport
+from cctrack.show import latest_report
+from cctrack.sources.claude.saved import SavedWindows
+from cctrack.sources.claude.statusline import load_statusline, store_statusline
+from cctrack.timefmt import duration
+
+WRAP_TIMEOUT = 5.0
+
+LABELS = {"five_hour": "5h", "weekly": "7d", "daily": "1d", "monthly": "30d"}
+# A reset further away than this reads as a weekday and time, nearer as a countdown.
+FAR = timedelta(hours=24)
+# Numbers older than this are marked stale (Codex's own /status uses the same age).
+STALE = timedelta(minutes=15)
+WARN, CRITICAL = 0.8, 0.95
+EX_UNAVAILABLE = 69
+FORMATS = ("plain", "json", "waybar", "tmux", "i3blocks")
+COLOURS = {
+    "ok": ("green", "#50fa7b"),
+    "warn": ("yellow", "#f1fa8c"),
+    "critical": ("red", "#ff5555"),
+}
+
+
+def reset_text(resets_at: datetime | None, now: datetime) -> str:
+    if resets_at is None:
+        return ""
+    if resets_at - now >= FAR:
+        return f"resets {resets_at.astimezone():%a %H:%M}"
+    return f"resets in {duration((resets_at - now).total_seconds(), minutes=True)}"
+
+
+def window_text(window: WindowReport, now: datetime) -> str:
+    resets = reset_text(window.resets_at, now)
+    label = LABELS.get(window.name, window.name)
+    return f"{label} {window.used_ratio * 100:.0f}%" + (f" ({resets})" if resets else "")
+
+
+def tool_segment(tool: ToolReport, now: datetime, prefix: bool) -> str:
+    parts = " · ".join(window_text(w, now) for w in tool.windows)
+    if tool.observed_at is not None and now - tool.observed_at > STALE:
+        parts += f" · stale {duration((now - tool.observed_at).total_seconds(), minutes=True)}"
+    return f"{tool.tool} {parts}" if prefix else parts
+
+
+def pick(report: Report, tools: Sequence[str], profile: str = DEFAULT_PROFILE) -> list[ToolReport]:
+    """The reports of these tools in this profile that have numbers, in the order asked."""
+    by_tool = {t.tool: t for t in report.tools if t.profile == profile and t.windows}
+    return [by_tool[name] for name in tools if name in by_tool]
+
+
+def level(windows: Sequence[WindowReport]) -> str:
+    """ok, warn or critical, for colouring: the worst window decides."""
+    used = max((w.used_ratio for w in windows), default=0.0)
+    fast = any(w.pace_ratio is not None and w.pace_ratio > 1 for w in windows)
+    if used >= CRITICAL:
+        return "critical"
+    return "warn" if used >= WARN or fast else "ok"
+
+
+def bar(report: Report, now: datetime, tools: Sequence[str], fmt: str, profile: str) -> str:
+    chosen = pick(report, tools, profile)
+    windows = [w for tool in chosen for w in tool.windows]
+    text = " | ".join(tool_segment(t, now, prefix=True) for t in chosen) or "cctrack: no data"
+    short = (
+        " ".join(f"{t.tool} {max(w.used_ratio for w in t.windows) * 100:.0f}%" for t in chosen)
+        or "cctrack ?"
+    )
+    state = level(windows)
+    percentage = round(max((w.used_ratio for w in windows), default=0.0) * 100)
+    if fmt == "plain":
+        return text
+    if fmt == "tmux":
+        return f"#[fg={COLOURS[state][0]}]{text}#[default]"
+    if fmt == "i3blocks":
+        return f"{text}\n{short}\n{COLOURS[state][1]}"
+    if fmt == "waybar":
+        tooltip = "\n".join(
+            f"{t.tool} {w.name}: {w.used_ratio * 100:.1f}% used"
+            + (f", pace {w.pace_ratio:.2f}" if w.pace_ratio is not None else "")
+            + (f", {reset_text(w.resets_at, now)}" if w.resets_at else "")
+            for t in chosen
+            for w in t.windows
+        )
+        waybar = {"text": text, "tooltip": tooltip, "class": state, "percentage": percentage}
+        return json.dumps(waybar, ensure_ascii=False)
+    return json.dumps(
+        {
+            "version": 1,
+            "text": text,
+            "class": state,
+            "percentage": percentage,
+            "tools": {
+                t.tool: {
+                    "up": t.up,
+                    "stale": t.observed_at is not None and now - t.observed_at > STALE,
+                    "windows": {
+                        w.name: {
+                            "used_ratio": w.used_ratio,
+                            "pace_ratio": w.pace_ratio,
+                            "class": level([w]),
+                        }
+                        for w in t.windows
+                    },
+                }
+                for t in chosen
+            },
+        },
+        ensure_ascii=False,
+    )
+
+
+@dataclass(frozen=True)
+class Verdict:
+    code: int
+    message: str
+
+
+def guard(
+    report: Report,
+    now: datetime,
+    tool: str,
+    window: str,
+    min_left: float,
+    max_age: timedelta | None,
+    fail_open: bool,
+    profile: str = DEFAULT_PROFILE,
+) -> Verdict:
+    """Exit 0 when at least min_left percent of the window is left, 1 when not, 69 when
+    that is unknown or the numbers are older than max_age (0 with fail_open)."""
+    verdict = _guard(report, now, tool, window, min_left, max_age, profile)
+    if verdict.code == EX_UNAVAILABLE and fail_open:
+        return Verdict(0, f"{verdict.message}; going ahead (--fail-open)")
+    return verdict
+
+
+def _guard(
+    report: Report,
+    now: datetime,
+    tool: str,
+    window: str,
+    min_left: float,
+    max_age: timedelta | None,
+    profile: str,
+) -> Verdict:
+    found = [t for t in report.tools if t.tool == tool and t.profile == profile]
+    if not found or found[0].observed_at is None:
+        return Verdict(EX_UNAVAILABLE, f"{tool}: no usage analysed yet; run `cctrack run`")
+    subject = found[0]
+    assert subject.observed_at is not None
+    age = now - subject.observed_at
+    if max_age is not None and age > max_age:
+        return Verdict(
+            EX_UNAVAILABLE,
+            f"{tool}: the latest numbers are {duration(age.total_seconds())} old "
+            f"(more than --max-age {duration(max_age.total_seconds())})",
+        )
+    match = [w for w in subject.windows if w.name == window]
+    if not match:
+        names = ", ".join(w.name for w in subject.windows) or "none"
+        return Verdict(EX_UNAVAILABLE, f"{tool} reports no {window} window (it has: {names})")
+    left = (1 - match[0].used_ratio) * 100
+    resets = reset_text(match[0].resets_at, now)
+    tail = f"; {resets}" if resets else ""
+    if left >= min_left:
+        return Verdict(0, f"{tool} {window}: {left:.0f}% left (at least {min_left:g}%){tail}")
+    return Verdict(1, f"{tool} {window}: only {left:.0f}% left (less than {min_left:g}%){tail}")
+
+
+def parse_age(text: str) -> timedelta:
+    """15m, 2h, 90s, 1d (a bare number is minutes)."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    value = text.strip().lower()
+    unit = value[-1] if value and value[-1] in units else "m"
+    number = value[:-1] if value and value[-1] in units else value
+    try:
+        seconds = float(number) * units[unit]
+    except ValueError:
+        raise ValueError(f"not an age: {text!r} (try 15m, 2h, 1d)") from None
+    if seconds < 0:
+        raise ValueError(f"not an age: {text!r}")
+    return timedelta(seconds=seconds)
+
+
+def _as_report(window: Window) -> WindowReport:
+    return WindowReport(
+        window.name, window.used_ratio, None, window.window_seconds, window.resets_at
+    )
+
+
+def claude_segment(saved: SavedWindows | None, now: datetime, prefix: bool) -> str:
+    if saved is None:
+        return "cctrack: no Claude usage yet"
+    windows = " · ".join(window_text(_as_report(w.as_of(now)), now) for w in saved.windows)
+    if now - saved.observed_at > STALE:
+        windows += f" · stale {duration((now - saved.observed_at).total_seconds(), minutes=True)}"
+    return f"claude {windows}" if prefix else windows
+
+
+def statusline(
+    stdin: bytes,
+    data_dir: Path,
+    wrap: str | None,
+    now: datetime,
+    tools: Sequence[str] = SOURCE_TOOLS,
+    profile: str = DEFAULT_PROFILE,
+) -> str:
+    """What `cctrack statusline` prints: the wrapped command's output, then Claude's segment
+    (from what Claude Code just piped in) and the other tools' (from the latest analysis).
+
+    Never raises: a status line must not break the editor. Problems go to stderr.
+    """
+    lines = []
+    if wrap:
+        try:
+            # The wrapped command is the user's own statusLine setting, a shell command line
+            # that Claude Code would itself have run through a shell.
+            done = process.run_shell(wrap, stdin, WRAP_TIMEOUT, "wrapped command")
+            lines.append(done.stdout.decode("utf-8", "replace").rstrip("\n"))
+        except process.ProcessFailure as exc:
+            print(
+                f"cctrack statusline: wrapped command failed: {redact(str(exc))}", file=sys.stderr
+            )
+    segments = []
+    prefix = len(tools) > 1
+    if "claude" in tools:
+        saved = None
+        try:
+            saved = store_statusline(data_dir, strict_loads(stdin), now, profile)
+        except (ValueError, CctrackError, OSError) as exc:
+            print(f"cctrack statusline: not stored: {redact(str(exc))}", file=sys.stderr)
+        segments.append(claude_segment(saved or load_statusline(data_dir, profile), now, prefix))
+    others = [tool for tool in tools if tool != "claude"]
+    if others:
+        report, _ = latest_report(data_dir, tuple(others), (profile,), now)
+        segments += [tool_segment(t, now, prefix) for t in pick(report, others, profile)]
+    lines.append(" | ".join(segments))
+    return "\n".join(line for line in lines if line)

@@ -1,0 +1,204 @@
+"""Issue 16 on the desk, through the real command line: the status line with Codex from a
+real analyze, desktop bars, the guard's exit codes, latest.json and notifications."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from builders import nested_2026, script, statusline_payload, token_count, write_rollout
+from conftest import Env
+
+UTC = timezone.utc
+
+
+def codex_rollout(
+    env: Env,
+    used: float,
+    minutes_ago: float = 1,
+    five_hour_reset: timedelta = timedelta(hours=2),
+    weekly: float = 63.0,
+) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    seen = now - timedelta(minutes=minutes_ago)
+    write_rollout(
+        env.codex_home,
+        now - timedelta(hours=3),
+        [
+            token_count(
+                seen,
+                nested_2026(
+                    (used, 300, now + five_hour_reset), (weekly, 10080, now + timedelta(days=3))
+                ),
+            )
+        ],
+        mtime=seen,
+        session=f"s-{used}-{minutes_ago}",
+    )
+
+
+def analysed(env: Env, used: float = 42.0, **kwargs: object) -> None:
+    codex_rollout(env, used, **kwargs)  # type: ignore[arg-type]
+    env.vars["CCTRACK_SOURCES"] = "codex"
+    result = env.run("run")
+    assert result.returncode == 0, result.stderr
+
+
+def test_statusline_shows_claude_and_codex_from_the_latest_analysis(env: Env) -> None:
+    analysed(env)
+    now = datetime.now(UTC)
+    payload = json.dumps(
+        statusline_payload((37.0, now + timedelta(hours=1)), (12.0, now + timedelta(days=4)))
+    )
+    result = env.run("statusline", input=payload.encode())
+    assert result.returncode == 0 and result.stderr == ""
+    assert re.fullmatch(
+        r"claude 5h 37% \(resets in 0h5\dm\) · 7d 12% \(resets \w{3} \d\d:\d\d\) \| "
+        r"codex 5h 42% \(resets in 1h5\dm\) · 7d 63% \(resets \w{3} \d\d:\d\d\)\n",
+        result.stdout,
+    ), result.stdout
+    only = env.run("statusline", "--tools", "codex", input=payload.encode())
+    assert only.stdout.startswith("5h 42%")
+
+
+def test_statusline_marks_stale_numbers(env: Env) -> None:
+    analysed(env, minutes_ago=200)
+    out = env.run("statusline", "--tools", "codex", input=b"{}").stdout
+    assert "stale 3h20m" in out
+
+
+def test_bar_formats_and_classes(env: Env) -> None:
+    analysed(env, used=96.0)
+    plain = env.run("bar").stdout.strip()
+    assert plain.startswith("codex 5h 96%")
+    waybar = json.loads(env.run("bar", "--format", "waybar").stdout)
+    assert (
+        waybar["class"] == "critical" and waybar["percentage"] == 96 and "pace" in waybar["tooltip"]
+    )
+    full = json.loads(env.run("bar", "--format", "json").stdout)
+    # The weekly window is under 80 % but burning faster than it refills: warn.
+    assert full["version"] == 1 and full["tools"]["codex"]["windows"]["weekly"]["class"] == "warn"
+    assert env.run("bar", "--format", "tmux").stdout.startswith("#[fg=red]codex 5h 96%")
+    text, short, colour = env.run("bar", "--format", "i3blocks").stdout.splitlines()
+    assert text == plain and short == "codex 96%" and colour == "#ff5555"
+    bad = env.run("bar", "--format", "xml")
+    assert bad.returncode == 2 and "unknown --format" in bad.stderr
+
+
+@pytest.mark.parametrize(
+    ("used", "args", "code", "words"),
+    [
+        (42.0, ["--min-left", "10"], 0, "58% left"),
+        (95.0, ["--min-left", "10"], 1, "only 5% left"),
+        (42.0, ["--window", "daily"], 69, "reports no daily window"),
+        (42.0, ["--max-age", "30s"], 69, "more than --max-age"),
+        (42.0, ["--max-age", "30s", "--fail-open"], 0, "--fail-open"),
+    ],
+)
+def test_guard_exit_codes(env: Env, used: float, args: list[str], code: int, words: str) -> None:
+    analysed(env, used=used, minutes_ago=5)
+    result = env.run("guard", "--tool", "codex", *args)
+    assert result.returncode == code, result.stdout + result.stderr
+    assert words in result.stdout and result.stdout.count("\n") == 1
+
+
+def test_guard_without_any_analysis_is_unavailable(env: Env) -> None:
+    result = env.run("guard", "--tool", "codex")
+    assert result.returncode == 69 and "no usage analysed yet" in result.stdout
+
+
+def test_latest_json_is_written_by_analyze(env: Env) -> None:
+    analysed(env)
+    latest = json.loads((env.data_dir / "latest.json").read_text())
+    assert latest["version"] == 1
+    assert latest["tools"]["codex"]["windows"]["five_hour"]["used_ratio"] == 0.42
+    assert (env.data_dir / "latest.json").stat().st_mode & 0o077 == 0
+
+
+def notify_config(env: Env, command: list[str], extra: str = "") -> Path:
+    config = Path(env.vars["XDG_CONFIG_HOME"]) / "cctrack" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(f"notify_command = {json.dumps(command)}\n{extra}")
+    return config
+
+
+def test_notify_command_hears_each_crossing_once(env: Env) -> None:
+    inbox = env.root / "inbox"
+    inbox.mkdir()
+    receiver = script(
+        env.root / "receiver",
+        f"""
+import sys, uuid
+open({str(inbox)!r} + "/" + uuid.uuid4().hex, "w").write(sys.stdin.read())
+""",
+    )
+    notify_config(env, [str(receiver)])
+
+    def received() -> list[dict]:
+        events = [json.loads(p.read_text()) for p in inbox.iterdir()]
+        for p in inbox.iterdir():
+            p.unlink()
+        return sorted(events, key=lambda e: (e["event"], e["window"] or "", e["threshold"] or 0))
+
+    analysed(env, used=50.0, weekly=10.0)
+    assert received() == []  # below every threshold, up: nothing to say
+    analysed(env, used=85.0, weekly=10.0)
+    first = received()
+    # 85 % used with 60 % of the window gone: over a threshold, and burning too fast.
+    assert [(e["event"], e["window"], e["threshold"]) for e in first] == [
+        ("pace", "five_hour", None),
+        ("threshold", "five_hour", 0.8),
+    ]
+    (crossing,) = [e for e in first if e["event"] == "threshold"]
+    assert (
+        crossing["version"] == 1 and crossing["tool"] == "codex" and crossing["used_ratio"] == 0.85
+    )
+    assert crossing["message"].startswith("codex five_hour is 85% used, resets in 1h5")
+    for _ in range(2):  # still above 0.8, below 0.95: quiet, however often analyze runs
+        analysed(env, used=90.0, weekly=10.0)
+        assert received() == []
+    analysed(env, used=97.0, weekly=10.0)
+    assert [(e["event"], e["threshold"]) for e in received()] == [("threshold", 0.95)]
+    env.vars["CODEX_STATUS_PATH"] = str(script(env.root / "broken", "import sys; sys.exit('down')"))
+    assert env.run("run").returncode == 1  # the only source failed; analyze still ran
+    assert [e["event"] for e in received()] == ["down"]
+    assert env.run("run").returncode == 1
+    assert received() == []
+    del env.vars["CODEX_STATUS_PATH"]
+    analysed(env, used=97.0, weekly=10.0)
+    assert [e["event"] for e in received()] == ["up"]
+
+
+def test_a_window_reset_is_told_once(env: Env) -> None:
+    inbox = env.root / "inbox.jsonl"
+    receiver = script(
+        env.root / "receiver", f"import sys; open({str(inbox)!r}, 'a').write(sys.stdin.read())"
+    )
+    notify_config(env, [str(receiver)], "notify_thresholds = [0.99]\n")
+    analysed(env, used=30.0, weekly=10.0)
+    # As if the last analysis had been made before the five-hour window's reset: the state
+    # file's memory says the reset was a minute ago, and the window now reads a new one.
+    state_file = env.data_dir / "analyze-state.json"
+    state = json.loads(state_file.read_text())
+    past = (datetime.now(UTC) - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    state["notify_memory"]["codex"]["windows"]["five_hour"][2] = past
+    state_file.write_text(json.dumps(state))
+    for _ in range(2):
+        assert env.run("analyze").returncode == 0
+    events = [json.loads(line) for line in inbox.read_text().splitlines()]
+    assert [(e["event"], e["window"]) for e in events] == [("reset", "five_hour")]
+    assert "quota is back" in events[0]["message"]
+
+
+def test_a_hanging_notify_command_costs_at_most_its_timeout(env: Env) -> None:
+    hang = script(env.root / "hang", "import time; time.sleep(60)")
+    notify_config(env, [str(hang)], "notify_timeout = 1\n")
+    codex_rollout(env, 90.0)
+    env.vars["CCTRACK_SOURCES"] = "codex"
+    result = env.run("run", timeout=30)
+    assert result.returncode == 0
+    assert "notification(s) not delivered: notify_command timed out after 1 s" in result.stderr
+    assert env.textfile.exists()
