@@ -224,18 +224,26 @@ def do_analyze(settings: Settings, rebuild: bool) -> int:
     return 0
 
 
+# Each job has its own lock: a capture and an analyze started on the same minute both run
+# (analyze reads what is there); only a second copy of the same job is skipped.
+JOB_LOCKS = {"capture": ("capture",), "analyze": ("analyze",), "run": ("capture", "analyze")}
+
+
 def as_job(name: str, settings: Settings, if_idle: bool, work: Callable[[], int]) -> int:
-    """Run work; with --if-idle, only when no other job of this data directory runs, so slow
-    timer or cron runs never pile up."""
+    """Run work; with --if-idle, only when no other run of the same job of this data
+    directory is still going, so slow timer or cron runs never pile up."""
     if not if_idle:
         return work()
+    from contextlib import ExitStack
+
     from cctrack.files import private_dir, try_locked
 
     data_dir = guarded(name, lambda: private_dir(settings.data_dir))
-    with try_locked(data_dir / ".job.lock") as acquired:
-        if not acquired:
-            log(f"cctrack {name}: the previous cctrack job still runs; skipping this {name}")
-            return 0
+    with ExitStack() as stack:
+        for job in JOB_LOCKS[name]:
+            if not stack.enter_context(try_locked(data_dir / f".{job}.job.lock")):
+                log(f"cctrack {name}: the previous cctrack {job} still runs; skipping this {name}")
+                return 0
         return work()
 
 

@@ -202,14 +202,19 @@ def test_crontab_lines_work_under_cron_environment(tmp_path: Path) -> None:
 
 def test_jobs_skip_an_overlapping_run(tmp_path: Path) -> None:
     vars, _ = cron_user(tmp_path)
-    lock = Path(vars["HOME"]) / ".local/state/cctrack/.job.lock"
+    lock = Path(vars["HOME"]) / ".local/state/cctrack/.capture.job.lock"
     with open(lock, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         skipped = subprocess.run(
             [str(ROOT / "jobs/capture")], env=vars, capture_output=True, text=True
         )
-    assert skipped.returncode == 0 and "still runs; skipping" in skipped.stderr
-    assert not list(lock.parent.glob("usage-*.jsonl"))
+        assert skipped.returncode == 0 and "still runs; skipping" in skipped.stderr
+        assert not list(lock.parent.glob("usage-*.jsonl"))
+        # Another job is not held up: analyze has its own lock.
+        analyzed = subprocess.run(
+            [str(ROOT / "jobs/analyze")], env=vars, capture_output=True, text=True
+        )
+    assert analyzed.returncode == 0 and "cctrack analyze:" in analyzed.stderr
     ran = subprocess.run([str(ROOT / "jobs/capture")], env=vars, capture_output=True, text=True)
     assert ran.returncode == 0 and "claude ok, codex ok" in ran.stderr
 
