@@ -20,6 +20,7 @@ LAYERS = [
     "cctrack.sources",
     "cctrack.sources.claude.saved",
     "cctrack.sources.claude.statusline",
+    "cctrack.sources.claude.keychain",
     "cctrack.sources.claude.oauth",
     "cctrack.sources.claude",
     "cctrack.sources.codex",

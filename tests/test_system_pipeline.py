@@ -294,10 +294,15 @@ def test_readme_quickstart_on_a_machine_without_claude_or_codex(tmp_path: Path) 
         ["scripts/quickstart"], cwd=clone, env=env, capture_output=True, text=True, timeout=600
     )
     assert failed.returncode == 0, failed.stderr
-    assert "claude FAILED: claude-status failed (exit 1): cctrack-claude-status: no Claude usage" in failed.stderr
+    assert (
+        "claude FAILED: claude-status failed (exit 1): cctrack-claude-status: no Claude usage"
+        in failed.stderr
+    )
     assert "could not be read" in failed.stderr and "bundled demo data" in failed.stderr
     assert "captured your own usage" not in failed.stderr
-    assert sample(failed.stdout, "cctrack_codex_usage_ratio", window="weekly") == pytest.approx(0.63)
+    assert sample(failed.stdout, "cctrack_codex_usage_ratio", window="weekly") == pytest.approx(
+        0.63
+    )
     # Once Codex has been used on the machine, the same command reports the real numbers.
     from builders import nested_2026, token_count, write_rollout
 

@@ -18,6 +18,7 @@ from cctrack.errors import EXIT_TEMPFAIL, EXIT_USAGE, CctrackError
 from cctrack.files import read_json
 from cctrack.records import Window, plan_label, strict_loads
 from cctrack.sources import percent_to_ratio
+from cctrack.sources.claude.keychain import keychain_login
 from cctrack.sources.claude.saved import FIVE_HOURS, WEEK, SavedWindows, profile_file, save_json
 from cctrack.timefmt import format_time, from_unix, parse_time
 
@@ -41,25 +42,32 @@ class Credentials:
 
 
 def read_credentials(claude_home: Path, env: Mapping[str, str], now: datetime) -> Credentials:
+    """Claude Code's token: CLAUDE_CODE_OAUTH_TOKEN, else `.credentials.json`, else (macOS)
+    the login keychain."""
     if env.get("CLAUDE_CODE_OAUTH_TOKEN"):
         return Credentials(env["CLAUDE_CODE_OAUTH_TOKEN"], None)
     path = claude_home / ".credentials.json"
+    where = str(path)
     try:
         stored = read_json(path)
-        if stored is None:
+    except (OSError, ValueError):
+        stored = {}
+    if stored is None:
+        found = keychain_login(claude_home, env)
+        if found is None:
             raise CctrackError(
                 f"no Claude Code login in {path}; log in with Claude Code, or set "
                 f"CLAUDE_CODE_OAUTH_TOKEN"
             )
+        stored, where = found
+    try:
         oauth = stored["claudeAiOauth"]
         token = oauth["accessToken"]
-    except (OSError, ValueError, KeyError, TypeError):
-        raise CctrackError(
-            f"{path} holds no claudeAiOauth.accessToken; log in to Claude Code again"
-        ) from None
+    except (KeyError, TypeError):
+        token = None
     if not isinstance(token, str) or not token:
         raise CctrackError(
-            f"{path} holds no claudeAiOauth.accessToken; log in to Claude Code again"
+            f"{where} holds no claudeAiOauth.accessToken; log in to Claude Code again"
         )
     expires = oauth.get("expiresAt")
     if (
