@@ -19,7 +19,7 @@ from cctrack.errors import EXIT_FAILURE, EXIT_USAGE, CctrackError
 from cctrack.settings import Settings, resolve_settings
 
 app = typer.Typer(
-    add_completion=False,
+    add_completion=True,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -430,6 +430,62 @@ def guard(
     )
     typer.echo(verdict.message)
     raise typer.Exit(verdict.code)
+
+
+@app.command()
+@with_options("data_dir")
+def setup(
+    flags: dict[str, Any],
+    systemd_user: Annotated[
+        bool, typer.Option("--systemd-user", help="Schedule with the systemd user timer.")
+    ] = False,
+    cron: Annotated[bool, typer.Option("--cron", help="Schedule with a crontab line.")] = False,
+    textfile: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--textfile-dir",
+            help="node_exporter's textfile directory, written to your config file.",
+            show_default=False,
+        ),
+    ] = None,
+    statusline: Annotated[
+        bool,
+        typer.Option(
+            "--statusline",
+            help="Make cctrack Claude Code's statusLine (wrapping the "
+            "one there; settings.json is backed up).",
+        ),
+    ] = False,
+    remove: Annotated[
+        bool, typer.Option("--uninstall", help="Undo all of it; your data stays.")
+    ] = False,
+) -> None:
+    """Install cctrack for this user in one step, idempotently, saying what it did: link it
+    into ~/.local/bin, set the textfile directory, schedule the jobs, add the status line."""
+    from cctrack.install import Place
+    from cctrack.install import setup as run_setup
+    from cctrack.settings import checkout_root
+
+    config = flags.get("config") or os.environ.get("CCTRACK_CONFIG")
+    settings = settings_from(flags)
+    home = Path(os.environ.get("HOME") or Path.home())
+    checkout = checkout_root() or home / ".local" / "lib" / "cctrack"
+    executable = Path(sys.executable).parent / "cctrack"
+    xdg = os.environ.get("XDG_CONFIG_HOME") or str(home / ".config")
+    place = Place(
+        home=home,
+        checkout=checkout,
+        executable=executable if executable.exists() else Path(sys.argv[0]).resolve(),
+        data_dir=settings.data_dir,
+        claude_home=settings.claude_home,
+        config_file=Path(config) if config else Path(xdg) / "cctrack" / "config.toml",
+        path_env=os.environ.get("PATH", ""),
+    )
+    lines = guarded(
+        "setup", lambda: run_setup(place, systemd_user, cron, textfile, statusline, remove)
+    )
+    for line in lines:
+        typer.echo(f"cctrack setup: {line}")
 
 
 @app.command("claude-status")

@@ -372,23 +372,18 @@ def kill_marked(mark: str) -> int:
     return killed
 
 
-def run_shell(command: str, stdin: bytes, timeout: float, label: str) -> Finished:
-    """A user's own shell command line (their previous statusLine command), bounded."""
-    result = run_jobs(
-        [
-            Job(
-                label,
-                os.environ,
-                timeout,
-                argv=("/bin/sh", "-c", command),
-                stdin=stdin,
-                retry_exit=None,
-            )
-        ]
-    )[0]
+def run_command(argv: Sequence[str], stdin: bytes, timeout: float, label: str) -> Finished:
+    """One command, bounded, without a shell; ProcessFailure when it gave no result."""
+    job = Job(label, os.environ, timeout, argv=tuple(argv), stdin=stdin, retry_exit=None)
+    result = run_jobs([job])[0]
     if isinstance(result, ProcessFailure):
         raise result
     return result
+
+
+def run_shell(command: str, stdin: bytes, timeout: float, label: str) -> Finished:
+    """A user's own shell command line (their previous statusLine command), bounded."""
+    return run_command(("/bin/sh", "-c", command), stdin, timeout, label)
 
 
 class JsonRpcSession:

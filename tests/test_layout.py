@@ -40,6 +40,7 @@ LAYERS = [
     "cctrack.capture",
     "cctrack.analyze",
     "cctrack.demo",
+    "cctrack.install",
     "cctrack.cli",
     "cctrack.__main__",
 ]

@@ -332,3 +332,29 @@ def test_every_dashboard_panel_has_data_in_real_prometheus(
         assert_every_dashboard_query_has_data(base)
         used = query(base, 'cctrack_codex_usage_ratio{window="five_hour"}')
         assert float(used[0]["value"][1]) == pytest.approx(0.42)
+
+
+def test_launchd_agent_runs_the_job_every_five_minutes() -> None:
+    import plistlib
+
+    path = DEPLOY / "launchd" / "io.github.cctrack.run.plist"
+    agent = plistlib.loads(path.read_bytes())
+    assert agent["Label"] == path.name.removesuffix(".plist")
+    assert agent["StartInterval"] == 300 and agent["RunAtLoad"] is True
+    program, flag, command = agent["ProgramArguments"]
+    assert (program, flag) == ("/bin/sh", "-c")
+    # The same job as the systemd timer and cron: jobs/run, logged, its exit status kept.
+    assert command.startswith('exec "$HOME/.local/lib/cctrack/jobs/run" >> ')
+    assert "|" not in command
+    check = subprocess.run(["/bin/sh", "-n", "-c", command], capture_output=True)
+    assert check.returncode == 0
+
+
+def test_shell_completion_is_offered() -> None:
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "cctrack"), "--show-completion", "bash"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0 and "_cctrack_completion" in done.stdout

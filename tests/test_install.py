@@ -1,0 +1,155 @@
+"""`cctrack setup` through the real command line: systemd user units (systemctl is a fake
+that records its calls: no user manager runs here), a real crontab, Claude Code's status
+line; each twice (idempotent) and then undone with --uninstall."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from builders import fixed_tool, script
+from conftest import Env, require_binary, sample
+
+ROOT = Path(__file__).resolve().parent.parent
+CCTRACK = Path(sys.executable).parent / "cctrack"
+
+
+def setup(env: Env, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(CCTRACK), "setup", *args], env=env.vars, capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.fixture
+def fake_systemctl(env: Env) -> Path:
+    calls = env.root / "systemctl-calls"
+    bin_dir = env.root / "fakebin"
+    bin_dir.mkdir()
+    script(
+        bin_dir / "systemctl",
+        f"import sys; open({str(calls)!r}, 'a').write(' '.join(sys.argv[1:]) + '\\n')",
+    )
+    env.vars["PATH"] = f"{bin_dir}:{env.vars['PATH']}"
+    return calls
+
+
+def test_systemd_user_setup_installs_links_and_is_idempotent(
+    env: Env, fake_systemctl: Path
+) -> None:
+    home = Path(env.vars["HOME"])
+    first = setup(env, "--systemd-user", "--textfile-dir", str(env.textfile_dir))
+    assert first.returncode == 0, first.stderr
+    units = home / ".config/systemd/user"
+    capture = (units / "cctrack-capture.service").read_text()
+    assert f"ExecStart={ROOT}/jobs/capture" in capture
+    assert f"-{env.textfile_dir}" in capture.split("ReadWritePaths=", 1)[1].splitlines()[0]
+    assert (units / "cctrack-capture.timer").is_file() and (
+        units / "cctrack-analyze.service"
+    ).is_file()
+    link = home / ".local/bin/cctrack"
+    assert link.is_symlink() and Path(os.readlink(link)) == CCTRACK
+    assert "is not on your PATH yet" in first.stdout
+    config = Path(env.vars["XDG_CONFIG_HOME"]) / "cctrack/config.toml"
+    assert f'textfile_dir = "{env.textfile_dir}"' in config.read_text()
+    assert fake_systemctl.read_text().splitlines() == [
+        "--user daemon-reload",
+        "--user enable --now cctrack-capture.timer",
+    ]
+    second = setup(env, "--systemd-user", "--textfile-dir", str(env.textfile_dir))
+    assert second.returncode == 0
+    assert "is up to date" in second.stdout and "already points at" in second.stdout
+    assert "already sends the textfile" in second.stdout
+    undone = setup(env, "--uninstall")
+    assert undone.returncode == 0, undone.stderr
+    assert not (units / "cctrack-capture.service").exists() and not link.exists()
+    assert "--user disable --now cctrack-capture.timer" in fake_systemctl.read_text()
+    assert "kept your data" in undone.stdout
+
+
+def test_a_textfile_directory_that_cannot_be_written_is_refused(env: Env) -> None:
+    result = setup(env, "--textfile-dir", str(env.root / "missing"))
+    assert result.returncode == 2 and "is not a directory you can write" in result.stderr
+
+
+@pytest.fixture
+def own_crontab() -> Iterator[str]:
+    crontab = require_binary("crontab")
+    before = subprocess.run([crontab, "-l"], capture_output=True, text=True)
+    try:
+        yield crontab
+    finally:
+        if before.returncode == 0:
+            subprocess.run([crontab, "-"], input=before.stdout, text=True, check=True)
+        else:
+            subprocess.run([crontab, "-r"], capture_output=True)
+
+
+def test_cron_setup_adds_one_working_line_and_uninstall_removes_it(
+    env: Env, own_crontab: str
+) -> None:
+    tools = env.root / "tools"
+    tools.mkdir()
+    home = Path(env.vars["HOME"])
+    config = home / ".config/cctrack/config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text(
+        "claude_oauth = false\n"
+        f'claude_status = "{fixed_tool(tools / "c", "claude", 0.3, 0.1)}"\n'
+        f'codex_status = "{fixed_tool(tools / "x", "codex", 0.4, 0.2)}"\n'
+    )
+    # Setup itself runs from the user's shell; the job later runs under cron's bare environment.
+    textfile = env.textfile
+    for name in ("CCTRACK_TEXTFILE_DIR", "CCTRACK_DATA_DIR", "XDG_CONFIG_HOME", "XDG_STATE_HOME"):
+        env.vars.pop(name)
+    data_dir = home / ".local/state/cctrack"
+    for _ in range(2):
+        result = setup(env, "--cron", "--textfile-dir", str(textfile.parent))
+        assert result.returncode == 0, result.stderr
+    lines = [
+        line
+        for line in subprocess.run(
+            [own_crontab, "-l"], capture_output=True, text=True
+        ).stdout.splitlines()
+        if "cctrack" in line
+    ]
+    assert len(lines) == 1 and lines[0].startswith("*/5 * * * * ")
+    command = lines[0].split(" ", 5)[5].removesuffix(" # cctrack")
+    cron_env = {"HOME": str(home), "PATH": "/usr/bin:/bin", "SHELL": "/bin/sh"}
+    ran = subprocess.run(
+        ["env", "-i", *(f"{k}={v}" for k, v in cron_env.items()), "/bin/sh", "-c", command],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert sample(textfile.read_text(), "cctrack_codex_usage_ratio", window="five_hour") == 0.4
+    assert "cctrack analyze: claude up, codex up" in (data_dir / "cron.log").read_text()
+    assert setup(env, "--uninstall").returncode == 0
+    after = subprocess.run([own_crontab, "-l"], capture_output=True, text=True).stdout
+    assert "cctrack" not in after
+
+
+def test_statusline_setup_wraps_the_existing_one_and_uninstall_restores_it(env: Env) -> None:
+    settings = env.claude_home / "settings.json"
+    env.claude_home.mkdir()
+    original = {"model": "opus", "statusLine": {"type": "command", "command": "~/bin/my line.sh"}}
+    settings.write_text(json.dumps(original))
+    result = setup(env, "--statusline")
+    assert result.returncode == 0, result.stderr
+    now = json.loads(settings.read_text())
+    link = Path(env.vars["HOME"]) / ".local/bin/cctrack"
+    assert (
+        now["statusLine"]["command"]
+        == f"{link} statusline --wrap {shlex.quote('~/bin/my line.sh')}"
+    )
+    assert now["model"] == "opus"
+    assert json.loads((env.claude_home / "settings.json.cctrack-backup").read_text()) == original
+    assert "already uses cctrack's status line" in setup(env, "--statusline").stdout
+    assert setup(env, "--uninstall").returncode == 0
+    assert json.loads(settings.read_text()) == original
