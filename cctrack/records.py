@@ -30,6 +30,9 @@ _WINDOW_NAME = re.compile(r"^[a-z0-9_]{1,40}$")
 _ORIGIN = re.compile(r"^[A-Za-z0-9_.:-]{1,40}$")
 _PLAN = re.compile(r"^[a-z0-9_.-]{1,32}$")
 _ACCOUNT = re.compile(r"^[a-z0-9-]{1,40}$")
+_BUCKET = re.compile(r"^[a-z0-9_]{1,32}$")
+_REASON = re.compile(r"^[a-z0-9_.-]{1,64}$")
+_CURRENCY = re.compile(r"^[A-Za-z]{1,8}$")
 _PROFILE = re.compile(r"^[a-z0-9_-]{1,32}$")
 DEFAULT_PROFILE = "default"
 
@@ -110,6 +113,90 @@ class Window:
 
 
 @dataclass(frozen=True)
+class Bucket:
+    """A limit narrower than the plan's (one model's weekly limit, Codex Spark's window):
+    it can bind first, but it is not "my plan", so it is kept apart from `windows`."""
+
+    name: str
+    window: Window
+
+    def to_json(self) -> dict[str, Any]:
+        return {"bucket": self.name, "window": self.window.name, **self.window.to_json()}
+
+    @classmethod
+    def from_json(cls, obj: Any) -> Bucket:
+        if not isinstance(obj, dict):
+            raise ValueError("bucket is not an object")
+        name = obj.get("bucket")
+        if not isinstance(name, str) or not _BUCKET.match(name):
+            raise ValueError(f"bad bucket name {quote(name)}")
+        return cls(name, Window.from_json(obj.get("window"), obj))
+
+
+def _optional(obj: dict[str, Any], key: str, kind: type) -> Any:
+    value = obj.get(key)
+    if value is None:
+        return None
+    if kind is float:
+        return finite_number(value, key)
+    if kind is bool and not isinstance(value, bool):
+        raise ValueError(f"{key} is not true or false")
+    if kind is int and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        raise ValueError(f"{key} is not a count")
+    return value
+
+
+@dataclass(frozen=True)
+class Extras:
+    """What the vendors report besides limits: Claude's extra usage (paid overage), Codex's
+    credits, why a limit was reached, banked full resets. None is "not reported"."""
+
+    extra_usage_enabled: bool | None = None
+    extra_usage_used_ratio: float | None = None
+    extra_usage_limit: float | None = None
+    extra_usage_used: float | None = None
+    currency: str | None = None
+    has_credits: bool | None = None
+    credits_unlimited: bool | None = None
+    credits_balance: float | None = None
+    limit_reached: str | None = None
+    reset_credits_available: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {key: value for key, value in self.__dict__.items() if value is not None}
+
+    @classmethod
+    def from_json(cls, obj: Any) -> Extras:
+        if not isinstance(obj, dict):
+            raise ValueError("extras is not an object")
+        ratio = _optional(obj, "extra_usage_used_ratio", float)
+        if ratio is not None and ratio < 0:
+            raise ValueError("extra_usage_used_ratio is negative")
+        currency = obj.get("currency")
+        reason = obj.get("limit_reached")
+        return cls(
+            extra_usage_enabled=_optional(obj, "extra_usage_enabled", bool),
+            extra_usage_used_ratio=ratio,
+            extra_usage_limit=_optional(obj, "extra_usage_limit", float),
+            extra_usage_used=_optional(obj, "extra_usage_used", float),
+            currency=currency if isinstance(currency, str) and _CURRENCY.match(currency) else None,
+            has_credits=_optional(obj, "has_credits", bool),
+            credits_unlimited=_optional(obj, "credits_unlimited", bool),
+            credits_balance=_optional(obj, "credits_balance", float),
+            limit_reached=reason if isinstance(reason, str) and _REASON.match(reason) else None,
+            reset_credits_available=_optional(obj, "reset_credits_available", int),
+        )
+
+
+def limit_reason(value: Any) -> str | None:
+    """A vendor's limit-reached reason as a label value; None when absent or not plain."""
+    if not isinstance(value, str):
+        return None
+    reason = value.strip().lower()
+    return reason if _REASON.match(reason) else None
+
+
+@dataclass(frozen=True)
 class Status:
     source_tool: str
     observed_at: datetime
@@ -118,9 +205,15 @@ class Status:
     plan: str | None = None
     # A pseudonymous id of the vendor login (sources/account.py), when the tool knows it.
     account: str | None = None
+    buckets: tuple[Bucket, ...] = ()
+    extras: Extras | None = None
 
     def as_of(self, now: datetime) -> Status:
-        return replace(self, windows=tuple(w.as_of(now) for w in self.windows))
+        return replace(
+            self,
+            windows=tuple(w.as_of(now) for w in self.windows),
+            buckets=tuple(replace(b, window=b.window.as_of(now)) for b in self.buckets),
+        )
 
     def to_json(self) -> dict[str, Any]:
         obj: dict[str, Any] = {
@@ -133,6 +226,10 @@ class Status:
         if self.account is not None:
             obj["account"] = self.account
         obj["windows"] = {w.name: w.to_json() for w in self.windows}
+        if self.buckets:
+            obj["buckets"] = [b.to_json() for b in self.buckets]
+        if self.extras is not None and self.extras.to_json():
+            obj["extras"] = self.extras.to_json()
         return obj
 
     @classmethod
@@ -156,6 +253,10 @@ class Status:
         windows = obj.get("windows")
         if not isinstance(windows, dict) or not windows:
             raise ValueError("status has no windows")
+        buckets = obj.get("buckets", [])
+        if not isinstance(buckets, list):
+            raise ValueError("buckets is not a list")
+        extras = obj.get("extras")
         return cls(
             source_tool=source,
             observed_at=_time_field(obj.get("observed_at"), "observed_at"),
@@ -163,6 +264,8 @@ class Status:
             plan=plan,
             windows=tuple(Window.from_json(name, w) for name, w in sorted(windows.items())),
             account=account if isinstance(account, str) and _ACCOUNT.match(account) else None,
+            buckets=tuple(Bucket.from_json(b) for b in buckets),
+            extras=Extras.from_json(extras) if extras is not None else None,
         )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from cctrack.records import DEFAULT_PROFILE, SOURCE_TOOLS, Window
+from cctrack.records import DEFAULT_PROFILE, SOURCE_TOOLS, Bucket, Extras, Window
 from cctrack.state import State, ToolState
 
 # Early in a window a few percent used would read as an absurd pace; below this share of
@@ -59,6 +59,9 @@ class ToolReport:
     windows: tuple[WindowReport, ...]
     profile: str = DEFAULT_PROFILE
     account: str | None = None
+    # Narrower limits (a model's own weekly limit) and what else the vendor reports.
+    buckets: tuple[Bucket, ...] = ()
+    extras: Extras | None = None
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,8 @@ def tool_report(
         windows=windows,
         profile=profile,
         account=status.account if status else None,
+        buckets=status.buckets if status else (),
+        extras=status.extras if status else None,
     )
 
 

@@ -48,6 +48,16 @@ def tool_families(tool: str, reports: list[ToolReport], user: str) -> Iterator[F
         ),
     }
     info = Family(f"{prefix}_source", "info", "Where the latest numbers came from, and the plan.")
+    bucket_usage = Family(
+        f"{prefix}_bucket_usage_ratio",
+        "gauge",
+        "Share used of a limit narrower than the plan (one model's), 0..1.",
+    )
+    bucket_resets = Family(
+        f"{prefix}_bucket_reset_timestamp_seconds",
+        "gauge",
+        "When that narrower limit resets, Unix seconds.",
+    )
     for report in reports:
         who = {"user": user, "profile": report.profile, "account": report.account or ""}
         for window in report.windows:
@@ -68,9 +78,70 @@ def tool_families(tool: str, reports: list[ToolReport], user: str) -> Iterator[F
                 family.add(moment.timestamp(), **who)
         if report.origin is not None:
             info.add(1, origin=report.origin, plan=report.plan or "", **who)
+        for bucket in report.buckets:
+            where = {"bucket": bucket.name, "window": bucket.window.name, **who}
+            bucket_usage.add(bucket.window.used_ratio, **where)
+            if bucket.window.resets_at is not None:
+                bucket_resets.add(bucket.window.resets_at.timestamp(), **where)
     yield from (usage, pace, resets, length, up, captures, *moments.values())
     if info.samples:
         yield info
+    yield from (bucket_usage, bucket_resets)
+    yield from extras_families(prefix, reports, user)
+
+
+# Extras reported by one vendor or the other: (metric, help, field, labels from fields).
+EXTRAS = (
+    (
+        "extra_usage_enabled",
+        "1 if paid extra usage beyond the plan is on, else 0.",
+        "extra_usage_enabled",
+    ),
+    (
+        "extra_usage_used_ratio",
+        "Share of the monthly extra-usage limit spent, 0..1.",
+        "extra_usage_used_ratio",
+    ),
+    ("extra_usage_limit", "Monthly extra-usage limit, in its currency.", "extra_usage_limit"),
+    ("extra_usage_used", "Extra usage spent this month, in its currency.", "extra_usage_used"),
+    ("credits_balance", "Credits left on the account.", "credits_balance"),
+    ("credits_unlimited", "1 if the account's credits are unlimited, else 0.", "credits_unlimited"),
+    (
+        "reset_credits_available",
+        "Banked full resets of the limits, not yet used.",
+        "reset_credits_available",
+    ),
+)
+
+
+def extras_families(prefix: str, reports: list[ToolReport], user: str) -> Iterator[Family]:
+    """Gauges of what the vendor reports besides limits; a family only where a value is."""
+    for metric, help_text, field in EXTRAS:
+        family = Family(f"{prefix}_{metric}", "gauge", help_text)
+        for report in reports:
+            value = getattr(report.extras, field, None) if report.extras else None
+            if value is None:
+                continue
+            labels = {"user": user, "profile": report.profile, "account": report.account or ""}
+            if field.startswith("extra_usage_") and field not in (
+                "extra_usage_enabled",
+                "extra_usage_used_ratio",
+            ):
+                labels["currency"] = (report.extras.currency if report.extras else None) or ""
+            family.add(float(value), **labels)
+        if family.samples:
+            yield family
+    reached = Family(
+        f"{prefix}_limit_reached", "info", "1 while the vendor says a limit is reached, and why."
+    )
+    for report in reports:
+        reason = report.extras.limit_reached if report.extras else None
+        if reason:
+            reached.add(
+                1, reason=reason, user=user, profile=report.profile, account=report.account or ""
+            )
+    if reached.samples:
+        yield reached
 
 
 def families(report: Report) -> Iterator[Family]:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from cctrack.exposition import render
-from cctrack.records import Record, Status, Window
+from cctrack.records import Bucket, Extras, Record, Status, Window
 from cctrack.report import build_report
 from cctrack.settings import CONFIG_ONLY, ENVIRONMENT
 from cctrack.state import State
@@ -36,9 +37,28 @@ def test_settings_table_matches_the_code() -> None:
 def rendered_metric_names() -> set[str]:
     state = State()
     lines = []
+    extras = {
+        "claude": Extras(
+            extra_usage_enabled=True,
+            extra_usage_used_ratio=0.2,
+            extra_usage_limit=50.0,
+            extra_usage_used=10.0,
+            currency="USD",
+        ),
+        "codex": Extras(
+            has_credits=True,
+            credits_unlimited=False,
+            credits_balance=12.5,
+            limit_reached="rate_limit_reached",
+            reset_credits_available=1,
+        ),
+    }
     for seq, tool in ((1, "claude"), (2, "codex")):
         window = Window("five_hour", 0.4, 18000, NOW + timedelta(hours=1))
-        status = Status(tool, NOW, "test", (window,), "pro")
+        bucket = Bucket("opus", Window("weekly", 0.3, 604800, NOW + timedelta(days=2)))
+        status = replace(
+            Status(tool, NOW, "test", (window,), "pro"), buckets=(bucket,), extras=extras[tool]
+        )
         lines.append(Record(seq, NOW, "h", tool, ok=True, status=status).to_line().rstrip(b"\n"))
     state.add_lines(lines)
     state.push_last_success = NOW

@@ -127,8 +127,12 @@ def test_oauth_flat_answer_and_polite_polling(env: Env, usage_api: FakeUsageAPI)
     assert {n: w["used_ratio"] for n, w in obj["windows"].items()} == {
         "five_hour": 0.24,
         "weekly": 0.615,
-        "weekly_opus": 0.12,
     }
+    # Opus's own weekly limit is a bucket; the null sonnet one is left out (issue 13).
+    assert [(b["bucket"], b["window"], b["used_ratio"]) for b in obj["buckets"]] == [
+        ("opus", "weekly", 0.12)
+    ]
+    assert obj["extras"] == {"extra_usage_enabled": False}
     # The endpoint's fractional seconds are kept (issue 15).
     assert obj["windows"]["five_hour"]["resets_at"] == "2099-01-08T06:59:59.600974Z"
     (request,) = usage_api.requests
@@ -171,7 +175,10 @@ def test_oauth_limits_array_fallback(env: Env, usage_api: FakeUsageAPI) -> None:
         },
     )
     got = {n: w["used_ratio"] for n, w in claude_status(env)["windows"].items()}
-    assert got == {"five_hour": 0.08, "weekly": 0.4, "weekly_sonnet": 0.55}
+    assert got == {"five_hour": 0.08, "weekly": 0.4}
+    # A model's own weekly limit is a bucket, apart from the plan's windows (issue 13).
+    (bucket,) = claude_status(env)["buckets"]
+    assert (bucket["bucket"], bucket["window"], bucket["used_ratio"]) == ("sonnet", "weekly", 0.55)
 
 
 def _age_cache(env: Env, minutes: int) -> None:
@@ -304,11 +311,22 @@ def test_token_never_leaves_the_credentials_file(env: Env, usage_api: FakeUsageA
 
 def test_parse_usage_ignores_unknown_and_bad_entries() -> None:
     assert (
-        parse_usage({"five_hour": {"utilization": "high"}, "seven_day": {"utilization": 5e9}}) == ()
+        parse_usage(
+            {"five_hour": {"utilization": "high"}, "seven_day": {"utilization": 5e9}}
+        ).windows
+        == ()
     )
-    assert parse_usage([1, 2]) == ()
-    names = [
-        w.name
-        for w in parse_usage({"seven_day_Opus 4.5": {"utilization": 1, "resets_at": "garbage"}})
+    assert parse_usage([1, 2]).windows == ()
+    usage = parse_usage(
+        {
+            "seven_day_Opus 4.5": {"utilization": 1, "resets_at": "garbage"},
+            "seven_day_Frontier X": {"utilization": 3, "resets_at": None},
+            "seven_day_sonnet": {"utilization": 0, "resets_at": None},
+        }
+    )
+    # Named after the model family, else a safe form of the name; 0 % with no reset is a
+    # placeholder, not a reading.
+    assert [(b.name, b.window.used_ratio) for b in usage.buckets] == [
+        ("opus", 0.01),
+        ("frontier_x", 0.03),
     ]
-    assert names == ["weekly_opus_4_5"]

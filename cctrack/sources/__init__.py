@@ -9,6 +9,7 @@ prometheus_client.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,6 +79,21 @@ def window_name(minutes: int) -> str:
     if minutes % 60 == 0:
         return f"{minutes // 60}_hour"
     return f"{minutes}_minute"
+
+
+# Model families a bucket is named after when its name mentions one ("Claude Opus 4" -> opus).
+MODEL_FAMILIES = ("opus", "sonnet", "haiku", "spark", "mini")
+
+
+def bucket_name(text: str) -> str | None:
+    """A vendor's name for a narrower limit as a label value: the model family it names,
+    else its words joined by underscores, at most 32 of a-z 0-9 _."""
+    lowered = text.lower()
+    for family in MODEL_FAMILIES:
+        if family in lowered:
+            return family
+    name = re.sub(r"[^a-z0-9]+", "_", lowered).strip("_")[:32].strip("_")
+    return name or None
 
 
 def percent_to_ratio(value: object) -> float | None:

@@ -14,16 +14,16 @@ import os
 import shutil
 import sys
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from cctrack import process
 from cctrack.errors import CctrackError
-from cctrack.records import Status, Window, plan_label
+from cctrack.records import Bucket, Extras, Status, Window, limit_reason, plan_label
 from cctrack.redact import quote, redact
-from cctrack.sources import SourceParams, window_name
+from cctrack.sources import SourceParams, bucket_name, window_name
 from cctrack.timefmt import format_time, from_unix, parse_time
 
 BLOCK = 256 << 10
@@ -38,12 +38,15 @@ APP_SERVER_TIMEOUT = 10.0
 
 @dataclass(frozen=True)
 class RateLimitSnapshot:
-    """The plan-limit windows of the newest rate-limit line, and what in it was unusable."""
+    """The plan-limit windows of the newest rate-limit line, and what in it was unusable;
+    the narrower per-model buckets and the extras (credits, why a limit was reached)."""
 
     observed_at: datetime
     windows: tuple[Window, ...]
     plan: str | None
     problem: str | None = None
+    buckets: tuple[Bucket, ...] = ()
+    extras: Extras | None = None
 
 
 # How Codex's own status screen names a window that came without its length.
@@ -103,12 +106,23 @@ def _slots(
     return found
 
 
+def is_plan_limit(limits: Any) -> bool:
+    return isinstance(limits, dict) and limits.get("limit_id") in (None, "codex")
+
+
 def read_rate_limits(limits: Any, line_time: datetime) -> tuple[tuple[Window, ...], str | None]:
     """The plan-limit windows of one `rate_limits` object, in any schema era, and what in it
     could not be used; ((), None) when the object is for another limit (a per-model bucket)
     or carries no window at all (placeholders: nulls, 0 % with neither length nor reset)."""
-    if not isinstance(limits, dict) or limits.get("limit_id") not in (None, "codex"):
+    if not is_plan_limit(limits):
         return (), None
+    return read_windows(limits, line_time)
+
+
+def read_windows(
+    limits: dict[str, Any], line_time: datetime
+) -> tuple[tuple[Window, ...], str | None]:
+    """The windows of one rate-limit object, whichever limit it is for."""
     windows: dict[str, Window] = {}
     problems = []
     for slot, percent, minutes, resets in _slots(limits, line_time):
@@ -133,14 +147,50 @@ def read_rate_limits(limits: Any, line_time: datetime) -> tuple[tuple[Window, ..
     return tuple(windows.values()), "; ".join(problems) or None
 
 
+def read_buckets(limits: Any, line_time: datetime) -> tuple[Bucket, ...]:
+    """A per-model limit's windows as buckets, named by its `limit_name` ("Spark" -> spark)
+    or else its id without the `codex_` prefix; () for the plan's own limit."""
+    if not isinstance(limits, dict) or is_plan_limit(limits):
+        return ()
+    label = limits.get("limit_name") or str(limits.get("limit_id", "")).removeprefix("codex_")
+    name = bucket_name(str(label))
+    if name is None:
+        return ()
+    windows, _ = read_windows(limits, line_time)
+    return tuple(Bucket(name, window) for window in windows)
+
+
+def read_extras(limits: Any) -> Extras | None:
+    """Credits and why a limit was reached, from the plan's own rate-limit object."""
+    if not isinstance(limits, dict):
+        return None
+    found = limits.get("credits")
+    credits: dict[str, Any] = found if isinstance(found, dict) else {}
+    balance = credits.get("balance")
+    try:
+        # Codex writes the balance as a string ("12.50") or a number.
+        amount = float(balance) if isinstance(balance, (str, int, float)) else None
+    except ValueError:
+        amount = None
+    if isinstance(balance, bool):
+        amount = None
+    has, unlimited = credits.get("has_credits"), credits.get("unlimited")
+    extras = Extras(
+        has_credits=has if isinstance(has, bool) else None,
+        credits_unlimited=unlimited if isinstance(unlimited, bool) else None,
+        credits_balance=amount if amount is not None and math.isfinite(amount) else None,
+        limit_reached=limit_reason(limits.get("rate_limit_reached_type")),
+    )
+    return extras if extras.to_json() else None
+
+
 def parse_rate_limits(limits: Any, line_time: datetime) -> tuple[Window, ...]:
     """The usable plan-limit windows of one `rate_limits` object."""
     return read_rate_limits(limits, line_time)[0]
 
 
-def snapshot_from_line(line: bytes) -> RateLimitSnapshot | None:
-    """The snapshot in one rollout line, if it is a token_count event carrying plan limits;
-    one without a usable window (but with something in it) comes back with its problem."""
+def rate_limits_of(line: bytes) -> tuple[datetime, Any] | None:
+    """The time and `rate_limits` object of a token_count line, else None."""
     if b"token_count" not in line or b"rate_limits" not in line:
         return None
     try:
@@ -148,14 +198,23 @@ def snapshot_from_line(line: bytes) -> RateLimitSnapshot | None:
         payload = event["payload"]
         if event.get("type") != "event_msg" or payload.get("type") != "token_count":
             return None
-        line_time = parse_time(event["timestamp"])
+        return parse_time(event["timestamp"]), payload.get("rate_limits")
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
-    limits = payload.get("rate_limits")
+
+
+def snapshot_from_line(line: bytes) -> RateLimitSnapshot | None:
+    """The snapshot in one rollout line, if it is a token_count event carrying plan limits;
+    one without a usable window (but with something in it) comes back with its problem."""
+    found = rate_limits_of(line)
+    if found is None:
+        return None
+    line_time, limits = found
     windows, problem = read_rate_limits(limits, line_time)
     if not windows and not problem:
         return None
-    return RateLimitSnapshot(line_time, windows, plan_label(limits.get("plan_type")), problem)
+    plan = plan_label(limits.get("plan_type"))
+    return RateLimitSnapshot(line_time, windows, plan, problem, extras=read_extras(limits))
 
 
 def lines_from_end(path: Path) -> Iterator[bytes]:
@@ -202,26 +261,64 @@ def rollout_files(home: Path, since: datetime) -> list[tuple[float, Path]]:
     return found
 
 
+# Per-model lines interleave with the plan's; this many lines older than the plan's newest
+# are also looked at for buckets that were not seen above it.
+BUCKET_LOOKBACK = 200
+
+
 def latest_snapshot(home: Path, now: datetime) -> RateLimitSnapshot | None:
+    """The newest plan-limit snapshot across sessions, with the newest reading of every
+    per-model bucket seen next to it."""
     best: RateLimitSnapshot | None = None
+    buckets: dict[str, tuple[datetime, tuple[Bucket, ...]]] = {}
     oldest = (now - HORIZON).timestamp()
     for mtime, path in rollout_files(home, now - HORIZON):
         if mtime < oldest or (best and mtime < (best.observed_at - MTIME_SLACK).timestamp()):
             break  # every remaining file was last written before what we already have
         try:
-            snapshot = next(filter(None, map(snapshot_from_line, lines_from_end(path))), None)
+            snapshot = _scan(path, buckets)
         except OSError:
             continue  # a session file removed or unreadable mid-walk; the others still count
         if snapshot and (best is None or snapshot.observed_at > best.observed_at):
             best = snapshot
-    return best
+    if best is None:
+        return None
+    found = tuple(
+        b for _, group in sorted(buckets.values(), key=lambda item: item[0]) for b in group
+    )
+    return replace(best, buckets=tuple(sorted(found, key=lambda b: (b.name, b.window.name))))
 
 
-def parse_app_server_limits(result: Any, now: datetime) -> RateLimitSnapshot:
-    """`account/rateLimits/read`'s camelCase answer, read like a rollout's rate_limits."""
-    limits = result.get("rateLimits") if isinstance(result, dict) else None
+def _scan(
+    path: Path, buckets: dict[str, tuple[datetime, tuple[Bucket, ...]]]
+) -> RateLimitSnapshot | None:
+    """One rollout from its end: its newest plan snapshot; newer bucket readings go into
+    buckets (the newest per bucket across files wins)."""
+    snapshot = None
+    after = 0
+    for line in lines_from_end(path):
+        if snapshot is not None:
+            after += 1
+            if after > BUCKET_LOOKBACK:
+                break
+        found = rate_limits_of(line)
+        if found is None:
+            continue
+        line_time, limits = found
+        if is_plan_limit(limits):
+            if snapshot is None:
+                snapshot = snapshot_from_line(line)
+            continue
+        group = read_buckets(limits, line_time)
+        if group and (group[0].name not in buckets or buckets[group[0].name][0] < line_time):
+            buckets[group[0].name] = (line_time, group)
+    return snapshot
+
+
+def _snake(limits: Any) -> dict[str, Any] | None:
+    """A camelCase rate-limit object of `codex app-server`, shaped as a rollout writes it."""
     if not isinstance(limits, dict):
-        return RateLimitSnapshot(now, (), None)
+        return None
 
     def window(slot: Any) -> Any:
         if not isinstance(slot, dict):
@@ -232,13 +329,47 @@ def parse_app_server_limits(result: Any, now: datetime) -> RateLimitSnapshot:
             "resets_at": slot.get("resetsAt"),
         }
 
-    shaped = {
+    credits = limits.get("credits")
+    return {
         "limit_id": limits.get("limitId"),
+        "limit_name": limits.get("limitName"),
         "primary": window(limits.get("primary")),
         "secondary": window(limits.get("secondary")),
+        "plan_type": limits.get("planType"),
+        "rate_limit_reached_type": limits.get("rateLimitReachedType"),
+        "credits": {
+            "has_credits": credits.get("hasCredits"),
+            "unlimited": credits.get("unlimited"),
+            "balance": credits.get("balance"),
+        }
+        if isinstance(credits, dict)
+        else None,
     }
+
+
+def parse_app_server_limits(result: Any, now: datetime) -> RateLimitSnapshot:
+    """`account/rateLimits/read`'s camelCase answer, read like a rollout's rate_limits:
+    `rateLimits` is the plan, `rateLimitsByLimitId` adds the per-model buckets, and
+    `rateLimitResetCredits.availableCount` the banked full resets (never spent here)."""
+    shaped = _snake(result.get("rateLimits") if isinstance(result, dict) else None)
+    if shaped is None:
+        return RateLimitSnapshot(now, (), None)
     windows, problem = read_rate_limits(shaped, now)
-    return RateLimitSnapshot(now, windows, plan_label(limits.get("planType")), problem)
+    by_id = result.get("rateLimitsByLimitId")
+    buckets = tuple(
+        bucket
+        for limits in (by_id.values() if isinstance(by_id, dict) else ())
+        for bucket in read_buckets(_snake(limits), now)
+    )
+    extras = read_extras(shaped) or Extras()
+    banked = result.get("rateLimitResetCredits")
+    count = banked.get("availableCount") if isinstance(banked, dict) else None
+    if isinstance(count, int) and not isinstance(count, bool) and count >= 0:
+        extras = replace(extras, reset_credits_available=count)
+    plan = plan_label(shaped.get("plan_type"))
+    return RateLimitSnapshot(
+        now, windows, plan, problem, buckets, extras if extras.to_json() else None
+    )
 
 
 def app_server_snapshot(
@@ -264,6 +395,11 @@ def app_server_snapshot(
     return snapshot
 
 
+def as_status(snapshot: RateLimitSnapshot, origin: str, now: datetime) -> Status:
+    status = Status("codex", snapshot.observed_at, origin, snapshot.windows, snapshot.plan)
+    return replace(status, buckets=snapshot.buckets, extras=snapshot.extras).as_of(now)
+
+
 def codex_status(
     home: Path,
     now: datetime,
@@ -283,9 +419,7 @@ def codex_status(
             fresh = app_server_snapshot(
                 app_server, os.environ if env is None else env, now, timeout
             )
-            return Status(
-                "codex", fresh.observed_at, "app-server", fresh.windows, fresh.plan
-            ).as_of(now)
+            return as_status(fresh, "app-server", now)
         except CctrackError as exc:
             if snapshot is None:
                 raise CctrackError(
@@ -305,9 +439,7 @@ def codex_status(
             f"the newest Codex rate-limit snapshot ({format_time(snapshot.observed_at)}) has no "
             f"usable window: {snapshot.problem}; not falling back to an older one"
         )
-    return Status("codex", snapshot.observed_at, "rollout", snapshot.windows, snapshot.plan).as_of(
-        now
-    )
+    return as_status(snapshot, "rollout", now)
 
 
 def codex_status_for(params: SourceParams, env: Mapping[str, str], now: datetime) -> Status:

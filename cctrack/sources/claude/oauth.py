@@ -6,7 +6,7 @@ plain http is refused except to loopback.
 
 from __future__ import annotations
 
-import re
+import math
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,8 +16,8 @@ from typing import Any
 
 from cctrack.errors import EXIT_TEMPFAIL, EXIT_USAGE, CctrackError
 from cctrack.files import read_json
-from cctrack.records import Window, plan_label, strict_loads
-from cctrack.sources import percent_to_ratio
+from cctrack.records import Bucket, Extras, Window, plan_label, strict_loads
+from cctrack.sources import bucket_name, percent_to_ratio
 from cctrack.sources.claude.keychain import keychain_login
 from cctrack.sources.claude.saved import FIVE_HOURS, WEEK, SavedWindows, profile_file, save_json
 from cctrack.timefmt import format_time, from_unix, parse_time
@@ -29,7 +29,6 @@ OAUTH_BACKOFF = timedelta(minutes=5)
 # An answer this recent still serves when the endpoint cannot be reached.
 CACHE_FRESH = timedelta(minutes=15)
 HTTP_TIMEOUT = 10.0
-_SCOPE = re.compile(r"[^a-z0-9]+")
 
 
 @dataclass(frozen=True)
@@ -98,58 +97,102 @@ def reset_time_iso(value: Any) -> datetime | None:
         return None
 
 
-def _flat_name(key: str) -> tuple[str, int] | None:
-    if key == "five_hour":
-        return "five_hour", FIVE_HOURS
-    if key == "seven_day":
-        return "weekly", WEEK
-    if key.startswith("seven_day_") and key[10:]:
-        return "weekly_" + _SCOPE.sub("_", key[10:].lower()).strip("_"), WEEK
-    return None
+def _placeholder(percent: Any, resets: Any) -> bool:
+    """0 % with no reset time: the endpoint's way of saying "no such limit", not 0 %."""
+    return percent in (0, 0.0) and resets is None
 
 
-def _scoped_name(scope: Any) -> str:
-    text = str(scope or "").lower()
-    for model in ("opus", "sonnet", "haiku"):
-        if model in text:
-            return f"weekly_{model}"
-    return "weekly_" + (_SCOPE.sub("_", text).strip("_")[:30] or "scoped")
+def _extras(entry: Any) -> Extras | None:
+    """`extra_usage`: paid usage beyond the plan, when the account has it."""
+    if not isinstance(entry, dict):
+        return None
+    enabled = entry.get("is_enabled")
+
+    def number(key: str) -> float | None:
+        value = entry.get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return None
+        return float(value) if math.isfinite(value) else None
+
+    utilization = number("utilization")
+    currency = entry.get("currency")
+    return Extras(
+        extra_usage_enabled=enabled if isinstance(enabled, bool) else None,
+        extra_usage_used_ratio=utilization / 100
+        if utilization is not None and utilization >= 0
+        else None,
+        extra_usage_limit=number("monthly_limit"),
+        extra_usage_used=number("used_credits"),
+        currency=currency.upper()
+        if isinstance(currency, str) and currency.isalpha() and len(currency) <= 8
+        else None,
+    )
 
 
-def parse_usage(answer: Any) -> tuple[Window, ...]:
-    """The usage endpoint's windows: the flat keys first, else the newer `limits` array."""
+@dataclass(frozen=True)
+class Usage:
+    """The usage endpoint's answer: the plan's windows, narrower buckets, extra usage."""
+
+    windows: tuple[Window, ...]
+    buckets: tuple[Bucket, ...] = ()
+    extras: Extras | None = None
+
+
+def parse_usage(answer: Any) -> Usage:
+    """Windows from the flat keys, else from the newer `limits` array; buckets from the
+    `seven_day_*` keys and `weekly_scoped` limits; `extra_usage`. Placeholders (0 % with no
+    reset, nulls) are not numbers and are left out."""
     if not isinstance(answer, dict):
-        return ()
+        return Usage(())
     windows: dict[str, Window] = {}
-    for key, entry in answer.items():
-        named = _flat_name(key)
-        if named and isinstance(entry, dict):
-            window = _usage_window(*named, entry.get("utilization"), entry.get("resets_at"))
+    buckets: dict[str, Bucket] = {}
+    for key, name, seconds in (
+        ("five_hour", "five_hour", FIVE_HOURS),
+        ("seven_day", "weekly", WEEK),
+    ):
+        entry = answer.get(key)
+        if isinstance(entry, dict):
+            window = _usage_window(name, seconds, entry.get("utilization"), entry.get("resets_at"))
             if window:
-                windows.setdefault(window.name, window)
-    if windows:
-        return tuple(windows.values())
-    for entry in answer.get("limits") or ():
+                windows.setdefault(name, window)
+    for key, entry in answer.items():
+        if not key.startswith("seven_day_") or not isinstance(entry, dict):
+            continue
+        percent, resets = entry.get("utilization"), entry.get("resets_at")
+        bucket = bucket_name(key.removeprefix("seven_day_"))
+        window = _usage_window("weekly", WEEK, percent, resets)
+        if bucket and window and not _placeholder(percent, resets):
+            buckets.setdefault(bucket, Bucket(bucket, window))
+    limits = answer.get("limits")
+    for entry in limits if isinstance(limits, list) else ():
         if not isinstance(entry, dict):
             continue
-        named = _limit_name(entry)
-        window = (
-            _usage_window(*named, entry.get("percent"), entry.get("resets_at")) if named else None
-        )
-        if window:
-            windows.setdefault(window.name, window)
-    return tuple(windows.values())
+        kind, percent, resets = entry.get("kind"), entry.get("percent"), entry.get("resets_at")
+        if _placeholder(percent, resets):
+            continue
+        if kind in ("session", "weekly_all"):
+            name, seconds = ("five_hour", FIVE_HOURS) if kind == "session" else ("weekly", WEEK)
+            window = _usage_window(name, seconds, percent, resets)
+            if window:
+                windows.setdefault(name, window)
+        elif kind == "weekly_scoped":
+            bucket = bucket_name(_scope_text(entry.get("scope")))
+            window = _usage_window("weekly", WEEK, percent, resets)
+            if bucket and window:
+                buckets.setdefault(bucket, Bucket(bucket, window))
+    return Usage(
+        tuple(windows.values()), tuple(buckets.values()), _extras(answer.get("extra_usage"))
+    )
 
 
-def _limit_name(entry: dict[str, Any]) -> tuple[str, int] | None:
-    kind = entry.get("kind")
-    if kind == "session":
-        return "five_hour", FIVE_HOURS
-    if kind == "weekly_all":
-        return "weekly", WEEK
-    if kind == "weekly_scoped":
-        return _scoped_name(entry.get("scope")), WEEK
-    return None
+def _scope_text(scope: Any) -> str:
+    """`scope.model.display_name` ("Opus"), else whatever the scope says."""
+    if isinstance(scope, dict):
+        model = scope.get("model")
+        if isinstance(model, dict) and isinstance(model.get("display_name"), str):
+            return str(model["display_name"])
+        return " ".join(str(v) for v in scope.values() if isinstance(v, str))
+    return str(scope or "")
 
 
 @dataclass(frozen=True)
@@ -214,6 +257,7 @@ def check_usage_url(url: str) -> None:
 def _loopback(host: str) -> bool:
     if host == "localhost":
         return True
+
     import ipaddress
 
     try:
@@ -319,7 +363,7 @@ def oauth_snapshot(
         raise _http_reason(429)
     credentials = read_credentials(claude_home, env, now)
     try:
-        windows = parse_usage(fetch_usage(url, credentials.token))
+        usage = parse_usage(fetch_usage(url, credentials.token))
     except UsageHTTPError as exc:
         if exc.code == 429:
             retry = _retry_after(exc.retry_after, now)
@@ -331,10 +375,10 @@ def oauth_snapshot(
         if cached and cached.observed_at > now - CACHE_FRESH:
             return cached, cache.plan
         raise
-    if not windows:
+    if not usage.windows:
         raise CctrackError(
             "usage endpoint answered without any usage window; is this a Pro or Max login?"
         )
-    snapshot = SavedWindows(now, windows)
+    snapshot = SavedWindows(now, usage.windows, usage.buckets, usage.extras)
     save_oauth_cache(data_dir, OAuthCache(snapshot, credentials.plan, None), profile)
     return snapshot, credentials.plan

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from cctrack.files import private_dir, read_json, write_atomic
-from cctrack.records import Status, Window
+from cctrack.records import Bucket, Extras, Status, Window
 from cctrack.timefmt import format_time, from_unix, parse_time
 
 FIVE_HOURS = 5 * 3600
@@ -20,21 +20,31 @@ WEEK = 7 * 86400
 class SavedWindows:
     observed_at: datetime
     windows: tuple[Window, ...]
+    buckets: tuple[Bucket, ...] = ()
+    extras: Extras | None = None
 
     def status(self, origin: str, plan: str | None, now: datetime) -> Status:
-        return Status("claude", self.observed_at, origin, self.windows, plan).as_of(now)
+        status = Status("claude", self.observed_at, origin, self.windows, plan)
+        return replace(status, buckets=self.buckets, extras=self.extras).as_of(now)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        obj: dict[str, Any] = {
             "observed_at": format_time(self.observed_at),
             "windows": {w.name: w.to_json() for w in self.windows},
         }
+        if self.buckets:
+            obj["buckets"] = [b.to_json() for b in self.buckets]
+        if self.extras is not None:
+            obj["extras"] = self.extras.to_json()
+        return obj
 
     @classmethod
     def from_json(cls, obj: Any) -> SavedWindows:
         return cls(
             parse_time(obj["observed_at"]),
             tuple(Window.from_json(n, w) for n, w in obj["windows"].items()),
+            tuple(Bucket.from_json(b) for b in obj.get("buckets", [])),
+            Extras.from_json(obj["extras"]) if obj.get("extras") is not None else None,
         )
 
 
