@@ -124,12 +124,14 @@ def analyze(settings: Settings, now: datetime, rebuild: bool = False) -> Outcome
             stored, reason = (
                 (checkpoint.Checkpoint(), "--rebuild") if rebuild else checkpoint.load(data_dir)
             )
+            stored.state.limits = settings.event_limits
             with locked(data_dir / STORE_LOCK):
                 try:
                     read = checkpoint.read_new_lines(data_dir, stored.marks, stored.state.add_lines)
                 except checkpoint.RewrittenBelowCheckpoint as exc:
                     reason = f"{exc} changed below the checkpoint"
                     stored = checkpoint.Checkpoint()
+                    stored.state.limits = settings.event_limits
                     read = checkpoint.read_new_lines(data_dir, stored.marks, stored.state.add_lines)
             stored.marks = read.marks
             stored.state.analyzed_at = now

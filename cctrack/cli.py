@@ -488,6 +488,69 @@ def setup(
         typer.echo(f"cctrack setup: {line}")
 
 
+def parse_since(value: Optional[str]) -> Optional[datetime]:
+    if value is None:
+        return None
+    from cctrack.timefmt import parse_time
+
+    text = value if "T" in value else f"{value}T00:00:00Z"
+    try:
+        return parse_time(text)
+    except ValueError:
+        log(f"cctrack: --since {value!r} is not a date (2026-11-01) or an RFC 3339 time")
+        raise typer.Exit(EXIT_USAGE) from None
+
+
+SinceOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--since", help="Only from this UTC date (2026-11-01) or time on.", show_default=False
+    ),
+]
+
+
+@app.command()
+@with_options("data_dir")
+def events(
+    flags: dict[str, Any],
+    since: SinceOption = None,
+    tool: Annotated[
+        Optional[str], typer.Option("--tool", help="claude or codex.", show_default=False)
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="CSV with a header row.")] = False,
+) -> None:
+    """Every limit event in the records, with both snapshots: resets, reset times that
+    moved, usage that fell without a reset, jumped, or rose with nothing running here."""
+    from cctrack.history import render_events, replay_events, select
+
+    settings = settings_from(flags)
+    chosen = parse_tools(tool)[0] if tool else None
+    found = guarded("events", lambda: replay_events(settings.data_dir, settings.event_limits))
+    fmt = "json" if as_json else "csv" if as_csv else "text"
+    typer.echo(render_events(select(found, parse_since(since), chosen), fmt))
+
+
+@app.command()
+@with_options("data_dir")
+def history(
+    flags: dict[str, Any],
+    since: SinceOption = None,
+    tool: Annotated[
+        Optional[str], typer.Option("--tool", help="claude or codex.", show_default=False)
+    ] = None,
+    as_csv: Annotated[bool, typer.Option("--csv", help="CSV (the only format).")] = True,
+) -> None:
+    """Every captured window and bucket as CSV rows, for a spreadsheet: when the numbers
+    were true, when they were captured, used share, reset time, origin."""
+    from cctrack.history import history_rows, render_history
+
+    settings = settings_from(flags)
+    chosen = parse_tools(tool)[0] if tool else None
+    rows = guarded("history", lambda: history_rows(settings.data_dir, parse_since(since), chosen))
+    typer.echo(render_history(rows))
+
+
 @app.command("claude-status")
 @with_options("data_dir")
 def claude_status(flags: dict[str, Any]) -> None:

@@ -207,6 +207,9 @@ class Status:
     account: str | None = None
     buckets: tuple[Bucket, ...] = ()
     extras: Extras | None = None
+    # The tool's newest activity on this host (its logs' newest write), when known: usage
+    # that rises without it is evidence (evidence.py).
+    local_activity_at: datetime | None = None
 
     def as_of(self, now: datetime) -> Status:
         return replace(
@@ -230,6 +233,8 @@ class Status:
             obj["buckets"] = [b.to_json() for b in self.buckets]
         if self.extras is not None and self.extras.to_json():
             obj["extras"] = self.extras.to_json()
+        if self.local_activity_at is not None:
+            obj["local_activity_at"] = format_time(self.local_activity_at)
         return obj
 
     @classmethod
@@ -257,6 +262,7 @@ class Status:
         if not isinstance(buckets, list):
             raise ValueError("buckets is not a list")
         extras = obj.get("extras")
+        activity = obj.get("local_activity_at")
         return cls(
             source_tool=source,
             observed_at=_time_field(obj.get("observed_at"), "observed_at"),
@@ -266,6 +272,7 @@ class Status:
             account=account if isinstance(account, str) and _ACCOUNT.match(account) else None,
             buckets=tuple(Bucket.from_json(b) for b in buckets),
             extras=Extras.from_json(extras) if extras is not None else None,
+            local_activity_at=_time_field(activity, "local_activity_at") if activity else None,
         )
 
 

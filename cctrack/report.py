@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from cctrack.evidence import Counts
 from cctrack.records import DEFAULT_PROFILE, SOURCE_TOOLS, Bucket, Extras, Window
 from cctrack.state import State, ToolState
 
@@ -62,6 +63,8 @@ class ToolReport:
     # Narrower limits (a model's own weekly limit) and what else the vendor reports.
     buckets: tuple[Bucket, ...] = ()
     extras: Extras | None = None
+    # Evidence counters per (window, bucket) series, bucket "" for the plan's windows.
+    evidence: tuple[tuple[str, str, Counts], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,11 @@ class Report:
 
 
 def tool_report(
-    name: str, tool: ToolState, now: datetime, profile: str = DEFAULT_PROFILE
+    name: str,
+    tool: ToolState,
+    now: datetime,
+    profile: str = DEFAULT_PROFILE,
+    evidence: tuple[tuple[str, str, Counts], ...] = (),
 ) -> ToolReport:
     success = tool.last_success
     status = success.status.as_of(now) if success and success.status else None
@@ -114,6 +121,7 @@ def tool_report(
         account=status.account if status else None,
         buckets=status.buckets if status else (),
         extras=status.extras if status else None,
+        evidence=evidence,
     )
 
 
@@ -133,7 +141,17 @@ def build_report(
         generated_at=now,
         analyzed_at=state.analyzed_at,
         tools=tuple(
-            tool_report(tool, state.tools.get((profile, tool), ToolState()), now, profile)
+            tool_report(
+                tool,
+                state.tools.get((profile, tool), ToolState()),
+                now,
+                profile,
+                tuple(
+                    (window, bucket, counts)
+                    for (p, t, window, bucket), counts in sorted(state.evidence.counts.items())
+                    if (p, t) == (profile, tool)
+                ),
+            )
             for profile, tool in keys
         ),
         invalid_lines=state.invalid_lines,

@@ -10,10 +10,12 @@ import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from cctrack.errors import EXIT_USAGE, CctrackError
+from cctrack.evidence import Limits
 from cctrack.records import SOURCE_TOOLS
 from cctrack.sources import SourceParams
 
@@ -47,6 +49,10 @@ CONFIG_ONLY = (
     "notify_command",
     "notify_thresholds",
     "notify_timeout",
+    "event_reset_move_minutes",
+    "event_drop_points",
+    "event_jump_points",
+    "event_jump_within_minutes",
 )
 DEFAULT_NOTIFY_THRESHOLDS = (0.8, 0.95)
 DEFAULT_NOTIFY_TIMEOUT = 10.0
@@ -102,6 +108,7 @@ class Settings:
     notify_command: tuple[str, ...] = ()
     notify_thresholds: tuple[float, ...] = DEFAULT_NOTIFY_THRESHOLDS
     notify_timeout: float = DEFAULT_NOTIFY_TIMEOUT
+    event_limits: Limits = field(default_factory=Limits)
 
     @property
     def profiles(self) -> tuple[Profile, ...]:
@@ -287,6 +294,23 @@ def parse_profiles(value: Any, home: Path) -> tuple[Profile, ...]:
     return tuple(profiles)
 
 
+def parse_event_limits(config: Mapping[str, Any]) -> Limits:
+    """When a change between snapshots is an event (evidence.py), from the config file."""
+
+    def number(key: str, default: float) -> float:
+        value = config.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 10080:
+            raise CctrackError(f"{key} must be a positive number, not {value!r}", EXIT_USAGE)
+        return float(value)
+
+    return Limits(
+        reset_move=timedelta(minutes=number("event_reset_move_minutes", 5)),
+        drop=number("event_drop_points", 1) / 100,
+        jump=number("event_jump_points", 10) / 100,
+        jump_within=timedelta(minutes=number("event_jump_within_minutes", 15)),
+    )
+
+
 def parse_thresholds(value: Any) -> tuple[float, ...]:
     """Usage shares at which notify_command hears of a crossing, each in (0, 1]."""
     items = value if isinstance(value, (list, tuple)) else [value]
@@ -411,6 +435,7 @@ def resolve_settings(
         notify_thresholds=parse_thresholds(
             config.get("notify_thresholds", DEFAULT_NOTIFY_THRESHOLDS)
         ),
+        event_limits=parse_event_limits(config),
         notify_timeout=(
             parse_timeout(config["notify_timeout"])
             if "notify_timeout" in config

@@ -10,6 +10,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from cctrack.evidence import (
+    Counts,
+    Evidence,
+    LimitEvent,
+    Limits,
+    Point,
+    key_from_text,
+    key_to_text,
+    points_of,
+)
 from cctrack.records import (
     DEFAULT_PROFILE,
     MAX_SEQ,
@@ -39,6 +49,15 @@ def key_from_json(text: str) -> ToolKey | None:
 def _seq_no(obj: dict[str, Any]) -> int:
     seq: int = obj["seq_no"]
     return seq
+
+
+def _evidence(obj: Any) -> Evidence:
+    evidence = Evidence()
+    for text, entry in obj.items():
+        key = key_from_text(text)
+        evidence.last[key] = Point.from_json(entry["last"])
+        evidence.counts[key] = Counts.from_json(entry["counts"])
+    return evidence
 
 
 def _memories(obj: Any) -> dict[ToolKey, ToolMemory]:
@@ -184,6 +203,10 @@ class State:
     push_last_success: datetime | None = None
     push_failures: int = 0
     notify_memory: dict[ToolKey, ToolMemory] = field(default_factory=dict)
+    evidence: Evidence = field(default_factory=Evidence)
+    # Not stored: when a change is an event (settings), and where `cctrack events` collects them.
+    limits: Limits = field(default_factory=Limits)
+    event_log: list[LimitEvent] | None = None
 
     def add_lines(self, lines: list[bytes]) -> None:
         """Fold lines of a day file: records, and lines counted as torn (not whole JSON, as a
@@ -201,6 +224,21 @@ class State:
                 self.invalid_lines += 1
         for key, records in by_tool.items():
             self.invalid_lines += self.tools.setdefault(key, ToolState()).fold(records)
+            self.add_evidence(key, records)
+
+    def add_evidence(self, key: ToolKey, records: list[dict[str, Any]]) -> None:
+        """Every successful record, in seq order, as points of its windows and buckets. A
+        record whose observed_at is the previous one's repeats a snapshot: not parsed again."""
+        profile, tool = key
+        last_seen = None
+        for obj in sorted(records, key=_seq_no):
+            if not obj["ok"] or obj.get("observed_at") == last_seen:
+                continue
+            last_seen = obj.get("observed_at")
+            for window, bucket, point in points_of(obj):
+                events = self.evidence.add((profile, tool, window, bucket), point, self.limits)
+                if self.event_log is not None:
+                    self.event_log.extend(events)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -216,6 +254,13 @@ class State:
                 else None
             ),
             "push_failures": self.push_failures,
+            "evidence": {
+                key_to_text(key): {
+                    "last": point.to_json(),
+                    "counts": self.evidence.counts.get(key, Counts()).to_json(),
+                }
+                for key, point in sorted(self.evidence.last.items())
+            },
             "notify_memory": {
                 key_to_json(key): memory.to_json()
                 for key, memory in sorted(self.notify_memory.items())
@@ -241,4 +286,5 @@ class State:
             ),
             push_failures=_count(obj.get("push_failures", 0)),
             notify_memory=_memories(obj.get("notify_memory", {})),
+            evidence=_evidence(obj.get("evidence", {})),
         )

@@ -88,6 +88,48 @@ def tool_families(tool: str, reports: list[ToolReport], user: str) -> Iterator[F
         yield info
     yield from (bucket_usage, bucket_resets)
     yield from extras_families(prefix, reports, user)
+    yield from evidence_families(prefix, reports, user)
+
+
+# Evidence counters (evidence.py): metric name and help per kind of event.
+EVIDENCE = {
+    "reset": ("window_resets", "Resets seen: the window rolled over and quota is back."),
+    "reset_move": (
+        "reset_moves",
+        "Reset times that moved by more than the threshold without a reset.",
+    ),
+    "drop": ("usage_drops", "Usage that fell without a reset."),
+    "jump": (
+        "usage_jumps",
+        "Usage that rose by the jump threshold or more between close snapshots.",
+    ),
+    "idle_rise": (
+        "idle_usage_rises",
+        "Usage that rose while the tool showed no activity on this host.",
+    ),
+}
+
+
+def evidence_families(prefix: str, reports: list[ToolReport], user: str) -> Iterator[Family]:
+    counters = {
+        kind: Family(f"{prefix}_{name}", "counter", text) for kind, (name, text) in EVIDENCE.items()
+    }
+    moved = Family(
+        f"{prefix}_last_reset_move_seconds",
+        "gauge",
+        "How far the latest moved reset time moved, seconds; negative is earlier.",
+    )
+    for report in reports:
+        who = {"user": user, "profile": report.profile, "account": report.account or ""}
+        for window, bucket, counts in report.evidence:
+            where = {"window": window, "bucket": bucket, **who}
+            for kind, family in counters.items():
+                family.add(counts.by_kind[kind], **where)
+            if counts.last_move_seconds is not None:
+                moved.add(counts.last_move_seconds, **where)
+    yield from counters.values()
+    if moved.samples:
+        yield moved
 
 
 # Extras reported by one vendor or the other: (metric, help, field, labels from fields).

@@ -53,11 +53,19 @@ def rendered_metric_names() -> set[str]:
             reset_credits_available=1,
         ),
     }
-    for seq, tool in ((1, "claude"), (2, "codex")):
-        window = Window("five_hour", 0.4, 18000, NOW + timedelta(hours=1))
+    # Two snapshots per tool, the second with its reset moved: every evidence series.
+    for seq, tool, later, reset in (
+        (1, "claude", 0, 1),
+        (2, "codex", 0, 1),
+        (3, "claude", 5, 3),
+        (4, "codex", 5, 3),
+    ):
+        window = Window("five_hour", 0.4, 18000, NOW + timedelta(hours=reset))
         bucket = Bucket("opus", Window("weekly", 0.3, 604800, NOW + timedelta(days=2)))
         status = replace(
-            Status(tool, NOW, "test", (window,), "pro"), buckets=(bucket,), extras=extras[tool]
+            Status(tool, NOW + timedelta(minutes=later), "test", (window,), "pro"),
+            buckets=(bucket,),
+            extras=extras[tool],
         )
         lines.append(Record(seq, NOW, "h", tool, ok=True, status=status).to_line().rstrip(b"\n"))
     state.add_lines(lines)
