@@ -116,7 +116,7 @@ def compare(before: Point, after: Point, limits: Limits) -> list[str]:
     if (
         change >= limits.rise
         and after.local_activity_at is not None
-        and after.local_activity_at < before.observed_at
+        and after.local_activity_at <= before.observed_at
     ):
         kinds.append("idle_rise")
     return kinds

@@ -199,7 +199,8 @@ def script(path: Path, body: str) -> Path:
 
 
 def fixed_tool(path: Path, source: str, five_hour: float, weekly: float) -> Path:
-    """A status tool that prints a fixed status, observed at the moment it runs."""
+    """A status tool that prints a fixed status, observed at the moment it runs, with one
+    per-model bucket beside the plan's windows."""
     return script(
         path,
         f"""
@@ -210,6 +211,8 @@ print(json.dumps({{"source_tool": {source!r}, "observed_at": z(now), "origin": "
   "windows": {{"five_hour": {{"used_ratio": {five_hour!r}, "window_seconds": 18000,
                               "resets_at": z(now + datetime.timedelta(hours=2))}},
               "weekly": {{"used_ratio": {weekly!r}, "window_seconds": 604800,
-                           "resets_at": z(now + datetime.timedelta(days=3))}}}}}}))
+                           "resets_at": z(now + datetime.timedelta(days=3))}}}},
+  "buckets": [{{"bucket": "opus", "window": "weekly", "used_ratio": 0.1, "window_seconds": 604800,
+                "resets_at": z(now + datetime.timedelta(days=3))}}]}}))
 """,
     )
