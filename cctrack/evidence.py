@@ -8,6 +8,7 @@ and a snapshot seen again (not newer than the last) is not a new one. Determinis
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -149,21 +150,27 @@ class Evidence:
     last: dict[SeriesKey, Point] = field(default_factory=dict)
     counts: dict[SeriesKey, Counts] = field(default_factory=dict)
 
-    def add(self, key: SeriesKey, point: Point, limits: Limits) -> list[LimitEvent]:
+    def add(
+        self, key: SeriesKey, point: Point, limits: Limits, log: list[LimitEvent] | None = None
+    ) -> None:
+        """Advance the series by one point; the events it makes are counted, and appended
+        to log when one is given."""
         before = self.last.get(key)
         if before is not None and point.observed_at <= before.observed_at:
-            return []  # seen again, or older than what is known: not a new snapshot
+            return  # seen again, or older than what is known: not a new snapshot
         self.last[key] = point
+        counts = self.counts.get(key)
+        if counts is None:
+            counts = self.counts[key] = Counts()
         if before is None:
-            self.counts.setdefault(key, Counts())
-            return []
-        events = [LimitEvent(kind, key, before, point) for kind in compare(before, point, limits)]
-        counts = self.counts.setdefault(key, Counts())
-        for event in events:
-            counts.by_kind[event.kind] += 1
-            if event.kind == "reset_move":
+            return
+        for kind in compare(before, point, limits):
+            event = LimitEvent(kind, key, before, point)
+            counts.by_kind[kind] += 1
+            if kind == "reset_move":
                 counts.last_move_seconds = event.move_seconds
-        return events
+            if log is not None:
+                log.append(event)
 
 
 def key_to_text(key: SeriesKey) -> str:
@@ -177,14 +184,19 @@ def key_from_text(text: str) -> SeriesKey:
     return parts[0], parts[1], parts[2], parts[3]
 
 
+# Reset times repeat across thousands of records: parsing each distinct string once is most
+# of what keeps a replay of a year fast.
+_parse = functools.lru_cache(maxsize=8192)(parse_time)
+
+
 def points_of(obj: dict[str, Any]) -> list[tuple[str, str, Point]]:
     """(window, bucket, point) for every window and bucket of a raw ok record; malformed
     parts are skipped (the record itself is validated elsewhere)."""
     try:
-        observed = parse_time(obj["observed_at"])
-        captured = parse_time(obj["timestamp"])
+        observed = _parse(obj["observed_at"])
+        captured = _parse(obj["timestamp"])
         origin = str(obj.get("origin", ""))
-        activity = parse_time(obj["local_activity_at"]) if obj.get("local_activity_at") else None
+        activity = _parse(obj["local_activity_at"]) if obj.get("local_activity_at") else None
     except (KeyError, ValueError):
         return []
     found = []
@@ -201,7 +213,7 @@ def points_of(obj: dict[str, Any]) -> list[tuple[str, str, Point]]:
         if isinstance(used, bool) or not isinstance(used, (int, float)) or not 0 <= used <= 1.05:
             continue
         try:
-            resets = parse_time(entry["resets_at"]) if entry.get("resets_at") else None
+            resets = _parse(entry["resets_at"]) if entry.get("resets_at") else None
         except ValueError:
             resets = None
         point = Point(observed, float(used), resets, origin, captured, activity)

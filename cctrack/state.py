@@ -236,9 +236,9 @@ class State:
                 continue
             last_seen = obj.get("observed_at")
             for window, bucket, point in points_of(obj):
-                events = self.evidence.add((profile, tool, window, bucket), point, self.limits)
-                if self.event_log is not None:
-                    self.event_log.extend(events)
+                self.evidence.add(
+                    (profile, tool, window, bucket), point, self.limits, self.event_log
+                )
 
     def to_json(self) -> dict[str, Any]:
         return {
