@@ -509,14 +509,18 @@ SinceOption = Annotated[
 ]
 
 
+ToolFilter = Annotated[
+    Optional[str],
+    typer.Option("--tool", help="Only this tool: claude or codex.", show_default=False),
+]
+
+
 @app.command()
 @with_options("data_dir")
 def events(
     flags: dict[str, Any],
     since: SinceOption = None,
-    tool: Annotated[
-        Optional[str], typer.Option("--tool", help="claude or codex.", show_default=False)
-    ] = None,
+    tool: ToolFilter = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="CSV with a header row.")] = False,
 ) -> None:
@@ -536,9 +540,7 @@ def events(
 def history(
     flags: dict[str, Any],
     since: SinceOption = None,
-    tool: Annotated[
-        Optional[str], typer.Option("--tool", help="claude or codex.", show_default=False)
-    ] = None,
+    tool: ToolFilter = None,
     as_csv: Annotated[bool, typer.Option("--csv", help="CSV (the only format).")] = True,
 ) -> None:
     """Every captured window and bucket as CSV rows, for a spreadsheet: when the numbers
