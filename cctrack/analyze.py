@@ -111,6 +111,14 @@ def tell(settings: Settings, report: Report, state: State, now: datetime) -> tup
     return tuple(problems)
 
 
+def fold_new_lines(
+    data_dir: Path, stored: checkpoint.Checkpoint, settings: Settings
+) -> checkpoint.ReadResult:
+    """Fold the lines after the marks into the stored state, with the settings' thresholds."""
+    stored.state.limits = settings.event_limits
+    return checkpoint.read_new_lines(data_dir, stored.marks, stored.state.add_lines)
+
+
 def analyze(settings: Settings, now: datetime, rebuild: bool = False) -> Outcome:
     """Fold the records after the checkpoint, write the textfile, then advance the checkpoint.
 
@@ -124,15 +132,13 @@ def analyze(settings: Settings, now: datetime, rebuild: bool = False) -> Outcome
             stored, reason = (
                 (checkpoint.Checkpoint(), "--rebuild") if rebuild else checkpoint.load(data_dir)
             )
-            stored.state.limits = settings.event_limits
             with locked(data_dir / STORE_LOCK):
                 try:
-                    read = checkpoint.read_new_lines(data_dir, stored.marks, stored.state.add_lines)
+                    read = fold_new_lines(data_dir, stored, settings)
                 except checkpoint.RewrittenBelowCheckpoint as exc:
                     reason = f"{exc} changed below the checkpoint"
                     stored = checkpoint.Checkpoint()
-                    stored.state.limits = settings.event_limits
-                    read = checkpoint.read_new_lines(data_dir, stored.marks, stored.state.add_lines)
+                    read = fold_new_lines(data_dir, stored, settings)
             stored.marks = read.marks
             stored.state.analyzed_at = now
             report = build_report(

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cctrack.files import CLOEXEC, NOFOLLOW, read_json, write_atomic
+from cctrack.files import CLOEXEC, MAX_LINE, NOFOLLOW, read_json, write_atomic
 from cctrack.records import MAX_SEQ
 from cctrack.state import State
-from cctrack.store import MAX_LINE, list_day_files
+from cctrack.store import list_day_files
 
 STATE_FILE = "analyze-state.json"
 STATE_VERSION = 1

@@ -10,13 +10,16 @@ import sys
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Annotated, Any, Optional, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Optional, TypeVar
 
 import typer
 
 from cctrack import __version__
 from cctrack.errors import EXIT_FAILURE, EXIT_USAGE, CctrackError
 from cctrack.settings import Settings, resolve_settings
+
+if TYPE_CHECKING:
+    from cctrack.report import Report
 
 app = typer.Typer(
     add_completion=True,
@@ -348,7 +351,7 @@ ProfileOption = Annotated[
 ]
 
 
-def desk_report(flags: dict[str, Any], tools: tuple[str, ...], profile: str) -> Any:
+def desk_report(flags: dict[str, Any], tools: tuple[str, ...], profile: str) -> Report:
     from cctrack.show import latest_report
 
     settings = settings_from(flags)

@@ -155,6 +155,30 @@ def remove_stale_temps(directory: Path, now: float) -> int:
     return removed
 
 
+# No line cctrack looks for comes near this; a longer "line" is junk however it ends.
+MAX_LINE = 1 << 20
+
+
+def lines_from_end(fd: int, size: int, block: int = 64 << 10) -> Iterator[bytes]:
+    """The file's lines, last first, read back in blocks; a line longer than MAX_LINE is
+    skipped whole instead of being gathered, so a long junk tail costs one read, not
+    quadratic copies."""
+    position, carry, junk = size, b"", False
+    while position > 0:
+        step = min(block, position)
+        position -= step
+        lines = (os.pread(fd, step, position) + carry).split(b"\n")
+        carry = lines.pop(0)
+        if junk and lines:
+            lines.pop()  # the rest of the over-long line
+            junk = False
+        yield from reversed(lines)
+        if len(carry) > MAX_LINE:
+            carry, junk = b"", True
+    if not junk:
+        yield carry
+
+
 def read_json(path: Path) -> Any | None:
     """A small JSON state file, or None when it does not exist."""
     try:

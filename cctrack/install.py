@@ -207,11 +207,16 @@ def install_statusline(place: Place) -> list[str]:
     _save_setup(place, record)
     new = f"{ours} --wrap {shlex.quote(command)}" if isinstance(command, str) and command else ours
     settings["statusLine"] = {"type": "command", "command": new}
+    _write_settings(path, settings)
+    kept = f" (wrapping your {command!r}; backup in {backup})" if command else ""
+    return [f"set Claude Code's statusLine in {path} to `{new}`{kept}"]
+
+
+def _write_settings(path: Path, settings: dict[str, Any]) -> None:
+    """Claude Code's settings.json, replaced atomically, keeping the mode it had."""
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = path.stat().st_mode & 0o777 if path.exists() else 0o600
     write_atomic(path, (json.dumps(settings, indent=2) + "\n").encode(), mode=mode)
-    kept = f" (wrapping your {command!r}; backup in {backup})" if command else ""
-    return [f"set Claude Code's statusLine in {path} to `{new}`{kept}"]
 
 
 def _load_setup(place: Place) -> dict[str, Any]:
@@ -254,8 +259,7 @@ def uninstall(place: Place) -> list[str]:
                 settings.pop("statusLine", None)
             else:
                 settings["statusLine"] = before
-            mode = path.stat().st_mode & 0o777
-            write_atomic(path, (json.dumps(settings, indent=2) + "\n").encode(), mode=mode)
+            _write_settings(path, settings)
             _save_setup(place, record)
             done.append(f"restored Claude Code's statusLine in {path}")
     link = place.home / ".local" / "bin" / "cctrack"

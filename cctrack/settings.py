@@ -126,10 +126,6 @@ class Settings:
     def textfile_path(self) -> Path:
         return self.textfile_dir / self.textfile_name
 
-    def status_command(self, source: str) -> tuple[str, ...]:
-        """The configured command for source; () for the built-in tool."""
-        return self.claude_status if source == "claude" else self.codex_status
-
     def source_params(self, profile: Profile | None = None) -> SourceParams:
         profile = profile or self.profiles[0]
         return SourceParams(

@@ -10,21 +10,26 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from cctrack.errors import CctrackError
-from cctrack.files import CLOEXEC, NOFOLLOW, fsync_dir, locked, private_dir, write_all, write_atomic
+from cctrack.files import (
+    CLOEXEC,
+    NOFOLLOW,
+    fsync_dir,
+    lines_from_end,
+    locked,
+    private_dir,
+    write_all,
+    write_atomic,
+)
 from cctrack.records import MAX_SEQ, Record, has_record_envelope, strict_loads
 
 DAY_FILE = re.compile(r"^usage-(\d{8})\.jsonl$")
 SEQ_FILE = "seq"
 STORE_LOCK = ".store.lock"
-READ_BLOCK = 4 << 20
-TAIL_BLOCK = 64 << 10
-# No record comes near this; a longer "line" is junk however it ends.
-MAX_LINE = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -62,25 +67,6 @@ def list_day_files(data_dir: Path) -> DayFiles:
     return DayFiles(tuple(names), tuple(unreadable))
 
 
-def _lines_from_end(fd: int, size: int) -> Iterator[bytes]:
-    """The file's lines, last first; a line longer than MAX_LINE (no record is) is skipped
-    whole instead of being gathered, so a long junk tail costs one read, not quadratic copies."""
-    position, carry, junk = size, b"", False
-    while position > 0:
-        step = min(TAIL_BLOCK, position)
-        position -= step
-        lines = (os.pread(fd, step, position) + carry).split(b"\n")
-        carry = lines.pop(0)
-        if junk and lines:
-            lines.pop()  # the rest of the over-long line
-            junk = False
-        yield from reversed(lines)
-        if len(carry) > MAX_LINE:
-            carry, junk = b"", True
-    if not junk:
-        yield carry
-
-
 def last_seq_in_file(path: Path) -> int:
     """The seq_no of the last record in the file, reading back from its end as far as it
     takes: junk, a NUL tail or a long broken line before it cannot hide it."""
@@ -89,7 +75,7 @@ def last_seq_in_file(path: Path) -> int:
     except OSError:
         return 0
     try:
-        for line in _lines_from_end(fd, os.fstat(fd).st_size):
+        for line in lines_from_end(fd, os.fstat(fd).st_size):
             if b'"seq_no"' not in line:
                 continue
             try:

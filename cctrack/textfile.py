@@ -11,6 +11,11 @@ from cctrack.files import write_atomic
 from cctrack.report import Report, ToolReport
 
 
+def who(report: ToolReport, user: str) -> dict[str, str]:
+    """The labels that say whose numbers these are, on every tool series."""
+    return {"user": user, "profile": report.profile, "account": report.account or ""}
+
+
 def tool_families(tool: str, reports: list[ToolReport], user: str) -> Iterator[Family]:
     """The families of one tool; each of its profiles adds its samples, labelled with the
     unix user, the profile and the account ("" when unknown: every sample of a family has
@@ -59,27 +64,27 @@ def tool_families(tool: str, reports: list[ToolReport], user: str) -> Iterator[F
         "When that narrower limit resets, Unix seconds.",
     )
     for report in reports:
-        who = {"user": user, "profile": report.profile, "account": report.account or ""}
+        labels = who(report, user)
         for window in report.windows:
-            usage.add(window.used_ratio, window=window.name, **who)
+            usage.add(window.used_ratio, window=window.name, **labels)
             if window.pace_ratio is not None:
-                pace.add(window.pace_ratio, window=window.name, **who)
+                pace.add(window.pace_ratio, window=window.name, **labels)
             if window.resets_at is not None:
-                resets.add(window.resets_at.timestamp(), window=window.name, **who)
+                resets.add(window.resets_at.timestamp(), window=window.name, **labels)
             if window.window_seconds is not None:
-                length.add(window.window_seconds, window=window.name, **who)
-        up.add(int(report.up), **who)
-        captures.add(report.ok_count, result="ok", **who).add(
-            report.error_count, result="error", **who
+                length.add(window.window_seconds, window=window.name, **labels)
+        up.add(int(report.up), **labels)
+        captures.add(report.ok_count, result="ok", **labels).add(
+            report.error_count, result="error", **labels
         )
         for attribute, family in moments.items():
             moment = getattr(report, attribute)
             if moment is not None:
-                family.add(moment.timestamp(), **who)
+                family.add(moment.timestamp(), **labels)
         if report.origin is not None:
-            info.add(1, origin=report.origin, plan=report.plan or "", **who)
+            info.add(1, origin=report.origin, plan=report.plan or "", **labels)
         for bucket in report.buckets:
-            where = {"bucket": bucket.name, "window": bucket.window.name, **who}
+            where = {"bucket": bucket.name, "window": bucket.window.name, **labels}
             bucket_usage.add(bucket.window.used_ratio, **where)
             if bucket.window.resets_at is not None:
                 bucket_resets.add(bucket.window.resets_at.timestamp(), **where)
@@ -120,9 +125,8 @@ def evidence_families(prefix: str, reports: list[ToolReport], user: str) -> Iter
         "How far the latest moved reset time moved, seconds; negative is earlier.",
     )
     for report in reports:
-        who = {"user": user, "profile": report.profile, "account": report.account or ""}
         for window, bucket, counts in report.evidence:
-            where = {"window": window, "bucket": bucket, **who}
+            where = {"window": window, "bucket": bucket, **who(report, user)}
             for kind, family in counters.items():
                 family.add(counts.by_kind[kind], **where)
             if counts.last_move_seconds is not None:
@@ -132,43 +136,29 @@ def evidence_families(prefix: str, reports: list[ToolReport], user: str) -> Iter
         yield moved
 
 
-# Extras reported by one vendor or the other: (metric, help, field, labels from fields).
+# Extras reported by one vendor or the other: (field, also its metric name; help; whether
+# the value is an amount of money and carries its currency as a label).
 EXTRAS = (
-    (
-        "extra_usage_enabled",
-        "1 if paid extra usage beyond the plan is on, else 0.",
-        "extra_usage_enabled",
-    ),
-    (
-        "extra_usage_used_ratio",
-        "Share of the monthly extra-usage limit spent, 0..1.",
-        "extra_usage_used_ratio",
-    ),
-    ("extra_usage_limit", "Monthly extra-usage limit, in its currency.", "extra_usage_limit"),
-    ("extra_usage_used", "Extra usage spent this month, in its currency.", "extra_usage_used"),
-    ("credits_balance", "Credits left on the account.", "credits_balance"),
-    ("credits_unlimited", "1 if the account's credits are unlimited, else 0.", "credits_unlimited"),
-    (
-        "reset_credits_available",
-        "Banked full resets of the limits, not yet used.",
-        "reset_credits_available",
-    ),
+    ("extra_usage_enabled", "1 if paid extra usage beyond the plan is on, else 0.", False),
+    ("extra_usage_used_ratio", "Share of the monthly extra-usage limit spent, 0..1.", False),
+    ("extra_usage_limit", "Monthly extra-usage limit, in its currency.", True),
+    ("extra_usage_used", "Extra usage spent this month, in its currency.", True),
+    ("credits_balance", "Credits left on the account.", False),
+    ("credits_unlimited", "1 if the account's credits are unlimited, else 0.", False),
+    ("reset_credits_available", "Banked full resets of the limits, not yet used.", False),
 )
 
 
 def extras_families(prefix: str, reports: list[ToolReport], user: str) -> Iterator[Family]:
     """Gauges of what the vendor reports besides limits; a family only where a value is."""
-    for metric, help_text, field in EXTRAS:
-        family = Family(f"{prefix}_{metric}", "gauge", help_text)
+    for field, help_text, money in EXTRAS:
+        family = Family(f"{prefix}_{field}", "gauge", help_text)
         for report in reports:
             value = getattr(report.extras, field, None) if report.extras else None
             if value is None:
                 continue
-            labels = {"user": user, "profile": report.profile, "account": report.account or ""}
-            if field.startswith("extra_usage_") and field not in (
-                "extra_usage_enabled",
-                "extra_usage_used_ratio",
-            ):
+            labels = who(report, user)
+            if money:
                 labels["currency"] = (report.extras.currency if report.extras else None) or ""
             family.add(float(value), **labels)
         if family.samples:
@@ -179,9 +169,7 @@ def extras_families(prefix: str, reports: list[ToolReport], user: str) -> Iterat
     for report in reports:
         reason = report.extras.limit_reached if report.extras else None
         if reason:
-            reached.add(
-                1, reason=reason, user=user, profile=report.profile, account=report.account or ""
-            )
+            reached.add(1, reason=reason, **who(report, user))
     if reached.samples:
         yield reached
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
+from cctrack.files import MAX_LINE
 from cctrack.records import Record
-from cctrack.store import MAX_LINE, last_seq, last_seq_in_file, list_day_files
+from cctrack.store import last_seq, last_seq_in_file, list_day_files
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
 

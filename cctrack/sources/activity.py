@@ -1,5 +1,6 @@
-"""When a tool was last used on this host, from its own logs' newest write: the difference
-between quota this machine used and quota that went elsewhere (evidence.py)."""
+"""When Claude Code was last used on this host, from its transcripts' newest write: the
+difference between quota this machine used and quota that went elsewhere (evidence.py).
+Codex's comes with its status (codex.py lists the rollouts once for both)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,7 @@ import os
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from cctrack.sources.codex import HORIZON, rollout_files
 from cctrack.timefmt import from_unix
-
-
-def codex_activity(codex_home: Path, now: datetime) -> datetime | None:
-    """The newest rollout write of the last month (Codex appends to one per session)."""
-    files = rollout_files(codex_home, now - HORIZON) if codex_home.is_dir() else []
-    return from_unix(files[0][0]) if files else None
 
 
 def claude_activity(claude_home: Path, now: datetime) -> datetime | None:

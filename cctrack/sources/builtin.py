@@ -15,7 +15,7 @@ from cctrack.errors import CctrackError
 from cctrack.records import Status
 from cctrack.sources import SourceParams
 from cctrack.sources.account import claude_account, codex_account
-from cctrack.sources.activity import claude_activity, codex_activity
+from cctrack.sources.activity import claude_activity
 from cctrack.sources.claude import claude_status
 from cctrack.sources.codex import codex_status_for
 
@@ -24,14 +24,12 @@ def produce(source: str, params: SourceParams, env: Mapping[str, str], now: date
     """One status from the built-in tool for source."""
     if source == "claude":
         status = claude_status(params, env, now)
-        account, activity = (
-            claude_account(params.claude_home),
-            claude_activity(params.claude_home, now),
-        )
-    else:
-        status = codex_status_for(params, env, now)
-        account, activity = codex_account(params.codex_home), codex_activity(params.codex_home, now)
-    return replace(status, account=account, local_activity_at=activity)
+        activity = claude_activity(params.claude_home, now)
+        account = claude_account(params.claude_home)
+        return replace(status, account=account, local_activity_at=activity)
+    # Codex's status carries its local activity already (the same rollout listing).
+    status = codex_status_for(params, env, now)
+    return replace(status, account=codex_account(params.codex_home))
 
 
 def emit_status(name: str, make: Callable[[datetime], Status]) -> int:

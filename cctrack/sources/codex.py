@@ -21,6 +21,7 @@ from typing import Any
 
 from cctrack import process
 from cctrack.errors import CctrackError
+from cctrack.files import lines_from_end
 from cctrack.records import Bucket, Extras, Status, Window, limit_reason, plan_label
 from cctrack.redact import quote, redact
 from cctrack.sources import SourceParams, bucket_name, window_name
@@ -217,21 +218,6 @@ def snapshot_from_line(line: bytes) -> RateLimitSnapshot | None:
     return RateLimitSnapshot(line_time, windows, plan, problem, extras=read_extras(limits))
 
 
-def lines_from_end(path: Path) -> Iterator[bytes]:
-    with open(path, "rb") as handle:
-        position = handle.seek(0, os.SEEK_END)
-        carry = b""
-        while position > 0:
-            step = min(BLOCK, position)
-            position -= step
-            handle.seek(position)
-            lines = (handle.read(step) + carry).split(b"\n")
-            carry = lines.pop(0)
-            yield from reversed(lines)
-        if carry:
-            yield carry
-
-
 def rollout_files(home: Path, since: datetime) -> list[tuple[float, Path]]:
     """Plain rollout files (compressed ones hold only idle, older sessions) started on or
     after the local date of `since` minus a day, newest-modified first.
@@ -266,13 +252,13 @@ def rollout_files(home: Path, since: datetime) -> list[tuple[float, Path]]:
 BUCKET_LOOKBACK = 200
 
 
-def latest_snapshot(home: Path, now: datetime) -> RateLimitSnapshot | None:
-    """The newest plan-limit snapshot across sessions, with the newest reading of every
-    per-model bucket seen next to it."""
+def latest_snapshot(files: list[tuple[float, Path]], now: datetime) -> RateLimitSnapshot | None:
+    """The newest plan-limit snapshot across sessions (files from rollout_files), with the
+    newest reading of every per-model bucket seen next to it."""
     best: RateLimitSnapshot | None = None
     buckets: dict[str, tuple[datetime, tuple[Bucket, ...]]] = {}
     oldest = (now - HORIZON).timestamp()
-    for mtime, path in rollout_files(home, now - HORIZON):
+    for mtime, path in files:
         if mtime < oldest or (best and mtime < (best.observed_at - MTIME_SLACK).timestamp()):
             break  # every remaining file was last written before what we already have
         try:
@@ -294,9 +280,17 @@ def _scan(
 ) -> RateLimitSnapshot | None:
     """One rollout from its end: its newest plan snapshot; newer bucket readings go into
     buckets (the newest per bucket across files wins)."""
+    with open(path, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        return _scan_lines(lines_from_end(handle.fileno(), size, BLOCK), buckets)
+
+
+def _scan_lines(
+    lines: Iterator[bytes], buckets: dict[str, tuple[datetime, tuple[Bucket, ...]]]
+) -> RateLimitSnapshot | None:
     snapshot = None
     after = 0
-    for line in lines_from_end(path):
+    for line in lines:
         if snapshot is not None:
             after += 1
             if after > BUCKET_LOOKBACK:
@@ -395,9 +389,14 @@ def app_server_snapshot(
     return snapshot
 
 
-def as_status(snapshot: RateLimitSnapshot, origin: str, now: datetime) -> Status:
+def as_status(
+    snapshot: RateLimitSnapshot, origin: str, now: datetime, activity: datetime | None
+) -> Status:
     status = Status("codex", snapshot.observed_at, origin, snapshot.windows, snapshot.plan)
-    return replace(status, buckets=snapshot.buckets, extras=snapshot.extras).as_of(now)
+    status = replace(
+        status, buckets=snapshot.buckets, extras=snapshot.extras, local_activity_at=activity
+    )
+    return status.as_of(now)
 
 
 def codex_status(
@@ -413,13 +412,16 @@ def codex_status(
     The newest snapshot decides: when the newest rate-limit line has nothing usable in it,
     that is an error, never a silent step back to an older, lower reading.
     """
-    snapshot = latest_snapshot(home, now) if home.is_dir() else None
+    files = rollout_files(home, now - HORIZON) if home.is_dir() else []
+    snapshot = latest_snapshot(files, now)
+    # Codex's newest rollout write, from the same listing: its local activity.
+    activity = from_unix(files[0][0]) if files else None
     if app_server and (snapshot is None or now - snapshot.observed_at > STALE):
         try:
             fresh = app_server_snapshot(
                 app_server, os.environ if env is None else env, now, timeout
             )
-            return as_status(fresh, "app-server", now)
+            return as_status(fresh, "app-server", now, activity)
         except CctrackError as exc:
             if snapshot is None:
                 raise CctrackError(
@@ -439,7 +441,7 @@ def codex_status(
             f"the newest Codex rate-limit snapshot ({format_time(snapshot.observed_at)}) has no "
             f"usable window: {snapshot.problem}; not falling back to an older one"
         )
-    return as_status(snapshot, "rollout", now)
+    return as_status(snapshot, "rollout", now, activity)
 
 
 def codex_status_for(params: SourceParams, env: Mapping[str, str], now: datetime) -> Status:
