@@ -12,6 +12,7 @@ from pathlib import Path
 from cctrack import checkpoint, notify, show, textfile
 from cctrack.errors import CctrackError
 from cctrack.files import locked, private_dir, ready_dir, remove_stale_temps, write_atomic
+from cctrack.prices import price_table
 from cctrack.records import DEFAULT_PROFILE
 from cctrack.report import Report, build_report
 from cctrack.settings import Settings
@@ -30,6 +31,8 @@ class Outcome:
     data_dir: Path
     push_error: str | None = None
     notify_problems: tuple[str, ...] = ()
+    # Models seen for the first time without a price: named once, then only counted.
+    unpriced: tuple[str, ...] = ()
 
 
 def textfile_dir(settings: Settings) -> Path:
@@ -141,6 +144,8 @@ def analyze(settings: Settings, now: datetime, rebuild: bool = False) -> Outcome
                     read = fold_new_lines(data_dir, stored, settings)
             stored.marks = read.marks
             stored.state.analyzed_at = now
+            for tokens in stored.state.tokens.values():
+                tokens.prune(now)
             report = build_report(
                 stored.state,
                 now,
@@ -149,7 +154,9 @@ def analyze(settings: Settings, now: datetime, rebuild: bool = False) -> Outcome
                 tuple(profile.name for profile in settings.profiles),
                 settings.user,
                 pushing=settings.pushgateway_url is not None,
+                prices=price_table(settings.prices),
             )
+            unpriced = newly_unpriced(report, stored.state)
             path = textfile.write(target / settings.textfile_name, report)
             push_error = None
             if settings.pushgateway_url:
@@ -170,7 +177,15 @@ def analyze(settings: Settings, now: datetime, rebuild: bool = False) -> Outcome
             f"cannot analyze: {exc.strerror} ({exc.filename or data_dir}); "
             "the checkpoint is left where it was"
         ) from None
-    return Outcome(report, reason, path, removed, data_dir, push_error, notes)
+    return Outcome(report, reason, path, removed, data_dir, push_error, notes, unpriced)
+
+
+def newly_unpriced(report: Report, state: State) -> tuple[str, ...]:
+    """The tool/model names without a price not named before; remembered as named."""
+    found = {f"{t.tool}/{model}" for t in report.tools if t.tokens for model in t.tokens.unpriced}
+    new = tuple(sorted(found - state.unpriced_named))
+    state.unpriced_named |= found
+    return new
 
 
 def log_line(outcome: Outcome) -> str:
@@ -190,6 +205,11 @@ def log_line(outcome: Outcome) -> str:
     if outcome.notify_problems:
         failed = len(outcome.notify_problems)
         notes.append(f"{failed} notification(s) not delivered: {outcome.notify_problems[0]}")
+    if outcome.unpriced:
+        notes.append(
+            f"no API price for {', '.join(outcome.unpriced)}: counted as tokens, no cost "
+            "exported (add [prices.MODEL] to the config file)"
+        )
     if outcome.removed:
         notes.append(f"removed {len(outcome.removed)} day files past the retention")
     return f"cctrack analyze: {tools} -> {outcome.textfile}" + "".join(f"; {n}" for n in notes)

@@ -13,6 +13,7 @@ from cctrack import process, store
 from cctrack.errors import EXIT_TEMPFAIL
 from cctrack.records import Record, Status, parse_status_output
 from cctrack.redact import redact
+from cctrack.scan import ScanResult, scan_tokens
 from cctrack.settings import DEFAULT_PROFILE, Profile, Settings
 from cctrack.sources.builtin import run_builtin
 
@@ -83,6 +84,34 @@ def capture(
             record = Record(0, captured, settings.hostname, source, ok=True, status=status)
         records.append(replace(record, profile=profile.name))
     return store.append_records(Path(settings.data_dir), records)
+
+
+def count_tokens(settings: Settings, clock: Callable[[], datetime]) -> list[ScanResult]:
+    """Scan every profile's logs for tokens not counted yet and append what was found."""
+    results = []
+    for profile in settings.profiles:
+        homes = {
+            source: profile.claude_home if source == "claude" else profile.codex_home
+            for source in settings.sources
+        }
+        results += scan_tokens(
+            Path(settings.data_dir), profile.name, homes, settings.hostname, clock()
+        )
+    return results
+
+
+def token_summary(results: Sequence[ScanResult]) -> str:
+    """ "; tokens: claude 2.1 MB in 3 logs" for what a scan read, "" when it read nothing."""
+    parts = []
+    for result in results:
+        if not result.bytes_read:
+            continue
+        name = (
+            result.tool if result.profile == DEFAULT_PROFILE else f"{result.profile}/{result.tool}"
+        )
+        logs = "log" if result.files_read == 1 else "logs"
+        parts.append(f"{name} {result.bytes_read / 1e6:.1f} MB in {result.files_read} {logs}")
+    return f"; tokens read: {', '.join(parts)}" if parts else ""
 
 
 def summary(records: Sequence[Record], data_dir: Path) -> str:

@@ -100,6 +100,17 @@ OPTIONS: dict[str, Any] = {
         "After writing the textfile, push the same metrics to this Prometheus Pushgateway "
         "(group job=cctrack, instance=hostname, user). Env CCTRACK_PUSHGATEWAY_URL.",
     ),
+    "token_counters": Annotated[
+        Optional[bool],
+        typer.Option(
+            "--token-counters/--no-token-counters",
+            help=(
+                "Count tokens in the Claude transcripts and Codex rollouts (only the bytes "
+                "not read before). Env CCTRACK_TOKEN_COUNTERS; default on."
+            ),
+            show_default=False,
+        ),
+    ],
     "config": _option(
         Path,
         "--config",
@@ -116,7 +127,15 @@ OPTIONS: dict[str, Any] = {
         ),
     ],
 }
-CAPTURE = ("data_dir", "claude_status", "codex_status", "sources", "timeout", "hostname")
+CAPTURE = (
+    "data_dir",
+    "claude_status",
+    "codex_status",
+    "sources",
+    "timeout",
+    "hostname",
+    "token_counters",
+)
 ANALYZE = ("data_dir", "textfile_dir", "sources", "retention_days", "pushgateway_url", "hostname")
 RUN = (
     "data_dir",
@@ -128,6 +147,7 @@ RUN = (
     "hostname",
     "retention_days",
     "pushgateway_url",
+    "token_counters",
 )
 ToolsOption = Annotated[
     str,
@@ -213,11 +233,20 @@ def settings_from(flags: dict[str, Any]) -> Settings:
 
 
 def do_capture(settings: Settings) -> int:
-    from cctrack.capture import capture, summary
+    from cctrack.capture import capture, count_tokens, summary, token_summary
 
     records = capture(settings, now, os.environ)
-    log(summary(records, settings.data_dir))
-    return 0 if any(record.ok for record in records) else EXIT_FAILURE
+    code = 0 if any(record.ok for record in records) else EXIT_FAILURE
+    line = summary(records, settings.data_dir)
+    if settings.token_counters:
+        try:
+            line += token_summary(count_tokens(settings, now))
+        except CctrackError as exc:
+            # The limits were recorded; the counters wait for the next capture.
+            line += f"; token counters failed: {exc}"
+            code = EXIT_FAILURE
+    log(line)
+    return code
 
 
 def do_analyze(settings: Settings, rebuild: bool) -> int:
@@ -554,6 +583,26 @@ def history(
     chosen = parse_tools(tool)[0] if tool else None
     rows = guarded("history", lambda: history_rows(settings.data_dir, parse_since(since), chosen))
     typer.echo(render_history(rows))
+
+
+@app.command()
+@with_options("data_dir")
+def tokens(
+    flags: dict[str, Any],
+    since: SinceOption = None,
+    tool: ToolFilter = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="CSV with a header row.")] = False,
+) -> None:
+    """Tokens per day (local time) and model, from the token records that capture appends:
+    the numbers `ccusage daily` shows, without reading the transcripts again."""
+    from cctrack.history import render_token_days, token_days
+
+    settings = settings_from(flags)
+    chosen = parse_tools(tool)[0] if tool else None
+    rows = guarded("tokens", lambda: token_days(settings.data_dir, parse_since(since), chosen))
+    fmt = "json" if as_json else "csv" if as_csv else "text"
+    typer.echo(render_token_days(rows, fmt))
 
 
 @app.command("claude-status")

@@ -7,15 +7,23 @@ import csv
 import io
 import json
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from cctrack import checkpoint
 from cctrack.evidence import LimitEvent, Limits, Point, points_of
-from cctrack.records import DEFAULT_PROFILE, has_record_envelope, record_profile, strict_loads
-from cctrack.state import State
+from cctrack.records import (
+    DEFAULT_PROFILE,
+    TokenRecord,
+    has_record_envelope,
+    record_profile,
+    strict_loads,
+)
+from cctrack.state import State, TokenState
 from cctrack.timefmt import duration, format_precise, format_time
+from cctrack.tokens import TOKEN_TYPES, window_measure
 
 FORMATS = ("text", "json", "csv")
 WORDS = {
@@ -139,6 +147,7 @@ def history_rows(data_dir: Path, since: datetime | None, tool: str | None) -> li
                 continue
             if (
                 has_record_envelope(obj)
+                and "kind" not in obj
                 and obj["ok"]
                 and (tool is None or obj["source_tool"] == tool)
             ):
@@ -178,3 +187,98 @@ def _csv(columns: tuple[str, ...], rows: Iterator[dict[str, Any]] | list[dict[st
     for row in rows:
         writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
     return out.getvalue().rstrip("\n")
+
+
+TOKEN_COLUMNS = ("date", "tool", "profile", "model", "type", "tokens")
+
+
+@dataclass(frozen=True, order=True)
+class TokenDay:
+    """A model's tokens of one day (local time), by the tool's types (tokens.TOKEN_TYPES)."""
+
+    date: str
+    tool: str
+    profile: str
+    model: str
+    counts: tuple[int, ...]
+
+    def by_type(self) -> dict[str, int]:
+        return dict(zip(TOKEN_TYPES[self.tool], self.counts, strict=True))
+
+
+def token_records(data_dir: Path) -> list[TokenRecord]:
+    found: list[TokenRecord] = []
+
+    def collect(lines: list[bytes]) -> None:
+        for line in lines:
+            if b'"kind":"tokens"' not in line:
+                continue
+            try:
+                found.append(TokenRecord.from_json(strict_loads(line)))
+            except (ValueError, TypeError, KeyError):
+                continue
+
+    checkpoint.read_new_lines(data_dir, {}, collect)
+    return sorted(found, key=lambda record: record.seq_no)
+
+
+def token_days(data_dir: Path, since: datetime | None, tool: str | None) -> list[TokenDay]:
+    """Tokens per local day and model, folded from the token records by the same rules as
+    the counters (state.TokenState): what `ccusage daily` reports, from the records."""
+    gates: dict[tuple[str, str], TokenState] = {}
+    days: dict[tuple[str, str], dict[tuple[str, str], list[int]]] = {}
+    first_day = since.astimezone().date().isoformat() if since else ""
+    for record in token_records(data_dir):
+        if tool is not None and record.source_tool != tool:
+            continue
+        key = (record.profile, record.source_tool)
+        accepted = gates.setdefault(key, TokenState(record.source_tool)).accept(record)
+        if accepted is False:
+            continue
+        if accepted is None:
+            days[key] = {}
+        table = days.setdefault(key, {})
+        for minute, model, *counts in record.rows:
+            day = datetime.fromtimestamp(minute * 60).date().isoformat()
+            row = table.setdefault((day, model), [0, 0, 0, 0])
+            for i, count in enumerate(counts):
+                row[i] += count
+    return sorted(
+        TokenDay(day, tool_name, profile, model, tuple(counts))
+        for (profile, tool_name), table in days.items()
+        for (day, model), counts in table.items()
+        if day >= first_day and any(counts)
+    )
+
+
+def render_token_days(rows: list[TokenDay], fmt: str) -> str:
+    if fmt == "json":
+        return "\n".join(
+            json.dumps(
+                {
+                    "date": r.date,
+                    "tool": r.tool,
+                    "profile": r.profile,
+                    "model": r.model,
+                    "tokens": r.by_type(),
+                    "total": window_measure(r.tool, r.counts),
+                }
+            )
+            for r in rows
+        )
+    if fmt == "csv":
+        return _csv(
+            TOKEN_COLUMNS,
+            (
+                {"date": r.date, "tool": r.tool, "profile": r.profile, "model": r.model}
+                | {"type": kind, "tokens": count}
+                for r in rows
+                for kind, count in r.by_type().items()
+            ),
+        )
+    lines = []
+    for r in rows:
+        who = r.tool if r.profile == DEFAULT_PROFILE else f"{r.profile}/{r.tool}"
+        counts = "  ".join(f"{kind} {count:,}" for kind, count in r.by_type().items())
+        lines.append(f"{r.date}  {who:<8} {r.model:<28} {counts}")
+    return "\n".join(lines) or "no tokens counted yet (token counters run with each capture)"

@@ -17,7 +17,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -457,3 +458,31 @@ class JsonRpcSession:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def map_forked(
+    function: Callable[[Any], Any], items: Sequence[Any], workers: int, ahead: int = 2
+) -> Iterator[Any]:
+    """function over items in forked workers, results in order. At most `ahead` results per
+    worker wait for the caller, so a slow caller bounds the memory, not the item count.
+    Forking only where it is safe (Linux) and worth it; otherwise in this process."""
+    if workers < 2 or len(items) < 2 or not sys.platform.startswith("linux"):
+        yield from map(function, items)
+        return
+    import multiprocessing
+    from concurrent.futures import Future, ProcessPoolExecutor
+
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        waiting: deque[Future[Any]] = deque()
+        queue = iter(items)
+        for item in queue:
+            waiting.append(pool.submit(function, item))
+            if len(waiting) >= workers * ahead:
+                break
+        while waiting:
+            result = waiting.popleft().result()
+            for item in queue:
+                waiting.append(pool.submit(function, item))
+                break
+            yield result

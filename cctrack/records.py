@@ -346,6 +346,94 @@ class Record:
         )
 
 
+_MODEL = re.compile(r"^[A-Za-z0-9_.:@/+-]{1,100}$")
+_EPOCH_ID = re.compile(r"^[0-9a-f]{16}$")
+TOKEN_KIND = "tokens"
+# (minute since the epoch, model, change of each of the tool's four token types)
+TokenRow = tuple[int, str, int, int, int, int]
+
+
+def model_label(value: str) -> str | None:
+    """A model name from a tool's log as a label value; None when it is not a plain name."""
+    return value if _MODEL.match(value) else None
+
+
+@dataclass(frozen=True)
+class TokenRecord:
+    """Tokens one scan of a tool's logs found (scan.py): per minute and model, the change to
+    each type's count, negative where a larger copy of a message replaced the one counted.
+
+    `store` names the scan store that counted them and (`scan`, `part`) orders its records:
+    a record appended twice after a crash is folded once, and a new store (its file was
+    removed) starts the counts again instead of adding the logs a second time.
+    """
+
+    seq_no: int
+    timestamp: datetime
+    hostname: str
+    source_tool: str
+    store: str
+    scan: int
+    part: int
+    rows: tuple[TokenRow, ...]
+    profile: str = DEFAULT_PROFILE
+    v: int = field(default=RECORD_VERSION)
+
+    def to_json(self) -> dict[str, Any]:
+        obj: dict[str, Any] = {
+            "v": self.v,
+            "seq_no": self.seq_no,
+            "timestamp": format_time(self.timestamp, milliseconds=True),
+            "hostname": self.hostname,
+            "source_tool": self.source_tool,
+            "ok": True,
+            "kind": TOKEN_KIND,
+        }
+        if self.profile != DEFAULT_PROFILE:
+            obj["profile"] = self.profile
+        obj["scan"] = [self.store, self.scan, self.part]
+        obj["tokens"] = [list(row) for row in self.rows]
+        return obj
+
+    def to_line(self) -> bytes:
+        return orjson.dumps(self.to_json()) + b"\n"
+
+    @classmethod
+    def from_json(cls, obj: Any, numbered: bool = True) -> TokenRecord:
+        """Raises ValueError on anything but a token record of this version; one not
+        `numbered` is still to be appended (seq_no 0)."""
+        if not numbered and isinstance(obj, dict) and obj.get("seq_no") == 0:
+            obj = {**obj, "seq_no": MAX_SEQ}
+        if not has_record_envelope(obj) or obj.get("kind") != TOKEN_KIND:
+            raise ValueError("not a token record")
+        store, scan, part = obj["scan"]
+        if not isinstance(store, str) or not _EPOCH_ID.match(store):
+            raise ValueError("bad scan store id")
+        if not all(type(n) is int and 0 <= n <= MAX_SEQ for n in (scan, part)):
+            raise ValueError("bad scan number")
+        rows = []
+        for row in obj["tokens"]:
+            minute, model, *counts = row
+            if type(minute) is not int or not 0 <= minute < 1 << 40 or len(counts) != 4:
+                raise ValueError("bad token row")
+            if not isinstance(model, str) or model_label(model) is None:
+                raise ValueError("bad model name")
+            if not all(type(n) is int and abs(n) < 1 << 62 for n in counts):
+                raise ValueError("bad token count")
+            rows.append((minute, model, *counts))
+        return cls(
+            seq_no=obj["seq_no"] if numbered else 0,
+            timestamp=parse_time(obj["timestamp"]),
+            hostname=obj["hostname"],
+            source_tool=obj["source_tool"],
+            store=store,
+            scan=scan,
+            part=part,
+            rows=tuple(rows),
+            profile=record_profile(obj),
+        )
+
+
 def record_profile(obj: dict[str, Any]) -> str:
     """The profile a record belongs to; records without one are the default profile's."""
     profile = obj.get("profile", DEFAULT_PROFILE)

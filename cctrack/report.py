@@ -6,13 +6,17 @@ every later sink render; none of them needs to know how the state was read.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from cctrack.evidence import Counts
+from cctrack.prices import Price, cost_usd, price_of
 from cctrack.records import DEFAULT_PROFILE, SOURCE_TOOLS, Bucket, Extras, Window
-from cctrack.state import State, ToolState
+from cctrack.state import State, TokenState, ToolState
 
+# Below this share used, tokens per percent is mostly rounding of the percentage.
+MIN_USED_FOR_TOKENS_PER_PERCENT = 0.05
 # Early in a window a few percent used would read as an absurd pace; below this share of
 # the window elapsed, pace is measured as if this much had elapsed.
 MIN_ELAPSED_SHARE = 0.02
@@ -46,6 +50,63 @@ class WindowReport:
 
 
 @dataclass(frozen=True)
+class WindowTokens:
+    """Tokens this host's logs show since the window began, and per percent of it used
+    (None below MIN_USED_FOR_TOKENS_PER_PERCENT)."""
+
+    window: str
+    tokens: int
+    per_percent: float | None
+
+
+@dataclass(frozen=True)
+class TokenReport:
+    # (model, type, tokens), and the API cost of each priced model.
+    totals: tuple[tuple[str, str, int], ...]
+    costs: tuple[tuple[str, float], ...]
+    unpriced: tuple[str, ...]
+    today: int
+    windows: tuple[WindowTokens, ...]
+
+
+def token_report(
+    tool: str,
+    tokens: TokenState,
+    windows: tuple[WindowReport, ...],
+    prices: Mapping[str, Price],
+    now: datetime,
+) -> TokenReport:
+    by_model: dict[str, dict[str, int]] = {}
+    for (model, kind), count in tokens.totals.items():
+        by_model.setdefault(model, {})[kind] = count
+    costs, unpriced = [], []
+    for model, counts in sorted(by_model.items()):
+        price = price_of(model, prices)
+        if price is None:
+            unpriced.append(model)
+        else:
+            costs.append((model, cost_usd(tool, price, counts)))
+    midnight = now.astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
+    measured = []
+    for window in windows:
+        if window.resets_at is None or not window.window_seconds:
+            continue
+        start = window.resets_at - timedelta(seconds=window.window_seconds)
+        used = tokens.since(start)
+        per_percent = None
+        if window.used_ratio >= MIN_USED_FOR_TOKENS_PER_PERCENT:
+            per_percent = used / (window.used_ratio * 100)
+        measured.append(WindowTokens(window.name, used, per_percent))
+    return TokenReport(
+        totals=tuple((m, k, n) for (m, k), n in sorted(tokens.totals.items())),
+        costs=tuple(costs),
+        unpriced=tuple(unpriced),
+        today=tokens.since(midnight),
+        windows=tuple(measured),
+    )
+
+
+@dataclass(frozen=True)
 class ToolReport:
     tool: str
     up: bool
@@ -65,6 +126,8 @@ class ToolReport:
     extras: Extras | None = None
     # Evidence counters per (window, bucket) series, bucket "" for the plan's windows.
     evidence: tuple[tuple[str, str, Counts], ...] = ()
+    # None when no token records were folded for this tool (counters off or none yet).
+    tokens: TokenReport | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +152,8 @@ def tool_report(
     now: datetime,
     profile: str = DEFAULT_PROFILE,
     evidence: tuple[tuple[str, str, Counts], ...] = (),
+    tokens: TokenState | None = None,
+    prices: Mapping[str, Price] | None = None,
 ) -> ToolReport:
     success = tool.last_success
     status = success.status.as_of(now) if success and success.status else None
@@ -122,6 +187,7 @@ def tool_report(
         buckets=status.buckets if status else (),
         extras=status.extras if status else None,
         evidence=evidence,
+        tokens=token_report(name, tokens, windows, prices or {}, now) if tokens else None,
     )
 
 
@@ -133,10 +199,13 @@ def build_report(
     profiles: tuple[str, ...] = (DEFAULT_PROFILE,),
     user: str = "",
     pushing: bool = False,
+    prices: Mapping[str, Price] | None = None,
 ) -> Report:
     """What the state means at `now`: configured sources of configured profiles appear even
     before their first record."""
-    keys = sorted(set(state.tools) | {(p, s) for p in profiles for s in sources})
+    keys = sorted(
+        set(state.tools) | set(state.tokens) | {(p, s) for p in profiles for s in sources}
+    )
     return Report(
         generated_at=now,
         analyzed_at=state.analyzed_at,
@@ -151,6 +220,8 @@ def build_report(
                     for (p, t, window, bucket), counts in sorted(state.evidence.counts.items())
                     if (p, t) == (profile, tool)
                 ),
+                state.tokens.get((profile, tool)),
+                prices,
             )
             for profile, tool in keys
         ),

@@ -16,7 +16,8 @@ from typing import Any
 
 from cctrack.errors import EXIT_USAGE, CctrackError
 from cctrack.evidence import Limits
-from cctrack.records import SOURCE_TOOLS
+from cctrack.prices import Price
+from cctrack.records import SOURCE_TOOLS, model_label
 from cctrack.sources import SourceParams
 
 DEFAULT_TIMEOUT = 30.0
@@ -41,6 +42,7 @@ ENVIRONMENT = {
     "codex_home": "CODEX_HOME",
     "textfile_name": "CCTRACK_TEXTFILE_NAME",
     "pushgateway_url": "CCTRACK_PUSHGATEWAY_URL",
+    "token_counters": "CCTRACK_TOKEN_COUNTERS",
 }
 # Read from the config file only: a secret's path and tables have no flag or variable.
 CONFIG_ONLY = (
@@ -53,7 +55,9 @@ CONFIG_ONLY = (
     "event_drop_points",
     "event_jump_points",
     "event_jump_within_minutes",
+    "prices",
 )
+PRICE_FIELDS = ("input", "output", "cache_write", "cache_read")
 DEFAULT_NOTIFY_THRESHOLDS = (0.8, 0.95)
 DEFAULT_NOTIFY_TIMEOUT = 10.0
 PROFILE_KEYS = ("claude_home", "codex_home", "claude_status", "codex_status")
@@ -109,6 +113,8 @@ class Settings:
     notify_thresholds: tuple[float, ...] = DEFAULT_NOTIFY_THRESHOLDS
     notify_timeout: float = DEFAULT_NOTIFY_TIMEOUT
     event_limits: Limits = field(default_factory=Limits)
+    token_counters: bool = True
+    prices: tuple[Price, ...] = ()
 
     @property
     def profiles(self) -> tuple[Profile, ...]:
@@ -348,6 +354,33 @@ def parse_switch(value: Any, what: str) -> bool:
     raise CctrackError(f"{what} must be on or off, not {value!r}", EXIT_USAGE)
 
 
+def parse_prices(value: Any) -> tuple[Price, ...]:
+    """`[prices.MODEL]` tables: USD per million tokens of input, output, cache_write and
+    cache_read (Codex's cached input)."""
+    if not isinstance(value, dict):
+        raise CctrackError("prices must be a table of [prices.MODEL] tables", EXIT_USAGE)
+    prices = []
+    for model, rates in value.items():
+        if not isinstance(rates, dict) or model_label(str(model)) is None:
+            raise CctrackError(f"prices.{model} must be a table under a model name", EXIT_USAGE)
+        unknown = sorted(set(rates) - set(PRICE_FIELDS))
+        if unknown or not {"input", "output"} <= set(rates):
+            raise CctrackError(
+                f"prices.{model} takes {', '.join(PRICE_FIELDS)} (input and output required)",
+                EXIT_USAGE,
+            )
+        numbers = {}
+        for key, rate in rates.items():
+            if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1e6:
+                raise CctrackError(
+                    f"prices.{model}.{key} must be USD per million tokens, not {rate!r}",
+                    EXIT_USAGE,
+                )
+            numbers[key] = float(rate)
+        prices.append(Price(str(model), **numbers))
+    return tuple(prices)
+
+
 def resolve_settings(
     flags: Mapping[str, Any] | None = None,
     env: Mapping[str, str] | None = None,
@@ -398,6 +431,7 @@ def resolve_settings(
             EXIT_USAGE,
         )
     auth_file = config.get("pushgateway_auth_file")
+    token_counters = pick("token_counters")
     profiles = config.get("profiles")
     return Settings(
         data_dir=Path(data_dir).expanduser() if data_dir else state_home(env, home) / "cctrack",
@@ -432,6 +466,10 @@ def resolve_settings(
             config.get("notify_thresholds", DEFAULT_NOTIFY_THRESHOLDS)
         ),
         event_limits=parse_event_limits(config),
+        token_counters=parse_switch(token_counters, "token_counters")
+        if token_counters is not None
+        else True,
+        prices=parse_prices(config["prices"]) if "prices" in config else (),
         notify_timeout=(
             parse_timeout(config["notify_timeout"])
             if "notify_timeout" in config

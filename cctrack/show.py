@@ -9,7 +9,7 @@ from typing import Any
 
 from cctrack import checkpoint
 from cctrack.records import DEFAULT_PROFILE
-from cctrack.report import Report, ToolReport, build_report
+from cctrack.report import Report, TokenReport, ToolReport, build_report
 from cctrack.timefmt import duration, format_time
 
 LATEST_FILE = "latest.json"
@@ -40,6 +40,14 @@ def _tool_lines(tool: ToolReport, now: datetime) -> list[str]:
         lines.append(f"  {window.name:<14} {window.used_ratio * 100:5.1f}% used  {pace}  {resets}")
     if not tool.windows and not tool.last_error:
         lines.append("        no usage captured yet")
+    if tool.tokens is not None:
+        parts = [f"today {tool.tokens.today:,}"]
+        for measured in tool.tokens.windows:
+            per = (
+                f" ({measured.per_percent:,.0f} per %)" if measured.per_percent is not None else ""
+            )
+            parts.append(f"{measured.window} {measured.tokens:,}{per}")
+        lines.append(f"  {'tokens':<14} {'; '.join(parts)}")
     return lines
 
 
@@ -84,6 +92,7 @@ def report_json(report: Report, analyzed_at: datetime | None) -> dict[str, Any]:
                 }
                 for w in tool.windows
             },
+            "tokens": token_json(tool.tokens) if tool.tokens else None,
         }
 
     profiles: dict[str, dict[str, Any]] = {}
@@ -96,6 +105,15 @@ def report_json(report: Report, analyzed_at: datetime | None) -> dict[str, Any]:
         # The first profile's tools, as before profiles existed; every profile's below.
         "tools": next(iter(profiles.values()), {}),
         "profiles": profiles,
+    }
+
+
+def token_json(tokens: TokenReport) -> dict[str, Any]:
+    return {
+        "today": tokens.today,
+        "windows": {
+            w.window: {"tokens": w.tokens, "per_percent": w.per_percent} for w in tokens.windows
+        },
     }
 
 

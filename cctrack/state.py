@@ -24,12 +24,18 @@ from cctrack.records import (
     DEFAULT_PROFILE,
     MAX_SEQ,
     SOURCE_TOOLS,
+    TOKEN_KIND,
     Record,
+    TokenRecord,
     has_record_envelope,
     record_profile,
     strict_loads,
 )
 from cctrack.timefmt import format_time, parse_time
+from cctrack.tokens import TOKEN_TYPES, window_measure
+
+# Minutes of token use kept for window totals and today's: a weekly window and a day more.
+TOKEN_MINUTES_KEPT = 8 * 24 * 60
 
 # (profile, tool): the state of one source of one profile.
 ToolKey = tuple[str, str]
@@ -67,6 +73,15 @@ def _memories(obj: Any) -> dict[ToolKey, ToolMemory]:
         if key is not None:
             memories[key] = ToolMemory.from_json(memory)
     return memories
+
+
+def _token_states(obj: Any) -> dict[ToolKey, TokenState]:
+    states = {}
+    for name, entry in obj.items():
+        key = key_from_json(name)
+        if key is not None:
+            states[key] = TokenState.from_json(entry)
+    return states
 
 
 def _count(value: Any) -> int:
@@ -195,6 +210,76 @@ class ToolState:
 
 
 @dataclass
+class TokenState:
+    """The token records of one tool of one profile, folded: totals per model and type, and
+    per minute (the recent ones) the tokens that count against a window (tokens.py)."""
+
+    tool: str
+    store: str = ""
+    last: tuple[int, int] = (0, -1)
+    totals: dict[tuple[str, str], int] = field(default_factory=dict)
+    minutes: dict[int, int] = field(default_factory=dict)
+
+    def accept(self, record: TokenRecord) -> bool | None:
+        """Whether to fold the record: False for one folded before (appended again after a
+        crash); None when it comes from a new scan store, which counted the logs from the
+        start, so that the counts so far must be dropped first."""
+        fresh = record.store != self.store
+        if fresh:
+            self.store, self.last = record.store, (0, -1)
+        if (record.scan, record.part) <= self.last:
+            return False
+        self.last = (record.scan, record.part)
+        return None if fresh else True
+
+    def fold(self, record: TokenRecord) -> None:
+        accepted = self.accept(record)
+        if accepted is False:
+            return
+        if accepted is None:
+            self.totals, self.minutes = {}, {}
+        types = TOKEN_TYPES[self.tool]
+        for minute, model, *counts in record.rows:
+            for kind, count in zip(types, counts, strict=True):
+                if count:
+                    self.totals[(model, kind)] = self.totals.get((model, kind), 0) + count
+            measured = window_measure(self.tool, counts)
+            if measured:
+                self.minutes[minute] = self.minutes.get(minute, 0) + measured
+
+    def prune(self, now: datetime) -> None:
+        oldest = int(now.timestamp()) // 60 - TOKEN_MINUTES_KEPT
+        self.minutes = {m: n for m, n in self.minutes.items() if m >= oldest}
+
+    def since(self, start: datetime) -> int:
+        """Tokens from the minute that holds start on."""
+        first = int(start.timestamp()) // 60
+        return sum(n for m, n in self.minutes.items() if m >= first)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "tool": self.tool,
+            "store": self.store,
+            "last": list(self.last),
+            "totals": [[m, k, n] for (m, k), n in sorted(self.totals.items())],
+            "minutes": [[m, n] for m, n in sorted(self.minutes.items())],
+        }
+
+    @classmethod
+    def from_json(cls, obj: Any) -> TokenState:
+        scan, part = obj["last"]
+        if obj["tool"] not in TOKEN_TYPES or not isinstance(obj["store"], str):
+            raise ValueError("bad token state")
+        return cls(
+            tool=obj["tool"],
+            store=obj["store"],
+            last=(int(scan), int(part)),
+            totals={(str(m), str(k)): int(n) for m, k, n in obj["totals"]},
+            minutes={int(m): int(n) for m, n in obj["minutes"]},
+        )
+
+
+@dataclass
 class State:
     tools: dict[ToolKey, ToolState] = field(default_factory=dict)
     invalid_lines: int = 0
@@ -204,6 +289,8 @@ class State:
     push_failures: int = 0
     notify_memory: dict[ToolKey, ToolMemory] = field(default_factory=dict)
     evidence: Evidence = field(default_factory=Evidence)
+    tokens: dict[ToolKey, TokenState] = field(default_factory=dict)
+    unpriced_named: set[str] = field(default_factory=set)
     # Not stored: when a change is an event (settings), and where `cctrack events` collects them.
     limits: Limits = field(default_factory=Limits)
     event_log: list[LimitEvent] | None = None
@@ -218,13 +305,24 @@ class State:
             except ValueError:  # includes UnicodeDecodeError
                 self.torn_fragments += 1
                 continue
-            if has_record_envelope(obj):
+            if has_record_envelope(obj) and obj.get("kind") == TOKEN_KIND:
+                self.add_tokens(obj)
+            elif has_record_envelope(obj) and "kind" not in obj:
                 by_tool.setdefault((record_profile(obj), obj["source_tool"]), []).append(obj)
             else:
                 self.invalid_lines += 1
         for key, records in by_tool.items():
             self.invalid_lines += self.tools.setdefault(key, ToolState()).fold(records)
             self.add_evidence(key, records)
+
+    def add_tokens(self, obj: dict[str, Any]) -> None:
+        try:
+            record = TokenRecord.from_json(obj)
+        except (ValueError, TypeError, KeyError):
+            self.invalid_lines += 1
+            return
+        key = (record.profile, record.source_tool)
+        self.tokens.setdefault(key, TokenState(record.source_tool)).fold(record)
 
     def add_evidence(self, key: ToolKey, records: list[dict[str, Any]]) -> None:
         """Every successful record, in seq order, as points of its windows and buckets. A
@@ -265,6 +363,10 @@ class State:
                 key_to_json(key): memory.to_json()
                 for key, memory in sorted(self.notify_memory.items())
             },
+            "tokens": {
+                key_to_json(key): tokens.to_json() for key, tokens in sorted(self.tokens.items())
+            },
+            "unpriced_named": sorted(self.unpriced_named),
         }
 
     @classmethod
@@ -287,4 +389,6 @@ class State:
             push_failures=_count(obj.get("push_failures", 0)),
             notify_memory=_memories(obj.get("notify_memory", {})),
             evidence=_evidence(obj.get("evidence", {})),
+            tokens=_token_states(obj.get("tokens", {})),
+            unpriced_named={str(name) for name in obj.get("unpriced_named", [])},
         )

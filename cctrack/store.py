@@ -13,6 +13,7 @@ import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TypeVar
 
 from cctrack.errors import CctrackError
 from cctrack.files import (
@@ -25,11 +26,12 @@ from cctrack.files import (
     write_all,
     write_atomic,
 )
-from cctrack.records import MAX_SEQ, Record, has_record_envelope, strict_loads
+from cctrack.records import MAX_SEQ, Record, TokenRecord, has_record_envelope, strict_loads
 
 DAY_FILE = re.compile(r"^usage-(\d{8})\.jsonl$")
 SEQ_FILE = "seq"
 STORE_LOCK = ".store.lock"
+AnyRecord = TypeVar("AnyRecord", Record, TokenRecord)
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,7 @@ class DayFiles:
     unreadable: tuple[str, ...]
 
 
-def day_file_name(record: Record) -> str:
+def day_file_name(record: Record | TokenRecord) -> str:
     return f"usage-{record.timestamp:%Y%m%d}.jsonl"
 
 
@@ -110,7 +112,7 @@ def last_seq(data_dir: Path) -> int:
     return max([counted or 0, *(last_seq_in_file(data_dir / name) for name in checked)])
 
 
-def append_records(data_dir: Path, records: Sequence[Record]) -> list[Record]:
+def append_records(data_dir: Path, records: Sequence[AnyRecord]) -> list[AnyRecord]:
     """Give the records the next seq_nos and append each to its day file.
 
     The counter is advanced before the lines are written, so a crash between the two
@@ -128,7 +130,7 @@ def append_records(data_dir: Path, records: Sequence[Record]) -> list[Record]:
             numbered = [replace(record, seq_no=first + i) for i, record in enumerate(records)]
             path = data_dir / SEQ_FILE
             write_atomic(path, f"{first + len(records) - 1}\n".encode())
-            by_file: dict[str, list[Record]] = {}
+            by_file: dict[str, list[AnyRecord]] = {}
             for record in numbered:
                 by_file.setdefault(day_file_name(record), []).append(record)
             for name, batch in by_file.items():

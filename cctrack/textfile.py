@@ -94,6 +94,44 @@ def tool_families(tool: str, reports: list[ToolReport], user: str) -> Iterator[F
     yield from (bucket_usage, bucket_resets)
     yield from extras_families(prefix, reports, user)
     yield from evidence_families(prefix, reports, user)
+    yield from token_families(prefix, reports, user)
+
+
+def token_families(prefix: str, reports: list[ToolReport], user: str) -> Iterator[Family]:
+    totals = Family(
+        f"{prefix}_tokens",
+        "counter",
+        "Tokens in this host's logs, each message once, by model and type (docs/tokens.md).",
+    )
+    cost = Family(
+        f"{prefix}_cost_usd",
+        "counter",
+        "What those tokens would cost at API prices, USD, for models with a known price.",
+    )
+    window_tokens = Family(
+        f"{prefix}_window_tokens",
+        "gauge",
+        "Tokens in this host's logs since the current window began.",
+    )
+    per_percent = Family(
+        f"{prefix}_tokens_per_percent",
+        "gauge",
+        "Window tokens over percent of the window used, once 5 % is used; a falling line "
+        "with all use captured is a shrinking limit.",
+    )
+    for report in reports:
+        if report.tokens is None:
+            continue
+        labels = who(report, user)
+        for model, kind, count in report.tokens.totals:
+            totals.add(count, model=model, type=kind, **labels)
+        for model, usd in report.tokens.costs:
+            cost.add(usd, model=model, **labels)
+        for measured in report.tokens.windows:
+            window_tokens.add(measured.tokens, window=measured.window, **labels)
+            if measured.per_percent is not None:
+                per_percent.add(measured.per_percent, window=measured.window, **labels)
+    yield from (totals, cost, window_tokens, per_percent)
 
 
 # Evidence counters (evidence.py): metric name and help per kind of event.

@@ -6,12 +6,15 @@ import json
 import os
 import stat
 import sys
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from cctrack.timefmt import format_time
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+from homes import write_claude_home, write_codex_home
 
 UTC = timezone.utc
 
@@ -216,3 +219,14 @@ print(json.dumps({{"source_tool": {source!r}, "observed_at": z(now), "origin": "
                 "resets_at": z(now + datetime.timedelta(days=3))}}]}}))
 """,
     )
+
+
+def write_token_logs(claude_home: Path, codex_home: Path, now: datetime, seed: int = 7) -> None:
+    """A few Claude Code sessions and Codex rollouts of the last twenty minutes, in the
+    formats the tools write (benchmarks/homes.py)."""
+    import random
+
+    rng = random.Random(seed)
+    start, end = now - timedelta(minutes=20), now - timedelta(minutes=1)
+    write_claude_home(claude_home, start, end, 40 << 10, rng)
+    write_codex_home(codex_home, start, end, 40 << 10, rng)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from builders import fixed_tool
+from builders import fixed_tool, write_token_logs
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -86,11 +86,23 @@ class Env:
             preexec_fn=limit,
         )
 
-    def records(self) -> list[dict[str, Any]]:
+    def all_records(self) -> list[dict[str, Any]]:
         lines = []
         for path in sorted(self.data_dir.glob("usage-*.jsonl")):
             lines += [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
         return lines
+
+    def records(self) -> list[dict[str, Any]]:
+        """The status records (token records have a "kind")."""
+        return [r for r in self.all_records() if "kind" not in r]
+
+    def token_records(self) -> list[dict[str, Any]]:
+        return [r for r in self.all_records() if r.get("kind") == "tokens"]
+
+    def write_token_logs(self) -> None:
+        from datetime import datetime, timezone
+
+        write_token_logs(self.claude_home, self.codex_home, datetime.now(timezone.utc))
 
     def use_fixed_tools(
         self, claude: tuple[float, float] = (0.25, 0.5), codex: tuple[float, float] = (0.42, 0.13)

@@ -142,7 +142,10 @@ print(json.dumps({{"source_tool": "codex", "observed_at": "2026-11-24T00:00:00Z"
     for tool in (stderr_tool, origin_tool):
         result = env.run("run", "--codex-status", str(tool))
         outputs.append(result.stderr)
-    stored = "".join(p.read_text() for p in env.data_dir.iterdir() if p.is_file())
+    # Every file, the token scan store included.
+    stored = "".join(
+        p.read_bytes().decode("utf-8", "replace") for p in env.data_dir.iterdir() if p.is_file()
+    )
     for text in (stored, *outputs, env.textfile.read_text()):
         assert "ghp_0123456789" not in text and TOKEN not in text and "sk-ant" not in text
     errors = [r["error"] for r in env.records() if not r["ok"]]

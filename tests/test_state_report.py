@@ -98,3 +98,58 @@ def test_state_survives_its_own_serialisation() -> None:
     state.add_lines([line(1, used=0.25), line(2, "claude", used=None)])
     state.analyzed_at = T0
     assert State.from_json(state.to_json()).to_json() == state.to_json()
+
+
+def token_line(
+    seq: int, rows: list[list[object]], store: str = "00000000000000aa", scan: int = 1
+) -> bytes:
+    from cctrack.records import TokenRecord
+
+    record = TokenRecord(seq, T0, "h", "claude", store, scan, 0, tuple(tuple(r) for r in rows))  # type: ignore[misc]
+    return record.to_line()
+
+
+def test_window_tokens_count_from_the_window_start_and_per_percent_from_five_percent() -> None:
+    minute = int(T0.timestamp()) // 60
+    state = State()
+    state.add_lines(
+        [
+            line(1, "claude", used=0.2, resets=T0 + timedelta(hours=2)),  # began 3 h before T0
+            token_line(
+                2,
+                [
+                    [minute - 4 * 60, "claude-sonnet-4-5", 1000, 0, 0, 0],  # before it began
+                    [minute - 2 * 60, "claude-sonnet-4-5", 10, 20, 30, 40],
+                    [minute - 1, "claude-future-9", 0, 0, 0, 100],
+                ],
+            ),
+        ]
+    )
+    report = build_report(state, T0, ("claude",), prices={})
+    (claude,) = report.tools
+    assert claude.tokens is not None
+    (window,) = claude.tokens.windows
+    assert (window.window, window.tokens) == ("five_hour", 200)
+    assert window.per_percent == pytest.approx(200 / 20)
+    assert (
+        dict(((m, k), n) for m, k, n in claude.tokens.totals)[("claude-sonnet-4-5", "input")]
+        == 1010
+    )
+    assert claude.tokens.unpriced == ("claude-future-9", "claude-sonnet-4-5")
+
+    quiet = State()
+    quiet.add_lines([line(1, "claude", used=0.04), token_line(2, [[minute, "m", 1, 0, 0, 0]])])
+    (tool,) = build_report(quiet, T0, ("claude",)).tools
+    assert tool.tokens is not None and tool.tokens.windows[0].per_percent is None
+
+
+def test_token_records_fold_once_and_a_new_store_starts_over() -> None:
+    minute = int(T0.timestamp()) // 60
+    rows = [[minute, "m", 5, 0, 0, 0]]
+    state = State()
+    state.add_lines([token_line(1, rows), token_line(2, rows), token_line(3, rows, scan=2)])
+    assert state.tokens[("default", "claude")].totals == {("m", "input"): 10}
+    state.add_lines([token_line(4, rows, store="00000000000000bb")])
+    assert state.tokens[("default", "claude")].totals == {("m", "input"): 5}
+    again = State.from_json(state.to_json())
+    assert again.tokens == state.tokens

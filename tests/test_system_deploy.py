@@ -197,7 +197,8 @@ def test_crontab_lines_work_under_cron_environment(tmp_path: Path) -> None:
             )
     records = (Path(vars["HOME"]) / ".local/state/cctrack").glob("usage-*.jsonl")
     lines = [json.loads(line) for path in records for line in path.read_text().splitlines()]
-    assert len(lines) == 4 and all(r["ok"] for r in lines)  # run + capture, two tools each
+    status = [r for r in lines if "kind" not in r]
+    assert len(status) == 4 and all(r["ok"] for r in status)  # run + capture, two tools each
 
 
 def test_jobs_skip_an_overlapping_run(tmp_path: Path) -> None:
@@ -326,6 +327,7 @@ def test_every_dashboard_panel_has_data_in_real_prometheus(
     env: Env, node_exporter, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
     env.use_fixed_tools()
+    env.write_token_logs()
     assert env.run("run").returncode == 0
     target = urllib.parse.urlparse(node_exporter.url).netloc
     with running_prometheus(tmp_path, "node", target) as base:

@@ -170,6 +170,39 @@ def test_show_text_and_json(env: Env) -> None:
     assert codex["captures"] == {"ok": 1, "error": 0}
 
 
+def test_tokens_in_show_the_textfile_and_an_unpriced_model_named_once(env: Env) -> None:
+    env.use_fixed_tools(claude=(0.25, 0.5))
+    env.write_token_logs()
+    log = sorted((env.claude_home / "projects").rglob("*.jsonl"))[0]
+    last = json.loads(log.read_text().splitlines()[-1])
+    last["message"]["model"], last["message"]["id"] = "claude-future-9", "msg_future"
+    with log.open("a") as handle:
+        handle.write(json.dumps(last, separators=(",", ":")) + "\n")
+    first = env.run("run")
+    assert first.returncode == 0 and "no API price for claude/claude-future-9" in first.stderr
+    second = env.run("run")
+    assert second.returncode == 0 and "no API price" not in second.stderr
+    text = env.textfile.read_text()
+    future = last["message"]["usage"]["cache_read_input_tokens"]
+    assert (
+        sample(text, "cctrack_claude_tokens_total", model="claude-future-9", type="cache_read")
+        == future
+    )
+    assert sample(text, "cctrack_claude_cost_usd_total", model="claude-future-9") is None
+    assert sample(text, "cctrack_claude_cost_usd_total", model="claude-haiku-4-5") > 0
+    window = sample(text, "cctrack_claude_window_tokens", window="five_hour")
+    assert window > 0
+    assert sample(text, "cctrack_claude_tokens_per_percent", window="five_hour") == pytest.approx(
+        window / 25
+    )
+    shown = json.loads(env.run("show", "--json").stdout)["tools"]["claude"]["tokens"]
+    assert shown["windows"]["five_hour"]["tokens"] == window
+    # The logs are of the last 20 minutes: all of them today, unless today began since.
+    assert 0 <= shown["today"] <= window
+    assert shown["windows"]["five_hour"]["per_percent"] == pytest.approx(window / 25)
+    assert "tokens" in env.run("show").stdout
+
+
 def test_demo_run_prints_populated_textfile(env: Env) -> None:
     result = env.run("run", "--demo", "--textfile-dir", str(env.textfile_dir))
     assert result.returncode == 0, result.stderr

@@ -48,6 +48,7 @@ def test_two_machines_push_and_prometheus_tells_them_apart(
     env: Env, pushgateway: str, tmp_path: Path
 ) -> None:
     env.use_fixed_tools(codex=(0.42, 0.13))
+    env.write_token_logs()
     for host in ("laptop-a", "laptop-b"):
         data = env.root / f"data-{host}"
         result = env.run(

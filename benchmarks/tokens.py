@@ -1,0 +1,141 @@
+"""Token counters against ccusage, and against themselves switched off, in one run.
+
+    python benchmarks/tokens.py --home benchmarks/work/tokens-500 [--repeat 5]
+
+HOME is made by `benchmarks/generate.py --days 30 --log-mb 500 --out HOME` (Claude Code
+transcripts and Codex rollouts in the formats the tools write). Measured, interleaved so
+that machine noise hits all alike, wall time (median) and peak RSS (max) of whole processes:
+
+- first scan: `cctrack capture` (trivial status tools) into an empty data directory, which
+  reads every log, against `ccusage daily --json --offline` (both tools' logs) on the
+  same homes;
+- steady run: `cctrack run` after a minute's growth (one turn appended to one transcript
+  and one rollout) with token counters on, against the same with them off.
+
+ccusage is the one scripts/test installs (.ccusage/, 20.0.24), or --ccusage PATH.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from homes import claude_turn, codex_session
+from startup import TRIVIAL
+
+ROOT = Path(__file__).resolve().parent.parent
+CCTRACK = Path(sys.executable).parent / "cctrack"
+
+
+def timed(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS in MiB of the process or any of its children."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    stderr = proc.stderr.read().decode() if proc.stderr else ""
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(argv)} failed: {stderr[-500:]}")
+    return elapsed, usage.ru_maxrss / 1024
+
+
+def logs_size(home: Path) -> int:
+    return sum(p.stat().st_size for p in home.rglob("*.jsonl"))
+
+
+def grow(home: Path, rng: random.Random) -> None:
+    """A minute's work: one more turn in the newest transcript and rollout."""
+    now = datetime.now(timezone.utc)
+    transcript = max((home / "claude/projects").rglob("*.jsonl"), key=lambda p: p.stat().st_mtime)
+    with transcript.open("a") as handle:
+        handle.write("\n".join(claude_turn(rng, "bench", now, "claude-sonnet-4-5", 200)) + "\n")
+    rollout = max((home / "codex/sessions").rglob("*.jsonl"), key=lambda p: p.stat().st_mtime)
+    with rollout.open("a") as handle:
+        lines = codex_session(rng, now - timedelta(seconds=60), now, 4000, False).splitlines()
+        handle.write("\n".join(lines[3:]) + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--home", type=Path, required=True)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--steady-repeat", type=int, default=21)
+    parser.add_argument("--ccusage", type=Path, default=ROOT / ".ccusage/node_modules/.bin/ccusage")
+    args = parser.parse_args()
+    home = args.home.resolve()
+    work = Path(tempfile.mkdtemp(prefix="cctrack-tokens-"))
+    tool = work / "trivial-status"
+    tool.write_text(TRIVIAL)
+    tool.chmod(0o755)
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(work),
+        "LANG": "C.UTF-8",
+        "TZ": "UTC",
+        "CCTRACK_HOSTNAME": "bench",
+        "CLAUDE_CONFIG_DIR": str(home / "claude"),
+        "CODEX_HOME": str(home / "codex"),
+        "CLAUDE_STATUS_PATH": f"{tool} claude",
+        "CODEX_STATUS_PATH": f"{tool} codex",
+        "CCTRACK_TEXTFILE_DIR": str(work / "textfile"),
+    }
+    (work / "textfile").mkdir()
+    size = (logs_size(home / "claude"), logs_size(home / "codex"))
+    print(f"machine: {platform.node()}, {os.cpu_count()} cores, {platform.platform()}")
+    print(f"python {platform.python_version()}, ccusage {args.ccusage}")
+    print(f"logs: Claude {size[0] / 1e6:.0f} MB, Codex {size[1] / 1e6:.0f} MB")
+
+    first: dict[str, list[tuple[float, float]]] = {"cctrack capture": [], "ccusage daily": []}
+    for i in range(args.repeat):
+        data = work / f"first-{i}"
+        first["cctrack capture"].append(
+            timed([str(CCTRACK), "capture"], {**env, "CCTRACK_DATA_DIR": str(data)})
+        )
+        first["ccusage daily"].append(
+            timed([str(args.ccusage), "daily", "--json", "--offline"], env)
+        )
+        shutil.rmtree(data)
+    print(f"\nfirst full scan, median of {args.repeat} (peak RSS: max):")
+    for name, runs in first.items():
+        wall = statistics.median(w for w, _ in runs)
+        print(f"  {name:<16} {wall:7.2f} s  {max(r for _, r in runs):6.1f} MiB")
+    ratio = statistics.median(w for w, _ in first["cctrack capture"]) / statistics.median(
+        w for w, _ in first["ccusage daily"]
+    )
+    print(f"  cctrack / ccusage: {ratio:.2f}")
+
+    data = work / "steady"
+    timed([str(CCTRACK), "run"], {**env, "CCTRACK_DATA_DIR": str(data)})
+    rng = random.Random(1)
+    steady: dict[str, list[tuple[float, float]]] = {"counters on": [], "counters off": []}
+    for _ in range(args.steady_repeat):
+        for name, switch in (("counters on", "on"), ("counters off", "off")):
+            grow(home, rng)
+            run_env = {**env, "CCTRACK_DATA_DIR": str(data), "CCTRACK_TOKEN_COUNTERS": switch}
+            steady[name].append(timed([str(CCTRACK), "run"], run_env))
+    print(f"\nsteady `cctrack run` after a minute's growth, median of {args.steady_repeat}:")
+    for name, runs in steady.items():
+        wall = statistics.median(w for w, _ in runs)
+        print(f"  {name:<16} {wall * 1000:7.0f} ms  {max(r for _, r in runs):6.1f} MiB")
+    on = statistics.median(w for w, _ in steady["counters on"])
+    off = statistics.median(w for w, _ in steady["counters off"])
+    print(f"  on / off: {on / off:.2f}")
+    shutil.rmtree(work)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,367 @@
+"""Token usage in the tools' own logs, read the way ccusage 20 reads it, so that the two agree
+to the token: Claude Code's transcripts (one line per assistant content block, usage in
+`message.usage`) and Codex's rollouts (`token_count` events, model from `turn_context`).
+
+Pure: a line in, an entry out; which entries count is `Deduplicator`'s, over slots the
+scanner (scan.py) loads from and stores to disk. docs/tokens.md lists the rules.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from functools import lru_cache
+from typing import Any, NamedTuple
+
+import orjson
+
+from cctrack.records import model_label
+
+CLAUDE_TYPES = ("input", "output", "cache_creation", "cache_read")
+CODEX_TYPES = ("input", "cached_input", "output", "reasoning_output")
+TOKEN_TYPES = {"claude": CLAUDE_TYPES, "codex": CODEX_TYPES}
+# Entries without a model (Claude's "<synthetic>" messages) are counted under this name.
+UNKNOWN_MODEL = "unknown"
+# Codex sessions that never name a model were gpt-5's, as ccusage assumes.
+CODEX_FALLBACK_MODEL = "gpt-5"
+MAX_TOKENS = 1 << 53
+Counts = tuple[int, int, int, int]
+
+_SEMVER_PREFIX = re.compile(r"^\d+\.\d+\.\d")
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MILLISECOND = timedelta(milliseconds=1)
+_MINUTE = timedelta(minutes=1)
+# ccusage skips a line in which one of these is null.
+_NULLABLE_TOP = ("cwd", "version", "sessionId", "requestId", "isApiErrorMessage", "costUSD")
+_NULLABLE_USAGE = ("speed", "cache_read_input_tokens", "cache_creation_input_tokens")
+
+
+def window_measure(tool: str, counts: Any) -> int:
+    """The tokens of a row that count against a window, as ccusage's totalTokens: all four
+    of Claude's types; Codex's uncached and cached input and its output (reasoning is part
+    of output)."""
+    return int(sum(counts)) if tool == "claude" else int(counts[0] + counts[1] + counts[2])
+
+
+def key64(text: str) -> int:
+    """A stable 64-bit key (SQLite's signed integer) of a text."""
+    digest = hashlib.blake2b(text.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+@lru_cache(maxsize=4096)
+def _minute_of(prefix: str) -> int | None:
+    try:
+        moment = datetime.fromisoformat(prefix + ":00+00:00")
+    except ValueError:
+        return None
+    return (moment - _EPOCH) // _MINUTE
+
+
+def epoch_ms(value: Any) -> int | None:
+    """An RFC 3339 time with its offset, in milliseconds; None for anything else. The tools
+    write UTC with milliseconds ("2026-11-20T10:00:00.000Z"), read without a datetime."""
+    if not isinstance(value, str):
+        return None
+    if len(value) == 24 and value[-1] == "Z" and value[19] == "." and value[16] == ":":
+        minute = _minute_of(value[:16])
+        seconds, millis = value[17:19], value[20:23]
+        if minute is not None and seconds.isdigit() and millis.isdigit() and seconds < "60":
+            return minute * 60000 + int(seconds) * 1000 + int(millis)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None
+    return (moment - _EPOCH) // _MILLISECOND
+
+
+@lru_cache(maxsize=1024)
+def model_name(model: str) -> str:
+    return model_label(model) or UNKNOWN_MODEL
+
+
+def _is_count(value: Any) -> bool:
+    return type(value) is int and 0 <= value < MAX_TOKENS
+
+
+class ClaudeEntry(NamedTuple):
+    # An entry without a message id is never a duplicate of anything.
+    message: str | None
+    request: str | None
+    minute: int
+    model: str
+    counts: Counts
+    sidechain: bool
+    # The usage names a speed: of two equal copies, ccusage keeps the one that does.
+    speed: bool
+
+    def total(self) -> int:
+        return sum(self.counts)
+
+
+def _claude_counts(usage: dict[str, Any]) -> Counts | None:
+    """(input, output, cache_creation, cache_read), or None when a count is not one."""
+    input_tokens, output = usage.get("input_tokens"), usage.get("output_tokens")
+    creation = usage.get("cache_creation_input_tokens", 0)
+    read = usage.get("cache_read_input_tokens", 0)
+    if not (_is_count(input_tokens) and _is_count(output) and _is_count(creation)):
+        return None
+    if not _is_count(read):
+        return None
+    breakdown = usage.get("cache_creation")
+    if breakdown is not None:
+        # The 5-minute and 1-hour cache writes, when given, are what was written.
+        if type(breakdown) is not dict:
+            return None
+        five, hour = (
+            breakdown.get("ephemeral_5m_input_tokens", 0),
+            breakdown.get("ephemeral_1h_input_tokens", 0),
+        )
+        if not (_is_count(five) and _is_count(hour)):
+            return None
+        creation = five + hour
+    return input_tokens, output, creation, read  # type: ignore[return-value]
+
+
+def _nulls(obj: dict[str, Any], keys: tuple[str, ...]) -> bool:
+    return any(key in obj and obj[key] is None for key in keys)
+
+
+def _plain_text(value: Any) -> bool:
+    """Absent, or a non-empty string."""
+    return value is None or (type(value) is str and value != "")
+
+
+def claude_entry(line: bytes) -> ClaudeEntry | None:
+    """The usage an assistant line reports, or None for any other line (and for lines
+    ccusage skips: a null where it wants a value, an empty id, a version not x.y.z)."""
+    if b'"usage"' not in line:
+        return None
+    try:
+        obj = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return None
+    if type(obj) is not dict:
+        return None
+    message = obj.get("message")
+    if type(message) is not dict or "usage" not in message:
+        # A subagent's progress line carries the subagent's message one level down.
+        data = obj.get("data")
+        inner = data.get("message") if type(data) is dict else None
+        if type(inner) is not dict or type(inner.get("message")) is not dict:
+            return None
+        obj, message = inner, inner["message"]
+    usage = message.get("usage")
+    if type(usage) is not dict or _nulls(obj, _NULLABLE_TOP) or _nulls(usage, _NULLABLE_USAGE):
+        return None
+    if _nulls(message, ("id", "model")):
+        return None
+    counts = _claude_counts(usage)
+    when = epoch_ms(obj.get("timestamp"))
+    speed = usage.get("speed")
+    if counts is None or when is None or speed not in (None, "standard", "fast"):
+        return None
+    # Null ids and models were refused above: None here is absent.
+    model, message_id = message.get("model"), message.get("id")
+    request, version = obj.get("requestId"), obj.get("version")
+    if not (_plain_text(model) and _plain_text(message_id)):
+        return None
+    if not (_plain_text(request) and _plain_text(obj.get("sessionId"))):
+        return None
+    if version is not None and (type(version) is not str or not _SEMVER_PREFIX.match(version)):
+        return None
+    sidechain = obj.get("isSidechain")
+    if sidechain is not None and type(sidechain) is not bool:
+        return None
+    if not model or model == "<synthetic>":
+        name = UNKNOWN_MODEL
+    else:
+        name = model_name(f"{model}-fast" if speed == "fast" else model)
+    return ClaudeEntry(
+        message_id or None,
+        request,
+        when // 60000,
+        name,
+        counts,
+        sidechain is True,
+        speed is not None,
+    )
+
+
+def replaces(candidate: ClaudeEntry, existing: ClaudeEntry) -> bool:
+    """Of two copies of one message, ccusage keeps the main chain's, then the larger, then
+    the one that names its speed."""
+    if candidate.sidechain != existing.sidechain:
+        return existing.sidechain
+    if candidate.total() != existing.total():
+        return candidate.total() > existing.total()
+    return candidate.speed and not existing.speed
+
+
+@dataclass(slots=True)
+class Slot:
+    """A message counted once: the copy that counts. `row` is its place on disk (None when
+    new) and `changed` says it must be stored."""
+
+    entry: ClaudeEntry
+    row: int | None = None
+    changed: bool = True
+
+
+@dataclass
+class Deduplicator:
+    """ccusage's duplicate rule over the slots of the messages seen so far: a copy with the
+    same message and request id, or a sidechain copy of the same message, is one message;
+    which copy counts is `replaces`'. The caller loads the slots of the message ids it is
+    about to feed (`load`), and stores the changed ones."""
+
+    slots: dict[str, list[Slot]] = field(default_factory=dict)
+
+    def load(self, message: str, slot: Slot) -> None:
+        self.slots.setdefault(message, []).append(slot)
+
+    def feed(self, entry: ClaudeEntry) -> tuple[ClaudeEntry | None, ClaudeEntry | None]:
+        """(what stops counting, what starts counting) because of this entry."""
+        if entry.message is None:
+            return None, entry
+        found = self.slots.get(entry.message, ())
+        match = next((s for s in found if s.entry.request == entry.request), None)
+        if match is None:
+            match = next(
+                (s for s in found if entry.sidechain or s.entry.sidechain),
+                None,
+            )
+        if match is None:
+            self.slots.setdefault(entry.message, []).append(Slot(entry))
+            return None, entry
+        if not replaces(entry, match.entry):
+            return None, None
+        old, match.entry, match.changed = match.entry, entry, True
+        return old, entry
+
+    def changed(self) -> Iterable[Slot]:
+        return (slot for found in self.slots.values() for slot in found if slot.changed)
+
+
+class CodexEntry(NamedTuple):
+    key: int
+    minute: int
+    model: str
+    counts: Counts
+
+
+@dataclass
+class CodexSession:
+    """What one rollout has said so far that later lines depend on: the cumulative totals
+    of its last token_count (for events that carry only those) and its current model."""
+
+    previous: tuple[int, int, int, int, int] | None = None
+    model: str | None = None
+
+    def to_json(self) -> list[Any]:
+        return [list(self.previous) if self.previous else None, self.model]
+
+    @classmethod
+    def from_json(cls, obj: Any) -> CodexSession:
+        previous, model = obj
+        if previous is not None:
+            if len(previous) != 5 or not all(type(n) is int and n >= 0 for n in previous):
+                raise ValueError("bad Codex session state")
+            previous = tuple(previous)
+        if model is not None and not isinstance(model, str):
+            raise ValueError("bad Codex session state")
+        return cls(previous, model)
+
+    def feed(self, line: bytes) -> CodexEntry | None:
+        if b'"turn_context"' not in line and b'"token_count"' not in line:
+            return None
+        try:
+            obj = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            return None
+        if type(obj) is not dict or type(obj.get("payload")) is not dict:
+            return None
+        payload = obj["payload"]
+        if obj.get("type") == "turn_context":
+            model = _model_of(payload)
+            if model:
+                self.model = model
+            return None
+        if obj.get("type") != "event_msg" or payload.get("type") != "token_count":
+            return None
+        when = epoch_ms(obj.get("timestamp"))
+        if when is None:
+            return None
+        info = payload.get("info")
+        info = info if type(info) is dict else {}
+        total = _codex_usage(info.get("total_token_usage"))
+        raw = _codex_usage(info.get("last_token_usage"))
+        if raw is None and total is not None:
+            previous = self.previous or (0, 0, 0, 0, 0)
+            raw = tuple(max(0, a - b) for a, b in zip(total, previous, strict=True))  # type: ignore[assignment]
+        if total is not None:
+            self.previous = total
+        if raw is None or not any(raw[:4]):
+            return None
+        model = _model_of(payload) or _model_of(info)
+        if model:
+            self.model = model
+        elif not self.model:
+            self.model = CODEX_FALLBACK_MODEL
+        model = model_name(self.model)
+        input_tokens, cached, output, reasoning, total_tokens = raw
+        cached = min(cached, input_tokens)
+        key = key64(f"{when} {model} {input_tokens} {cached} {output} {reasoning} {total_tokens}")
+        # Input is counted without its cached part, as ccusage reports it: then no two
+        # types overlap but reasoning, which is part of output.
+        counts = (input_tokens - cached, cached, output, reasoning)
+        return CodexEntry(key, when // 60000, model, counts)
+
+
+def _model_of(obj: dict[str, Any]) -> str | None:
+    for value in (obj.get("model"), obj.get("model_name")):
+        if isinstance(value, str) and value:
+            return value
+    metadata = obj.get("metadata")
+    if type(metadata) is dict and isinstance(metadata.get("model"), str):
+        return metadata["model"] or None
+    return None
+
+
+def _first(obj: dict[str, Any], *keys: str) -> int | None:
+    for key in keys:
+        value = obj.get(key)
+        if type(value) is int and 0 <= value < MAX_TOKENS:
+            return value
+    return None
+
+
+def _codex_usage(obj: Any) -> tuple[int, int, int, int, int] | None:
+    """(input, cached input, output, reasoning output, total) under any of the names Codex
+    builds have used; None when it is not an object."""
+    if type(obj) is not dict:
+        return None
+    numbers = []
+    for names in _CODEX_NAMES:
+        value = obj.get(names[0])
+        if type(value) is not int or not 0 <= value < MAX_TOKENS:
+            value = _first(obj, *names[1:]) or 0
+        numbers.append(value)
+    input_tokens, cached, output, reasoning = numbers
+    total = _first(obj, "total_tokens")
+    if total is None or (total == 0 and input_tokens + output + reasoning):
+        total = input_tokens + output + reasoning
+    return input_tokens, cached, output, reasoning, total
+
+
+_CODEX_NAMES = (
+    ("input_tokens", "prompt_tokens", "input"),
+    ("cached_input_tokens", "cache_read_input_tokens", "cached_tokens"),
+    ("output_tokens", "completion_tokens", "output"),
+    ("reasoning_output_tokens", "reasoning_tokens"),
+)

@@ -1,0 +1,232 @@
+"""scan.py: only bytes not read before, each message once, whatever happens to the logs and
+to the scan itself (docs/tokens.md)."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import sqlite3
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from conftest import Env
+from homes import claude_turn, write_claude_home, write_codex_home
+from test_system_pipeline import sample
+
+from cctrack import scan, store
+from cctrack.errors import CctrackError
+from cctrack.history import token_days
+from cctrack.scan import scan_tokens
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+
+
+def totals(data_dir: Path) -> dict[tuple[str, str, str], tuple[int, ...]]:
+    return {(d.tool, d.date, d.model): d.counts for d in token_days(data_dir, None, None)}
+
+
+def run_scan(data_dir: Path, root: Path) -> list[scan.ScanResult]:
+    homes = {"claude": root / "claude", "codex": root / "codex"}
+    return scan_tokens(data_dir, "default", homes, "box", NOW)
+
+
+def from_scratch(tmp_path: Path, root: Path) -> dict[tuple[str, str, str], tuple[int, ...]]:
+    fresh = tmp_path / f"fresh-{random.random()}"
+    run_scan(fresh, root)
+    return totals(fresh)
+
+
+def homes(root: Path, seed: int = 1) -> None:
+    rng = random.Random(seed)
+    write_claude_home(root / "claude", NOW - timedelta(hours=30), NOW, 120 << 10, rng)
+    write_codex_home(root / "codex", NOW - timedelta(hours=30), NOW, 120 << 10, rng)
+
+
+def test_growing_logs_are_read_once_and_a_half_written_line_waits(tmp_path: Path) -> None:
+    root, data = tmp_path / "homes", tmp_path / "data"
+    homes(root)
+    first = run_scan(data, root)
+    assert all(result.bytes_read > 0 for result in first)
+    assert sum(r.bytes_read for r in run_scan(data, root)) == 0
+
+    log = sorted((root / "claude/projects").rglob("*.jsonl"))[0]
+    turn = claude_turn(random.Random(2), "s", NOW - timedelta(minutes=1), "claude-haiku-4-5", 20)
+    whole = ("\n".join(turn) + "\n").encode()
+    with log.open("ab") as handle:
+        handle.write(whole[:-40])  # Claude Code is still writing the last line
+    run_scan(data, root)
+    # The line still being written is not counted, by this scan or a fresh one.
+    torn = totals(data)
+    assert torn == from_scratch(tmp_path, root)
+    with log.open("ab") as handle:
+        handle.write(whole[-40:])
+    result = run_scan(data, root)
+    assert totals(data) == from_scratch(tmp_path, root)
+    assert totals(data) != torn
+    assert sum(r.bytes_read for r in result) < 40 + len(whole)
+
+
+def test_truncated_replaced_and_rewritten_logs_are_read_again_without_double_counting(
+    tmp_path: Path,
+) -> None:
+    root, data = tmp_path / "homes", tmp_path / "data"
+    homes(root)
+    run_scan(data, root)
+    claude_logs = sorted((root / "claude/projects").rglob("*.jsonl"))
+    codex_logs = sorted((root / "codex/sessions").rglob("*.jsonl"))
+    rng = random.Random(3)
+    more = "\n".join(claude_turn(rng, "s", NOW, "claude-opus-4-5-20251101", 30)) + "\n"
+
+    # Truncated and written again, with one more turn: same inode, the part read changed.
+    text = claude_logs[0].read_text()
+    claude_logs[0].write_text("")
+    run_scan(data, root)
+    claude_logs[0].write_text(text + more)
+    # Replaced by another file (another inode), as an editor or a sync tool does.
+    replacement = claude_logs[1].with_suffix(".tmp")
+    replacement.write_text(claude_logs[1].read_text() + more.replace("msg_01", "msg_02"))
+    os.replace(replacement, claude_logs[1])
+    # Rewritten in place in the part read: a message's copy with more output replaces it.
+    lines = claude_logs[2].read_text().splitlines()
+    index = next(i for i, line in enumerate(lines) if '"usage"' in line)
+    obj = json.loads(lines[index])
+    obj["message"]["usage"]["output_tokens"] += 1000
+    lines[index] = json.dumps(obj, separators=(",", ":"))
+    claude_logs[2].write_text("\n".join(lines) + "\n")
+    # A Codex rollout read again from the start must not count its events twice.
+    codex_logs[0].write_text(codex_logs[0].read_text())
+    run_scan(data, root)
+    assert totals(data) == from_scratch(tmp_path, root)
+
+
+def test_forked_readers_count_what_one_reader_counts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "homes"
+    homes(root)
+    serial = from_scratch(tmp_path, root)
+    monkeypatch.setattr(scan, "PARALLEL_BYTES", 0)
+    assert from_scratch(tmp_path, root) == serial
+
+
+def test_a_crash_before_the_commit_leaves_nothing_done(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, data = tmp_path / "homes", tmp_path / "data"
+    homes(root)
+    real = scan.Scanner.apply
+    calls = 0
+
+    def crash_on_third(self: scan.Scanner, read: scan.LogRead) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise KeyboardInterrupt  # the process is killed mid-scan
+        real(self, read)
+
+    monkeypatch.setattr(scan.Scanner, "apply", crash_on_third)
+    with pytest.raises(KeyboardInterrupt):
+        run_scan(data, root)
+    monkeypatch.setattr(scan.Scanner, "apply", real)
+    assert totals(data) == {}
+    run_scan(data, root)
+    assert totals(data) == from_scratch(tmp_path, root)
+
+
+def test_records_committed_but_not_appended_are_appended_by_the_next_scan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, data = tmp_path / "homes", tmp_path / "data"
+    homes(root)
+    real = store.append_records
+
+    def disk_full(*args: object) -> None:
+        raise CctrackError("cannot record captures: No space left on device")
+
+    monkeypatch.setattr(store, "append_records", disk_full)
+    with pytest.raises(CctrackError):
+        run_scan(data, root)
+    monkeypatch.setattr(store, "append_records", real)
+    assert totals(data) == {}
+    run_scan(data, root)
+    assert totals(data) == from_scratch(tmp_path, root)
+
+
+def test_records_appended_twice_are_folded_once_and_rebuild_agrees(env: Env) -> None:
+    env.use_fixed_tools()
+    homes(env.root, seed=4)
+    shutil.copytree(env.root / "claude", env.claude_home, dirs_exist_ok=True)
+    shutil.copytree(env.root / "codex", env.codex_home, dirs_exist_ok=True)
+    assert env.run("run").returncode == 0
+    once = env.textfile.read_text()
+    # A crash between appending and forgetting the records appends them again.
+    (day,) = env.data_dir.glob("usage-*.jsonl")
+    tokens = [line for line in day.read_text().splitlines() if '"kind":"tokens"' in line]
+    with day.open("a") as handle:
+        handle.write("\n".join(tokens) + "\n")
+    assert env.run("analyze", "--rebuild").returncode == 0
+    again = env.textfile.read_text()
+    for tool, model, kind in (
+        ("claude", "claude-haiku-4-5", "cache_read"),
+        ("codex", "gpt-5.1", "input"),
+    ):
+        metric = f"cctrack_{tool}_tokens_total"
+        value = sample(once, metric, model=model, type=kind)
+        assert value and value == sample(again, metric, model=model, type=kind)
+
+
+def test_a_removed_store_counts_the_logs_anew_instead_of_twice(env: Env) -> None:
+    env.use_fixed_tools()
+    homes(env.root, seed=5)
+    shutil.copytree(env.root / "claude", env.claude_home, dirs_exist_ok=True)
+    assert env.run("run").returncode == 0
+    before = env.textfile.read_text()
+    (env.data_dir / "tokens-default.sqlite").unlink()
+    assert env.run("run").returncode == 0
+    after = env.textfile.read_text()
+    value = sample(before, "cctrack_claude_tokens_total", model="claude-haiku-4-5", type="input")
+    assert value and value == sample(
+        after, "cctrack_claude_tokens_total", model="claude-haiku-4-5", type="input"
+    )
+
+
+def test_a_store_that_is_not_a_database_is_one_clear_error(env: Env) -> None:
+    env.use_fixed_tools()
+    env.write_token_logs()
+    env.data_dir.mkdir(parents=True, exist_ok=True)
+    (env.data_dir / "tokens-default.sqlite").write_bytes(b"not sqlite" * 100)
+    result = env.run("capture")
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1
+    assert "claude ok" in result.stderr and "remove" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_the_store_is_private_and_not_followed_through_a_link(tmp_path: Path) -> None:
+    root, data = tmp_path / "homes", tmp_path / "data"
+    homes(root)
+    run_scan(data, root)
+    assert (data / "tokens-default.sqlite").stat().st_mode & 0o077 == 0
+    other = tmp_path / "other"
+    other.mkdir()
+    target = tmp_path / "elsewhere.sqlite"
+    (other / "tokens-default.sqlite").symlink_to(target)
+    with pytest.raises(CctrackError):
+        run_scan(other, root)
+    assert not target.exists()
+
+
+def test_token_counters_off_reads_no_logs(env: Env) -> None:
+    env.use_fixed_tools()
+    env.write_token_logs()
+    assert env.run("capture", "--no-token-counters").returncode == 0
+    assert env.run("capture", CCTRACK_TOKEN_COUNTERS="off").returncode == 0
+    assert env.token_records() == []
+    assert not (env.data_dir / "tokens-default.sqlite").exists()
+    assert env.run("capture").returncode == 0
+    assert env.token_records()
+    with sqlite3.connect(env.data_dir / "tokens-default.sqlite") as db:
+        assert db.execute("select count(*) from pending").fetchone() == (0,)

@@ -1,0 +1,212 @@
+"""tokens.py: which log lines count, and how often (docs/tokens.md)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from cctrack.tokens import (
+    UNKNOWN_MODEL,
+    ClaudeEntry,
+    CodexSession,
+    Deduplicator,
+    claude_entry,
+    epoch_ms,
+    window_measure,
+)
+
+STAMP = "2026-11-20T10:00:30.250Z"
+MINUTE = 1_795_168_800 // 60
+
+
+def assistant(**changes: Any) -> dict[str, Any]:
+    line: dict[str, Any] = {
+        "parentUuid": None,
+        "isSidechain": False,
+        "cwd": "/w",
+        "sessionId": "s1",
+        "version": "2.0.30",
+        "message": {
+            "id": "msg_1",
+            "model": "claude-sonnet-4-5-20250929",
+            "content": [{"type": "text", "text": "hi"}],
+            "stop_reason": None,
+            "usage": {
+                "input_tokens": 10,
+                "cache_creation_input_tokens": 100,
+                "cache_read_input_tokens": 1000,
+                "output_tokens": 5,
+            },
+        },
+        "requestId": "req_1",
+        "type": "assistant",
+        "timestamp": STAMP,
+    }
+    for key, value in changes.items():
+        target, _, name = key.rpartition(".")
+        where = line
+        for part in filter(None, target.split(".")):
+            where = where[part]
+        if value is KeyError:
+            del where[name]
+        else:
+            where[name] = value
+    return line
+
+
+def entry(**changes: Any) -> ClaudeEntry | None:
+    return claude_entry(json.dumps(assistant(**changes), separators=(",", ":")).encode())
+
+
+def test_an_assistant_line_counts_its_four_types_at_its_minute() -> None:
+    found = entry()
+    assert found is not None
+    assert found.counts == (10, 5, 100, 1000)
+    assert found.model == "claude-sonnet-4-5-20250929"
+    assert (found.message, found.request) == ("msg_1", "req_1")
+    assert found.minute * 60 == epoch_ms(STAMP) // 60000 * 60  # type: ignore[operator]
+
+
+def test_cache_write_breakdown_wins_over_the_total_field() -> None:
+    breakdown = {"ephemeral_5m_input_tokens": 30, "ephemeral_1h_input_tokens": 7}
+    found = entry(**{"message.usage.cache_creation": breakdown})
+    assert found is not None and found.counts[2] == 37
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"message.id": None},
+        {"message.model": None},
+        {"requestId": None},
+        {"cwd": None},
+        {"message.usage.cache_read_input_tokens": None},
+        {"message.id": ""},
+        {"sessionId": ""},
+        {"version": "dev"},
+        {"message.usage.input_tokens": 1.5},
+        {"message.usage.output_tokens": -1},
+        {"message.usage.output_tokens": KeyError},
+        {"message.usage.speed": "warp"},
+        {"timestamp": "2026-11-20T10:00:30"},
+        {"isSidechain": "yes"},
+    ],
+)
+def test_lines_ccusage_skips_are_skipped(changes: dict[str, Any]) -> None:
+    assert entry(**changes) is None
+
+
+def test_model_names_synthetic_fast_and_odd() -> None:
+    assert entry(**{"message.model": "<synthetic>"}).model == UNKNOWN_MODEL  # type: ignore[union-attr]
+    assert entry(**{"message.model": KeyError}).model == UNKNOWN_MODEL  # type: ignore[union-attr]
+    fast = entry(**{"message.usage.speed": "fast"})
+    assert fast is not None and fast.model.endswith("-fast") and fast.speed
+    assert entry(**{"message.model": 'a"b{c}'}).model == UNKNOWN_MODEL  # type: ignore[union-attr]
+
+
+def test_other_lines_and_junk_count_nothing() -> None:
+    assert claude_entry(b'{"type":"user","message":{"role":"user","content":"usage"}}') is None
+    assert claude_entry(b'{"usage":') is None
+    assert claude_entry(b"[1,2]") is None
+
+
+def test_a_subagent_progress_line_counts_its_inner_message() -> None:
+    inner = assistant()
+    line = {"type": "progress", "timestamp": STAMP, "data": {"message": inner}}
+    found = claude_entry(json.dumps(line).encode())
+    assert found is not None and found.counts == (10, 5, 100, 1000)
+
+
+def e(message: str | None, request: str | None, total: int, sidechain: bool = False) -> ClaudeEntry:
+    return ClaudeEntry(message, request, 1, "m", (total, 0, 0, 0), sidechain, False)
+
+
+def test_copies_of_one_message_count_once_and_the_larger_copy_wins() -> None:
+    dedup = Deduplicator()
+    assert dedup.feed(e("m1", "r1", 10)) == (None, e("m1", "r1", 10))
+    assert dedup.feed(e("m1", "r1", 10)) == (None, None)
+    # A later, larger copy (the last content block's output) replaces the one counted.
+    assert dedup.feed(e("m1", "r1", 12)) == (e("m1", "r1", 10), e("m1", "r1", 12))
+    assert dedup.feed(e("m1", "r1", 11)) == (None, None)
+    # Another request of the same message is another message, unless a sidechain copy.
+    assert dedup.feed(e("m1", "r2", 5)) == (None, e("m1", "r2", 5))
+    assert dedup.feed(e("m1", "r3", 50, sidechain=True)) == (None, None)
+    # No message id: never a duplicate.
+    assert dedup.feed(e(None, None, 3)) == (None, e(None, None, 3))
+    assert dedup.feed(e(None, None, 3)) == (None, e(None, None, 3))
+
+
+def test_the_main_chain_copy_replaces_a_sidechain_copy_read_first() -> None:
+    dedup = Deduplicator()
+    side = e("m1", "r9", 99, sidechain=True)
+    assert dedup.feed(side) == (None, side)
+    assert dedup.feed(e("m1", "r1", 10)) == (side, e("m1", "r1", 10))
+
+
+def codex(kind: str, payload: dict[str, Any], stamp: str = STAMP) -> bytes:
+    return json.dumps({"timestamp": stamp, "type": kind, "payload": payload}).encode()
+
+
+def usage(input_tokens: int, cached: int, output: int, reasoning: int) -> dict[str, int]:
+    return {
+        "input_tokens": input_tokens,
+        "cached_input_tokens": cached,
+        "output_tokens": output,
+        "reasoning_output_tokens": reasoning,
+        "total_tokens": input_tokens + output,
+    }
+
+
+def count(info: Any) -> bytes:
+    return codex("event_msg", {"type": "token_count", "info": info, "rate_limits": None})
+
+
+def test_codex_counts_last_usage_with_input_net_of_cache() -> None:
+    session = CodexSession()
+    assert session.feed(codex("turn_context", {"model": "gpt-5.1-codex"})) is None
+    found = session.feed(
+        count({"total_token_usage": usage(100, 40, 9, 3), "last_token_usage": usage(100, 40, 9, 3)})
+    )
+    assert found is not None
+    assert (found.model, found.counts) == ("gpt-5.1-codex", (60, 40, 9, 3))
+    assert window_measure("codex", found.counts) == 109
+
+
+def test_codex_cumulative_only_events_count_their_growth() -> None:
+    session = CodexSession()
+    first = session.feed(count({"total_token_usage": usage(100, 40, 9, 3)}))
+    second = session.feed(count({"total_token_usage": usage(150, 50, 20, 3)}))
+    assert first is not None and first.counts == (60, 40, 9, 3)
+    assert second is not None and second.counts == (40, 10, 11, 0)
+    # A session that never names its model was gpt-5's; the state survives a round trip.
+    assert second.model == "gpt-5"
+    again = CodexSession.from_json(json.loads(json.dumps(session.to_json())))
+    assert again == session
+
+
+def test_codex_skips_empty_and_zero_events_and_caps_cached_at_input() -> None:
+    session = CodexSession(model="gpt-5.1")
+    assert session.feed(count(None)) is None
+    assert session.feed(count({"last_token_usage": usage(0, 0, 0, 0)})) is None
+    capped = session.feed(count({"last_token_usage": usage(10, 25, 1, 0)}))
+    assert capped is not None and capped.counts == (0, 10, 1, 0)
+    assert session.feed(b'{"type":"response_item","payload":{}}') is None
+
+
+def test_the_same_codex_event_has_the_same_key_in_any_file() -> None:
+    line = count({"last_token_usage": usage(10, 2, 1, 0)})
+    one = CodexSession(model="gpt-5.1").feed(line)
+    two = CodexSession(model="gpt-5.1").feed(line)
+    other = CodexSession(model="gpt-5.1-codex").feed(line)
+    assert one is not None and two is not None and other is not None
+    assert one.key == two.key != other.key
+
+
+def test_times_with_offsets_and_without() -> None:
+    assert epoch_ms("2026-11-20T10:00:30.250Z") == epoch_ms("2026-11-20T15:30:30.250+05:30")
+    assert epoch_ms("2026-11-20T10:00:30.250Z") % 1000 == 250  # type: ignore[operator]
+    assert epoch_ms("2026-11-20T10:00:30Z") == epoch_ms("2026-11-20T10:00:30.000Z")
+    assert epoch_ms("2026-11-20T10:00:30") is None
+    assert epoch_ms(1_700_000_000) is None

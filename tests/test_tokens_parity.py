@@ -1,0 +1,197 @@
+"""The token counters against the real ccusage 20.0.24 (scripts/test installs it under
+.ccusage/): the same generated homes, the same timezone, equal to the token per day and
+model, before and after the logs grow."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import subprocess
+from collections import defaultdict
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from conftest import IN_CI, Env
+from homes import claude_turn, compact, midnight_session, write_claude_home, write_codex_home
+from test_system_pipeline import sample
+
+ROOT = Path(__file__).resolve().parent.parent
+CCUSAGE = ROOT / ".ccusage/node_modules/.bin/ccusage"
+# Half an hour off UTC: a day boundary no whole-hour bucket would get right.
+TIMEZONE = "Asia/Kolkata"
+Table = dict[tuple[str, str, str], list[int]]
+
+
+def ccusage() -> Path:
+    if not CCUSAGE.exists() or shutil.which("node") is None:
+        message = "ccusage 20.0.24 is not installed (scripts/test installs it with npm)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return CCUSAGE
+
+
+def ccusage_days(env: Env) -> Table:
+    """(tool, day, model) -> our types' counts, from `ccusage claude daily --json` and
+    `ccusage codex daily --json` (whose inputTokens is input without its cached part)."""
+    base = {"PATH": os.environ["PATH"], "HOME": str(env.root), "TZ": TIMEZONE}
+    table: Table = {}
+
+    def run(*args: str, **extra: str) -> dict:
+        done = subprocess.run(
+            [str(ccusage()), *args, "--json", "--offline"],
+            env={**base, **extra},
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=True,
+        )
+        return json.loads(done.stdout)
+
+    claude = run("claude", "daily", CLAUDE_CONFIG_DIR=str(env.claude_home))
+    for day in claude["daily"]:
+        # Entries without a model (<synthetic>) are in the day's totals only.
+        table[("claude", day["date"], "(day)")] = [
+            day["inputTokens"],
+            day["outputTokens"],
+            day["cacheCreationTokens"],
+            day["cacheReadTokens"],
+        ]
+        for m in day["modelBreakdowns"]:
+            table[("claude", day["date"], m["modelName"])] = [
+                m["inputTokens"],
+                m["outputTokens"],
+                m["cacheCreationTokens"],
+                m["cacheReadTokens"],
+            ]
+    codex = run("codex", "daily", CODEX_HOME=str(env.codex_home))
+    for day in codex["daily"]:
+        for name, m in day["models"].items():
+            table[("codex", day["date"], name)] = [
+                m["inputTokens"],
+                m["cacheReadTokens"],
+                m["outputTokens"],
+                m["reasoningOutputTokens"],
+            ]
+    return table
+
+
+def cctrack_days(env: Env) -> Table:
+    done = env.run("tokens", "--json", TZ=TIMEZONE)
+    assert done.returncode == 0, done.stderr
+    table: Table = {}
+    for line in done.stdout.splitlines():
+        row = json.loads(line)
+        counts = list(row["tokens"].values())
+        if row["tool"] == "claude":
+            day = table.setdefault(("claude", row["date"], "(day)"), [0, 0, 0, 0])
+            day[:] = [a + b for a, b in zip(day, counts, strict=True)]
+        if row["model"] != "unknown":
+            table[(row["tool"], row["date"], row["model"])] = counts
+    return table
+
+
+def odd_claude_lines(folder: Path, now: datetime) -> None:
+    """Lines ccusage treats specially: a `<synthetic>` model (counted, under no model), no
+    request id (never a duplicate), fast speed (its own model name), a null id (skipped),
+    an empty session id (skipped), a subagent's progress line (counted)."""
+    rng = random.Random(3)
+    lines = []
+    for i, change in enumerate(
+        [
+            {"message.model": "<synthetic>"},
+            {"requestId": None},
+            {"speed": "fast"},
+            {"message.id": None},
+            {"sessionId": ""},
+        ]
+    ):
+        obj = json.loads(claude_turn(rng, "s-odd", now + timedelta(minutes=i), "x", 30)[-1])
+        obj["message"]["model"] = "claude-opus-4-5-20251101"
+        for key, value in change.items():
+            if key == "requestId" and value is None:
+                del obj["requestId"]
+            elif key == "speed":
+                obj["message"]["usage"]["speed"] = value
+            elif key.startswith("message."):
+                obj["message"][key.split(".")[1]] = value
+            else:
+                obj[key] = value
+        lines.append(compact(obj))
+    inner = json.loads(claude_turn(rng, "s-odd", now + timedelta(minutes=9), "x", 30)[-1])
+    inner["message"]["model"] = "claude-haiku-4-5"
+    progress = {
+        "type": "progress",
+        "sessionId": "s-odd",
+        "timestamp": inner["timestamp"],
+        "data": {"message": inner},
+    }
+    lines.append(compact(progress))
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "odd.jsonl").write_text("\n".join(lines) + "\n")
+
+
+def grow(env: Env, now: datetime) -> None:
+    """More of everything: a live session grows (its last line first half-written, then
+    finished), a new session resumes an old one, a rollout is archived as a copy."""
+    rng = random.Random(11)
+    live = sorted((env.claude_home / "projects").rglob("*.jsonl"))[-1]
+    earlier = [line for line in live.read_text().splitlines() if '"type":"assistant"' in line]
+    more = claude_turn(rng, "s-live", now - timedelta(minutes=3), "claude-sonnet-4-5", 50)
+    with live.open("a") as handle:
+        handle.write("\n".join(more) + "\n")
+    resumed = env.claude_home / "projects/-home-u-resumed/resumed.jsonl"
+    resumed.parent.mkdir(parents=True, exist_ok=True)
+    turn = claude_turn(rng, "s-new", now - timedelta(minutes=2), "claude-haiku-4-5", 40)
+    resumed.write_text("\n".join([*earlier, *turn]) + "\n")
+    rollout = sorted((env.codex_home / "sessions").rglob("*.jsonl"))[0]
+    archived = env.codex_home / "archived_sessions" / rollout.name
+    archived.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(rollout, archived)
+    write_codex_home(env.codex_home, now - timedelta(minutes=30), now, 50 << 10, rng)
+
+
+@pytest.mark.component
+def test_token_counts_equal_ccusage_per_day_and_model_as_the_logs_grow(env: Env) -> None:
+    ccusage()
+    env.use_fixed_tools()
+    now = datetime.now(timezone.utc)
+    rng = random.Random(5)
+    write_claude_home(env.claude_home, now - timedelta(days=3), now, 600 << 10, rng)
+    write_codex_home(env.codex_home, now - timedelta(days=3), now, 600 << 10, rng)
+    midnight_session(env.root / "midnight", now - timedelta(days=2), rng)
+    for tool, home in (("claude", env.claude_home), ("codex", env.codex_home)):
+        shutil.copytree(env.root / "midnight" / tool, home, dirs_exist_ok=True)
+    odd_claude_lines(env.claude_home / "projects/-home-u-odd", now - timedelta(hours=5))
+
+    assert env.run("capture", TZ=TIMEZONE).returncode == 0
+    first = cctrack_days(env)
+    assert first == ccusage_days(env)
+    assert {tool for tool, _, _ in first} == {"claude", "codex"}
+    assert len({model for tool, _, model in first if tool == "claude"}) >= 4
+    assert len({day for _, day, _ in first}) >= 4
+    assert any(model.endswith("-fast") for _, _, model in first)
+
+    grow(env, now)
+    assert env.run("capture", TZ=TIMEZONE).returncode == 0
+    second = cctrack_days(env)
+    assert second == ccusage_days(env)
+    assert second != first
+
+    # The counters are the days' sums.
+    assert env.run("analyze").returncode == 0
+    text = env.textfile.read_text()
+    sums: dict[tuple[str, str, str], int] = defaultdict(int)
+    for (tool, _, model), counts in second.items():
+        if model == "(day)":
+            continue
+        types = ("input", "output", "cache_creation", "cache_read")
+        if tool == "codex":
+            types = ("input", "cached_input", "output", "reasoning_output")
+        for kind, count in zip(types, counts, strict=True):
+            sums[(tool, model, kind)] += count
+    for (tool, model, kind), total in sums.items():
+        assert sample(text, f"cctrack_{tool}_tokens_total", model=model, type=kind) == total
