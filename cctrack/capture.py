@@ -3,23 +3,26 @@ append them."""
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
 from cctrack import process, store
-from cctrack.errors import EXIT_TEMPFAIL
+from cctrack.errors import EXIT_TEMPFAIL, CctrackError
 from cctrack.records import Record, Status, parse_status_output
 from cctrack.redact import redact
-from cctrack.scan import ScanResult, scan_tokens
 from cctrack.settings import DEFAULT_PROFILE, Profile, Settings
 from cctrack.sources.builtin import run_builtin
+from cctrack.tokens import ScanResult
 
 # Forking runs a built-in source without a second interpreter; macOS frameworks that urllib
 # may touch are not safe after fork, so there it runs as `python -m cctrack.sources`.
 FORK_BUILTINS = sys.platform.startswith("linux")
+# A first token scan of years of logs takes minutes; later ones take milliseconds.
+SCAN_TIMEOUT = 3600.0
 
 
 def _last_line(data: bytes) -> str:
@@ -65,16 +68,69 @@ def interpret(source: str, result: process.Result, timeout: float) -> Status | s
         return redact(f"{label} printed no valid status: {exc}")
 
 
+@dataclass(frozen=True)
+class Captured:
+    records: list[Record]
+    scans: list[ScanResult] = field(default_factory=list)
+    # Why a profile's token scan failed: the limits are recorded all the same.
+    scan_errors: list[str] = field(default_factory=list)
+
+
+def scan_homes(settings: Settings, profile: Profile) -> dict[str, Path]:
+    return {
+        source: profile.claude_home if source == "claude" else profile.codex_home
+        for source in settings.sources
+    }
+
+
+def scan_job(settings: Settings, profile: Profile, now: datetime) -> process.Job:
+    """The token scan of one profile as a forked job, run beside the status tools: it only
+    reads logs and writes the data directory, so capture waits for the slower of the two,
+    not for both. Its timeout is long: a first scan of years of logs takes a while, and
+    one stopped keeps what it committed."""
+
+    def work() -> int:
+        from cctrack.scan import scan_tokens
+
+        try:
+            found = scan_tokens(
+                Path(settings.data_dir),
+                profile.name,
+                scan_homes(settings, profile),
+                settings.hostname,
+                now,
+            )
+        except CctrackError as exc:
+            print(exc, file=sys.stderr)
+            return exc.exit_code
+        print(json.dumps([result.to_json() for result in found]))
+        return 0
+
+    label = "token scan" if profile.name == DEFAULT_PROFILE else f"{profile.name} token scan"
+    return process.Job(label, {}, SCAN_TIMEOUT, function=work, attempts=1, retry_exit=None)
+
+
+def scan_outcome(result: process.Result) -> list[ScanResult] | str:
+    if isinstance(result, process.ProcessFailure):
+        return redact(str(result))
+    if result.returncode != 0:
+        return redact(_last_line(result.stderr)) or f"exit {result.returncode}"
+    return [ScanResult.from_json(obj) for obj in json.loads(result.stdout)]
+
+
 def capture(
     settings: Settings, clock: Callable[[], datetime], environ: Mapping[str, str]
-) -> list[Record]:
-    """Query every configured source of every profile at once and append one record each."""
+) -> Captured:
+    """Query every configured source of every profile at once and append one record each;
+    meanwhile, with token counters on, scan each profile's logs for new tokens."""
     pairs = [(profile, source) for profile in settings.profiles for source in settings.sources]
-    results = process.run_jobs(
-        [job_for(source, settings, environ, profile) for profile, source in pairs]
-    )
+    jobs = [job_for(source, settings, environ, profile) for profile, source in pairs]
+    scans = []
+    if settings.token_counters and FORK_BUILTINS:
+        scans = [scan_job(settings, profile, clock()) for profile in settings.profiles]
+    results = process.run_jobs([*jobs, *scans])
     records = []
-    for (profile, source), result in zip(pairs, results, strict=True):
+    for (profile, source), result in zip(pairs, results[: len(jobs)], strict=True):
         outcome = interpret(source, result, settings.timeout)
         captured = clock()
         if isinstance(outcome, str):
@@ -83,27 +139,36 @@ def capture(
             status = outcome.as_of(captured)
             record = Record(0, captured, settings.hostname, source, ok=True, status=status)
         records.append(replace(record, profile=profile.name))
-    return store.append_records(Path(settings.data_dir), records)
+    done = Captured(store.append_records(Path(settings.data_dir), records))
+    for result in results[len(jobs) :]:
+        found = scan_outcome(result)
+        if isinstance(found, str):
+            done.scan_errors.append(found)
+        else:
+            done.scans.extend(found)
+    if settings.token_counters and not FORK_BUILTINS:
+        from cctrack.scan import scan_tokens
+
+        for profile in settings.profiles:
+            try:
+                done.scans.extend(
+                    scan_tokens(
+                        Path(settings.data_dir),
+                        profile.name,
+                        scan_homes(settings, profile),
+                        settings.hostname,
+                        clock(),
+                    )
+                )
+            except CctrackError as exc:
+                done.scan_errors.append(str(exc))
+    return done
 
 
-def count_tokens(settings: Settings, clock: Callable[[], datetime]) -> list[ScanResult]:
-    """Scan every profile's logs for tokens not counted yet and append what was found."""
-    results = []
-    for profile in settings.profiles:
-        homes = {
-            source: profile.claude_home if source == "claude" else profile.codex_home
-            for source in settings.sources
-        }
-        results += scan_tokens(
-            Path(settings.data_dir), profile.name, homes, settings.hostname, clock()
-        )
-    return results
-
-
-def token_summary(results: Sequence[ScanResult]) -> str:
-    """ "; tokens: claude 2.1 MB in 3 logs" for what a scan read, "" when it read nothing."""
+def token_summary(done: Captured) -> str:
+    """ "; tokens read: claude 2.1 MB in 3 logs", "" when nothing new; or why a scan failed."""
     parts = []
-    for result in results:
+    for result in done.scans:
         if not result.bytes_read:
             continue
         name = (
@@ -111,7 +176,10 @@ def token_summary(results: Sequence[ScanResult]) -> str:
         )
         logs = "log" if result.files_read == 1 else "logs"
         parts.append(f"{name} {result.bytes_read / 1e6:.1f} MB in {result.files_read} {logs}")
-    return f"; tokens read: {', '.join(parts)}" if parts else ""
+    line = f"; tokens read: {', '.join(parts)}" if parts else ""
+    for error in done.scan_errors:
+        line += f"; token counters failed: {error}"
+    return line
 
 
 def summary(records: Sequence[Record], data_dir: Path) -> str:

@@ -7,13 +7,14 @@ so a file that was truncated, rewritten in place or swapped is noticed and repla
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from cctrack.files import CLOEXEC, MAX_LINE, NOFOLLOW, read_json, write_atomic
 from cctrack.records import MAX_SEQ
@@ -86,7 +87,7 @@ def load(data_dir: Path) -> tuple[Checkpoint, str | None]:
 
 
 def save(data_dir: Path, checkpoint: Checkpoint) -> None:
-    data = json.dumps(checkpoint.to_json(), separators=(",", ":")).encode()
+    data = orjson.dumps(checkpoint.to_json())
     write_atomic(data_dir / STATE_FILE, data)
 
 

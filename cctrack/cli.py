@@ -233,20 +233,13 @@ def settings_from(flags: dict[str, Any]) -> Settings:
 
 
 def do_capture(settings: Settings) -> int:
-    from cctrack.capture import capture, count_tokens, summary, token_summary
+    from cctrack.capture import capture, summary, token_summary
 
-    records = capture(settings, now, os.environ)
-    code = 0 if any(record.ok for record in records) else EXIT_FAILURE
-    line = summary(records, settings.data_dir)
-    if settings.token_counters:
-        try:
-            line += token_summary(count_tokens(settings, now))
-        except CctrackError as exc:
-            # The limits were recorded; the counters wait for the next capture.
-            line += f"; token counters failed: {exc}"
-            code = EXIT_FAILURE
-    log(line)
-    return code
+    done = capture(settings, now, os.environ)
+    log(summary(done.records, settings.data_dir) + token_summary(done))
+    if done.scan_errors or not any(record.ok for record in done.records):
+        return EXIT_FAILURE
+    return 0
 
 
 def do_analyze(settings: Settings, rebuild: bool) -> int:

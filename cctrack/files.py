@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import os
 import re
 import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from cctrack.errors import CctrackError
 
@@ -186,4 +187,4 @@ def read_json(path: Path) -> Any | None:
     except FileNotFoundError:
         return None
     with os.fdopen(fd, "rb") as handle:
-        return json.loads(handle.read())
+        return orjson.loads(handle.read())

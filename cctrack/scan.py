@@ -34,6 +34,7 @@ from cctrack.tokens import (
     CodexEntry,
     CodexSession,
     Deduplicator,
+    ScanResult,
     Slot,
     claude_entry,
 )
@@ -44,19 +45,21 @@ ROWS_PER_RECORD = 4000
 READ_BLOCK = 8 << 20
 # A line this long is no message anyone wrote; it is skipped instead of being gathered.
 MAX_LOG_LINE = 256 << 20
-FINGERPRINT_BYTES = 4096
+HASH_BLOCK = 4 << 20
 # New bytes worth forking readers for: a first scan, not a minute's growth.
 PARALLEL_BYTES = 32 << 20
+# New bytes per transaction: a first scan stopped part way keeps what it committed.
+COMMIT_BYTES = 256 << 20
 # SQLite's limit on host parameters in one statement is 32766 (999 before 3.32).
 IN_BATCH = 900
 SCHEMA = """
 create table if not exists meta(name text primary key, value text not null);
 create table if not exists files(
     tool text not null, path text not null, inode int not null, size int not null,
-    mtime_ns int not null, offset int not null, head blob not null, tail blob not null,
-    session text, primary key (tool, path));
+    mtime_ns int not null, offset int not null, digest blob not null,
+    session text, primary key (tool, path)) without rowid;
 create table if not exists claude_slots(
-    row integer primary key, message text not null, request text, minute int not null,
+    row integer primary key, message int not null, request int, minute int not null,
     model text not null, a int not null, b int not null, c int not null, d int not null,
     sidechain int not null, speed int not null);
 create index if not exists claude_slots_message on claude_slots(message);
@@ -67,37 +70,29 @@ create table if not exists pending(part integer primary key, record blob not nul
 Rows = dict[tuple[int, str], list[int]]
 
 
-@dataclass(frozen=True)
-class ScanResult:
-    tool: str
-    profile: str
-    files_read: int
-    bytes_read: int
-    records: tuple[TokenRecord, ...]
-
-
-def log_files(tool: str, home: Path) -> list[Path]:
-    """The logs ccusage reads: Claude's projects/**/*.jsonl; Codex's sessions/ and
-    archived_sessions/. Sorted by path, as ccusage takes them, since of two equal copies of
-    a message the first one read counts."""
+def log_files(tool: str, home: Path) -> list[tuple[str, os.stat_result]]:
+    """The logs ccusage reads, with their stat: Claude's projects/**/*.jsonl; Codex's
+    sessions/ and archived_sessions/. Sorted by path as a string, as ccusage takes them,
+    since of two equal copies of a message the first one read counts."""
     roots = ["projects"] if tool == "claude" else ["sessions", "archived_sessions"]
-    found: list[Path] = []
+    found: list[tuple[str, os.stat_result]] = []
     for root in roots:
-        found += sorted(_walk(home / root))
+        found += sorted(_walk(str(home / root)))
     return found
 
 
-def _walk(directory: Path) -> Iterator[Path]:
+def _walk(directory: str) -> Iterator[tuple[str, os.stat_result]]:
     try:
-        entries = list(os.scandir(directory))
+        with os.scandir(directory) as listing:
+            entries = list(listing)
     except OSError:
         return
     for entry in entries:
         try:
             if entry.is_dir(follow_symlinks=False):
-                yield from _walk(Path(entry.path))
+                yield from _walk(entry.path)
             elif entry.name.endswith(".jsonl") and entry.is_file(follow_symlinks=False):
-                yield Path(entry.path)
+                yield entry.path, entry.stat(follow_symlinks=False)
         except OSError:
             continue
 
@@ -152,16 +147,14 @@ def append_pending(db: sqlite3.Connection, data_dir: Path) -> list[TokenRecord]:
     return appended
 
 
-def _fingerprint(fd: int, offset: int) -> tuple[bytes, bytes]:
-    """Hashes of the first and the last few kilobytes read: a log rewritten or swapped in
-    the part already read is noticed without hashing all of it on every scan."""
-    head = os.pread(fd, min(FINGERPRINT_BYTES, offset), 0)
-    start = max(0, offset - FINGERPRINT_BYTES)
-    tail = os.pread(fd, offset - start, start)
-    return (
-        hashlib.blake2b(head, digest_size=16).digest(),
-        hashlib.blake2b(tail, digest_size=16).digest(),
-    )
+def _hash(fd: int, start: int, end: int, digest: Any) -> Any:
+    while start < end:
+        block = os.pread(fd, min(HASH_BLOCK, end - start), start)
+        if not block:
+            break
+        digest.update(block)
+        start += len(block)
+    return digest
 
 
 def _new_lines(fd: int, offset: int, size: int) -> Iterator[tuple[list[bytes], int]]:
@@ -193,7 +186,7 @@ def _new_lines(fd: int, offset: int, size: int) -> Iterator[tuple[list[bytes], i
 class ReadTask:
     tool: str
     path: str
-    # (inode, size, mtime_ns, offset, head, tail, session) of the last scan, if any.
+    # (inode, size, mtime_ns, offset, digest, session) of the last scan, if any.
     mark: tuple[Any, ...] | None
 
 
@@ -207,8 +200,7 @@ class LogRead:
     mtime_ns: int
     start: int
     offset: int
-    head: bytes
-    tail: bytes
+    digest: bytes
     session: str | None
     entries: list[Any]
 
@@ -232,21 +224,22 @@ def read_log(task: ReadTask) -> LogRead | None:
             return None
         mark = task.mark
         start, session = 0, CodexSession()
-        if (
-            mark
-            and mark[0] == st.st_ino
-            and st.st_size >= mark[3]
-            and _fingerprint(fd, mark[3]) == (mark[4], mark[5])
-        ):
-            start = mark[3]
-            if mark[6]:
-                session = CodexSession.from_json(orjson.loads(mark[6]))
+        # Every byte read is hashed, as analyze's marks are: a log rewritten anywhere in
+        # the part already read is read again, not only one truncated or swapped.
+        digest = hashlib.blake2b(digest_size=16)
+        if mark and mark[0] == st.st_ino and st.st_size >= mark[3]:
+            if _hash(fd, 0, mark[3], digest).digest() == mark[4]:
+                start = mark[3]
+                if mark[5]:
+                    session = CodexSession.from_json(orjson.loads(mark[5]))
+            else:
+                digest = hashlib.blake2b(digest_size=16)
         offset, entries = start, []
         parse = claude_entry if task.tool == "claude" else session.feed
         for lines, end in _new_lines(fd, start, st.st_size):
             entries += [e for e in map(parse, lines) if e is not None]
             offset = end
-        head, tail = _fingerprint(fd, offset)
+        _hash(fd, start, offset, digest)
     except (OSError, ValueError):
         return None
     finally:
@@ -258,21 +251,62 @@ def read_log(task: ReadTask) -> LogRead | None:
         st.st_mtime_ns,
         start,
         offset,
-        head,
-        tail,
+        digest.digest(),
         orjson.dumps(session.to_json()).decode() if task.tool == "codex" else None,
         entries,
     )
 
 
 class Scanner:
-    """One scan of one tool's logs for one profile, inside one transaction."""
+    """A scan of one tool's logs for one profile: transactions of at most COMMIT_BYTES of
+    new log bytes each, so that a first scan of years of logs that is stopped keeps what
+    it did."""
 
-    def __init__(self, db: sqlite3.Connection, tool: str, workers: int) -> None:
-        self.db, self.tool, self.workers = db, tool, workers
+    def __init__(
+        self,
+        db: sqlite3.Connection,
+        data_dir: Path,
+        tool: str,
+        profile: str,
+        hostname: str,
+        now: datetime,
+    ) -> None:
+        self.db, self.data_dir, self.tool, self.profile = db, data_dir, tool, profile
+        self.hostname, self.now = hostname, now
+        self.workers = os.cpu_count() or 1
         self.rows: Rows = {}
         self.parts: list[tuple[TokenRow, ...]] = []
-        self.files_read = self.bytes_read = 0
+        self.files_read = self.bytes_read = self.uncommitted = 0
+        self.appended = 0
+
+    def run(self, home: Path) -> ScanResult:
+        self.db.execute("begin immediate")
+        try:
+            self.scan(home)
+            self.commit()
+        except BaseException:
+            self.db.execute("rollback")
+            raise
+        return ScanResult(self.tool, self.profile, self.files_read, self.bytes_read, self.appended)
+
+    def commit(self) -> None:
+        """Commit what was read so far with its records, then append them."""
+        self.flush()
+        name = f"scan_{self.tool}"
+        number = int(_meta(self.db, name) or 0) + 1
+        identity = store_id(self.db)
+        if self.parts:
+            self.db.execute("insert or replace into meta values (?, ?)", (name, str(number)))
+        for part, rows in enumerate(self.parts):
+            record = TokenRecord(
+                0, self.now, self.hostname, self.tool, identity, number, part, rows, self.profile
+            )
+            self.db.execute(
+                "insert into pending values (?, ?)", (part, orjson.dumps(record.to_json()))
+            )
+        self.db.execute("commit")
+        self.parts, self.uncommitted = [], 0
+        self.appended += len(append_pending(self.db, self.data_dir))
 
     def add(self, minute: int, model: str, counts: tuple[int, ...], sign: int = 1) -> None:
         row = self.rows.get((minute, model))
@@ -297,28 +331,34 @@ class Scanner:
         self.rows = {}
 
     def scan(self, home: Path) -> None:
-        marks = {
+        # A steady scan finds nearly every log as it was: compare inode, size and mtime
+        # first, and load the full mark only of the logs that changed.
+        seen = {
             row[0]: row[1:]
             for row in self.db.execute(
-                "select path, inode, size, mtime_ns, offset, head, tail, session from files "
-                "where tool = ?",
-                (self.tool,),
+                "select path, inode, size, mtime_ns from files where tool = ?", (self.tool,)
             )
         }
         tasks, new_bytes = [], 0
-        for path in log_files(self.tool, home):
-            task = ReadTask(self.tool, str(path), marks.get(str(path)))
-            try:
-                st = os.stat(path, follow_symlinks=False)
-            except OSError:
+        for path, st in log_files(self.tool, home):
+            if seen.get(path) == (st.st_ino, st.st_size, st.st_mtime_ns):
                 continue
-            if not _unchanged(task, st):
-                tasks.append(task)
-                new_bytes += st.st_size - (task.mark[3] if task.mark else 0)
+            mark = None
+            if path in seen:
+                mark = self.db.execute(
+                    "select inode, size, mtime_ns, offset, digest, session from files "
+                    "where tool = ? and path = ?",
+                    (self.tool, path),
+                ).fetchone()
+            tasks.append(ReadTask(self.tool, path, mark))
+            new_bytes += st.st_size - (mark[3] if mark else 0)
         workers = self.workers if new_bytes >= PARALLEL_BYTES else 1
         for read in map_forked(read_log, tasks, workers):
             if read is not None:
                 self.apply(read)
+                if self.uncommitted >= COMMIT_BYTES:
+                    self.commit()
+                    self.db.execute("begin immediate")
 
     def apply(self, read: LogRead) -> None:
         if self.tool == "claude":
@@ -327,8 +367,9 @@ class Scanner:
             self.codex_entries(read.entries)
         self.files_read += 1
         self.bytes_read += read.offset - read.start
+        self.uncommitted += read.offset - read.start
         self.db.execute(
-            "insert or replace into files values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "insert or replace into files values (?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 self.tool,
                 read.path,
@@ -336,8 +377,7 @@ class Scanner:
                 read.size,
                 read.mtime_ns,
                 read.offset,
-                read.head,
-                read.tail,
+                read.digest,
                 read.session,
             ),
         )
@@ -404,37 +444,7 @@ def scan_tokens(
     try:
         append_pending(db, data_dir)
         for tool, home in homes.items():
-            db.execute("begin immediate")
-            try:
-                identity = store_id(db)
-                scanner = Scanner(db, tool, os.cpu_count() or 1)
-                scanner.scan(home)
-                scanner.flush()
-                name = f"scan_{tool}"
-                number = int(_meta(db, name) or 0) + 1
-                if scanner.parts:
-                    db.execute("insert or replace into meta values (?, ?)", (name, str(number)))
-                for part, rows in enumerate(scanner.parts):
-                    record = TokenRecord(
-                        0, now, hostname, tool, identity, number, part, rows, profile
-                    )
-                    db.execute(
-                        "insert into pending values (?, ?)", (part, orjson.dumps(record.to_json()))
-                    )
-                db.execute("commit")
-            except BaseException:
-                db.execute("rollback")
-                raise
-            appended = append_pending(db, data_dir)
-            results.append(
-                ScanResult(
-                    tool,
-                    profile,
-                    scanner.files_read,
-                    scanner.bytes_read,
-                    tuple(appended),
-                )
-            )
+            results.append(Scanner(db, data_dir, tool, profile, hostname, now).run(home))
     except sqlite3.DatabaseError as exc:
         raise CctrackError(
             f"token scan store for profile {profile} failed: {exc}; remove "

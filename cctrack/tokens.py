@@ -90,9 +90,10 @@ def _is_count(value: Any) -> bool:
 
 
 class ClaudeEntry(NamedTuple):
-    # An entry without a message id is never a duplicate of anything.
-    message: str | None
-    request: str | None
+    # Keys (key64) of the message id and the request id; an entry without a message id is
+    # never a duplicate of anything.
+    message: int | None
+    request: int | None
     minute: int
     model: str
     counts: Counts
@@ -183,8 +184,8 @@ def claude_entry(line: bytes) -> ClaudeEntry | None:
     else:
         name = model_name(f"{model}-fast" if speed == "fast" else model)
     return ClaudeEntry(
-        message_id or None,
-        request,
+        key64(message_id) if message_id else None,
+        key64(request) if request else None,
         when // 60000,
         name,
         counts,
@@ -220,9 +221,9 @@ class Deduplicator:
     which copy counts is `replaces`'. The caller loads the slots of the message ids it is
     about to feed (`load`), and stores the changed ones."""
 
-    slots: dict[str, list[Slot]] = field(default_factory=dict)
+    slots: dict[int, list[Slot]] = field(default_factory=dict)
 
-    def load(self, message: str, slot: Slot) -> None:
+    def load(self, message: int, slot: Slot) -> None:
         self.slots.setdefault(message, []).append(slot)
 
     def feed(self, entry: ClaudeEntry) -> tuple[ClaudeEntry | None, ClaudeEntry | None]:
@@ -365,3 +366,22 @@ _CODEX_NAMES = (
     ("output_tokens", "completion_tokens", "output"),
     ("reasoning_output_tokens", "reasoning_tokens"),
 )
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """What a scan of one tool's logs did, for capture's log line."""
+
+    tool: str
+    profile: str
+    files_read: int
+    bytes_read: int
+    records: int
+
+    def to_json(self) -> list[Any]:
+        return [self.tool, self.profile, self.files_read, self.bytes_read, self.records]
+
+    @classmethod
+    def from_json(cls, obj: Any) -> ScanResult:
+        tool, profile, files_read, bytes_read, records = obj
+        return cls(str(tool), str(profile), int(files_read), int(bytes_read), int(records))

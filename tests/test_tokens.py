@@ -14,6 +14,7 @@ from cctrack.tokens import (
     Deduplicator,
     claude_entry,
     epoch_ms,
+    key64,
     window_measure,
 )
 
@@ -65,7 +66,7 @@ def test_an_assistant_line_counts_its_four_types_at_its_minute() -> None:
     assert found is not None
     assert found.counts == (10, 5, 100, 1000)
     assert found.model == "claude-sonnet-4-5-20250929"
-    assert (found.message, found.request) == ("msg_1", "req_1")
+    assert (found.message, found.request) == (key64("msg_1"), key64("req_1"))
     assert found.minute * 60 == epoch_ms(STAMP) // 60000 * 60  # type: ignore[operator]
 
 
