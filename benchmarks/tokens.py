@@ -10,7 +10,9 @@ that machine noise hits all alike, wall time (median) and peak RSS (max) of whol
   reads every log, against `ccusage daily --json --offline` (both tools' logs) on the
   same homes;
 - steady run: `cctrack run` after a minute's growth (one turn appended to one transcript
-  and one rollout) with token counters on, against the same with them off.
+  and one rollout) with token counters on, against the same with them off; with the
+  built-in status tools reading the same homes (as a user's run does), and with trivial
+  status tools (shell scripts), which leave the scan nothing to hide behind.
 
 ccusage is the one scripts/test installs (.ccusage/, 20.0.24), or --ccusage PATH.
 """
@@ -118,22 +120,34 @@ def main() -> None:
     )
     print(f"  cctrack / ccusage: {ratio:.2f}")
 
-    data = work / "steady"
-    timed([str(CCTRACK), "run"], {**env, "CCTRACK_DATA_DIR": str(data)})
+    # The built-in status tools read the same homes (Codex's newest rollout, Claude's
+    # status-line snapshot in the data directory), as a user's run does; the trivial ones
+    # leave the token scan alone with nothing to hide behind: the worst case.
+    builtin = {k: v for k, v in env.items() if not k.endswith("_STATUS_PATH")}
+    builtin["CCTRACK_CLAUDE_OAUTH"] = "off"
     rng = random.Random(1)
-    steady: dict[str, list[tuple[float, float]]] = {"counters on": [], "counters off": []}
-    for _ in range(args.steady_repeat):
-        for name, switch in (("counters on", "on"), ("counters off", "off")):
-            grow(home, rng)
-            run_env = {**env, "CCTRACK_DATA_DIR": str(data), "CCTRACK_TOKEN_COUNTERS": switch}
-            steady[name].append(timed([str(CCTRACK), "run"], run_env))
-    print(f"\nsteady `cctrack run` after a minute's growth, median of {args.steady_repeat}:")
-    for name, runs in steady.items():
-        wall = statistics.median(w for w, _ in runs)
-        print(f"  {name:<16} {wall * 1000:7.0f} ms  {max(r for _, r in runs):6.1f} MiB")
-    on = statistics.median(w for w, _ in steady["counters on"])
-    off = statistics.median(w for w, _ in steady["counters off"])
-    print(f"  on / off: {on / off:.2f}")
+    for tools, tools_env in (("built-in status tools", builtin), ("trivial status tools", env)):
+        data = work / f"steady-{tools.split()[0]}"
+        shutil.copytree(home / "data", data)
+        timed([str(CCTRACK), "run"], {**tools_env, "CCTRACK_DATA_DIR": str(data)})
+        steady: dict[str, list[tuple[float, float]]] = {"counters on": [], "counters off": []}
+        for _ in range(args.steady_repeat):
+            for name, switch in (("counters on", "on"), ("counters off", "off")):
+                grow(home, rng)
+                run_env = {**tools_env, "CCTRACK_DATA_DIR": str(data)}
+                steady[name].append(
+                    timed([str(CCTRACK), "run"], {**run_env, "CCTRACK_TOKEN_COUNTERS": switch})
+                )
+        print(
+            f"\nsteady `cctrack run`, {tools}, after a minute's growth, "
+            f"median of {args.steady_repeat}:"
+        )
+        for name, runs in steady.items():
+            wall = statistics.median(w for w, _ in runs)
+            print(f"  {name:<16} {wall * 1000:7.0f} ms  {max(r for _, r in runs):6.1f} MiB")
+        on = statistics.median(w for w, _ in steady["counters on"])
+        off = statistics.median(w for w, _ in steady["counters off"])
+        print(f"  on / off: {on / off:.2f}")
     shutil.rmtree(work)
 
 

@@ -37,6 +37,7 @@ from cctrack.tokens import (
     ScanResult,
     Slot,
     claude_entry,
+    collapse,
 )
 
 STORE_NAME = "tokens-{profile}.sqlite"
@@ -50,6 +51,7 @@ HASH_BLOCK = 4 << 20
 PARALLEL_BYTES = 32 << 20
 # New bytes per transaction: a first scan stopped part way keeps what it committed.
 COMMIT_BYTES = 256 << 20
+BATCH_BYTES = 8 << 20
 # SQLite's limit on host parameters in one statement is 32766 (999 before 3.32).
 IN_BATCH = 900
 SCHEMA = """
@@ -135,13 +137,18 @@ def store_id(db: sqlite3.Connection) -> str:
     return found
 
 
-def append_pending(db: sqlite3.Connection, data_dir: Path) -> list[TokenRecord]:
+def append_pending(
+    db: sqlite3.Connection, data_dir: Path, committed: list[TokenRecord] | None = None
+) -> list[TokenRecord]:
     """Append the records a scan committed and remove them from the store. After a crash
-    between the two they are appended again, and analyze folds them once."""
-    rows = db.execute("select record from pending order by part").fetchall()
-    if not rows:
+    between the two they are appended again, and analyze folds them once. `committed` are
+    the pending records as this process made them (not read back and checked again)."""
+    records = committed
+    if records is None:
+        rows = db.execute("select record from pending order by part").fetchall()
+        records = [TokenRecord.from_json(orjson.loads(row[0]), numbered=False) for row in rows]
+    if not records:
         return []
-    records = [TokenRecord.from_json(orjson.loads(row[0]), numbered=False) for row in rows]
     appended = store.append_records(data_dir, records)
     db.execute("delete from pending")
     return appended
@@ -157,9 +164,10 @@ def _hash(fd: int, start: int, end: int, digest: Any) -> Any:
     return digest
 
 
-def _new_lines(fd: int, offset: int, size: int) -> Iterator[tuple[list[bytes], int]]:
+def _new_lines(fd: int, offset: int, size: int, digest: Any) -> Iterator[tuple[list[bytes], int]]:
     """Whole lines from offset to size, in blocks, each block with the offset after its last
-    whole line: a line still being written is left for the next scan."""
+    whole line: a line still being written is left for the next scan. Every byte passed
+    over goes into digest."""
     pending, skipping = b"", False
     while offset < size:
         block = os.pread(fd, min(READ_BLOCK, size - offset), offset + len(pending))
@@ -169,16 +177,18 @@ def _new_lines(fd: int, offset: int, size: int) -> Iterator[tuple[list[bytes], i
         end = data.rfind(b"\n")
         if end < 0:
             if len(data) > MAX_LOG_LINE:
+                digest.update(data)
                 offset, pending, skipping = offset + len(data), b"", True
             else:
                 pending = data
             continue
-        lines = data[:end].split(b"\n")
+        digest.update(memoryview(data)[: end + 1])
+        lines = data.split(b"\n")
+        pending = lines.pop()
         if skipping:
             lines.pop(0)
             skipping = False
         offset += end + 1
-        pending = data[end + 1 :]
         yield lines, offset
 
 
@@ -226,20 +236,22 @@ def read_log(task: ReadTask) -> LogRead | None:
         start, session = 0, CodexSession()
         # Every byte read is hashed, as analyze's marks are: a log rewritten anywhere in
         # the part already read is read again, not only one truncated or swapped.
-        digest = hashlib.blake2b(digest_size=16)
+        digest = hashlib.sha256()
         if mark and mark[0] == st.st_ino and st.st_size >= mark[3]:
             if _hash(fd, 0, mark[3], digest).digest() == mark[4]:
                 start = mark[3]
                 if mark[5]:
                     session = CodexSession.from_json(orjson.loads(mark[5]))
             else:
-                digest = hashlib.blake2b(digest_size=16)
-        offset, entries = start, []
+                digest = hashlib.sha256()
+        offset = start
+        entries: list[Any] = []
         parse = claude_entry if task.tool == "claude" else session.feed
-        for lines, end in _new_lines(fd, start, st.st_size):
+        for lines, end in _new_lines(fd, start, st.st_size, digest):
             entries += [e for e in map(parse, lines) if e is not None]
             offset = end
-        _hash(fd, start, offset, digest)
+        if task.tool == "claude":
+            entries = collapse(entries)
     except (OSError, ValueError):
         return None
     finally:
@@ -255,6 +267,10 @@ def read_log(task: ReadTask) -> LogRead | None:
         orjson.dumps(session.to_json()).decode() if task.tool == "codex" else None,
         entries,
     )
+
+
+def read_logs(tasks: list[ReadTask]) -> list[LogRead | None]:
+    return [read_log(task) for task in tasks]
 
 
 class Scanner:
@@ -297,16 +313,19 @@ class Scanner:
         identity = store_id(self.db)
         if self.parts:
             self.db.execute("insert or replace into meta values (?, ?)", (name, str(number)))
-        for part, rows in enumerate(self.parts):
-            record = TokenRecord(
+        records = [
+            TokenRecord(
                 0, self.now, self.hostname, self.tool, identity, number, part, rows, self.profile
             )
-            self.db.execute(
-                "insert into pending values (?, ?)", (part, orjson.dumps(record.to_json()))
-            )
+            for part, rows in enumerate(self.parts)
+        ]
+        self.db.executemany(
+            "insert into pending values (?, ?)",
+            [(r.part, orjson.dumps(r.to_json())) for r in records],
+        )
         self.db.execute("commit")
         self.parts, self.uncommitted = [], 0
-        self.appended += len(append_pending(self.db, self.data_dir))
+        self.appended += len(append_pending(self.db, self.data_dir, records))
 
     def add(self, minute: int, model: str, counts: tuple[int, ...], sign: int = 1) -> None:
         row = self.rows.get((minute, model))
@@ -339,7 +358,9 @@ class Scanner:
                 "select path, inode, size, mtime_ns from files where tool = ?", (self.tool,)
             )
         }
-        tasks, new_bytes = [], 0
+        # Logs to read, in batches of about BATCH_BYTES: one hand-over per batch to a reader.
+        batches: list[list[ReadTask]] = [[]]
+        batch_bytes = new_bytes = 0
         for path, st in log_files(self.tool, home):
             if seen.get(path) == (st.st_ino, st.st_size, st.st_mtime_ns):
                 continue
@@ -350,15 +371,21 @@ class Scanner:
                     "where tool = ? and path = ?",
                     (self.tool, path),
                 ).fetchone()
-            tasks.append(ReadTask(self.tool, path, mark))
-            new_bytes += st.st_size - (mark[3] if mark else 0)
+            if batch_bytes >= BATCH_BYTES:
+                batches.append([])
+                batch_bytes = 0
+            batches[-1].append(ReadTask(self.tool, path, mark))
+            grown = st.st_size - (mark[3] if mark else 0)
+            batch_bytes += grown
+            new_bytes += grown
         workers = self.workers if new_bytes >= PARALLEL_BYTES else 1
-        for read in map_forked(read_log, tasks, workers):
-            if read is not None:
-                self.apply(read)
-                if self.uncommitted >= COMMIT_BYTES:
-                    self.commit()
-                    self.db.execute("begin immediate")
+        for reads in map_forked(read_logs, batches, workers):
+            for read in reads:
+                if read is not None:
+                    self.apply(read)
+            if self.uncommitted >= COMMIT_BYTES:
+                self.commit()
+                self.db.execute("begin immediate")
 
     def apply(self, read: LogRead) -> None:
         if self.tool == "claude":

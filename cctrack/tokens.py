@@ -33,10 +33,11 @@ Counts = tuple[int, int, int, int]
 _SEMVER_PREFIX = re.compile(r"^\d+\.\d+\.\d")
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MILLISECOND = timedelta(milliseconds=1)
-_MINUTE = timedelta(minutes=1)
+_SECOND = timedelta(seconds=1)
 # ccusage skips a line in which one of these is null.
 _NULLABLE_TOP = ("cwd", "version", "sessionId", "requestId", "isApiErrorMessage", "costUSD")
 _NULLABLE_USAGE = ("speed", "cache_read_input_tokens", "cache_creation_input_tokens")
+_ZEROS = (0,) * 8
 
 
 def window_measure(tool: str, counts: Any) -> int:
@@ -52,13 +53,13 @@ def key64(text: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
-@lru_cache(maxsize=4096)
-def _minute_of(prefix: str) -> int | None:
+@lru_cache(maxsize=8192)
+def _second_of(prefix: str) -> int | None:
     try:
-        moment = datetime.fromisoformat(prefix + ":00+00:00")
+        moment = datetime.fromisoformat(prefix + "+00:00")
     except ValueError:
         return None
-    return (moment - _EPOCH) // _MINUTE
+    return (moment - _EPOCH) // _SECOND
 
 
 def epoch_ms(value: Any) -> int | None:
@@ -66,11 +67,11 @@ def epoch_ms(value: Any) -> int | None:
     write UTC with milliseconds ("2026-11-20T10:00:00.000Z"), read without a datetime."""
     if not isinstance(value, str):
         return None
-    if len(value) == 24 and value[-1] == "Z" and value[19] == "." and value[16] == ":":
-        minute = _minute_of(value[:16])
-        seconds, millis = value[17:19], value[20:23]
-        if minute is not None and seconds.isdigit() and millis.isdigit() and seconds < "60":
-            return minute * 60000 + int(seconds) * 1000 + int(millis)
+    if len(value) == 24 and value[-1] == "Z" and value[19] == ".":
+        second = _second_of(value[:19])
+        millis = value[20:23]
+        if second is not None and millis.isdigit():
+            return second * 1000 + int(millis)
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
@@ -130,7 +131,8 @@ def _claude_counts(usage: dict[str, Any]) -> Counts | None:
 
 
 def _nulls(obj: dict[str, Any], keys: tuple[str, ...]) -> bool:
-    return any(key in obj and obj[key] is None for key in keys)
+    """One of keys is there, and null (absent keys read as 0 here)."""
+    return None in map(obj.get, keys, _ZEROS)
 
 
 def _plain_text(value: Any) -> bool:
@@ -202,6 +204,27 @@ def replaces(candidate: ClaudeEntry, existing: ClaudeEntry) -> bool:
     if candidate.total() != existing.total():
         return candidate.total() > existing.total()
     return candidate.speed and not existing.speed
+
+
+def collapse(entries: list[ClaudeEntry]) -> list[ClaudeEntry]:
+    """A file's copies of one message with one request id as the copy that would win,
+    at the first copy's place: what feeding them one by one to a Deduplicator ends with,
+    since `replaces` is a strict order, with fewer entries to feed. Done where a file is
+    read, so that the reader (in parallel) does the work the deduplicator would."""
+    kept: list[ClaudeEntry] = []
+    where: dict[tuple[int, int | None], int] = {}
+    for entry in entries:
+        if entry.message is None:
+            kept.append(entry)
+            continue
+        key = (entry.message, entry.request)
+        index = where.get(key)
+        if index is None:
+            where[key] = len(kept)
+            kept.append(entry)
+        elif replaces(entry, kept[index]):
+            kept[index] = entry
+    return kept
 
 
 @dataclass(slots=True)

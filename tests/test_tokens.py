@@ -211,3 +211,33 @@ def test_times_with_offsets_and_without() -> None:
     assert epoch_ms("2026-11-20T10:00:30Z") == epoch_ms("2026-11-20T10:00:30.000Z")
     assert epoch_ms("2026-11-20T10:00:30") is None
     assert epoch_ms(1_700_000_000) is None
+
+
+def test_collapsing_a_files_copies_changes_nothing_the_deduplicator_ends_with() -> None:
+    import random
+
+    from cctrack.tokens import collapse
+
+    rng = random.Random(4)
+    for _ in range(200):
+        files = [
+            [
+                e(
+                    rng.choice(["m1", "m2", "m3", None]),
+                    rng.choice(["r1", "r2", None]),
+                    rng.randint(1, 4),
+                    sidechain=rng.random() < 0.3,
+                )
+                for _ in range(rng.randint(1, 6))
+            ]
+            for _ in range(3)
+        ]
+        totals = []
+        for prepare in (lambda f: f, collapse):
+            dedup, total = Deduplicator(), 0
+            for file in files:
+                for entry in prepare(file):
+                    old, new = dedup.feed(entry)
+                    total += (new.total() if new else 0) - (old.total() if old else 0)
+            totals.append(total)
+        assert totals[0] == totals[1]
