@@ -538,6 +538,12 @@ ToolFilter = Annotated[
     Optional[str],
     typer.Option("--tool", help="Only this tool: claude or codex.", show_default=False),
 ]
+JsonOption = Annotated[bool, typer.Option("--json", help="One JSON object per line.")]
+CsvOption = Annotated[bool, typer.Option("--csv", help="CSV with a header row.")]
+
+
+def output_format(as_json: bool, as_csv: bool) -> str:
+    return "json" if as_json else "csv" if as_csv else "text"
 
 
 @app.command()
@@ -546,8 +552,8 @@ def events(
     flags: dict[str, Any],
     since: SinceOption = None,
     tool: ToolFilter = None,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
-    as_csv: Annotated[bool, typer.Option("--csv", help="CSV with a header row.")] = False,
+    as_json: JsonOption = False,
+    as_csv: CsvOption = False,
 ) -> None:
     """Every limit event in the records, with both snapshots: resets, reset times that
     moved, usage that fell without a reset, jumped, or rose with nothing running here."""
@@ -556,8 +562,9 @@ def events(
     settings = settings_from(flags)
     chosen = parse_tools(tool)[0] if tool else None
     found = guarded("events", lambda: replay_events(settings.data_dir, settings.event_limits))
-    fmt = "json" if as_json else "csv" if as_csv else "text"
-    typer.echo(render_events(select(found, parse_since(since), chosen), fmt))
+    typer.echo(
+        render_events(select(found, parse_since(since), chosen), output_format(as_json, as_csv))
+    )
 
 
 @app.command()
@@ -584,8 +591,8 @@ def tokens(
     flags: dict[str, Any],
     since: SinceOption = None,
     tool: ToolFilter = None,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
-    as_csv: Annotated[bool, typer.Option("--csv", help="CSV with a header row.")] = False,
+    as_json: JsonOption = False,
+    as_csv: CsvOption = False,
 ) -> None:
     """Tokens per day (local time) and model, from the token records that capture appends:
     the numbers `ccusage daily` shows, without reading the transcripts again."""
@@ -594,8 +601,7 @@ def tokens(
     settings = settings_from(flags)
     chosen = parse_tools(tool)[0] if tool else None
     rows = guarded("tokens", lambda: token_days(settings.data_dir, parse_since(since), chosen))
-    fmt = "json" if as_json else "csv" if as_csv else "text"
-    typer.echo(render_token_days(rows, fmt))
+    typer.echo(render_token_days(rows, output_format(as_json, as_csv)))
 
 
 @app.command("claude-status")

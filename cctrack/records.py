@@ -294,6 +294,21 @@ def parse_status_output(text: str | bytes, expected_source: str) -> Status:
     return Status.from_json(obj, expected_source)
 
 
+def _envelope(record: Record | TokenRecord, ok: bool) -> dict[str, Any]:
+    """The fields every record starts with (has_record_envelope)."""
+    obj: dict[str, Any] = {
+        "v": record.v,
+        "seq_no": record.seq_no,
+        "timestamp": format_time(record.timestamp, milliseconds=True),
+        "hostname": record.hostname,
+        "source_tool": record.source_tool,
+        "ok": ok,
+    }
+    if record.profile != DEFAULT_PROFILE:
+        obj["profile"] = record.profile
+    return obj
+
+
 @dataclass(frozen=True)
 class Record:
     seq_no: int
@@ -307,16 +322,7 @@ class Record:
     v: int = field(default=RECORD_VERSION)
 
     def to_json(self) -> dict[str, Any]:
-        obj: dict[str, Any] = {
-            "v": self.v,
-            "seq_no": self.seq_no,
-            "timestamp": format_time(self.timestamp, milliseconds=True),
-            "hostname": self.hostname,
-            "source_tool": self.source_tool,
-            "ok": self.ok,
-        }
-        if self.profile != DEFAULT_PROFILE:
-            obj["profile"] = self.profile
+        obj = _envelope(self, self.ok)
         if self.status is not None:
             obj.update(self.status.to_json())
         if self.error is not None:
@@ -380,17 +386,8 @@ class TokenRecord:
     v: int = field(default=RECORD_VERSION)
 
     def to_json(self) -> dict[str, Any]:
-        obj: dict[str, Any] = {
-            "v": self.v,
-            "seq_no": self.seq_no,
-            "timestamp": format_time(self.timestamp, milliseconds=True),
-            "hostname": self.hostname,
-            "source_tool": self.source_tool,
-            "ok": True,
-            "kind": TOKEN_KIND,
-        }
-        if self.profile != DEFAULT_PROFILE:
-            obj["profile"] = self.profile
+        obj = _envelope(self, True)
+        obj["kind"] = TOKEN_KIND
         obj["scan"] = [self.store, self.scan, self.part]
         obj["tokens"] = [list(row) for row in self.rows]
         return obj

@@ -6,9 +6,10 @@ wall clock may have moved backwards between captures.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from cctrack.evidence import (
     Counts,
@@ -66,22 +67,17 @@ def _evidence(obj: Any) -> Evidence:
     return evidence
 
 
-def _memories(obj: Any) -> dict[ToolKey, ToolMemory]:
-    memories = {}
-    for name, memory in obj.items():
-        key = key_from_json(name)
-        if key is not None:
-            memories[key] = ToolMemory.from_json(memory)
-    return memories
+T = TypeVar("T")
 
 
-def _token_states(obj: Any) -> dict[ToolKey, TokenState]:
-    states = {}
+def _by_key(obj: Any, parse: Callable[[Any], T]) -> dict[ToolKey, T]:
+    """A {"profile/tool": entry} object of the state file, parsed; unknown tools dropped."""
+    parsed = {}
     for name, entry in obj.items():
         key = key_from_json(name)
         if key is not None:
-            states[key] = TokenState.from_json(entry)
-    return states
+            parsed[key] = parse(entry)
+    return parsed
 
 
 def _count(value: Any) -> int:
@@ -387,8 +383,8 @@ class State:
                 parse_time(obj["push_last_success"]) if obj.get("push_last_success") else None
             ),
             push_failures=_count(obj.get("push_failures", 0)),
-            notify_memory=_memories(obj.get("notify_memory", {})),
+            notify_memory=_by_key(obj.get("notify_memory", {}), ToolMemory.from_json),
             evidence=_evidence(obj.get("evidence", {})),
-            tokens=_token_states(obj.get("tokens", {})),
+            tokens=_by_key(obj.get("tokens", {}), TokenState.from_json),
             unpriced_named={str(name) for name in obj.get("unpriced_named", [])},
         )

@@ -73,7 +73,8 @@ def epoch_ms(value: Any) -> int | None:
         if second is not None and millis.isdigit():
             return second * 1000 + int(millis)
     try:
-        moment = datetime.fromisoformat(value)
+        # Python 3.10's fromisoformat does not take "Z".
+        moment = datetime.fromisoformat(value[:-1] + "+00:00" if value[-1:] == "Z" else value)
     except ValueError:
         return None
     if moment.tzinfo is None:
