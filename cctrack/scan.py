@@ -52,6 +52,9 @@ PARALLEL_BYTES = 32 << 20
 # New bytes per transaction: a first scan stopped part way keeps what it committed.
 COMMIT_BYTES = 256 << 20
 BATCH_BYTES = 8 << 20
+# Logs not written for a day are finished sessions, looked at every ten minutes.
+COLD_SECONDS = 86400
+FULL_CHECK_SECONDS = 600
 # SQLite's limit on host parameters in one statement is 32766 (999 before 3.32).
 IN_BATCH = 900
 SCHEMA = """
@@ -72,18 +75,18 @@ create table if not exists pending(part integer primary key, record blob not nul
 Rows = dict[tuple[int, str], list[int]]
 
 
-def log_files(tool: str, home: Path) -> list[tuple[str, os.stat_result]]:
-    """The logs ccusage reads, with their stat: Claude's projects/**/*.jsonl; Codex's
-    sessions/ and archived_sessions/. Sorted by path as a string, as ccusage takes them,
-    since of two equal copies of a message the first one read counts."""
+def log_files(tool: str, home: Path) -> list[str]:
+    """The logs ccusage reads: Claude's projects/**/*.jsonl; Codex's sessions/ and
+    archived_sessions/. Sorted by path as a string, as ccusage takes them, since of two
+    equal copies of a message the first one read counts. Listed without a stat each."""
     roots = ["projects"] if tool == "claude" else ["sessions", "archived_sessions"]
-    found: list[tuple[str, os.stat_result]] = []
+    found: list[str] = []
     for root in roots:
         found += sorted(_walk(str(home / root)))
     return found
 
 
-def _walk(directory: str) -> Iterator[tuple[str, os.stat_result]]:
+def _walk(directory: str) -> Iterator[str]:
     try:
         with os.scandir(directory) as listing:
             entries = list(listing)
@@ -94,7 +97,7 @@ def _walk(directory: str) -> Iterator[tuple[str, os.stat_result]]:
             if entry.is_dir(follow_symlinks=False):
                 yield from _walk(entry.path)
             elif entry.name.endswith(".jsonl") and entry.is_file(follow_symlinks=False):
-                yield entry.path, entry.stat(follow_symlinks=False)
+                yield entry.path
         except OSError:
             continue
 
@@ -295,10 +298,10 @@ class Scanner:
         self.files_read = self.bytes_read = self.uncommitted = 0
         self.appended = 0
 
-    def run(self, home: Path) -> ScanResult:
+    def run(self, home: Path, everything: bool) -> ScanResult:
         self.db.execute("begin immediate")
         try:
-            self.scan(home)
+            self.scan(home, everything)
             self.commit()
         except BaseException:
             self.db.execute("rollback")
@@ -349,9 +352,14 @@ class Scanner:
             self.parts.append(rows)  # type: ignore[arg-type]
         self.rows = {}
 
-    def scan(self, home: Path) -> None:
-        # A steady scan finds nearly every log as it was: compare inode, size and mtime
-        # first, and load the full mark only of the logs that changed.
+    def scan(self, home: Path, everything: bool) -> None:
+        """Read what the logs gained. A steady scan finds nearly every log as it was:
+        inode, size and mtime are compared first, and the full mark loaded only for the
+        logs that changed. Logs untouched for COLD_SECONDS (finished sessions) are looked
+        at only when `everything`, every FULL_CHECK_SECONDS: a history of thousands of
+        logs then costs a listing a minute, not a stat of each; a finished session that is
+        resumed in place is counted at the next full check, never lost."""
+        cold_before = int((self.now.timestamp() - COLD_SECONDS) * 1e9)
         seen = {
             row[0]: row[1:]
             for row in self.db.execute(
@@ -361,8 +369,15 @@ class Scanner:
         # Logs to read, in batches of about BATCH_BYTES: one hand-over per batch to a reader.
         batches: list[list[ReadTask]] = [[]]
         batch_bytes = new_bytes = 0
-        for path, st in log_files(self.tool, home):
-            if seen.get(path) == (st.st_ino, st.st_size, st.st_mtime_ns):
+        for path in log_files(self.tool, home):
+            known = seen.get(path)
+            if known and not everything and known[2] < cold_before:
+                continue
+            try:
+                st = os.stat(path, follow_symlinks=False)
+            except OSError:
+                continue
+            if known == (st.st_ino, st.st_size, st.st_mtime_ns):
                 continue
             mark = None
             if path in seen:
@@ -470,8 +485,15 @@ def scan_tokens(
     results = []
     try:
         append_pending(db, data_dir)
+        checked = float(_meta(db, "checked_all_at") or 0)
+        everything = not 0 <= now.timestamp() - checked < FULL_CHECK_SECONDS
         for tool, home in homes.items():
-            results.append(Scanner(db, data_dir, tool, profile, hostname, now).run(home))
+            scanner = Scanner(db, data_dir, tool, profile, hostname, now)
+            results.append(scanner.run(home, everything))
+        if everything:
+            db.execute(
+                "insert or replace into meta values ('checked_all_at', ?)", (str(now.timestamp()),)
+            )
     except sqlite3.DatabaseError as exc:
         raise CctrackError(
             f"token scan store for profile {profile} failed: {exc}; remove "

@@ -230,3 +230,25 @@ def test_token_counters_off_reads_no_logs(env: Env) -> None:
     assert env.token_records()
     with sqlite3.connect(env.data_dir / "tokens-default.sqlite") as db:
         assert db.execute("select count(*) from pending").fetchone() == (0,)
+
+
+def test_finished_sessions_are_looked_at_every_ten_minutes_and_never_lost(tmp_path: Path) -> None:
+    root, data = tmp_path / "homes", tmp_path / "data"
+    homes(root)
+    old = sorted((root / "claude/projects").rglob("*.jsonl"))[0]
+    finished = (NOW - timedelta(days=3)).timestamp()
+    os.utime(old, (finished, finished))
+    scan_tokens(data, "default", {"claude": root / "claude"}, "box", NOW)
+    before = totals(data)
+    # The session is resumed in place, a minute later.
+    turn = claude_turn(random.Random(8), "s", NOW, "claude-opus-4-5-20251101", 20)
+    with old.open("a") as handle:
+        handle.write("\n".join(turn) + "\n")
+    scan_tokens(data, "default", {"claude": root / "claude"}, "box", NOW + timedelta(minutes=1))
+    assert totals(data) == before  # a finished session is not stat-ed every minute
+    scan_tokens(data, "default", {"claude": root / "claude"}, "box", NOW + timedelta(minutes=11))
+    assert totals(data) != before
+    claude = {
+        key: value for key, value in from_scratch(tmp_path, root).items() if key[0] == "claude"
+    }
+    assert totals(data) == claude
