@@ -4,9 +4,10 @@ message once, and append what was found as token records for analyze to fold.
 What a scan knows lives in one SQLite file per profile in the data directory (the scan
 store): how far each log was read, the messages already counted (bounded on disk, not in
 memory: a year of transcripts holds about a million) and the records of the last scan
-until they are appended. One transaction takes a scan from one state to the next, so a
-crash loses nothing and counts nothing twice: records not yet appended are appended by the
-next scan, and analyze folds a record appended twice once (records.TokenRecord).
+until they are appended. One transaction takes a scan (or each 256 MB of a first scan)
+from one state to the next, so a crash loses nothing and counts nothing twice: records not
+yet appended are appended by the next scan, and analyze folds a record appended twice once
+(records.TokenRecord).
 """
 
 from __future__ import annotations
@@ -44,8 +45,9 @@ STORE_NAME = "tokens-{profile}.sqlite"
 # Rows per record: a first scan of years of logs becomes many records of bounded size.
 ROWS_PER_RECORD = 4000
 READ_BLOCK = 8 << 20
-# A line this long is no message anyone wrote; it is skipped instead of being gathered.
-MAX_LOG_LINE = 256 << 20
+# A line this long is a tool's giant output, never an assistant message with usage: it
+# is skipped instead of being gathered in memory.
+MAX_LOG_LINE = 32 << 20
 HASH_BLOCK = 4 << 20
 # New bytes worth forking readers for: a first scan, not a minute's growth.
 PARALLEL_BYTES = 32 << 20
@@ -228,12 +230,13 @@ def read_log(task: ReadTask) -> LogRead | None:
     the mark when the log is the one marked and its read part is as it was; from the start
     otherwise (rewritten, truncated, replaced: the duplicate rule keeps that exact)."""
     try:
-        fd = os.open(task.path, os.O_RDONLY | NOFOLLOW | CLOEXEC)
+        # Non-blocking: a FIFO swapped in for a log must not hang the scan.
+        fd = os.open(task.path, os.O_RDONLY | os.O_NONBLOCK | NOFOLLOW | CLOEXEC)
     except OSError:
         return None
     try:
         st = os.fstat(fd)
-        if _unchanged(task, st):
+        if not stat.S_ISREG(st.st_mode) or _unchanged(task, st):
             return None
         mark = task.mark
         start, session = 0, CodexSession()
