@@ -76,9 +76,11 @@ class Captured:
     scan_errors: list[str] = field(default_factory=list)
 
 
-def scan_homes(settings: Settings, profile: Profile) -> dict[str, Path]:
+def scan_homes(settings: Settings, profile: Profile) -> dict[str, tuple[Path, ...]]:
     return {
-        source: profile.claude_home if source == "claude" else profile.codex_home
+        source: (profile.claude_home, *profile.claude_more_homes)
+        if source == "claude"
+        else (profile.codex_home,)
         for source in settings.sources
     }
 

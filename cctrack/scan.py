@@ -77,14 +77,16 @@ create table if not exists pending(part integer primary key, record blob not nul
 Rows = dict[tuple[int, str], list[int]]
 
 
-def log_files(tool: str, home: Path) -> list[str]:
-    """The logs ccusage reads: Claude's projects/**/*.jsonl; Codex's sessions/ and
-    archived_sessions/. Sorted by path as a string, as ccusage takes them, since of two
-    equal copies of a message the first one read counts. Listed without a stat each."""
-    roots = ["projects"] if tool == "claude" else ["sessions", "archived_sessions"]
+def log_files(tool: str, homes: tuple[Path, ...]) -> list[str]:
+    """The logs ccusage reads: Claude's projects/**/*.jsonl, of every home, sorted together
+    by path as a string, as ccusage takes them (of two equal copies of a message the first
+    one read counts); Codex's sessions/ and archived_sessions/. Listed without a stat."""
+    if tool == "claude":
+        return sorted(path for home in homes for path in _walk(str(home / "projects")))
     found: list[str] = []
-    for root in roots:
-        found += sorted(_walk(str(home / root)))
+    for home in homes:
+        for root in ("sessions", "archived_sessions"):
+            found += sorted(_walk(str(home / root)))
     return found
 
 
@@ -301,10 +303,10 @@ class Scanner:
         self.files_read = self.bytes_read = self.uncommitted = 0
         self.appended = 0
 
-    def run(self, home: Path, everything: bool) -> ScanResult:
+    def run(self, homes: tuple[Path, ...], everything: bool) -> ScanResult:
         self.db.execute("begin immediate")
         try:
-            self.scan(home, everything)
+            self.scan(homes, everything)
             self.commit()
         except BaseException:
             self.db.execute("rollback")
@@ -355,7 +357,7 @@ class Scanner:
             self.parts.append(rows)  # type: ignore[arg-type]
         self.rows = {}
 
-    def scan(self, home: Path, everything: bool) -> None:
+    def scan(self, homes: tuple[Path, ...], everything: bool) -> None:
         """Read what the logs gained. A steady scan finds nearly every log as it was:
         inode, size and mtime are compared first, and the full mark loaded only for the
         logs that changed. Logs untouched for COLD_SECONDS (finished sessions) are looked
@@ -372,7 +374,7 @@ class Scanner:
         # Logs to read, in batches of about BATCH_BYTES: one hand-over per batch to a reader.
         batches: list[list[ReadTask]] = [[]]
         batch_bytes = new_bytes = 0
-        for path in log_files(self.tool, home):
+        for path in log_files(self.tool, homes):
             known = seen.get(path)
             if known and not everything and known[2] < cold_before:
                 continue
@@ -481,7 +483,11 @@ class Scanner:
 
 
 def scan_tokens(
-    data_dir: Path, profile: str, homes: dict[str, Path], hostname: str, now: datetime
+    data_dir: Path,
+    profile: str,
+    homes: dict[str, tuple[Path, ...]],
+    hostname: str,
+    now: datetime,
 ) -> list[ScanResult]:
     """Scan each tool's logs for the profile and append the token records found."""
     db = open_store(data_dir, profile)

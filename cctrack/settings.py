@@ -75,6 +75,9 @@ class Profile:
     # () is the built-in status tool.
     claude_status: tuple[str, ...] = ()
     codex_status: tuple[str, ...] = ()
+    # Where else Claude Code may keep transcripts: ~/.config/claude when no home was
+    # configured, as ccusage reads both.
+    claude_more_homes: tuple[Path, ...] = ()
 
     def status_command(self, source: str) -> tuple[str, ...]:
         return self.claude_status if source == "claude" else self.codex_status
@@ -115,6 +118,7 @@ class Settings:
     event_limits: Limits = field(default_factory=Limits)
     token_counters: bool = True
     prices: tuple[Price, ...] = ()
+    claude_more_homes: tuple[Path, ...] = ()
 
     @property
     def profiles(self) -> tuple[Profile, ...]:
@@ -125,6 +129,7 @@ class Settings:
                 self.codex_home,
                 self.claude_status,
                 self.codex_status,
+                self.claude_more_homes,
             ),
         )
 
@@ -470,6 +475,7 @@ def resolve_settings(
         if token_counters is not None
         else True,
         prices=parse_prices(config["prices"]) if "prices" in config else (),
+        claude_more_homes=() if claude_home else (home / ".config" / "claude",),
         notify_timeout=(
             parse_timeout(config["notify_timeout"])
             if "notify_timeout" in config

@@ -29,7 +29,7 @@ def totals(data_dir: Path) -> dict[tuple[str, str, str], tuple[int, ...]]:
 
 
 def run_scan(data_dir: Path, root: Path) -> list[scan.ScanResult]:
-    homes = {"claude": root / "claude", "codex": root / "codex"}
+    homes = {"claude": (root / "claude",), "codex": (root / "codex",)}
     return scan_tokens(data_dir, "default", homes, "box", NOW)
 
 
@@ -238,15 +238,15 @@ def test_finished_sessions_are_looked_at_every_ten_minutes_and_never_lost(tmp_pa
     old = sorted((root / "claude/projects").rglob("*.jsonl"))[0]
     finished = (NOW - timedelta(days=3)).timestamp()
     os.utime(old, (finished, finished))
-    scan_tokens(data, "default", {"claude": root / "claude"}, "box", NOW)
+    scan_tokens(data, "default", {"claude": (root / "claude",)}, "box", NOW)
     before = totals(data)
     # The session is resumed in place, a minute later.
     turn = claude_turn(random.Random(8), "s", NOW, "claude-opus-4-5-20251101", 20)
     with old.open("a") as handle:
         handle.write("\n".join(turn) + "\n")
-    scan_tokens(data, "default", {"claude": root / "claude"}, "box", NOW + timedelta(minutes=1))
+    scan_tokens(data, "default", {"claude": (root / "claude",)}, "box", NOW + timedelta(minutes=1))
     assert totals(data) == before  # a finished session is not stat-ed every minute
-    scan_tokens(data, "default", {"claude": root / "claude"}, "box", NOW + timedelta(minutes=11))
+    scan_tokens(data, "default", {"claude": (root / "claude",)}, "box", NOW + timedelta(minutes=11))
     assert totals(data) != before
     claude = {
         key: value for key, value in from_scratch(tmp_path, root).items() if key[0] == "claude"

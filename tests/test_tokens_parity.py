@@ -34,10 +34,11 @@ def ccusage() -> Path:
     return CCUSAGE
 
 
-def ccusage_days(env: Env) -> Table:
+def ccusage_days(env: Env, claude_home: bool = True) -> Table:
     """(tool, day, model) -> our types' counts, from `ccusage claude daily --json` and
-    `ccusage codex daily --json` (whose inputTokens is input without its cached part)."""
-    base = {"PATH": os.environ["PATH"], "HOME": str(env.root), "TZ": TIMEZONE}
+    `ccusage codex daily --json` (whose inputTokens is input without its cached part);
+    without claude_home, ccusage finds the transcripts where it looks by default."""
+    base = {"PATH": os.environ["PATH"], "HOME": env.vars["HOME"], "TZ": TIMEZONE}
     table: Table = {}
 
     def run(*args: str, **extra: str) -> dict:
@@ -51,7 +52,8 @@ def ccusage_days(env: Env) -> Table:
         )
         return json.loads(done.stdout)
 
-    claude = run("claude", "daily", CLAUDE_CONFIG_DIR=str(env.claude_home))
+    where = {"CLAUDE_CONFIG_DIR": str(env.claude_home)} if claude_home else {}
+    claude = run("claude", "daily", **where)
     for day in claude["daily"]:
         # Entries without a model (<synthetic>) are in the day's totals only.
         table[("claude", day["date"], "(day)")] = [
@@ -195,3 +197,25 @@ def test_token_counts_equal_ccusage_per_day_and_model_as_the_logs_grow(env: Env)
             sums[(tool, model, kind)] += count
     for (tool, model, kind), total in sums.items():
         assert sample(text, f"cctrack_{tool}_tokens_total", model=model, type=kind) == total
+
+
+@pytest.mark.component
+def test_without_a_configured_home_both_default_places_are_read_as_ccusage_does(
+    env: Env,
+) -> None:
+    ccusage()
+    env.use_fixed_tools()
+    home = Path(env.vars["HOME"])
+    del env.vars["CLAUDE_CONFIG_DIR"]
+    now = datetime.now(timezone.utc)
+    write_claude_home(home / ".claude", now - timedelta(days=2), now, 200 << 10, random.Random(1))
+    xdg = home / ".config/claude"
+    write_claude_home(xdg, now - timedelta(days=1), now, 200 << 10, random.Random(2))
+    # A session copied from one place to the other counts once.
+    copied = sorted((home / ".claude/projects").rglob("*.jsonl"))[0]
+    shutil.copy(copied, xdg / "projects" / copied.parent.name / "copy.jsonl")
+    assert env.run("capture").returncode == 0
+    ours = {key: value for key, value in cctrack_days(env).items() if key[0] == "claude"}
+    theirs = {k: v for k, v in ccusage_days(env, claude_home=False).items() if k[0] == "claude"}
+    assert ours == theirs
+    assert len({day for _, day, _ in ours}) >= 2
