@@ -319,7 +319,7 @@ class CodexSession:
             return None
         if obj.get("type") != "event_msg" or payload.get("type") != "token_count":
             return None
-        when = epoch_ms(obj.get("timestamp"))
+        when = _codex_time(obj.get("timestamp"))
         if when is None:
             return None
         info = payload.get("info")
@@ -346,6 +346,14 @@ class CodexSession:
         # types overlap but reasoning, which is part of output.
         counts = (input_tokens - cached, cached, output, reasoning)
         return CodexEntry(key, when // 60000, model, counts)
+
+
+def _codex_time(value: Any) -> int | None:
+    """A Codex line's time in milliseconds: RFC 3339, or a number of seconds (milliseconds
+    past 10^10), as ccusage reads it."""
+    if type(value) is int and value >= 0:
+        return value if value > 10_000_000_000 else value * 1000
+    return epoch_ms(value.strip() if isinstance(value, str) else value)
 
 
 def _model_of(obj: dict[str, Any]) -> str | None:

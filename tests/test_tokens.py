@@ -241,3 +241,13 @@ def test_collapsing_a_files_copies_changes_nothing_the_deduplicator_ends_with() 
                     total += (new.total() if new else 0) - (old.total() if old else 0)
             totals.append(total)
         assert totals[0] == totals[1]
+
+
+def test_codex_times_as_numbers_are_seconds_or_milliseconds() -> None:
+    info = {"last_token_usage": usage(10, 0, 1, 0)}
+    line = {"type": "event_msg", "payload": {"type": "token_count", "info": info}}
+    at = epoch_ms(STAMP) // 1000  # type: ignore[operator]
+    seconds = CodexSession(model="m").feed(json.dumps({**line, "timestamp": at}).encode())
+    millis = CodexSession(model="m").feed(json.dumps({**line, "timestamp": at * 1000}).encode())
+    assert seconds is not None and millis is not None
+    assert seconds.minute == millis.minute == at // 60
