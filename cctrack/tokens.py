@@ -32,6 +32,7 @@ Counts = tuple[int, int, int, int]
 
 _SEMVER_PREFIX = re.compile(r"^\d+\.\d+\.\d")
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{3})?(?:Z|[+-]\d{2}:\d{2})\Z")
 _MILLISECOND = timedelta(milliseconds=1)
 _SECOND = timedelta(seconds=1)
 # ccusage skips a line in which one of these is null.
@@ -63,8 +64,10 @@ def _second_of(prefix: str) -> int | None:
 
 
 def epoch_ms(value: Any) -> int | None:
-    """An RFC 3339 time with its offset, in milliseconds; None for anything else. The tools
-    write UTC with milliseconds ("2026-11-20T10:00:00.000Z"), read without a datetime."""
+    """A time as ccusage takes it, in milliseconds: "YYYY-MM-DDTHH:MM:SS", optionally
+    ".mmm", then "Z" or "+HH:MM"; None for anything else (ccusage skips those lines). The
+    tools write UTC with milliseconds ("2026-11-20T10:00:00.000Z"), read without a
+    datetime."""
     if not isinstance(value, str):
         return None
     if len(value) == 24 and value[-1] == "Z" and value[19] == ".":
@@ -72,12 +75,12 @@ def epoch_ms(value: Any) -> int | None:
         millis = value[20:23]
         if second is not None and millis.isdigit():
             return second * 1000 + int(millis)
+    if not _RFC3339.match(value):
+        return None
     try:
         # Python 3.10's fromisoformat does not take "Z".
         moment = datetime.fromisoformat(value[:-1] + "+00:00" if value[-1:] == "Z" else value)
     except ValueError:
-        return None
-    if moment.tzinfo is None:
         return None
     return (moment - _EPOCH) // _MILLISECOND
 

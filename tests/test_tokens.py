@@ -211,6 +211,10 @@ def test_times_with_offsets_and_without() -> None:
     assert epoch_ms("2026-11-20T10:00:30Z") == epoch_ms("2026-11-20T10:00:30.000Z")
     assert epoch_ms("2026-11-20T10:00:30") is None
     assert epoch_ms(1_700_000_000) is None
+    # Only the forms ccusage takes: not microseconds, not a date alone, not 24:00.
+    assert epoch_ms("2026-11-20T10:00:30.250000Z") is None
+    assert epoch_ms("2026-11-20") is None
+    assert epoch_ms("2026-11-20T24:00:00Z") is None
 
 
 def test_collapsing_a_files_copies_changes_nothing_the_deduplicator_ends_with() -> None:
