@@ -104,6 +104,46 @@ def write_codex_home(home: Path, now: datetime) -> Path:
     return home
 
 
+def write_claude_transcript(home: Path, now: datetime) -> None:
+    """A Claude Code session of the last half hour, for the token counters: two answers,
+    the first written as two lines (one per content block), as Claude Code does."""
+    folder = home / "projects" / "-home-demo-project"
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for number, (minutes, blocks, usage) in enumerate(
+        [(25, 2, (12, 640, 18304, 40210)), (10, 1, (4, 1210, 2210, 58514))]
+    ):
+        for block in range(blocks):
+            moment = now - timedelta(minutes=minutes, seconds=-block)
+            lines.append(
+                {
+                    "parentUuid": None,
+                    "isSidechain": False,
+                    "cwd": "/home/demo/project",
+                    "sessionId": "5d1e-demo",
+                    "version": "2.0.30",
+                    "message": {
+                        "id": f"msg_demo_{number}",
+                        "type": "message",
+                        "role": "assistant",
+                        "model": "claude-opus-4-5-20251101",
+                        "content": [{"type": "text", "text": "…"}],
+                        "usage": {
+                            "input_tokens": usage[0],
+                            "output_tokens": usage[1] if block == blocks - 1 else 8,
+                            "cache_creation_input_tokens": usage[2],
+                            "cache_read_input_tokens": usage[3],
+                        },
+                    },
+                    "requestId": f"req_demo_{number}",
+                    "type": "assistant",
+                    "timestamp": format_time(moment, milliseconds=True),
+                }
+            )
+    with jsonlines.open(folder / "5d1e-demo.jsonl", mode="w", compact=True) as transcript:
+        transcript.write_all(lines)
+
+
 def write_claude_snapshot(data_dir: Path, now: datetime) -> None:
     """What Claude Code would have piped to `cctrack statusline` a minute ago."""
     payload = {
@@ -129,6 +169,7 @@ def prepare(data_dir: Path, now: datetime) -> tuple[Path, Path]:
     claude_home = homes / "claude"
     claude_home.mkdir(parents=True, exist_ok=True)
     write_claude_snapshot(data_dir, now)
+    write_claude_transcript(claude_home, now)
     return claude_home, write_codex_home(homes / "codex", now)
 
 
