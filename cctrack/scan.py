@@ -27,7 +27,7 @@ import orjson
 
 from cctrack import store
 from cctrack.errors import CctrackError
-from cctrack.files import CLOEXEC, NOFOLLOW, private_dir
+from cctrack.files import CLOEXEC, NOFOLLOW, private_dir, try_locked
 from cctrack.process import map_forked
 from cctrack.records import TokenRecord, TokenRow
 from cctrack.tokens import (
@@ -309,7 +309,10 @@ class Scanner:
             self.scan(homes, everything)
             self.commit()
         except BaseException:
-            self.db.execute("rollback")
+            # Not when the failure came after a commit (appending its records): what was
+            # committed stays, and its records are appended by the next scan.
+            if self.db.in_transaction:
+                self.db.execute("rollback")
             raise
         return ScanResult(self.tool, self.profile, self.files_read, self.bytes_read, self.appended)
 
@@ -489,7 +492,23 @@ def scan_tokens(
     hostname: str,
     now: datetime,
 ) -> list[ScanResult]:
-    """Scan each tool's logs for the profile and append the token records found."""
+    """Scan each tool's logs for the profile and append the token records found. When
+    another capture is scanning this profile's logs (a long first scan, a capture started
+    by hand beside the timer's), nothing is done: that scan counts them."""
+    private_dir(data_dir)
+    with try_locked(data_dir / f".tokens-{profile}.lock") as ours:
+        if not ours:
+            return []
+        return _scan_locked(data_dir, profile, homes, hostname, now)
+
+
+def _scan_locked(
+    data_dir: Path,
+    profile: str,
+    homes: dict[str, tuple[Path, ...]],
+    hostname: str,
+    now: datetime,
+) -> list[ScanResult]:
     db = open_store(data_dir, profile)
     results = []
     try:

@@ -147,7 +147,7 @@ def test_records_committed_but_not_appended_are_appended_by_the_next_scan(
         raise CctrackError("cannot record captures: No space left on device")
 
     monkeypatch.setattr(store, "append_records", disk_full)
-    with pytest.raises(CctrackError):
+    with pytest.raises(CctrackError, match="No space left on device"):
         run_scan(data, root)
     monkeypatch.setattr(store, "append_records", real)
     assert totals(data) == {}
@@ -252,3 +252,16 @@ def test_finished_sessions_are_looked_at_every_ten_minutes_and_never_lost(tmp_pa
         key: value for key, value in from_scratch(tmp_path, root).items() if key[0] == "claude"
     }
     assert totals(data) == claude
+
+
+def test_a_scan_already_running_for_the_profile_is_left_to_count(tmp_path: Path) -> None:
+    from cctrack.files import locked
+
+    root, data = tmp_path / "homes", tmp_path / "data"
+    homes(root)
+    data.mkdir()
+    with locked(data / ".tokens-default.lock"):  # a long first scan of another capture
+        assert run_scan(data, root) == []
+    assert totals(data) == {}
+    run_scan(data, root)
+    assert totals(data) == from_scratch(tmp_path, root)
