@@ -17,7 +17,7 @@ import os
 import secrets
 import sqlite3
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -219,7 +219,11 @@ class LogRead:
     offset: int
     digest: bytes
     session: str | None
+    # Each message once within the log (tokens.collapse; Codex events by key), and their
+    # sum per minute and model: the reader's share of the work. The scanner only corrects
+    # the sum for the entries earlier logs already counted.
     entries: list[Any]
+    rows: Rows
 
 
 def _unchanged(task: ReadTask, st: os.stat_result) -> bool:
@@ -256,10 +260,21 @@ def read_log(task: ReadTask) -> LogRead | None:
         entries: list[Any] = []
         parse = claude_entry if task.tool == "claude" else session.feed
         for lines, end in _new_lines(fd, start, st.st_size, digest):
-            entries += [e for e in map(parse, lines) if e is not None]
+            # Most lines are none of these: skipped here, without a call each.
+            if task.tool == "claude":
+                wanted = [line for line in lines if b'"usage"' in line]
+            else:
+                wanted = [
+                    line for line in lines if b'"token_count"' in line or b'"turn_context"' in line
+                ]
+            entries += [e for e in map(parse, wanted) if e is not None]
             offset = end
-        if task.tool == "claude":
-            entries = collapse(entries)
+        entries = collapse(entries) if task.tool == "claude" else _unique_events(entries)
+        rows: Rows = {}
+        for entry in entries:
+            row = rows.setdefault((entry.minute, entry.model), [0, 0, 0, 0])
+            for i, count in enumerate(entry.counts):
+                row[i] += count
     except (OSError, ValueError):
         return None
     finally:
@@ -274,7 +289,18 @@ def read_log(task: ReadTask) -> LogRead | None:
         digest.digest(),
         orjson.dumps(session.to_json()).decode() if task.tool == "codex" else None,
         entries,
+        rows,
     )
+
+
+def _unique_events(entries: list[CodexEntry]) -> list[CodexEntry]:
+    seen: set[int] = set()
+    unique = []
+    for entry in entries:
+        if entry.key not in seen:
+            seen.add(entry.key)
+            unique.append(entry)
+    return unique
 
 
 def read_logs(tasks: list[ReadTask]) -> list[LogRead | None]:
@@ -338,7 +364,7 @@ class Scanner:
         self.parts, self.uncommitted = [], 0
         self.appended += len(append_pending(self.db, self.data_dir, records))
 
-    def add(self, minute: int, model: str, counts: tuple[int, ...], sign: int = 1) -> None:
+    def add(self, minute: int, model: str, counts: Sequence[int], sign: int = 1) -> None:
         row = self.rows.get((minute, model))
         if row is None:
             row = self.rows[(minute, model)] = [0, 0, 0, 0]
@@ -411,6 +437,8 @@ class Scanner:
                 self.db.execute("begin immediate")
 
     def apply(self, read: LogRead) -> None:
+        for (minute, model), counts in read.rows.items():
+            self.add(minute, model, counts)
         if self.tool == "claude":
             self.claude_entries(read.entries)
         else:
@@ -447,12 +475,13 @@ class Scanner:
                     message, request, minute, model, (a, b, c, d), bool(side), bool(speed)
                 )
                 dedup.load(message, Slot(entry, number, changed=False))
+        # The log's rows count every entry: take back what is not new.
         for entry in entries:
             old, new = dedup.feed(entry)
-            if old is not None:
+            if new is None:
+                self.add(entry.minute, entry.model, entry.counts, -1)
+            elif old is not None:
                 self.add(old.minute, old.model, old.counts, -1)
-            if new is not None:
-                self.add(new.minute, new.model, new.counts)
         self.db.executemany(
             "insert or replace into claude_slots values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
@@ -475,13 +504,14 @@ class Scanner:
                     batch,
                 )
             )
+        # The log's rows count every entry (each once within the log): take back the ones
+        # an earlier log counted.
         fresh = []
         for entry in entries:
             if entry.key in seen:
-                continue
-            seen.add(entry.key)
-            fresh.append((entry.key,))
-            self.add(entry.minute, entry.model, entry.counts)
+                self.add(entry.minute, entry.model, entry.counts, -1)
+            else:
+                fresh.append((entry.key,))
         self.db.executemany("insert into codex_seen values (?)", sorted(fresh))
 
 
