@@ -76,13 +76,18 @@ class Captured:
     scan_errors: list[str] = field(default_factory=list)
 
 
-def scan_homes(settings: Settings, profile: Profile) -> dict[str, tuple[Path, ...]]:
-    return {
+def scan_profile(settings: Settings, profile: Profile, now: datetime) -> list[ScanResult]:
+    """The token scan of one profile's homes (scan.py, imported only here: SQLite is for
+    the scan alone)."""
+    from cctrack.scan import scan_tokens
+
+    homes = {
         source: (profile.claude_home, *profile.claude_more_homes)
         if source == "claude"
         else (profile.codex_home,)
         for source in settings.sources
     }
+    return scan_tokens(Path(settings.data_dir), profile.name, homes, settings.hostname, now)
 
 
 def scan_job(settings: Settings, profile: Profile, now: datetime) -> process.Job:
@@ -92,16 +97,8 @@ def scan_job(settings: Settings, profile: Profile, now: datetime) -> process.Job
     one stopped keeps what it committed."""
 
     def work() -> int:
-        from cctrack.scan import scan_tokens
-
         try:
-            found = scan_tokens(
-                Path(settings.data_dir),
-                profile.name,
-                scan_homes(settings, profile),
-                settings.hostname,
-                now,
-            )
+            found = scan_profile(settings, profile, now)
         except CctrackError as exc:
             print(exc, file=sys.stderr)
             return exc.exit_code
@@ -149,19 +146,9 @@ def capture(
         else:
             done.scans.extend(found)
     if settings.token_counters and not FORK_BUILTINS:
-        from cctrack.scan import scan_tokens
-
         for profile in settings.profiles:
             try:
-                done.scans.extend(
-                    scan_tokens(
-                        Path(settings.data_dir),
-                        profile.name,
-                        scan_homes(settings, profile),
-                        settings.hostname,
-                        clock(),
-                    )
-                )
+                done.scans.extend(scan_profile(settings, profile, clock()))
             except CctrackError as exc:
                 done.scan_errors.append(str(exc))
     return done

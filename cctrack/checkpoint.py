@@ -9,21 +9,20 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from cctrack.files import CLOEXEC, MAX_LINE, NOFOLLOW, read_json, write_atomic
+from cctrack.files import CLOEXEC, MAX_LINE, NOFOLLOW, read_blocks, read_json, write_atomic
 from cctrack.records import MAX_SEQ
 from cctrack.state import State
 from cctrack.store import list_day_files
 
 STATE_FILE = "analyze-state.json"
 STATE_VERSION = 1
-READ_BLOCK = 4 << 20
 _HEX = re.compile(r"^[0-9a-f]{32}$")
 
 
@@ -95,18 +94,9 @@ class RewrittenBelowCheckpoint(Exception):
     """A day file shrank or changed in the part already read: only a full re-read is right."""
 
 
-def _blocks(fd: int, start: int, end: int) -> Iterator[bytes]:
-    while start < end:
-        block = os.pread(fd, min(READ_BLOCK, end - start), start)
-        if not block:
-            return
-        start += len(block)
-        yield block
-
-
 def _hash_prefix(fd: int, length: int) -> Any:
     digest = hashlib.blake2b(digest_size=16)
-    for block in _blocks(fd, 0, length):
+    for block in read_blocks(fd, 0, length):
         digest.update(block)
     return digest
 
@@ -170,7 +160,7 @@ def _feed_lines(
     fd: int, offset: int, size: int, on_lines: Callable[[list[bytes]], None], digest: Any
 ) -> int:
     pending, skipping = b"", False
-    for block in _blocks(fd, offset, size):
+    for block in read_blocks(fd, offset, size):
         digest.update(block)
         offset += len(block)
         start = 0

@@ -542,6 +542,11 @@ JsonOption = Annotated[bool, typer.Option("--json", help="One JSON object per li
 CsvOption = Annotated[bool, typer.Option("--csv", help="CSV with a header row.")]
 
 
+def one_tool(tool: str | None) -> str | None:
+    """--tool: None for every tool."""
+    return parse_tools(tool)[0] if tool else None
+
+
 def output_format(as_json: bool, as_csv: bool) -> str:
     return "json" if as_json else "csv" if as_csv else "text"
 
@@ -560,7 +565,7 @@ def events(
     from cctrack.history import render_events, replay_events, select
 
     settings = settings_from(flags)
-    chosen = parse_tools(tool)[0] if tool else None
+    chosen = one_tool(tool)
     found = guarded("events", lambda: replay_events(settings.data_dir, settings.event_limits))
     typer.echo(
         render_events(select(found, parse_since(since), chosen), output_format(as_json, as_csv))
@@ -580,7 +585,7 @@ def history(
     from cctrack.history import history_rows, render_history
 
     settings = settings_from(flags)
-    chosen = parse_tools(tool)[0] if tool else None
+    chosen = one_tool(tool)
     rows = guarded("history", lambda: history_rows(settings.data_dir, parse_since(since), chosen))
     typer.echo(render_history(rows))
 
@@ -599,7 +604,7 @@ def tokens(
     from cctrack.history import render_token_days, token_days
 
     settings = settings_from(flags)
-    chosen = parse_tools(tool)[0] if tool else None
+    chosen = one_tool(tool)
     rows = guarded("tokens", lambda: token_days(settings.data_dir, parse_since(since), chosen))
     typer.echo(render_token_days(rows, output_format(as_json, as_csv)))
 

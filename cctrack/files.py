@@ -156,6 +156,16 @@ def remove_stale_temps(directory: Path, now: float) -> int:
     return removed
 
 
+def read_blocks(fd: int, start: int, end: int, block: int = 4 << 20) -> Iterator[bytes]:
+    """The bytes from start to end in blocks, stopping early if the file ends sooner."""
+    while start < end:
+        data = os.pread(fd, min(block, end - start), start)
+        if not data:
+            return
+        start += len(data)
+        yield data
+
+
 # No line cctrack looks for comes near this; a longer "line" is junk however it ends.
 MAX_LINE = 1 << 20
 

@@ -21,13 +21,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
 from cctrack import store
 from cctrack.errors import CctrackError
-from cctrack.files import CLOEXEC, NOFOLLOW, private_dir, try_locked
+from cctrack.files import CLOEXEC, NOFOLLOW, private_dir, read_blocks, try_locked
 from cctrack.process import map_forked
 from cctrack.records import TokenRecord, TokenRow
 from cctrack.tokens import (
@@ -48,7 +48,6 @@ READ_BLOCK = 8 << 20
 # A line this long is a tool's giant output, never an assistant message with usage: it
 # is skipped instead of being gathered in memory.
 MAX_LOG_LINE = 32 << 20
-HASH_BLOCK = 4 << 20
 # New bytes worth forking readers for: a first scan, not a minute's growth.
 PARALLEL_BYTES = 32 << 20
 # New bytes per transaction: a first scan stopped part way keeps what it committed.
@@ -162,12 +161,8 @@ def append_pending(
 
 
 def _hash(fd: int, start: int, end: int, digest: Any) -> Any:
-    while start < end:
-        block = os.pread(fd, min(HASH_BLOCK, end - start), start)
-        if not block:
-            break
+    for block in read_blocks(fd, start, end):
         digest.update(block)
-        start += len(block)
     return digest
 
 
@@ -199,12 +194,24 @@ def _new_lines(fd: int, offset: int, size: int, digest: Any) -> Iterator[tuple[l
         yield lines, offset
 
 
+class Mark(NamedTuple):
+    """How far the last scan read a log (a row of `files`): the log as it was then, the
+    offset after its last whole line, a hash of every byte before it, and for a Codex
+    rollout the session's state (tokens.CodexSession) at that offset."""
+
+    inode: int
+    size: int
+    mtime_ns: int
+    offset: int
+    digest: bytes
+    session: str | None
+
+
 @dataclass(frozen=True)
 class ReadTask:
     tool: str
     path: str
-    # (inode, size, mtime_ns, offset, digest, session) of the last scan, if any.
-    mark: tuple[Any, ...] | None
+    mark: Mark | None
 
 
 @dataclass(frozen=True)
@@ -226,15 +233,11 @@ class LogRead:
     rows: Rows
 
 
-def _unchanged(task: ReadTask, st: os.stat_result) -> bool:
-    mark = task.mark
-    return bool(mark) and mark[:3] == (st.st_ino, st.st_size, st.st_mtime_ns)  # type: ignore[index]
-
-
 def read_log(task: ReadTask) -> LogRead | None:
-    """The new entries of one log; None when it is unchanged or cannot be read. Read from
-    the mark when the log is the one marked and its read part is as it was; from the start
-    otherwise (rewritten, truncated, replaced: the duplicate rule keeps that exact)."""
+    """The new entries of one log that changed since its mark; None when it cannot be
+    read. Read from the mark when the log is the one marked and its read part is as it
+    was; from the start otherwise (rewritten, truncated, replaced: the duplicate rule keeps
+    that exact)."""
     try:
         # Non-blocking: a FIFO swapped in for a log must not hang the scan.
         fd = os.open(task.path, os.O_RDONLY | os.O_NONBLOCK | NOFOLLOW | CLOEXEC)
@@ -242,18 +245,18 @@ def read_log(task: ReadTask) -> LogRead | None:
         return None
     try:
         st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or _unchanged(task, st):
+        if not stat.S_ISREG(st.st_mode):
             return None
         mark = task.mark
         start, session = 0, CodexSession()
         # Every byte read is hashed, as analyze's marks are: a log rewritten anywhere in
         # the part already read is read again, not only one truncated or swapped.
         digest = hashlib.sha256()
-        if mark and mark[0] == st.st_ino and st.st_size >= mark[3]:
-            if _hash(fd, 0, mark[3], digest).digest() == mark[4]:
-                start = mark[3]
-                if mark[5]:
-                    session = CodexSession.from_json(orjson.loads(mark[5]))
+        if mark and mark.inode == st.st_ino and st.st_size >= mark.offset:
+            if _hash(fd, 0, mark.offset, digest).digest() == mark.digest:
+                start = mark.offset
+                if mark.session:
+                    session = CodexSession.from_json(orjson.loads(mark.session))
             else:
                 digest = hashlib.sha256()
         offset = start
@@ -272,9 +275,7 @@ def read_log(task: ReadTask) -> LogRead | None:
         entries = collapse(entries) if task.tool == "claude" else _unique_events(entries)
         rows: Rows = {}
         for entry in entries:
-            row = rows.setdefault((entry.minute, entry.model), [0, 0, 0, 0])
-            for i, count in enumerate(entry.counts):
-                row[i] += count
+            _accumulate(rows, entry.minute, entry.model, entry.counts)
     except (OSError, ValueError):
         return None
     finally:
@@ -291,6 +292,14 @@ def read_log(task: ReadTask) -> LogRead | None:
         entries,
         rows,
     )
+
+
+def _accumulate(rows: Rows, minute: int, model: str, counts: Sequence[int], sign: int = 1) -> None:
+    row = rows.get((minute, model))
+    if row is None:
+        row = rows[(minute, model)] = [0, 0, 0, 0]
+    for i, count in enumerate(counts):
+        row[i] += sign * count
 
 
 def _unique_events(entries: list[CodexEntry]) -> list[CodexEntry]:
@@ -365,16 +374,9 @@ class Scanner:
         self.appended += len(append_pending(self.db, self.data_dir, records))
 
     def add(self, minute: int, model: str, counts: Sequence[int], sign: int = 1) -> None:
-        row = self.rows.get((minute, model))
-        if row is None:
-            row = self.rows[(minute, model)] = [0, 0, 0, 0]
-            if len(self.rows) >= ROWS_PER_RECORD:
-                self.flush()
-                row = self.rows[(minute, model)] = [0, 0, 0, 0]
-        row[0] += sign * counts[0]
-        row[1] += sign * counts[1]
-        row[2] += sign * counts[2]
-        row[3] += sign * counts[3]
+        if (minute, model) not in self.rows and len(self.rows) >= ROWS_PER_RECORD:
+            self.flush()
+        _accumulate(self.rows, minute, model, counts, sign)
 
     def flush(self) -> None:
         rows = tuple(
@@ -414,17 +416,19 @@ class Scanner:
             if known == (st.st_ino, st.st_size, st.st_mtime_ns):
                 continue
             mark = None
-            if path in seen:
-                mark = self.db.execute(
-                    "select inode, size, mtime_ns, offset, digest, session from files "
-                    "where tool = ? and path = ?",
-                    (self.tool, path),
-                ).fetchone()
+            if known:
+                mark = Mark(
+                    *self.db.execute(
+                        "select inode, size, mtime_ns, offset, digest, session from files "
+                        "where tool = ? and path = ?",
+                        (self.tool, path),
+                    ).fetchone()
+                )
             if batch_bytes >= BATCH_BYTES:
                 batches.append([])
                 batch_bytes = 0
             batches[-1].append(ReadTask(self.tool, path, mark))
-            grown = st.st_size - (mark[3] if mark else 0)
+            grown = st.st_size - (mark.offset if mark else 0)
             batch_bytes += grown
             new_bytes += grown
         workers = self.workers if new_bytes >= PARALLEL_BYTES else 1
@@ -529,34 +533,25 @@ def scan_tokens(
     with try_locked(data_dir / f".tokens-{profile}.lock") as ours:
         if not ours:
             return []
-        return _scan_locked(data_dir, profile, homes, hostname, now)
-
-
-def _scan_locked(
-    data_dir: Path,
-    profile: str,
-    homes: dict[str, tuple[Path, ...]],
-    hostname: str,
-    now: datetime,
-) -> list[ScanResult]:
-    db = open_store(data_dir, profile)
-    results = []
-    try:
-        append_pending(db, data_dir)
-        checked = float(_meta(db, "checked_all_at") or 0)
-        everything = not 0 <= now.timestamp() - checked < FULL_CHECK_SECONDS
-        for tool, home in homes.items():
-            scanner = Scanner(db, data_dir, tool, profile, hostname, now)
-            results.append(scanner.run(home, everything))
-        if everything:
-            db.execute(
-                "insert or replace into meta values ('checked_all_at', ?)", (str(now.timestamp()),)
-            )
-    except sqlite3.DatabaseError as exc:
-        raise CctrackError(
-            f"token scan store for profile {profile} failed: {exc}; remove "
-            f"{data_dir / STORE_NAME.format(profile=profile)} to count again from the start"
-        ) from None
-    finally:
-        db.close()
-    return results
+        db = open_store(data_dir, profile)
+        results = []
+        try:
+            append_pending(db, data_dir)
+            checked = float(_meta(db, "checked_all_at") or 0)
+            everything = not 0 <= now.timestamp() - checked < FULL_CHECK_SECONDS
+            for tool, home in homes.items():
+                scanner = Scanner(db, data_dir, tool, profile, hostname, now)
+                results.append(scanner.run(home, everything))
+            if everything:
+                db.execute(
+                    "insert or replace into meta values ('checked_all_at', ?)",
+                    (str(now.timestamp()),),
+                )
+        except sqlite3.DatabaseError as exc:
+            raise CctrackError(
+                f"token scan store for profile {profile} failed: {exc}; remove "
+                f"{data_dir / STORE_NAME.format(profile=profile)} to count again from the start"
+            ) from None
+        finally:
+            db.close()
+        return results

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeGuard
 
 import orjson
 
@@ -90,7 +90,7 @@ def model_name(model: str) -> str:
     return model_label(model) or UNKNOWN_MODEL
 
 
-def _is_count(value: Any) -> bool:
+def _is_count(value: Any) -> TypeGuard[int]:
     return type(value) is int and 0 <= value < MAX_TOKENS
 
 
@@ -131,7 +131,7 @@ def _claude_counts(usage: dict[str, Any]) -> Counts | None:
         if not (_is_count(five) and _is_count(hour)):
             return None
         creation = five + hour
-    return input_tokens, output, creation, read  # type: ignore[return-value]
+    return input_tokens, output, creation, read
 
 
 def _nulls(obj: dict[str, Any], keys: tuple[str, ...]) -> bool:
@@ -372,7 +372,7 @@ def _model_of(obj: dict[str, Any]) -> str | None:
 def _first(obj: dict[str, Any], *keys: str) -> int | None:
     for key in keys:
         value = obj.get(key)
-        if type(value) is int and 0 <= value < MAX_TOKENS:
+        if _is_count(value):
             return value
     return None
 
@@ -382,13 +382,7 @@ def _codex_usage(obj: Any) -> tuple[int, int, int, int, int] | None:
     builds have used; None when it is not an object."""
     if type(obj) is not dict:
         return None
-    numbers = []
-    for names in _CODEX_NAMES:
-        value = obj.get(names[0])
-        if type(value) is not int or not 0 <= value < MAX_TOKENS:
-            value = _first(obj, *names[1:]) or 0
-        numbers.append(value)
-    input_tokens, cached, output, reasoning = numbers
+    input_tokens, cached, output, reasoning = (_first(obj, *names) or 0 for names in _CODEX_NAMES)
     total = _first(obj, "total_tokens")
     if total is None or (total == 0 and input_tokens + output + reasoning):
         total = input_tokens + output + reasoning
