@@ -325,8 +325,9 @@ def write_codex_home(
 
 
 def midnight_session(home: Path, day: datetime, rng: random.Random) -> None:
-    """A Claude session and a Codex session that run from 23:00 to 01:00 local time."""
-    local_midnight = datetime(day.year, day.month, day.day).astimezone() + timedelta(days=1)
+    """A Claude session and a Codex session that run from 23:00 on day to 01:00 the next day,
+    in day's own timezone (an aware datetime: the zone the counts are compared in)."""
+    local_midnight = day.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
     start, end = local_midnight - timedelta(hours=1), local_midnight + timedelta(hours=1)
     write_claude_home(home / "claude", start, end, 60 << 10, rng)
     write_codex_home(home / "codex", start, end, 60 << 10, rng)

@@ -12,6 +12,7 @@ import subprocess
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from conftest import IN_CI, Env
@@ -161,10 +162,14 @@ def test_token_counts_equal_ccusage_per_day_and_model_as_the_logs_grow(env: Env)
     ccusage()
     env.use_fixed_tools()
     now = datetime.now(timezone.utc)
+    # The days are anchored to local noons, so which days hold entries never depends on
+    # the hour the suite runs at: sessions from noon three days back, and a session over
+    # the midnight that ends the day before yesterday.
+    noon = now.astimezone(ZoneInfo(TIMEZONE)).replace(hour=12, minute=0, second=0, microsecond=0)
     rng = random.Random(5)
-    write_claude_home(env.claude_home, now - timedelta(days=3), now, 600 << 10, rng)
-    write_codex_home(env.codex_home, now - timedelta(days=3), now, 600 << 10, rng)
-    midnight_session(env.root / "midnight", now - timedelta(days=2), rng)
+    write_claude_home(env.claude_home, noon - timedelta(days=3), now, 600 << 10, rng)
+    write_codex_home(env.codex_home, noon - timedelta(days=3), now, 600 << 10, rng)
+    midnight_session(env.root / "midnight", noon - timedelta(days=2), rng)
     for tool, home in (("claude", env.claude_home), ("codex", env.codex_home)):
         shutil.copytree(env.root / "midnight" / tool, home, dirs_exist_ok=True)
     odd_claude_lines(env.claude_home / "projects/-home-u-odd", now - timedelta(hours=5))
@@ -174,7 +179,8 @@ def test_token_counts_equal_ccusage_per_day_and_model_as_the_logs_grow(env: Env)
     assert first == ccusage_days(env)
     assert {tool for tool, _, _ in first} == {"claude", "codex"}
     assert len({model for tool, _, model in first if tool == "claude"}) >= 4
-    assert len({day for _, day, _ in first}) >= 4
+    days = {day for _, day, _ in first}
+    assert {f"{noon - timedelta(days=back):%Y-%m-%d}" for back in (3, 2, 1)} <= days
     assert any(model.endswith("-fast") for _, _, model in first)
 
     grow(env, now)
