@@ -48,6 +48,8 @@ READ_BLOCK = 8 << 20
 # A line this long is a tool's giant output, never an assistant message with usage: it
 # is skipped instead of being gathered in memory.
 MAX_LOG_LINE = 32 << 20
+# What a line must hold to count: every other line is passed over unparsed.
+MARKERS = {"claude": (b'"usage"',), "codex": (b'"token_count"', b'"turn_context"')}
 # New bytes worth forking readers for: a first scan, not a minute's growth.
 PARALLEL_BYTES = 32 << 20
 # New bytes per transaction: a first scan stopped part way keeps what it committed.
@@ -166,10 +168,14 @@ def _hash(fd: int, start: int, end: int, digest: Any) -> Any:
     return digest
 
 
-def _new_lines(fd: int, offset: int, size: int, digest: Any) -> Iterator[tuple[list[bytes], int]]:
-    """Whole lines from offset to size, in blocks, each block with the offset after its last
-    whole line: a line still being written is left for the next scan. Every byte passed
-    over goes into digest."""
+def _marked_lines(
+    fd: int, offset: int, size: int, markers: tuple[bytes, ...], digest: Any
+) -> Iterator[tuple[list[bytes], int]]:
+    """The whole lines from offset to size that hold one of markers, in order, in blocks,
+    each block with the offset after its last whole line: a line still being written is
+    left for the next scan. Every byte passed over goes into digest. Nearly all of a log's
+    bytes are lines without a marker (tool results, reasoning): the markers are searched
+    for, and only their lines are cut out, so those bytes are never split into lines."""
     pending, skipping = b"", False
     while offset < size:
         block = os.pread(fd, min(READ_BLOCK, size - offset), offset + len(pending))
@@ -185,13 +191,26 @@ def _new_lines(fd: int, offset: int, size: int, digest: Any) -> Iterator[tuple[l
                 pending = data
             continue
         digest.update(memoryview(data)[: end + 1])
-        lines = data.split(b"\n")
-        pending = lines.pop()
-        if skipping:
-            lines.pop(0)
-            skipping = False
+        # The rest of a line too long to keep is not a line of its own.
+        first = data.index(b"\n") + 1 if skipping else 0
+        skipping = False
+        yield _lines_holding(data, first, end, markers), offset + end + 1
         offset += end + 1
-        yield lines, offset
+        pending = data[end + 1 :]
+
+
+def _lines_holding(data: bytes, start: int, end: int, markers: tuple[bytes, ...]) -> list[bytes]:
+    """The lines of data[start:end] (whole lines, end at a newline) holding a marker."""
+    found: dict[int, bytes] = {}
+    for marker in markers:
+        at = data.find(marker, start, end)
+        while at >= 0:
+            head = data.rfind(b"\n", start, at) + 1 or start
+            tail = data.find(b"\n", at, end)
+            tail = end if tail < 0 else tail
+            found.setdefault(head, data[head:tail])
+            at = data.find(marker, tail, end)
+    return [found[head] for head in sorted(found)] if len(markers) > 1 else list(found.values())
 
 
 class Mark(NamedTuple):
@@ -262,15 +281,8 @@ def read_log(task: ReadTask) -> LogRead | None:
         offset = start
         entries: list[Any] = []
         parse = claude_entry if task.tool == "claude" else session.feed
-        for lines, end in _new_lines(fd, start, st.st_size, digest):
-            # Most lines are none of these: skipped here, without a call each.
-            if task.tool == "claude":
-                wanted = [line for line in lines if b'"usage"' in line]
-            else:
-                wanted = [
-                    line for line in lines if b'"token_count"' in line or b'"turn_context"' in line
-                ]
-            entries += [e for e in map(parse, wanted) if e is not None]
+        for lines, end in _marked_lines(fd, start, st.st_size, MARKERS[task.tool], digest):
+            entries += [e for e in map(parse, lines) if e is not None]
             offset = end
         entries = collapse(entries) if task.tool == "claude" else _unique_events(entries)
         rows: Rows = {}
@@ -441,8 +453,15 @@ class Scanner:
                 self.db.execute("begin immediate")
 
     def apply(self, read: LogRead) -> None:
-        for (minute, model), counts in read.rows.items():
-            self.add(minute, model, counts)
+        # The reader's sums are taken over as they are (the read is not used after).
+        for key, counts in read.rows.items():
+            row = self.rows.get(key)
+            if row is not None:
+                row[:] = [a + b for a, b in zip(row, counts, strict=True)]
+                continue
+            if len(self.rows) >= ROWS_PER_RECORD:
+                self.flush()
+            self.rows[key] = counts
         if self.tool == "claude":
             self.claude_entries(read.entries)
         else:

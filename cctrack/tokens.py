@@ -382,6 +382,14 @@ def _codex_usage(obj: Any) -> tuple[int, int, int, int, int] | None:
     builds have used; None when it is not an object."""
     if type(obj) is not dict:
         return None
+    usual: tuple[Any, ...] = tuple(map(obj.get, _CODEX_USUAL))
+    if all(map(_is_count, usual)) and (usual[4] or not any(usual[:4])):
+        # The names every current build writes, all counts: what the search finds.
+        return usual
+    return _codex_usage_by_names(obj)
+
+
+def _codex_usage_by_names(obj: dict[str, Any]) -> tuple[int, int, int, int, int]:
     input_tokens, cached, output, reasoning = (_first(obj, *names) or 0 for names in _CODEX_NAMES)
     total = _first(obj, "total_tokens")
     if total is None or (total == 0 and input_tokens + output + reasoning):
@@ -395,6 +403,7 @@ _CODEX_NAMES = (
     ("output_tokens", "completion_tokens", "output"),
     ("reasoning_output_tokens", "reasoning_tokens"),
 )
+_CODEX_USUAL = (*(names[0] for names in _CODEX_NAMES), "total_tokens")
 
 
 @dataclass(frozen=True)

@@ -265,3 +265,43 @@ def test_a_scan_already_running_for_the_profile_is_left_to_count(tmp_path: Path)
     assert totals(data) == {}
     run_scan(data, root)
     assert totals(data) == from_scratch(tmp_path, root)
+
+
+def test_lines_are_found_by_their_markers_across_any_block_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cutting out the lines that hold a marker gives, for any block size, the lines a split
+    of the whole log would give, in order; the digest and offset cover the whole lines."""
+    import hashlib
+
+    rng = random.Random(3)
+    markers = scan.MARKERS["codex"]
+    pieces = [b"x" * 50, b'{"type":"token_count"}', b'"turn_context" and "token_count"', b""]
+    for _ in range(60):
+        lines = [rng.choice(pieces) + b"y" * rng.randint(0, 90) for _ in range(rng.randint(0, 40))]
+        data = b"\n".join(lines) + (b"\n" if rng.random() < 0.5 else b"")
+        data += rng.choice([b"", b'half a "token_count" line'])
+        log = tmp_path / "log"
+        log.write_bytes(data)
+        monkeypatch.setattr(scan, "READ_BLOCK", rng.randint(1, 200))
+        fd = os.open(log, os.O_RDONLY)
+        digest, found, offset = hashlib.sha256(), [], 0
+        for block, end in scan._marked_lines(fd, 0, len(data), markers, digest):
+            found, offset = found + block, end
+        os.close(fd)
+        whole = data[: data.rfind(b"\n") + 1]
+        assert found == [line for line in whole.split(b"\n") if any(m in line for m in markers)]
+        assert offset == len(whole)
+        assert digest.digest() == hashlib.sha256(whole).digest()
+
+    # A line too long to keep is passed over whole, and the lines after it are found.
+    monkeypatch.setattr(scan, "MAX_LOG_LINE", 300)
+    monkeypatch.setattr(scan, "READ_BLOCK", 64)
+    data = b'"token_count"' + b"z" * 1000 + b'\n{"type":"token_count"}\n'
+    log.write_bytes(data)
+    fd = os.open(log, os.O_RDONLY)
+    found = [
+        line for block, _ in scan._marked_lines(fd, 0, len(data), markers, digest) for line in block
+    ]
+    os.close(fd)
+    assert found == [b'{"type":"token_count"}']

@@ -255,3 +255,27 @@ def test_codex_times_as_numbers_are_seconds_or_milliseconds() -> None:
     millis = CodexSession(model="m").feed(json.dumps({**line, "timestamp": at * 1000}).encode())
     assert seconds is not None and millis is not None
     assert seconds.minute == millis.minute == at // 60
+
+
+def test_codex_usage_under_the_usual_names_equals_the_search_by_names() -> None:
+    """The shortcut for the names current builds write gives what the search through
+    every name Codex builds have used gives, odd values and missing names included."""
+    import random
+
+    from cctrack.tokens import _CODEX_NAMES, _codex_usage, _codex_usage_by_names
+
+    names = [name for group in _CODEX_NAMES for name in group] + ["total_tokens"]
+    values: list[Any] = [0, 0, 1, 7, 120, -1, 1.5, True, None, "3", 1 << 53]
+    rng = random.Random(9)
+    for _ in range(3000):
+        obj = {name: rng.choice(values) for name in names if rng.random() < 0.8}
+        assert _codex_usage(obj) == _codex_usage_by_names(obj), obj
+    assert _codex_usage(
+        {
+            "input_tokens": 5,
+            "cached_input_tokens": 0,
+            "output_tokens": 2,
+            "reasoning_output_tokens": 1,
+            "total_tokens": 0,
+        }
+    ) == (5, 0, 2, 1, 8)
