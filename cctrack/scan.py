@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import secrets
 import sqlite3
 import stat
 from collections.abc import Iterator, Sequence
@@ -140,7 +139,7 @@ def store_id(db: sqlite3.Connection) -> str:
     """A random id the store is given when created: a new store starts the counts anew."""
     found = _meta(db, "store")
     if found is None:
-        found = secrets.token_hex(8)
+        found = os.urandom(8).hex()
         db.execute("insert into meta values ('store', ?)", (found,))
     return found
 
