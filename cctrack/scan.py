@@ -157,7 +157,11 @@ def append_pending(
     if not records:
         return []
     appended = store.append_records(data_dir, records)
+    # Forgetting them need not outlive a power cut (records appended twice are folded
+    # once), so this commit does not wait for the disk.
+    db.execute("pragma synchronous=normal")
     db.execute("delete from pending")
+    db.execute("pragma synchronous=full")
     return appended
 
 
@@ -347,7 +351,8 @@ class Scanner:
         self.rows: Rows = {}
         self.parts: list[tuple[TokenRow, ...]] = []
         self.files_read = self.bytes_read = self.uncommitted = 0
-        self.appended = 0
+        # Records committed (pending in the store), appended once all tools are scanned.
+        self.committed: list[TokenRecord] = []
 
     def run(self, homes: tuple[Path, ...], everything: bool) -> ScanResult:
         self.db.execute("begin immediate")
@@ -355,15 +360,16 @@ class Scanner:
             self.scan(homes, everything)
             self.commit()
         except BaseException:
-            # Not when the failure came after a commit (appending its records): what was
-            # committed stays, and its records are appended by the next scan.
+            # What was committed stays, and its records are appended by the next scan.
             if self.db.in_transaction:
                 self.db.execute("rollback")
             raise
-        return ScanResult(self.tool, self.profile, self.files_read, self.bytes_read, self.appended)
+        return ScanResult(
+            self.tool, self.profile, self.files_read, self.bytes_read, len(self.committed)
+        )
 
     def commit(self) -> None:
-        """Commit what was read so far with its records, then append them."""
+        """Commit what was read so far with its records (pending until appended)."""
         self.flush()
         name = f"scan_{self.tool}"
         number = int(_meta(self.db, name) or 0) + 1
@@ -376,13 +382,14 @@ class Scanner:
             )
             for part, rows in enumerate(self.parts)
         ]
+        # The key is only the order of appending: a scan's tools and commits add to it.
         self.db.executemany(
-            "insert into pending values (?, ?)",
-            [(r.part, orjson.dumps(r.to_json())) for r in records],
+            "insert into pending values (null, ?)",
+            [(orjson.dumps(r.to_json()),) for r in records],
         )
         self.db.execute("commit")
         self.parts, self.uncommitted = [], 0
-        self.appended += len(append_pending(self.db, self.data_dir, records))
+        self.committed += records
 
     def add(self, minute: int, model: str, counts: Sequence[int], sign: int = 1) -> None:
         if (minute, model) not in self.rows and len(self.rows) >= ROWS_PER_RECORD:
@@ -552,19 +559,19 @@ def scan_tokens(
         if not ours:
             return []
         db = open_store(data_dir, profile)
-        results = []
+        scanners = [Scanner(db, data_dir, tool, profile, hostname, now) for tool in homes]
         try:
             append_pending(db, data_dir)
             checked = float(_meta(db, "checked_all_at") or 0)
             everything = not 0 <= now.timestamp() - checked < FULL_CHECK_SECONDS
-            for tool, home in homes.items():
-                scanner = Scanner(db, data_dir, tool, profile, hostname, now)
-                results.append(scanner.run(home, everything))
+            results = [scanner.run(homes[scanner.tool], everything) for scanner in scanners]
             if everything:
                 db.execute(
                     "insert or replace into meta values ('checked_all_at', ?)",
                     (str(now.timestamp()),),
                 )
+            # One append for all tools: one write to the day file, not one per tool.
+            append_pending(db, data_dir, [r for s in scanners for r in s.committed])
         except sqlite3.DatabaseError as exc:
             raise CctrackError(
                 f"token scan store for profile {profile} failed: {exc}; remove "

@@ -305,3 +305,29 @@ def test_lines_are_found_by_their_markers_across_any_block_size(
     ]
     os.close(fd)
     assert found == [b'{"type":"token_count"}']
+
+
+def test_a_scan_in_several_commits_appends_all_tools_records_in_one_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first scan commits every COMMIT_BYTES (here every batch of one log); what the
+    commits kept is appended once, after both tools, and counts what one commit would."""
+    root, data = tmp_path / "homes", tmp_path / "data"
+    homes(root)
+    expected = from_scratch(tmp_path, root)
+    monkeypatch.setattr(scan, "COMMIT_BYTES", 1)
+    monkeypatch.setattr(scan, "BATCH_BYTES", 1)
+    writes: list[set[str]] = []
+    real = store.append_records
+
+    def counted(data_dir: Path, records: list[object]) -> object:
+        writes.append({r.source_tool for r in records})  # type: ignore[attr-defined]
+        return real(data_dir, records)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store, "append_records", counted)
+    results = run_scan(data, root)
+    assert writes == [{"claude", "codex"}]
+    assert all(result.records > 1 for result in results)
+    assert totals(data) == expected
+    with sqlite3.connect(data / "tokens-default.sqlite") as db:
+        assert db.execute("select count(*) from pending").fetchone() == (0,)
