@@ -75,7 +75,7 @@ class Profile:
     # () is the built-in status tool.
     claude_status: tuple[str, ...] = ()
     codex_status: tuple[str, ...] = ()
-    # Where else Claude Code may keep transcripts: ~/.config/claude when no home was
+    # Where else Claude Code may keep transcripts: $XDG_CONFIG_HOME/claude when no home was
     # configured, as ccusage reads both.
     claude_more_homes: tuple[Path, ...] = ()
 
@@ -475,7 +475,10 @@ def resolve_settings(
         if token_counters is not None
         else True,
         prices=parse_prices(config["prices"]) if "prices" in config else (),
-        claude_more_homes=() if claude_home else (home / ".config" / "claude",),
+        # Where Claude Code also keeps transcripts, and ccusage looks, when no home is set.
+        claude_more_homes=()
+        if claude_home
+        else (_xdg(env, "XDG_CONFIG_HOME", home, ".config") / "claude",),
         notify_timeout=(
             parse_timeout(config["notify_timeout"])
             if "notify_timeout" in config

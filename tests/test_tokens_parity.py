@@ -38,7 +38,8 @@ def ccusage() -> Path:
 def ccusage_days(env: Env, claude_home: bool = True) -> Table:
     """(tool, day, model) -> our types' counts, from `ccusage claude daily --json` and
     `ccusage codex daily --json` (whose inputTokens is input without its cached part);
-    without claude_home, ccusage finds the transcripts where it looks by default."""
+    without claude_home, ccusage finds the transcripts where it looks by default (under
+    HOME and the test's XDG_CONFIG_HOME)."""
     base = {"PATH": os.environ["PATH"], "HOME": env.vars["HOME"], "TZ": TIMEZONE}
     table: Table = {}
 
@@ -54,6 +55,8 @@ def ccusage_days(env: Env, claude_home: bool = True) -> Table:
         return json.loads(done.stdout)
 
     where = {"CLAUDE_CONFIG_DIR": str(env.claude_home)} if claude_home else {}
+    if not claude_home:
+        where["XDG_CONFIG_HOME"] = env.vars["XDG_CONFIG_HOME"]
     claude = run("claude", "daily", **where)
     for day in claude["daily"]:
         # Entries without a model (<synthetic>) are in the day's totals only.
@@ -215,7 +218,12 @@ def test_without_a_configured_home_both_default_places_are_read_as_ccusage_does(
     del env.vars["CLAUDE_CONFIG_DIR"]
     now = datetime.now(timezone.utc)
     write_claude_home(home / ".claude", now - timedelta(days=2), now, 200 << 10, random.Random(1))
-    xdg = home / ".config/claude"
+    # XDG_CONFIG_HOME moved elsewhere: both tools follow it, and neither reads ~/.config.
+    env.vars["XDG_CONFIG_HOME"] = str(env.root / "xdg")
+    xdg = env.root / "xdg/claude"
+    write_claude_home(
+        home / ".config/claude", now - timedelta(hours=1), now, 20 << 10, random.Random(3)
+    )
     write_claude_home(xdg, now - timedelta(days=1), now, 200 << 10, random.Random(2))
     # A session copied from one place to the other counts once.
     copied = sorted((home / ".claude/projects").rglob("*.jsonl"))[0]
