@@ -160,8 +160,10 @@ def append_pending(
     # Forgetting them need not outlive a power cut (records appended twice are folded
     # once), so this commit does not wait for the disk.
     db.execute("pragma synchronous=normal")
-    db.execute("delete from pending")
-    db.execute("pragma synchronous=full")
+    try:
+        db.execute("delete from pending")
+    finally:
+        db.execute("pragma synchronous=full")
     return appended
 
 
@@ -350,8 +352,9 @@ class Scanner:
         self.workers = os.cpu_count() or 1
         self.rows: Rows = {}
         self.parts: list[tuple[TokenRow, ...]] = []
-        self.files_read = self.bytes_read = self.uncommitted = 0
-        # Records committed (pending in the store), appended once all tools are scanned.
+        self.files_read = self.bytes_read = self.uncommitted = self.appended = 0
+        # The last commit's records (pending in the store), appended with the other tools'
+        # once all are scanned: a minute's scan writes the day file once.
         self.committed: list[TokenRecord] = []
 
     def run(self, homes: tuple[Path, ...], everything: bool) -> ScanResult:
@@ -364,12 +367,13 @@ class Scanner:
             if self.db.in_transaction:
                 self.db.execute("rollback")
             raise
-        return ScanResult(
-            self.tool, self.profile, self.files_read, self.bytes_read, len(self.committed)
-        )
+        records = self.appended + len(self.committed)
+        return ScanResult(self.tool, self.profile, self.files_read, self.bytes_read, records)
 
-    def commit(self) -> None:
-        """Commit what was read so far with its records (pending until appended)."""
+    def commit(self, last: bool = True) -> None:
+        """Commit what was read so far with its records (pending until appended). Those of
+        a commit part way through a first scan are appended at once, so that memory does
+        not grow with the logs' history."""
         self.flush()
         name = f"scan_{self.tool}"
         number = int(_meta(self.db, name) or 0) + 1
@@ -389,7 +393,10 @@ class Scanner:
         )
         self.db.execute("commit")
         self.parts, self.uncommitted = [], 0
-        self.committed += records
+        if last:
+            self.committed = records
+        else:
+            self.appended += len(append_pending(self.db, self.data_dir, records))
 
     def add(self, minute: int, model: str, counts: Sequence[int], sign: int = 1) -> None:
         if (minute, model) not in self.rows and len(self.rows) >= ROWS_PER_RECORD:
@@ -455,7 +462,7 @@ class Scanner:
                 if read is not None:
                     self.apply(read)
             if self.uncommitted >= COMMIT_BYTES:
-                self.commit()
+                self.commit(last=False)
                 self.db.execute("begin immediate")
 
     def apply(self, read: LogRead) -> None:

@@ -307,16 +307,33 @@ def test_lines_are_found_by_their_markers_across_any_block_size(
     assert found == [b'{"type":"token_count"}']
 
 
-def test_a_scan_in_several_commits_appends_all_tools_records_in_one_write(
+def test_a_first_scan_in_several_commits_counts_what_one_commit_would(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A first scan commits every COMMIT_BYTES (here every batch of one log); what the
-    commits kept is appended once, after both tools, and counts what one commit would."""
+    """A first scan commits every COMMIT_BYTES (here every batch of one log) and appends
+    each commit's records at once; it counts what one commit would and leaves nothing
+    pending."""
     root, data = tmp_path / "homes", tmp_path / "data"
     homes(root)
     expected = from_scratch(tmp_path, root)
     monkeypatch.setattr(scan, "COMMIT_BYTES", 1)
     monkeypatch.setattr(scan, "BATCH_BYTES", 1)
+    results = run_scan(data, root)
+    assert all(result.records > 1 for result in results)
+    assert totals(data) == expected
+    with sqlite3.connect(data / "tokens-default.sqlite") as db:
+        assert db.execute("select count(*) from pending").fetchone() == (0,)
+
+
+def test_a_minutes_scan_writes_both_tools_records_to_the_day_file_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, data = tmp_path / "homes", tmp_path / "data"
+    homes(root)
+    run_scan(data, root)
+    grow = NOW - timedelta(minutes=1)
+    write_claude_home(root / "claude", grow, NOW, 8 << 10, random.Random(8))
+    write_codex_home(root / "codex", grow, NOW, 8 << 10, random.Random(8))
     writes: list[set[str]] = []
     real = store.append_records
 
@@ -325,9 +342,6 @@ def test_a_scan_in_several_commits_appends_all_tools_records_in_one_write(
         return real(data_dir, records)  # type: ignore[arg-type]
 
     monkeypatch.setattr(store, "append_records", counted)
-    results = run_scan(data, root)
+    run_scan(data, root)
     assert writes == [{"claude", "codex"}]
-    assert all(result.records > 1 for result in results)
-    assert totals(data) == expected
-    with sqlite3.connect(data / "tokens-default.sqlite") as db:
-        assert db.execute("select count(*) from pending").fetchone() == (0,)
+    assert totals(data) == from_scratch(tmp_path, root)
