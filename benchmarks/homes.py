@@ -301,6 +301,21 @@ def codex_session(
     return "\n".join(lines) + "\n"
 
 
+def codex_subagent_session(
+    parent: str, spawn: datetime, end: datetime, target_bytes: int, rng: random.Random
+) -> str:
+    """A sub-agent's rollout as Codex writes one (`thread_spawn`): its parent's token
+    history replayed, every event stamped with the second of the spawn, then its own."""
+    meta = {"id": _uuid(rng), "source": {"subagent": {"thread_spawn": {"parent_thread_id": "p"}}}}
+    lines = [compact({"timestamp": stamp(spawn), "type": "session_meta", "payload": meta})]
+    for line in parent.splitlines():
+        obj = json.loads(line)
+        if obj["type"] == "event_msg" and obj["payload"].get("info"):
+            lines.append(compact({**obj, "timestamp": stamp(spawn)}))
+    own = codex_session(rng, spawn + timedelta(seconds=1), end, target_bytes, False)
+    return "\n".join(lines) + "\n" + own
+
+
 def write_codex_home(
     home: Path, start: datetime, end: datetime, target_bytes: int, rng: random.Random
 ) -> int:

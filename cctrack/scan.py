@@ -47,6 +47,8 @@ READ_BLOCK = 8 << 20
 # A line this long is a tool's giant output, never an assistant message with usage: it
 # is skipped instead of being gathered in memory.
 MAX_LOG_LINE = 32 << 20
+# How much of a rollout's head may name a sub-agent (tokens.CodexSession), as in ccusage.
+SUBAGENT_HEAD = 16 << 10
 # What a line must hold to count: every other line is passed over unparsed.
 MARKERS = {"claude": (b'"usage"',), "codex": (b'"token_count"', b'"turn_context"')}
 # New bytes worth forking readers for: a first scan, not a minute's growth.
@@ -283,11 +285,17 @@ def read_log(task: ReadTask) -> LogRead | None:
                     session = CodexSession.from_json(orjson.loads(mark.session))
             else:
                 digest = hashlib.sha256()
+        if task.tool == "codex" and start == 0:
+            # A sub-agent's rollout names thread_spawn at its head, as ccusage looks for it.
+            session.deciding = b"thread_spawn" in os.pread(fd, SUBAGENT_HEAD, 0)
         offset = start
         entries: list[Any] = []
-        parse = claude_entry if task.tool == "claude" else session.feed
         for lines, end in _marked_lines(fd, start, st.st_size, MARKERS[task.tool], digest):
-            entries += [e for e in map(parse, lines) if e is not None]
+            if task.tool == "claude":
+                entries += [e for e in map(claude_entry, lines) if e is not None]
+            else:
+                for line in lines:
+                    entries += session.feed(line)
             offset = end
         entries = collapse(entries) if task.tool == "claude" else _unique_events(entries)
         rows: Rows = {}

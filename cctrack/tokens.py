@@ -286,34 +286,81 @@ class CodexEntry(NamedTuple):
 @dataclass
 class CodexSession:
     """What one rollout has said so far that later lines depend on: the cumulative totals
-    of its last token_count (for events that carry only those) and its current model."""
+    of its last token_count (for events that carry only those) and its current model.
+
+    A sub-agent's rollout (its session_meta names `thread_spawn`) begins by replaying its
+    parent's token history, every event stamped with the second the sub-agent was spawned.
+    ccusage skips those events (keeping their totals as the baseline) when the first two
+    token_count events share their second, and so does this. Until those two events are
+    read, what such a session says is held, not counted: a scan may end between them."""
 
     previous: tuple[int, int, int, int, int] | None = None
     model: str | None = None
+    # A sub-agent session whose first two token_count events are not read yet.
+    deciding: bool = False
+    # The second of the first token_count event, while deciding.
+    first_second: str | None = None
+    # The lines held while deciding (parsed), in order.
+    held: list[Any] = field(default_factory=list)
+    # The replayed second, while the events stamped with it are skipped.
+    replay: str | None = None
 
     def to_json(self) -> list[Any]:
-        return [list(self.previous) if self.previous else None, self.model]
+        previous = list(self.previous) if self.previous else None
+        if not (self.deciding or self.replay):
+            return [previous, self.model]
+        return [previous, self.model, self.deciding, self.first_second, self.held, self.replay]
 
     @classmethod
     def from_json(cls, obj: Any) -> CodexSession:
-        previous, model = obj
+        previous, model, *replaying = obj
         if previous is not None:
             if len(previous) != 5 or not all(type(n) is int and n >= 0 for n in previous):
                 raise ValueError("bad Codex session state")
             previous = tuple(previous)
         if model is not None and not isinstance(model, str):
             raise ValueError("bad Codex session state")
-        return cls(previous, model)
+        if not replaying:
+            return cls(previous, model)
+        deciding, first_second, held, replay = replaying
+        if type(deciding) is not bool or type(held) is not list:
+            raise ValueError("bad Codex session state")
+        if not all(v is None or isinstance(v, str) for v in (first_second, replay)):
+            raise ValueError("bad Codex session state")
+        return cls(previous, model, deciding, first_second, held, replay)
 
-    def feed(self, line: bytes) -> CodexEntry | None:
+    def feed(self, line: bytes) -> list[CodexEntry]:
+        """The entries a line gives: none, one, or, when it ends a sub-agent session's
+        wait, those of the lines held until then."""
         if b'"turn_context"' not in line and b'"token_count"' not in line:
-            return None
+            return []
         try:
             obj = orjson.loads(line)
         except orjson.JSONDecodeError:
-            return None
+            return []
         if type(obj) is not dict or type(obj.get("payload")) is not dict:
-            return None
+            return []
+        if self.deciding:
+            return self._decide(obj)
+        entry = self._entry(obj)
+        return [] if entry is None else [entry]
+
+    def _decide(self, obj: dict[str, Any]) -> list[CodexEntry]:
+        self.held.append(obj)
+        if not _usage_event(obj):
+            return []
+        stamp = _session_stamp(obj.get("timestamp"))
+        second = stamp[:19] if stamp is not None and len(stamp) >= 19 else None
+        if self.first_second is None and second is not None:
+            # The first such event: the second one decides.
+            self.first_second = second
+            return []
+        replay = second if second is not None and second == self.first_second else None
+        held, self.held, self.first_second, self.deciding = self.held, [], None, False
+        self.replay = replay
+        return [entry for o in held if (entry := self._entry(o)) is not None]
+
+    def _entry(self, obj: dict[str, Any]) -> CodexEntry | None:
         payload = obj["payload"]
         if obj.get("type") == "turn_context":
             model = _model_of(payload)
@@ -322,6 +369,17 @@ class CodexSession:
             return None
         if obj.get("type") != "event_msg" or payload.get("type") != "token_count":
             return None
+        if self.replay is not None:
+            stamp = _session_stamp(obj.get("timestamp"))
+            if stamp is None:
+                return None
+            if stamp[:19] == self.replay:
+                info = payload.get("info")
+                total = _codex_usage(info.get("total_token_usage")) if type(info) is dict else None
+                if total is not None:
+                    self.previous = total
+                return None
+            self.replay = None
         when = _codex_time(obj.get("timestamp"))
         if when is None:
             return None
@@ -357,6 +415,33 @@ def _codex_time(value: Any) -> int | None:
     if type(value) is int and value >= 0:
         return value if value > 10_000_000_000 else value * 1000
     return epoch_ms(value.strip() if isinstance(value, str) else value)
+
+
+def _usage_event(obj: dict[str, Any]) -> bool:
+    """A token_count event with usage and a time: what tells a sub-agent's replay."""
+    payload, info = obj["payload"], obj["payload"].get("info")
+    if obj.get("type") != "event_msg" or payload.get("type") != "token_count":
+        return False
+    if type(info) is not dict:
+        return False
+    if not any(type(info.get(name)) is dict for name in ("last_token_usage", "total_token_usage")):
+        return False
+    return _session_stamp(obj.get("timestamp")) is not None
+
+
+def _session_stamp(value: Any) -> str | None:
+    """A Codex line's time as ccusage compares replayed events: the text, trimmed, or a
+    number of seconds (milliseconds past 10^10) as UTC RFC 3339."""
+    if type(value) is int and value >= 0:
+        millis = value if value > 10_000_000_000 else value * 1000
+        try:
+            moment = _EPOCH + timedelta(milliseconds=millis)
+        except OverflowError:
+            return None
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{millis % 1000:03d}Z"
+    if isinstance(value, str):
+        return value.strip() or None
+    return None
 
 
 def _model_of(obj: dict[str, Any]) -> str | None:

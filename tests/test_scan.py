@@ -345,3 +345,36 @@ def test_a_minutes_scan_writes_both_tools_records_to_the_day_file_at_once(
     run_scan(data, root)
     assert writes == [{"claude", "codex"}]
     assert totals(data) == from_scratch(tmp_path, root)
+
+
+@pytest.mark.parametrize("replayed", [True, False])
+def test_a_subagent_rollout_read_in_pieces_counts_what_one_read_counts(
+    tmp_path: Path, replayed: bool
+) -> None:
+    """A scan that ends between a sub-agent's first two token_count events holds the first
+    (in the store) until the second tells whether they replay the parent: skipped when
+    they share their second, counted when they do not."""
+    from homes import codex_session, codex_subagent_session, stamp
+
+    rng = random.Random(6)
+    root, data = tmp_path / "homes", tmp_path / "data"
+    parent = codex_session(rng, NOW - timedelta(hours=3), NOW - timedelta(hours=2), 30 << 10, False)
+    spawn = NOW - timedelta(hours=1)
+    lines = codex_subagent_session(parent, spawn, NOW, 30 << 10, rng).splitlines(keepends=True)
+    first, second = [i for i, line in enumerate(lines) if '"token_count"' in line][:2]
+    if not replayed:
+        lines[second] = lines[second].replace(stamp(spawn), stamp(spawn + timedelta(seconds=1)))
+    folder = root / "codex/sessions/2026/11/25"
+    folder.mkdir(parents=True)
+    (folder / "rollout-parent.jsonl").write_text(parent)
+    (root / "claude/projects").mkdir(parents=True)
+    run_scan(data, root)
+    parent_only = totals(data)
+    log = folder / "rollout-subagent.jsonl"
+    for cut in (first + 1, second, second + 1, len(lines)):
+        log.write_text("".join(lines[:cut]))
+        run_scan(data, root)
+        if cut <= second:
+            assert totals(data) == parent_only  # the first event is held
+    assert totals(data) == from_scratch(tmp_path, root)
+    assert (totals(data) == parent_only) is False

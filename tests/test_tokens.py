@@ -166,21 +166,20 @@ def count(info: Any) -> bytes:
 
 def test_codex_counts_last_usage_with_input_net_of_cache() -> None:
     session = CodexSession()
-    assert session.feed(codex("turn_context", {"model": "gpt-5.1-codex"})) is None
-    found = session.feed(
+    assert session.feed(codex("turn_context", {"model": "gpt-5.1-codex"})) == []
+    (found,) = session.feed(
         count({"total_token_usage": usage(100, 40, 9, 3), "last_token_usage": usage(100, 40, 9, 3)})
     )
-    assert found is not None
     assert (found.model, found.counts) == ("gpt-5.1-codex", (60, 40, 9, 3))
     assert window_measure("codex", found.counts) == 109
 
 
 def test_codex_cumulative_only_events_count_their_growth() -> None:
     session = CodexSession()
-    first = session.feed(count({"total_token_usage": usage(100, 40, 9, 3)}))
-    second = session.feed(count({"total_token_usage": usage(150, 50, 20, 3)}))
-    assert first is not None and first.counts == (60, 40, 9, 3)
-    assert second is not None and second.counts == (40, 10, 11, 0)
+    (first,) = session.feed(count({"total_token_usage": usage(100, 40, 9, 3)}))
+    (second,) = session.feed(count({"total_token_usage": usage(150, 50, 20, 3)}))
+    assert first.counts == (60, 40, 9, 3)
+    assert second.counts == (40, 10, 11, 0)
     # A session that never names its model was gpt-5's; the state survives a round trip.
     assert second.model == "gpt-5"
     again = CodexSession.from_json(json.loads(json.dumps(session.to_json())))
@@ -189,19 +188,18 @@ def test_codex_cumulative_only_events_count_their_growth() -> None:
 
 def test_codex_skips_empty_and_zero_events_and_caps_cached_at_input() -> None:
     session = CodexSession(model="gpt-5.1")
-    assert session.feed(count(None)) is None
-    assert session.feed(count({"last_token_usage": usage(0, 0, 0, 0)})) is None
-    capped = session.feed(count({"last_token_usage": usage(10, 25, 1, 0)}))
-    assert capped is not None and capped.counts == (0, 10, 1, 0)
-    assert session.feed(b'{"type":"response_item","payload":{}}') is None
+    assert session.feed(count(None)) == []
+    assert session.feed(count({"last_token_usage": usage(0, 0, 0, 0)})) == []
+    (capped,) = session.feed(count({"last_token_usage": usage(10, 25, 1, 0)}))
+    assert capped.counts == (0, 10, 1, 0)
+    assert session.feed(b'{"type":"response_item","payload":{}}') == []
 
 
 def test_the_same_codex_event_has_the_same_key_in_any_file() -> None:
     line = count({"last_token_usage": usage(10, 2, 1, 0)})
-    one = CodexSession(model="gpt-5.1").feed(line)
-    two = CodexSession(model="gpt-5.1").feed(line)
-    other = CodexSession(model="gpt-5.1-codex").feed(line)
-    assert one is not None and two is not None and other is not None
+    (one,) = CodexSession(model="gpt-5.1").feed(line)
+    (two,) = CodexSession(model="gpt-5.1").feed(line)
+    (other,) = CodexSession(model="gpt-5.1-codex").feed(line)
     assert one.key == two.key != other.key
 
 
@@ -251,9 +249,8 @@ def test_codex_times_as_numbers_are_seconds_or_milliseconds() -> None:
     info = {"last_token_usage": usage(10, 0, 1, 0)}
     line = {"type": "event_msg", "payload": {"type": "token_count", "info": info}}
     at = epoch_ms(STAMP) // 1000  # type: ignore[operator]
-    seconds = CodexSession(model="m").feed(json.dumps({**line, "timestamp": at}).encode())
-    millis = CodexSession(model="m").feed(json.dumps({**line, "timestamp": at * 1000}).encode())
-    assert seconds is not None and millis is not None
+    (seconds,) = CodexSession(model="m").feed(json.dumps({**line, "timestamp": at}).encode())
+    (millis,) = CodexSession(model="m").feed(json.dumps({**line, "timestamp": at * 1000}).encode())
     assert seconds.minute == millis.minute == at // 60
 
 
@@ -279,3 +276,50 @@ def test_codex_usage_under_the_usual_names_equals_the_search_by_names() -> None:
             "total_tokens": 0,
         }
     ) == (5, 0, 2, 1, 8)
+
+
+SPAWN = "2026-05-12T08:03:00.000Z"
+
+
+def subagent_lines(cumulative: bool = False) -> list[bytes]:
+    """ccusage's own fixture: a sub-agent's rollout replays its parent's two events at the
+    second it was spawned, then counts its own."""
+
+    def event(stamp: str, last: tuple[int, ...], total: tuple[int, ...]) -> bytes:
+        info: dict[str, Any] = {"total_token_usage": usage(*total)}
+        if not cumulative:
+            info["last_token_usage"] = usage(*last)
+        return codex("event_msg", {"type": "token_count", "info": info}, stamp)
+
+    return [
+        codex("turn_context", {"model": "gpt-5.2"}, SPAWN),
+        event(SPAWN, (1000, 100, 200, 0), (1000, 100, 200, 0)),
+        event(SPAWN, (500, 50, 100, 0), (1500, 150, 300, 0)),
+        event("2026-05-12T08:04:00.000Z", (100, 10, 20, 0), (1600, 160, 320, 0)),
+        event("2026-05-12T08:05:00.000Z", (50, 5, 10, 0), (1650, 165, 330, 0)),
+    ]
+
+
+@pytest.mark.parametrize("cumulative", [False, True])
+def test_a_subagents_replay_of_its_parents_history_is_not_counted(cumulative: bool) -> None:
+    lines = subagent_lines(cumulative)
+    session = CodexSession(deciding=True)
+    found = [entry for line in lines for entry in session.feed(line)]
+    assert [e.counts for e in found] == [(90, 10, 20, 0), (45, 5, 10, 0)]
+    # Not a sub-agent (no thread_spawn at its head): everything counts.
+    plain = [entry for line in lines for entry in CodexSession().feed(line)]
+    assert len(plain) == 4
+
+
+def test_a_subagent_session_without_a_replay_counts_all_once_its_second_event_is_read() -> None:
+    lines = subagent_lines()
+    lines[2] = lines[2].replace(b"08:03:00", b"08:03:01")
+    session = CodexSession(deciding=True)
+    assert session.feed(lines[0]) == [] and session.feed(lines[1]) == []
+    # A scan may end here: the held line survives the store, and the next scan decides.
+    session = CodexSession.from_json(json.loads(json.dumps(session.to_json())))
+    released = session.feed(lines[2])
+    assert [e.counts for e in released] == [(900, 100, 200, 0), (450, 50, 100, 0)]
+    assert [e.model for e in released] == ["gpt-5.2", "gpt-5.2"]
+    assert len(session.feed(lines[3])) == 1
+    assert session.to_json() == CodexSession(session.previous, session.model).to_json()

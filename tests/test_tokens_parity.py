@@ -16,7 +16,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from conftest import IN_CI, Env
-from homes import claude_turn, compact, midnight_session, write_claude_home, write_codex_home
+from homes import (
+    claude_turn,
+    codex_subagent_session,
+    compact,
+    midnight_session,
+    write_claude_home,
+    write_codex_home,
+)
 from test_system_pipeline import sample
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -176,6 +183,11 @@ def test_token_counts_equal_ccusage_per_day_and_model_as_the_logs_grow(env: Env)
     for tool, home in (("claude", env.claude_home), ("codex", env.codex_home)):
         shutil.copytree(env.root / "midnight" / tool, home, dirs_exist_ok=True)
     odd_claude_lines(env.claude_home / "projects/-home-u-odd", now - timedelta(hours=5))
+    # A sub-agent spawned from a session: its replay of the parent's history counts once.
+    parent = sorted((env.codex_home / "sessions").rglob("*.jsonl"))[-1]
+    spawn = now - timedelta(hours=2)
+    subagent = parent.with_name(f"rollout-subagent-{parent.name[8:]}")
+    subagent.write_text(codex_subagent_session(parent.read_text(), spawn, now, 20 << 10, rng))
 
     assert env.run("capture", TZ=TIMEZONE).returncode == 0
     first = cctrack_days(env)
