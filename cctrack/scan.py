@@ -474,15 +474,8 @@ class Scanner:
                 self.db.execute("begin immediate")
 
     def apply(self, read: LogRead) -> None:
-        # The reader's sums are taken over as they are (the read is not used after).
-        for key, counts in read.rows.items():
-            row = self.rows.get(key)
-            if row is not None:
-                row[:] = [a + b for a, b in zip(row, counts, strict=True)]
-                continue
-            if len(self.rows) >= ROWS_PER_RECORD:
-                self.flush()
-            self.rows[key] = counts
+        for (minute, model), counts in read.rows.items():
+            self.add(minute, model, counts)
         if self.tool == "claude":
             self.claude_entries(read.entries)
         else:

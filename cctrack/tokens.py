@@ -367,7 +367,7 @@ class CodexSession:
             if model:
                 self.model = model
             return None
-        if obj.get("type") != "event_msg" or payload.get("type") != "token_count":
+        if not _token_count(obj):
             return None
         if self.replay is not None:
             stamp = _session_stamp(obj.get("timestamp"))
@@ -413,16 +413,24 @@ def _codex_time(value: Any) -> int | None:
     """A Codex line's time in milliseconds: RFC 3339, or a number of seconds (milliseconds
     past 10^10), as ccusage reads it."""
     if type(value) is int and value >= 0:
-        return value if value > 10_000_000_000 else value * 1000
+        return _number_ms(value)
     return epoch_ms(value.strip() if isinstance(value, str) else value)
+
+
+def _number_ms(value: int) -> int:
+    """A Codex time given as a number, in milliseconds: seconds, or already milliseconds
+    past 10^10, as ccusage reads it."""
+    return value if value > 10_000_000_000 else value * 1000
+
+
+def _token_count(obj: dict[str, Any]) -> bool:
+    return obj.get("type") == "event_msg" and obj["payload"].get("type") == "token_count"
 
 
 def _usage_event(obj: dict[str, Any]) -> bool:
     """A token_count event with usage and a time: what tells a sub-agent's replay."""
-    payload, info = obj["payload"], obj["payload"].get("info")
-    if obj.get("type") != "event_msg" or payload.get("type") != "token_count":
-        return False
-    if type(info) is not dict:
+    info = obj["payload"].get("info")
+    if not _token_count(obj) or type(info) is not dict:
         return False
     if not any(type(info.get(name)) is dict for name in ("last_token_usage", "total_token_usage")):
         return False
@@ -433,7 +441,7 @@ def _session_stamp(value: Any) -> str | None:
     """A Codex line's time as ccusage compares replayed events: the text, trimmed, or a
     number of seconds (milliseconds past 10^10) as UTC RFC 3339."""
     if type(value) is int and value >= 0:
-        millis = value if value > 10_000_000_000 else value * 1000
+        millis = _number_ms(value)
         try:
             moment = _EPOCH + timedelta(milliseconds=millis)
         except OverflowError:
