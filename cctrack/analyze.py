@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -13,6 +13,7 @@ from cctrack import checkpoint, notify, show, textfile
 from cctrack.errors import CctrackError
 from cctrack.files import locked, private_dir, ready_dir, remove_stale_temps, write_atomic
 from cctrack.prices import price_table
+from cctrack.push import load_status
 from cctrack.records import DEFAULT_PROFILE
 from cctrack.report import Report, build_report
 from cctrack.settings import Settings
@@ -29,7 +30,6 @@ class Outcome:
     textfile: Path
     removed: tuple[str, ...]
     data_dir: Path
-    push_error: str | None = None
     notify_problems: tuple[str, ...] = ()
     # Models seen for the first time without a price: named once, then only counted.
     unpriced: tuple[str, ...] = ()
@@ -73,26 +73,6 @@ def remove_expired(
         except FileNotFoundError:
             continue
     return tuple(removed)
-
-
-def push_report(settings: Settings, report: Report, state: State, now: datetime) -> str | None:
-    """Push the report; on failure count it and return why, never raise."""
-    from cctrack.push import push
-
-    assert settings.pushgateway_url is not None
-    try:
-        push(
-            settings.pushgateway_url,
-            textfile.families(report),
-            settings.hostname,
-            settings.user,
-            settings.pushgateway_auth_file,
-        )
-    except CctrackError as exc:
-        state.push_failures += 1
-        return str(exc)
-    state.push_last_success = now
-    return None
 
 
 def tell(settings: Settings, report: Report, state: State, now: datetime) -> tuple[str, ...]:
@@ -153,18 +133,12 @@ def analyze(settings: Settings, now: datetime, rebuild: bool = False) -> Outcome
                 read.unreadable,
                 tuple(profile.name for profile in settings.profiles),
                 settings.user,
-                pushing=settings.pushgateway_url is not None,
+                # How the pushes went (cctrack push), exported for the Pushgateway's side too.
+                push=load_status(data_dir) if settings.pushgateway_url else None,
                 prices=price_table(settings.prices),
             )
             unpriced = newly_unpriced(report, stored.state)
             path = textfile.write(target / settings.textfile_name, report)
-            push_error = None
-            if settings.pushgateway_url:
-                push_error = push_report(settings, report, stored.state, now)
-                # The textfile says how the push went, written again once that is known.
-                state = stored.state
-                report = replace(report, push=(state.push_last_success, state.push_failures))
-                textfile.write(path, report)
             notes = tell(settings, report, stored.state, now)
             write_atomic(data_dir / show.LATEST_FILE, json.dumps(show.latest_json(report)).encode())
             checkpoint.save(data_dir, stored)
@@ -177,7 +151,7 @@ def analyze(settings: Settings, now: datetime, rebuild: bool = False) -> Outcome
             f"cannot analyze: {exc.strerror} ({exc.filename or data_dir}); "
             "the checkpoint is left where it was"
         ) from None
-    return Outcome(report, reason, path, removed, data_dir, push_error, notes, unpriced)
+    return Outcome(report, reason, path, removed, data_dir, notes, unpriced)
 
 
 def newly_unpriced(report: Report, state: State) -> tuple[str, ...]:
@@ -200,8 +174,6 @@ def log_line(outcome: Outcome) -> str:
     if outcome.report.unreadable_files:
         paths = ", ".join(str(outcome.data_dir / name) for name in outcome.report.unreadable_files)
         notes.append(f"skipped what cannot be read as a day file: {paths}")
-    if outcome.push_error:
-        notes.append(f"the textfile is written, but {outcome.push_error}")
     if outcome.notify_problems:
         failed = len(outcome.notify_problems)
         notes.append(f"{failed} notification(s) not delivered: {outcome.notify_problems[0]}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import inspect
 import os
+import stat
 import sys
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -73,7 +74,7 @@ OPTIONS: dict[str, Any] = {
             "--source",
             help=(
                 "Source to capture, repeatable: claude, codex. Env CCTRACK_SOURCES (comma "
-                "list); default both."
+                "list); default the tools you have (their homes exist), else both."
             ),
             show_default=False,
         ),
@@ -97,8 +98,8 @@ OPTIONS: dict[str, Any] = {
     "pushgateway_url": _option(
         str,
         "--pushgateway-url",
-        "After writing the textfile, push the same metrics to this Prometheus Pushgateway "
-        "(group job=cctrack, instance=hostname, user). Env CCTRACK_PUSHGATEWAY_URL.",
+        "Push the textfile to this Prometheus Pushgateway (cctrack push, and run after "
+        "analyze; group job=cctrack, instance=hostname, user). Env CCTRACK_PUSHGATEWAY_URL.",
     ),
     "token_counters": Annotated[
         Optional[bool],
@@ -203,7 +204,19 @@ def now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+@functools.cache
+def _stderr_is_a_file() -> bool:
+    try:
+        return stat.S_ISREG(os.fstat(sys.stderr.fileno()).st_mode)
+    except (OSError, ValueError):
+        return False
+
+
 def log(message: str) -> None:
+    """One line on stderr. Into a file (cron's `>>cron.log`) it starts with the local time,
+    which the journal and a terminal do not need."""
+    if _stderr_is_a_file():
+        message = f"{datetime.now().astimezone().isoformat(timespec='seconds')} {message}"
     print(message, file=sys.stderr)
 
 
@@ -249,9 +262,31 @@ def do_analyze(settings: Settings, rebuild: bool) -> int:
     return 0
 
 
+def do_push(settings: Settings) -> int:
+    from cctrack.push import push_textfile
+
+    assert settings.pushgateway_url is not None
+    line = push_textfile(
+        settings.pushgateway_url,
+        settings.textfile_path,
+        settings.data_dir,
+        settings.hostname,
+        settings.user,
+        settings.pushgateway_auth_file,
+        now(),
+    )
+    log(line)
+    return 0
+
+
 # Each job has its own lock: a capture and an analyze started on the same minute both run
 # (analyze reads what is there); only a second copy of the same job is skipped.
-JOB_LOCKS = {"capture": ("capture",), "analyze": ("analyze",), "run": ("capture", "analyze")}
+JOB_LOCKS = {
+    "capture": ("capture",),
+    "analyze": ("analyze",),
+    "push": ("push",),
+    "run": ("capture", "analyze", "push"),
+}
 
 
 def as_job(name: str, settings: Settings, if_idle: bool, work: Callable[[], int]) -> int:
@@ -307,6 +342,27 @@ def analyze(flags: dict[str, Any], rebuild: Rebuild = False) -> None:
 
 
 @app.command()
+@with_options("data_dir", "textfile_dir", "pushgateway_url", "hostname", "if_idle")
+def push(flags: dict[str, Any]) -> None:
+    """Send the textfile analyze wrote to the Pushgateway of pushgateway_url (PUT, group
+    job=cctrack, instance=hostname, user), for machines a Prometheus cannot scrape.
+
+    Its own job, so that analyze needs no network. Without pushgateway_url it does nothing
+    (exit 0). Exit 1 when the push failed: counted in push.json, exported by the next analyze.
+    """
+    if_idle = flags.pop("if_idle")
+    settings = settings_from(flags)
+    if not settings.pushgateway_url:
+        if not if_idle:
+            log("cctrack push: no pushgateway_url is set (docs/settings.md); nothing to push")
+        raise typer.Exit(0)
+    code = as_job(
+        "push", settings, if_idle, lambda: guarded_code("push", lambda: do_push(settings))
+    )
+    raise typer.Exit(code)
+
+
+@app.command()
 @with_options(*RUN, "if_idle")
 def run(
     flags: dict[str, Any],
@@ -322,7 +378,8 @@ def run(
         ),
     ] = False,
 ) -> None:
-    """Capture, then analyze (even when capture failed, so the failure shows as a metric)."""
+    """Capture, then analyze (even when capture failed, so the failure shows as a metric),
+    then push when pushgateway_url is set."""
     if_idle = flags.pop("if_idle")
     if demo:
         from cctrack.demo import demo_flags
@@ -333,10 +390,15 @@ def run(
     def work() -> int:
         captured = guarded_code("capture", lambda: do_capture(settings))
         analyzed = guarded_code("analyze", lambda: do_analyze(settings, rebuild))
+        if analyzed == 0 and settings.pushgateway_url:
+            analyzed = guarded_code("push", lambda: do_push(settings))
         if demo and analyzed == 0:
             sys.stdout.write(settings.textfile_path.read_text())
+            from cctrack.shipped import command_name
+
             log(
-                f"cctrack run: demo data; see it with `cctrack show --data-dir {settings.data_dir}`"
+                f"cctrack run: demo data; see it with "
+                f"`{command_name()} show --data-dir {settings.data_dir}`"
             )
         return captured or analyzed
 
@@ -486,22 +548,23 @@ def setup(
     ] = False,
 ) -> None:
     """Install cctrack for this user in one step, idempotently, saying what it did: link it
-    into ~/.local/bin, set the textfile directory, schedule the jobs, add the status line."""
+    into ~/.local/bin, set the textfile directory, create the directories the jobs write,
+    schedule the jobs (units that run this very cctrack), add the status line."""
     from cctrack.install import Place
     from cctrack.install import setup as run_setup
-    from cctrack.settings import checkout_root
+    from cctrack.shipped import installed_command
 
     config = flags.get("config") or os.environ.get("CCTRACK_CONFIG")
     settings = settings_from(flags)
     home = Path(os.environ.get("HOME") or Path.home())
-    checkout = checkout_root() or home / ".local" / "lib" / "cctrack"
-    executable = Path(sys.executable).parent / "cctrack"
     xdg = os.environ.get("XDG_CONFIG_HOME") or str(home / ".config")
     place = Place(
         home=home,
-        checkout=checkout,
-        executable=executable if executable.exists() else Path(sys.argv[0]).resolve(),
+        executable=installed_command(),
         data_dir=settings.data_dir,
+        textfile_dir=settings.textfile_dir,
+        textfile_dir_is_default=settings.textfile_dir_is_default,
+        textfile_name=settings.textfile_name,
         claude_home=settings.claude_home,
         config_file=Path(config) if config else Path(xdg) / "cctrack" / "config.toml",
         path_env=os.environ.get("PATH", ""),
@@ -511,6 +574,55 @@ def setup(
     )
     for line in lines:
         typer.echo(f"cctrack setup: {line}")
+
+
+@app.command()
+def deploy(
+    names: Annotated[
+        Optional[list[str]],
+        typer.Argument(
+            help="A group (systemd-system, systemd-user, cron, launchd, prometheus, grafana) "
+            "or one file as --list names it.",
+            show_default=False,
+        ),
+    ] = None,
+    to: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--to", help="Write the files into this directory (0644).", show_default=False
+        ),
+    ] = None,
+    listing: Annotated[bool, typer.Option("--list", help="List what cctrack ships.")] = False,
+    command: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--command",
+            help="The cctrack the units and cron line run, as a path on the hosts they are "
+            "for; default this one.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Print or write what cctrack ships for deployment, for hosts managed by hand or by
+    Ansible/Salt: systemd units (running this cctrack), the cron line, launchd's agent, the
+    Prometheus alert rules and the Grafana dashboard.
+
+    One file goes to stdout; a group needs --to DIR. System units are refused when other
+    users could not run the cctrack they name (a Python under /root, a venv in a private
+    home), as far as this host can tell.
+    """
+    from cctrack.shipped import deploy as rendered
+    from cctrack.shipped import installed_command, shipped_files, write_files
+
+    if listing or not names:
+        typer.echo("\n".join(guarded("deploy", shipped_files)))
+        return
+    files = guarded("deploy", lambda: rendered(names, to, command or installed_command()))
+    if to is None:
+        sys.stdout.write(files[0][1])
+        return
+    for target in guarded("deploy", lambda: write_files(files, to)):
+        log(f"cctrack deploy: wrote {target}")
 
 
 def parse_since(value: Optional[str]) -> Optional[datetime]:

@@ -34,7 +34,11 @@ COLOURS = {
     "ok": ("green", "#50fa7b"),
     "warn": ("yellow", "#f1fa8c"),
     "critical": ("red", "#ff5555"),
+    # Nothing known: no analysis yet.
+    "unknown": ("colour244", "#6272a4"),
 }
+# How much of a down tool's reason fits into a bar.
+REASON_CHARS = 60
 
 
 def reset_text(resets_at: datetime | None, now: datetime) -> str:
@@ -64,6 +68,19 @@ def pick(report: Report, tools: Sequence[str], profile: str = DEFAULT_PROFILE) -
     return [by_tool[name] for name in tools if name in by_tool]
 
 
+def down(report: Report, tools: Sequence[str], profile: str = DEFAULT_PROFILE) -> list[ToolReport]:
+    """The tools whose latest capture failed, with the reason, in the order asked."""
+    by_tool = {t.tool: t for t in report.tools if t.profile == profile and t.last_error}
+    return [by_tool[name] for name in tools if name in by_tool]
+
+
+def down_text(tool: ToolReport, limit: int | None = None) -> str:
+    reason = tool.last_error or "no reason recorded"
+    if limit is not None and len(reason) > limit:
+        reason = reason[: limit - 1] + "…"
+    return f"{tool.tool} down: {reason}"
+
+
 def level(windows: Sequence[WindowReport]) -> str:
     """ok, warn or critical, for colouring: the worst window decides."""
     used = max((w.used_ratio for w in windows), default=0.0)
@@ -74,14 +91,21 @@ def level(windows: Sequence[WindowReport]) -> str:
 
 
 def bar(report: Report, now: datetime, tools: Sequence[str], fmt: str, profile: str) -> str:
-    chosen = pick(report, tools, profile)
+    failing = down(report, tools, profile)
+    # A down tool's old numbers are not shown as if current: its reason is.
+    chosen = [t for t in pick(report, tools, profile) if t not in failing]
     windows = [w for tool in chosen for w in tool.windows]
-    text = " | ".join(tool_segment(t, now, prefix=True) for t in chosen) or "cctrack: no data"
-    short = (
-        " ".join(f"{t.tool} {max(w.used_ratio for w in t.windows) * 100:.0f}%" for t in chosen)
-        or "cctrack ?"
+    text = " | ".join(
+        [tool_segment(t, now, prefix=True) for t in chosen]
+        + [down_text(t, REASON_CHARS) for t in failing]
     )
-    state = level(windows)
+    text = text or "cctrack: no data yet (run `cctrack run`)"
+    short = " ".join(
+        [f"{t.tool} {max(w.used_ratio for w in t.windows) * 100:.0f}%" for t in chosen]
+        + [f"{t.tool} down" for t in failing]
+    )
+    short = short or "cctrack ?"
+    state = "critical" if failing else level(windows) if windows else "unknown"
     percentage = round(max((w.used_ratio for w in windows), default=0.0) * 100)
     if fmt == "plain":
         return text
@@ -97,6 +121,7 @@ def bar(report: Report, now: datetime, tools: Sequence[str], fmt: str, profile: 
             for t in chosen
             for w in t.windows
         )
+        tooltip = "\n".join(filter(None, [tooltip, *(down_text(t) for t in failing)]))
         waybar = {"text": text, "tooltip": tooltip, "class": state, "percentage": percentage}
         return json.dumps(waybar, ensure_ascii=False)
     return json.dumps(
@@ -106,19 +131,22 @@ def bar(report: Report, now: datetime, tools: Sequence[str], fmt: str, profile: 
             "class": state,
             "percentage": percentage,
             "tools": {
-                t.tool: {
-                    "up": t.up,
-                    "stale": t.observed_at is not None and now - t.observed_at > STALE,
-                    "windows": {
-                        w.name: {
-                            "used_ratio": w.used_ratio,
-                            "pace_ratio": w.pace_ratio,
-                            "class": level([w]),
-                        }
-                        for w in t.windows
-                    },
-                }
-                for t in chosen
+                **{t.tool: {"up": False, "error": t.last_error} for t in failing},
+                **{
+                    t.tool: {
+                        "up": t.up,
+                        "stale": t.observed_at is not None and now - t.observed_at > STALE,
+                        "windows": {
+                            w.name: {
+                                "used_ratio": w.used_ratio,
+                                "pace_ratio": w.pace_ratio,
+                                "class": level([w]),
+                            }
+                            for w in t.windows
+                        },
+                    }
+                    for t in chosen
+                },
             },
         },
         ensure_ascii=False,
@@ -159,6 +187,9 @@ def _guard(
     profile: str,
 ) -> Verdict:
     found = [t for t in report.tools if t.tool == tool and t.profile == profile]
+    if found and found[0].last_error:
+        # Its latest capture failed: whatever numbers there are, the reason is what to say.
+        return Verdict(EX_UNAVAILABLE, down_text(found[0]))
     if not found or found[0].observed_at is None:
         return Verdict(EX_UNAVAILABLE, f"{tool}: no usage analysed yet; run `cctrack run`")
     subject = found[0]

@@ -1,10 +1,13 @@
 """`cctrack setup`: the README's install steps as one idempotent command that says what it
 did. It links `cctrack` into ~/.local/bin, points the textfile at node_exporter's directory,
-schedules the jobs (systemd user timer or a crontab line), and optionally makes cctrack
-Claude Code's status line (wrapping the one there, with a backup). `--uninstall` undoes all
-of it and leaves the data.
+creates the directories the jobs write, schedules the jobs (systemd user units running the
+cctrack this runs from, or a crontab line), and optionally makes cctrack Claude Code's
+status line (wrapping the one there, with a backup). `--uninstall` undoes all of it, the
+textfile and the setting it wrote included, and leaves the data.
 
-Every step checks what is there first, so running it twice changes nothing the second time.
+Every step checks what is there first, so running it twice changes nothing the second time;
+a schedule that is already there is replaced when setup made it and refused otherwise, so
+the jobs never run twice.
 """
 
 from __future__ import annotations
@@ -14,20 +17,25 @@ import os
 import re
 import shlex
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from cctrack import process
+from cctrack import process, shipped
 from cctrack.errors import EXIT_USAGE, CctrackError
-from cctrack.files import private_dir, read_json, write_atomic
+from cctrack.files import private_dir, read_json, ready_dir, write_atomic
 
 CRON_MARK = "# cctrack"
-UNITS = ("cctrack-capture.service", "cctrack-analyze.service", "cctrack-capture.timer")
+UNITS = (
+    "cctrack-capture.service",
+    "cctrack-analyze.service",
+    "cctrack-push.service",
+    "cctrack-capture.timer",
+)
 TIMER = "cctrack-capture.timer"
 SETUP_FILE = "setup.json"
-# Where the README's units and crontab expect the checkout.
-README_CHECKOUT = "%h/.local/lib/cctrack"
+# The line of the shipped units that lists what the sandbox leaves writable.
+WRITABLE = re.compile(r"^ReadWritePaths=.*$", re.M)
 
 
 @dataclass(frozen=True)
@@ -35,9 +43,11 @@ class Place:
     """Where things go for this user: plain values, resolved by the caller."""
 
     home: Path
-    checkout: Path
     executable: Path
     data_dir: Path
+    textfile_dir: Path
+    textfile_dir_is_default: bool
+    textfile_name: str
     claude_home: Path
     config_file: Path
     path_env: str
@@ -60,6 +70,10 @@ def _run(argv: list[str], stdin: str | None = None) -> Ran:
     return Ran(done.returncode, out, err)
 
 
+def _why(result: Ran) -> str:
+    return (result.stderr.strip().splitlines() or ["no reason given"])[-1]
+
+
 def link_executable(place: Place) -> list[str]:
     bin_dir = place.home / ".local" / "bin"
     link = bin_dir / "cctrack"
@@ -67,10 +81,10 @@ def link_executable(place: Place) -> list[str]:
     if not bin_dir.is_dir():
         bin_dir.mkdir(parents=True)
         done.append(f"created {bin_dir}")
-    if link.is_symlink() and Path(os.readlink(link)) == place.executable:
-        done.append(f"{link} already points at {place.executable}")
+    if link.exists() and os.path.realpath(link) == os.path.realpath(place.executable):
+        done.append(f"{link} already runs {place.executable}")
     elif link.exists() or link.is_symlink():
-        done.append(f"left {link} as it is (not cctrack's link); the jobs find cctrack anyway")
+        done.append(f"left {link} as it is (another cctrack); the jobs run {place.executable}")
     else:
         link.symlink_to(place.executable)
         done.append(f"linked {link} -> {place.executable}")
@@ -81,7 +95,11 @@ def link_executable(place: Place) -> list[str]:
     return done
 
 
-def set_textfile_dir(place: Place, directory: Path) -> list[str]:
+def _config_text(place: Place) -> str:
+    return place.config_file.read_text() if place.config_file.exists() else ""
+
+
+def set_textfile_dir(place: Place, directory: Path, record: dict[str, Any]) -> list[str]:
     if not directory.is_dir() or not os.access(directory, os.W_OK | os.X_OK):
         raise CctrackError(
             f"{directory} is not a directory you can write; create it or give yourself access "
@@ -90,68 +108,136 @@ def set_textfile_dir(place: Place, directory: Path) -> list[str]:
             EXIT_USAGE,
         )
     line = f"textfile_dir = {json.dumps(str(directory))}"
-    text = place.config_file.read_text() if place.config_file.exists() else ""
+    text = _config_text(place)
     if line in text.splitlines():
         return [f"{place.config_file} already sends the textfile to {directory}"]
-    if re.search(r"^textfile_dir\s*=", text, re.M):
-        text = re.sub(r"^textfile_dir\s*=.*$", line, text, count=1, flags=re.M)
-    else:
-        text = f"{line}\n{text}"
+    before = re.search(r"^textfile_dir\s*=.*$", text, re.M)
+    text = text.replace(before.group(0), line, 1) if before else f"{line}\n{text}"
     place.config_file.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(place.config_file, text.encode(), mode=0o644)
+    # What uninstall puts back: the line setup wrote, and the one it replaced.
+    record.setdefault("config_before", before.group(0) if before else None)
+    record["config_line"] = line
     return [f"set {line} in {place.config_file}"]
 
 
-def _unit_text(place: Place, name: str, textfile_dir: Path | None) -> str:
-    source = place.checkout / "deploy" / "systemd" / "user" / name
-    if not source.is_file():
-        raise CctrackError(f"{source} is missing; run setup from a cctrack checkout (see README)")
-    text = source.read_text().replace(README_CHECKOUT, str(place.checkout))
-    if textfile_dir is not None:
-        # The sandbox makes everything else read-only: the textfile directory must be listed.
-        text = re.sub(r"^(ReadWritePaths=.*)$", rf"\1 -{textfile_dir}", text, count=1, flags=re.M)
+def make_directories(place: Place) -> list[str]:
+    """What the jobs write, before a sandbox that leaves the rest read-only starts them."""
+    done = []
+    if not place.data_dir.is_dir():
+        done.append(f"created {place.data_dir}")
+    private_dir(place.data_dir)
+    if not place.textfile_dir.is_dir() and place.textfile_dir_is_default:
+        done.append(f"created {place.textfile_dir}")
+    ready_dir(
+        place.textfile_dir,
+        mode=0o755,
+        create=place.textfile_dir_is_default,
+        what="textfile directory",
+        missing_hint="; create it or run setup with --textfile-dir",
+    )
+    return done
+
+
+def _unit_text(place: Place, name: str) -> str:
+    text = shipped.render(f"systemd/user/{name}", place.executable)
+    if name.endswith(".service"):
+        # The sandbox leaves only these writable: this user's data directory, and for
+        # analyze, which writes it, the textfile directory.
+        writes = [place.data_dir]
+        if name == "cctrack-analyze.service":
+            writes.append(place.textfile_dir)
+        # "-": a directory removed later does not stop the unit from starting.
+        line = "ReadWritePaths=" + " ".join(shipped.systemd_quote(f"-{path}") for path in writes)
+        text = WRITABLE.sub(lambda _: line, text, count=1)
     return text
 
 
-def install_systemd(place: Place, textfile_dir: Path | None) -> list[str]:
-    unit_dir = place.home / ".config" / "systemd" / "user"
-    unit_dir.mkdir(parents=True, exist_ok=True)
+def _systemctl(*args: str) -> Ran:
+    systemctl = shutil.which("systemctl")
+    if systemctl is None:
+        return Ran(127, "", "no systemctl here")
+    return _run([systemctl, "--user", *args])
+
+
+def _must(*args: str) -> str:
+    """A systemctl --user step that setup cannot do without: its failure fails setup."""
+    result = _systemctl(*args)
+    argv = shlex.join(["systemctl", "--user", *args])
+    if result.returncode != 0:
+        raise CctrackError(
+            f"{argv} failed: {_why(result)} (is a user manager running? "
+            "`systemctl --user status`; as root use the system units, see README)"
+        )
+    return f"ran {argv}"
+
+
+def _unit_dir(place: Place) -> Path:
+    return place.home / ".config" / "systemd" / "user"
+
+
+def _timer_enabled() -> bool:
+    return _systemctl("is-enabled", "--quiet", TIMER).returncode == 0
+
+
+def install_systemd(place: Place, record: dict[str, Any]) -> list[str]:
     done = []
+    if record.get("schedule") != "systemd-user" and _timer_enabled():
+        raise CctrackError(
+            f"{TIMER} is already enabled, but not by setup: it would run the jobs twice; "
+            f"`systemctl --user disable --now {TIMER}` first, or keep it and run setup "
+            "without --systemd-user",
+            EXIT_USAGE,
+        )
+    crontab = _crontab()
+    hand = _hand_made(_read_crontab(crontab)) if crontab else []
+    if hand:
+        raise CctrackError(
+            f"your crontab already runs cctrack ({hand[0]!r}): the timer would run the jobs "
+            "twice; remove that line with `crontab -e` first, or keep it and run setup "
+            "without --systemd-user",
+            EXIT_USAGE,
+        )
+    unit_dir = _unit_dir(place)
+    unit_dir.mkdir(parents=True, exist_ok=True)
     for name in UNITS:
         target = unit_dir / name
-        text = _unit_text(place, name, textfile_dir)
+        text = _unit_text(place, name)
         if target.exists() and target.read_text() == text:
             done.append(f"{target} is up to date")
             continue
         write_atomic(target, text.encode(), mode=0o644)
         done.append(f"installed {target}")
-    done += _systemctl(["daemon-reload"], ["enable", "--now", TIMER])
+    done.append(_must("daemon-reload"))
+    done.append(_must("enable", "--now", TIMER))
+    # Only once the timer runs: setup's own crontab line, which it replaces.
+    done += remove_cron_line(place)
+    record["schedule"] = "systemd-user"
     done.append("note: `loginctl enable-linger $USER` keeps capturing while you are logged out")
     return done
 
 
-def _systemctl(*commands: list[str]) -> list[str]:
-    systemctl = shutil.which("systemctl")
-    lines = []
-    for command in commands:
-        argv = ["systemctl", "--user", *command]
-        if systemctl is None:
-            lines.append(f"run yourself (no systemctl here): {shlex.join(argv)}")
-            continue
-        result = _run([systemctl, *argv[1:]])
-        if result.returncode == 0:
-            lines.append(f"ran {shlex.join(argv)}")
-        else:
-            why = (result.stderr.strip().splitlines() or ["no reason given"])[-1]
-            lines.append(f"{shlex.join(argv)} failed: {why}")
-    return lines
+def remove_units(place: Place) -> list[str]:
+    unit_dir = _unit_dir(place)
+    installed = [unit_dir / name for name in UNITS if (unit_dir / name).exists()]
+    if not installed:
+        return []
+    done = []
+    stopped = _systemctl("disable", "--now", TIMER)
+    if stopped.returncode == 0:
+        done.append(f"ran systemctl --user disable --now {TIMER}")
+    else:
+        done.append(f"systemctl --user disable --now {TIMER} failed: {_why(stopped)}")
+    for unit in installed:
+        unit.unlink()
+        done.append(f"removed {unit}")
+    if _systemctl("daemon-reload").returncode == 0:
+        done.append("ran systemctl --user daemon-reload")
+    return done
 
 
-def _crontab() -> str:
-    crontab = shutil.which("crontab")
-    if crontab is None:
-        raise CctrackError("no crontab command here; install cron, or use --systemd-user")
-    return crontab
+def _crontab() -> str | None:
+    return shutil.which("crontab")
 
 
 def _read_crontab(crontab: str) -> list[str]:
@@ -168,28 +254,71 @@ def _write_crontab(crontab: str, lines: list[str]) -> None:
 
 def cron_line(place: Place) -> str:
     # Logged to a file, not through `| logger`: a pipe would hide the job's exit status
-    # from cron, and logger drops lines where no syslog runs. ~30 KB a day.
+    # from cron, and logger drops lines where no syslog runs. ~30 KB a day; each line starts
+    # with its time.
     log = place.data_dir / "cron.log"
-    job = shlex.quote(str(place.checkout / "jobs" / "run"))
-    return f"*/5 * * * * {job} >>{shlex.quote(str(log))} 2>&1 {CRON_MARK}"
+    job = shlex.quote(str(place.executable))
+    return f"*/5 * * * * {job} run --if-idle >>{shlex.quote(str(log))} 2>&1 {CRON_MARK}"
 
 
-def install_cron(place: Place) -> list[str]:
+def _hand_made(lines: list[str]) -> list[str]:
+    """Crontab lines that run cctrack but are not setup's."""
+    return [
+        line
+        for line in lines
+        if "cctrack" in line and not line.lstrip().startswith("#") and not line.endswith(CRON_MARK)
+    ]
+
+
+def install_cron(place: Place, record: dict[str, Any]) -> list[str]:
     crontab = _crontab()
+    if crontab is None:
+        raise CctrackError("no crontab command here; install cron, or use --systemd-user")
     lines = _read_crontab(crontab)
+    hand = _hand_made(lines)
+    if hand:
+        raise CctrackError(
+            f"your crontab already runs cctrack ({hand[0]!r}): a second line would run the "
+            "jobs twice; remove that line with `crontab -e` first, or keep it",
+            EXIT_USAGE,
+        )
+    ours = record.get("schedule") == "systemd-user"
+    if not ours and _timer_enabled():
+        raise CctrackError(
+            f"{TIMER} is enabled, but not by setup: cron would run the jobs twice; "
+            f"`systemctl --user disable --now {TIMER}` first",
+            EXIT_USAGE,
+        )
     wanted = cron_line(place)
     if wanted in lines:
-        return [f"the crontab already runs cctrack: {wanted}"]
-    private_dir(place.data_dir)
-    _write_crontab(crontab, [line for line in lines if not line.endswith(CRON_MARK)] + [wanted])
-    return [f"added to your crontab: {wanted}"]
+        done = [f"the crontab already runs cctrack: {wanted}"]
+    else:
+        _write_crontab(crontab, [x for x in lines if not x.endswith(CRON_MARK)] + [wanted])
+        done = [f"added to your crontab: {wanted}"]
+    # Only once the crontab runs the jobs: setup's own timer, which cron replaces.
+    if ours:
+        done += remove_units(place)
+    record["schedule"] = "cron"
+    return done
+
+
+def remove_cron_line(place: Place) -> list[str]:
+    crontab = _crontab()
+    if crontab is None:
+        return []
+    lines = _read_crontab(crontab)
+    kept = [line for line in lines if not line.endswith(CRON_MARK)]
+    if kept == lines:
+        return []
+    _write_crontab(crontab, kept)
+    return ["removed cctrack's line from your crontab"]
 
 
 def _settings_file(place: Place) -> Path:
     return place.claude_home / "settings.json"
 
 
-def install_statusline(place: Place) -> list[str]:
+def install_statusline(place: Place, record: dict[str, Any]) -> list[str]:
     path = _settings_file(place)
     settings: Any = read_json(path) if path.exists() else {}
     if not isinstance(settings, dict):
@@ -202,9 +331,7 @@ def install_statusline(place: Place) -> list[str]:
     backup = path.with_name("settings.json.cctrack-backup")
     if path.exists() and not backup.exists():
         shutil.copy2(path, backup)
-    record = _load_setup(place)
     record["statusline_before"] = current
-    _save_setup(place, record)
     new = f"{ours} --wrap {shlex.quote(command)}" if isinstance(command, str) and command else ours
     settings["statusLine"] = {"type": "command", "command": new}
     _write_settings(path, settings)
@@ -232,40 +359,62 @@ def _save_setup(place: Place, record: dict[str, Any]) -> None:
     write_atomic(place.data_dir / SETUP_FILE, json.dumps(record).encode())
 
 
-def uninstall(place: Place) -> list[str]:
-    done = []
-    unit_dir = place.home / ".config" / "systemd" / "user"
-    installed = [unit_dir / name for name in UNITS if (unit_dir / name).exists()]
-    if installed:
-        done += _systemctl(["disable", "--now", TIMER])
-        for unit in installed:
-            unit.unlink()
-            done.append(f"removed {unit}")
-        done += _systemctl(["daemon-reload"])
-    crontab = shutil.which("crontab")
-    if crontab is not None:
-        lines = _read_crontab(crontab)
-        kept = [line for line in lines if not line.endswith(CRON_MARK)]
-        if kept != lines:
-            _write_crontab(crontab, kept)
-            done.append("removed cctrack's line from your crontab")
-    record = _load_setup(place)
+def restore_statusline(place: Place, record: dict[str, Any]) -> list[str]:
     path = _settings_file(place)
-    if "statusline_before" in record and path.exists():
-        settings = read_json(path)
-        if isinstance(settings, dict):
-            before = record.pop("statusline_before")
-            if before is None:
-                settings.pop("statusLine", None)
-            else:
-                settings["statusLine"] = before
-            _write_settings(path, settings)
-            _save_setup(place, record)
-            done.append(f"restored Claude Code's statusLine in {path}")
+    if "statusline_before" not in record or not path.exists():
+        return []
+    settings = read_json(path)
+    if not isinstance(settings, dict):
+        return [f"left {path} as it is (not a JSON object any more)"]
+    before = record.pop("statusline_before")
+    if before is None:
+        settings.pop("statusLine", None)
+    else:
+        settings["statusLine"] = before
+    _write_settings(path, settings)
+    return [f"restored Claude Code's statusLine in {path}"]
+
+
+def restore_config(place: Place, record: dict[str, Any]) -> list[str]:
+    line = record.pop("config_line", None)
+    before = record.pop("config_before", None)
+    text = _config_text(place)
+    if not line or line not in text.splitlines():
+        return []
+    lines = [before if x == line else x for x in text.splitlines() if x != line or before]
+    write_atomic(place.config_file, "".join(f"{x}\n" for x in lines).encode(), mode=0o644)
+    what = f"put back {before}" if before else f"removed {line}"
+    return [f"{what} in {place.config_file}"]
+
+
+def remove_textfile(place: Place) -> list[str]:
+    """The textfile goes too: node_exporter would go on serving its last numbers, and the
+    stale alerts would fire for a deliberate uninstall."""
+    path = place.textfile_dir / place.textfile_name
+    try:
+        st = os.stat(path, follow_symlinks=False)
+    except FileNotFoundError:
+        return []
+    if st.st_uid != os.geteuid():
+        return [f"left {path} (not yours)"]
+    path.unlink()
+    return [f"removed {path}"]
+
+
+def uninstall(place: Place) -> list[str]:
+    record = _load_setup(place)
+    done = remove_units(place)
+    done += remove_cron_line(place)
+    done += restore_statusline(place, record)
+    done += restore_config(place, record)
+    done += remove_textfile(place)
     link = place.home / ".local" / "bin" / "cctrack"
-    if link.is_symlink() and Path(os.readlink(link)) == place.executable:
+    if link.is_symlink() and os.path.realpath(link) == os.path.realpath(place.executable):
         link.unlink()
         done.append(f"removed {link}")
+    record.pop("schedule", None)
+    if place.data_dir.is_dir():
+        _save_setup(place, record)
     done.append(f"kept your data in {place.data_dir} (remove it yourself if you want)")
     return done
 
@@ -283,13 +432,19 @@ def setup(
         return uninstall(place)
     if systemd_user and cron:
         raise CctrackError("choose one of --systemd-user and --cron", EXIT_USAGE)
+    record = _load_setup(place)
     done = link_executable(place)
     if textfile_dir is not None:
-        done += set_textfile_dir(place, textfile_dir)
-    if systemd_user:
-        done += install_systemd(place, textfile_dir)
-    if cron:
-        done += install_cron(place)
-    if statusline:
-        done += install_statusline(place)
+        done += set_textfile_dir(place, textfile_dir, record)
+        place = replace(place, textfile_dir=textfile_dir, textfile_dir_is_default=False)
+    done += make_directories(place)
+    try:
+        if systemd_user:
+            done += install_systemd(place, record)
+        if cron:
+            done += install_cron(place, record)
+        if statusline:
+            done += install_statusline(place, record)
+    finally:
+        _save_setup(place, record)
     return done

@@ -1,26 +1,53 @@
-"""The push path, for machines Prometheus cannot scrape: after the textfile is written, the
-same metrics go to a Prometheus Pushgateway with prometheus_client, replacing the group
+"""The push path, for machines Prometheus cannot scrape: `cctrack push` sends the textfile
+analyze wrote to a Prometheus Pushgateway with prometheus_client, replacing the group
 `job="cctrack", instance=<hostname>, user=<user>` (PUT), so series that vanished here
 vanish there too.
 
-A push failure never touches the textfile: analyze counts it, says it in its log line and
-exports when the last push succeeded.
+It is a job of its own so that analyze never needs the network (its unit has none) and the
+job locks never wait on it. How pushes went is kept in `push.json` in the data directory;
+analyze exports it with the next textfile, so the Pushgateway gets it one push later.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import urllib.parse
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from cctrack.errors import CctrackError
 from cctrack.exposition import Family
+from cctrack.files import read_json, write_atomic
+from cctrack.report import PushStatus
+from cctrack.timefmt import format_time, parse_time
 
 PUSH_TIMEOUT = 10.0
 JOB = "cctrack"
+STATUS_FILE = "push.json"
+
+
+def load_status(data_dir: Path) -> PushStatus:
+    """The push record; a missing or unreadable one starts again from nothing (a counter reset,
+    which Prometheus's increase() and rate() take in their stride)."""
+    try:
+        obj = read_json(data_dir / STATUS_FILE)
+        last = obj.get("last_success") if isinstance(obj, dict) else None
+        failures = obj.get("failures", 0) if isinstance(obj, dict) else 0
+        if isinstance(failures, bool) or not isinstance(failures, int) or failures < 0:
+            failures = 0
+        return PushStatus(parse_time(last) if isinstance(last, str) else None, failures)
+    except (OSError, ValueError):
+        return PushStatus()
+
+
+def save_status(data_dir: Path, status: PushStatus) -> None:
+    last = format_time(status.last_success, milliseconds=True) if status.last_success else None
+    obj = {"last_success": last, "failures": status.failures}
+    write_atomic(data_dir / STATUS_FILE, json.dumps(obj).encode())
 
 
 def read_basic_auth(path: Path) -> tuple[str, str]:
@@ -78,14 +105,40 @@ def registry_of(families: Iterable[Family]) -> Any:
     return registry
 
 
-def push(
-    url: str, families: Iterable[Family], hostname: str, user: str, auth_file: Path | None
-) -> None:
-    """PUT the families to the Pushgateway's group for this machine and user."""
+def textfile_registry(path: Path) -> Any:
+    """The textfile analyze wrote, parsed back by prometheus_client, as a registry to push."""
+    from prometheus_client.parser import text_string_to_metric_families
+    from prometheus_client.registry import Collector
+
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise CctrackError(
+            f"{path} is not there yet: analyze writes it first (cctrack analyze)"
+        ) from None
+    except OSError as exc:
+        raise CctrackError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        metrics = list(text_string_to_metric_families(text))
+    except ValueError as exc:
+        raise CctrackError(f"{path} does not parse as the text format: {exc}") from None
+
+    class Textfile(Collector):
+        def collect(self) -> Iterable[Any]:
+            return metrics
+
+    from prometheus_client import CollectorRegistry
+
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(Textfile())
+    return registry
+
+
+def push(url: str, registry: Any, hostname: str, user: str, auth_file: Path | None) -> None:
+    """PUT the registry's metrics to the Pushgateway's group for this machine and user."""
     from prometheus_client.exposition import basic_auth_handler, default_handler, push_to_gateway
 
     check_url(url, auth_file is not None)
-    registry = registry_of(families)
     handler: Callable[..., Any] = default_handler
     if auth_file is not None:
         username, password = read_basic_auth(auth_file)
@@ -105,3 +158,24 @@ def push(
     except OSError as exc:  # URLError and HTTPError are OSErrors
         reason = getattr(exc, "reason", None) or exc
         raise CctrackError(f"push to {url} failed: {reason}") from None
+
+
+def push_textfile(
+    url: str,
+    textfile: Path,
+    data_dir: Path,
+    hostname: str,
+    user: str,
+    auth_file: Path | None,
+    now: datetime,
+) -> str:
+    """`cctrack push`: PUT the textfile to the gateway and record how it went (push.json,
+    exported by the next analyze). Raises CctrackError when the push failed."""
+    status = load_status(data_dir)
+    try:
+        push(url, textfile_registry(textfile), hostname, user, auth_file)
+    except CctrackError:
+        save_status(data_dir, status.after(now, failed=True))
+        raise
+    save_status(data_dir, status.after(now, failed=False))
+    return f"cctrack push: {textfile.name} -> {url} (job={JOB}, instance={hostname}, user={user})"

@@ -41,6 +41,19 @@ def pace_ratio(window: Window, at: datetime) -> float | None:
 
 
 @dataclass(frozen=True)
+class PushStatus:
+    """When a push last succeeded, and how many failed so far (a counter)."""
+
+    last_success: datetime | None = None
+    failures: int = 0
+
+    def after(self, now: datetime, failed: bool) -> PushStatus:
+        if failed:
+            return PushStatus(self.last_success, self.failures + 1)
+        return PushStatus(now, self.failures)
+
+
+@dataclass(frozen=True)
 class WindowReport:
     name: str
     used_ratio: float
@@ -140,7 +153,7 @@ class Report:
     unreadable_files: tuple[str, ...] = ()
     user: str = ""
     # Only when a Pushgateway is configured: when the last push succeeded, failures so far.
-    push: tuple[datetime | None, int] | None = None
+    push: PushStatus | None = None
 
     def profiles(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(tool.profile for tool in self.tools))
@@ -198,7 +211,7 @@ def build_report(
     unreadable_files: tuple[str, ...] = (),
     profiles: tuple[str, ...] = (DEFAULT_PROFILE,),
     user: str = "",
-    pushing: bool = False,
+    push: PushStatus | None = None,
     prices: Mapping[str, Price] | None = None,
 ) -> Report:
     """What the state means at `now`: configured sources of configured profiles appear even
@@ -229,5 +242,5 @@ def build_report(
         torn_fragments=state.torn_fragments,
         unreadable_files=unreadable_files,
         user=user,
-        push=(state.push_last_success, state.push_failures) if pushing else None,
+        push=push,
     )

@@ -9,7 +9,7 @@ import pwd
 import re
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -81,6 +81,11 @@ class Profile:
 
     def status_command(self, source: str) -> tuple[str, ...]:
         return self.claude_status if source == "claude" else self.codex_status
+
+    def homes(self, source: str) -> tuple[Path, ...]:
+        if source == "claude":
+            return (self.claude_home, *self.claude_more_homes)
+        return (self.codex_home,)
 
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -438,7 +443,7 @@ def resolve_settings(
     auth_file = config.get("pushgateway_auth_file")
     token_counters = pick("token_counters")
     profiles = config.get("profiles")
-    return Settings(
+    settings = Settings(
         data_dir=Path(data_dir).expanduser() if data_dir else state_home(env, home) / "cctrack",
         textfile_dir=Path(textfile_dir).expanduser()
         if textfile_dir
@@ -485,3 +490,21 @@ def resolve_settings(
             else DEFAULT_NOTIFY_TIMEOUT
         ),
     )
+    if sources is None:
+        settings = replace(settings, sources=present_sources(settings.profiles))
+    return settings
+
+
+def present_sources(profiles: tuple[Profile, ...]) -> tuple[str, ...]:
+    """The default sources: the tools this user has (a home, or a status command of their
+    own), so that a Claude-only user is not told every run that Codex is down. With
+    neither, both: their errors then say what is missing."""
+    found = tuple(
+        source
+        for source in SOURCE_TOOLS
+        if any(
+            profile.status_command(source) or any(home.is_dir() for home in profile.homes(source))
+            for profile in profiles
+        )
+    )
+    return found or SOURCE_TOOLS

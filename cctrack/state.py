@@ -281,8 +281,6 @@ class State:
     invalid_lines: int = 0
     torn_fragments: int = 0
     analyzed_at: datetime | None = None
-    push_last_success: datetime | None = None
-    push_failures: int = 0
     notify_memory: dict[ToolKey, ToolMemory] = field(default_factory=dict)
     evidence: Evidence = field(default_factory=Evidence)
     tokens: dict[ToolKey, TokenState] = field(default_factory=dict)
@@ -342,12 +340,6 @@ class State:
             "invalid_lines": self.invalid_lines,
             "torn_fragments": self.torn_fragments,
             "tools": {key_to_json(key): tool.to_json() for key, tool in sorted(self.tools.items())},
-            "push_last_success": (
-                format_time(self.push_last_success, milliseconds=True)
-                if self.push_last_success
-                else None
-            ),
-            "push_failures": self.push_failures,
             "evidence": {
                 key_to_text(key): {
                     "last": point.to_json(),
@@ -378,11 +370,6 @@ class State:
             invalid_lines=_count(obj["invalid_lines"]),
             torn_fragments=_count(obj["torn_fragments"]),
             analyzed_at=parse_time(obj["analyzed_at"]) if obj["analyzed_at"] else None,
-            # State files from before the push path have neither.
-            push_last_success=(
-                parse_time(obj["push_last_success"]) if obj.get("push_last_success") else None
-            ),
-            push_failures=_count(obj.get("push_failures", 0)),
             notify_memory=_by_key(obj.get("notify_memory", {}), ToolMemory.from_json),
             evidence=_evidence(obj.get("evidence", {})),
             tokens=_by_key(obj.get("tokens", {}), TokenState.from_json),

@@ -240,7 +240,7 @@ def families(report: Report) -> Iterator[Family]:
         "When analyze last wrote this file.",
     ).add(report.generated_at.timestamp(), **user)
     if report.push is not None:
-        last_success, failures = report.push
+        last_success, failures = report.push.last_success, report.push.failures
         if last_success is not None:
             yield Family(
                 "cctrack_push_last_success_timestamp_seconds",

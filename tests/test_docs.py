@@ -9,7 +9,7 @@ from pathlib import Path
 
 from cctrack.exposition import render
 from cctrack.records import Bucket, Extras, Record, Status, Window
-from cctrack.report import build_report
+from cctrack.report import PushStatus, build_report
 from cctrack.settings import CONFIG_ONLY, ENVIRONMENT
 from cctrack.state import State
 from cctrack.textfile import families
@@ -70,7 +70,7 @@ def rendered_metric_names() -> set[str]:
         lines.append(Record(seq, NOW, "h", tool, ok=True, status=status).to_line().rstrip(b"\n"))
     state.add_lines(lines)
     state.push_last_success = NOW
-    text = render(families(build_report(state, NOW, pushing=True))).decode()
+    text = render(families(build_report(state, NOW, push=PushStatus(NOW, 0)))).decode()
     names = set()
     for line in text.splitlines():
         if line.startswith("# TYPE"):

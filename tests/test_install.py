@@ -1,6 +1,7 @@
 """`cctrack setup` through the real command line: systemd user units (systemctl is a fake
-that records its calls: no user manager runs here), a real crontab, Claude Code's status
-line; each twice (idempotent) and then undone with --uninstall."""
+that records its calls; tests/test_system_systemd.py runs the same under a real user
+manager), a real crontab, Claude Code's status line; each twice (idempotent) and then undone
+with --uninstall. A schedule that is there already is replaced or refused, never doubled."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import shlex
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -31,9 +33,11 @@ def fake_systemctl(env: Env) -> Path:
     calls = env.root / "systemctl-calls"
     bin_dir = env.root / "fakebin"
     bin_dir.mkdir()
+    # Like the real one: `is-enabled` fails for a timer nobody enabled.
     script(
         bin_dir / "systemctl",
-        f"import sys; open({str(calls)!r}, 'a').write(' '.join(sys.argv[1:]) + '\\n')",
+        f"import sys; open({str(calls)!r}, 'a').write(' '.join(sys.argv[1:]) + '\\n')\n"
+        "sys.exit(1 if 'is-enabled' in sys.argv else 0)",
     )
     env.vars["PATH"] = f"{bin_dir}:{env.vars['PATH']}"
     return calls
@@ -47,8 +51,13 @@ def test_systemd_user_setup_installs_links_and_is_idempotent(
     assert first.returncode == 0, first.stderr
     units = home / ".config/systemd/user"
     capture = (units / "cctrack-capture.service").read_text()
-    assert f"ExecStart={ROOT}/jobs/capture" in capture
-    assert f"-{env.textfile_dir}" in capture.split("ReadWritePaths=", 1)[1].splitlines()[0]
+    analyze = (units / "cctrack-analyze.service").read_text()
+    # The units run the cctrack setup ran from, and may write only what each job writes.
+    assert f"ExecStart={CCTRACK} capture --if-idle" in capture
+    assert f"ExecStart={CCTRACK} analyze --if-idle" in analyze
+    assert f"ReadWritePaths=-{env.data_dir}\n" in capture
+    assert f"ReadWritePaths=-{env.data_dir} -{env.textfile_dir}\n" in analyze
+    assert env.data_dir.is_dir()
     assert (units / "cctrack-capture.timer").is_file() and (
         units / "cctrack-analyze.service"
     ).is_file()
@@ -58,18 +67,66 @@ def test_systemd_user_setup_installs_links_and_is_idempotent(
     config = Path(env.vars["XDG_CONFIG_HOME"]) / "cctrack/config.toml"
     assert f'textfile_dir = "{env.textfile_dir}"' in config.read_text()
     assert fake_systemctl.read_text().splitlines() == [
+        "--user is-enabled --quiet cctrack-capture.timer",
         "--user daemon-reload",
         "--user enable --now cctrack-capture.timer",
     ]
     second = setup(env, "--systemd-user", "--textfile-dir", str(env.textfile_dir))
     assert second.returncode == 0
-    assert "is up to date" in second.stdout and "already points at" in second.stdout
+    assert "is up to date" in second.stdout and "already runs" in second.stdout
     assert "already sends the textfile" in second.stdout
     undone = setup(env, "--uninstall")
     assert undone.returncode == 0, undone.stderr
     assert not (units / "cctrack-capture.service").exists() and not link.exists()
     assert "--user disable --now cctrack-capture.timer" in fake_systemctl.read_text()
     assert "kept your data" in undone.stdout
+    assert "textfile_dir" not in config.read_text()
+
+
+def test_setup_fails_when_the_user_manager_cannot_enable_the_timer(env: Env) -> None:
+    systemctl = require_binary("systemctl")
+    # The real systemctl with no user manager to talk to (no XDG_RUNTIME_DIR, no bus).
+    env.vars["PATH"] = f"{Path(systemctl).parent}:{env.vars['PATH']}"
+    env.vars.pop("XDG_RUNTIME_DIR", None)
+    env.vars.pop("DBUS_SESSION_BUS_ADDRESS", None)
+    done = setup(env, "--systemd-user")
+    assert done.returncode == 1
+    assert "systemctl --user daemon-reload failed" in done.stderr
+    assert "is a user manager running?" in done.stderr
+
+
+def test_a_schedule_made_by_hand_is_refused_not_doubled(
+    env: Env, fake_systemctl: Path, own_crontab: str
+) -> None:
+    hand = '*/5 * * * * "$HOME/.local/bin/cctrack" run --if-idle >>"$HOME/.cctrack-cron.log" 2>&1'
+    subprocess.run([own_crontab, "-"], input=hand + "\n", text=True, check=True)
+    for flag in ("--cron", "--systemd-user"):
+        done = setup(env, flag)
+        assert done.returncode == 2, done
+        assert "your crontab already runs cctrack" in done.stderr
+        assert "would run the jobs twice" in done.stderr
+    assert subprocess.run([own_crontab, "-l"], capture_output=True, text=True).stdout == hand + "\n"
+    units = Path(env.vars["HOME"]) / ".config/systemd/user"
+    assert not (units / "cctrack-capture.timer").exists()
+
+
+def test_setup_replaces_its_own_schedule_with_the_other_kind(
+    env: Env, fake_systemctl: Path, own_crontab: str
+) -> None:
+    subprocess.run([own_crontab, "-r"], capture_output=True)
+    assert setup(env, "--cron").returncode == 0
+    assert "# cctrack" in subprocess.run([own_crontab, "-l"], capture_output=True, text=True).stdout
+    moved = setup(env, "--systemd-user")
+    assert moved.returncode == 0, moved.stderr
+    assert "removed cctrack's line from your crontab" in moved.stdout
+    assert (
+        "cctrack" not in subprocess.run([own_crontab, "-l"], capture_output=True, text=True).stdout
+    )
+    back = setup(env, "--cron")
+    assert back.returncode == 0, back.stderr
+    assert "--user disable --now cctrack-capture.timer" in fake_systemctl.read_text()
+    units = Path(env.vars["HOME"]) / ".config/systemd/user"
+    assert not (units / "cctrack-capture.timer").exists()
 
 
 def test_a_textfile_directory_that_cannot_be_written_is_refused(env: Env) -> None:
@@ -129,10 +186,16 @@ def test_cron_setup_adds_one_working_line_and_uninstall_removes_it(
     )
     assert ran.returncode == 0, ran.stderr
     assert sample(textfile.read_text(), "cctrack_codex_usage_ratio", window="five_hour") == 0.4
-    assert "cctrack analyze: claude up, codex up" in (data_dir / "cron.log").read_text()
+    log = (data_dir / "cron.log").read_text()
+    assert "cctrack analyze: claude up, codex up" in log
+    # Every line of cron.log says when it was written.
+    for line in log.splitlines():
+        stamp = datetime.fromisoformat(line.split(" ", 1)[0])
+        assert stamp.tzinfo is not None and line.split(" ", 2)[1] == "cctrack"
     assert setup(env, "--uninstall").returncode == 0
     after = subprocess.run([own_crontab, "-l"], capture_output=True, text=True).stdout
     assert "cctrack" not in after
+    assert not textfile.exists()
 
 
 def test_statusline_setup_wraps_the_existing_one_and_uninstall_restores_it(env: Env) -> None:

@@ -46,6 +46,7 @@ LAYERS = [
     "cctrack.capture",
     "cctrack.analyze",
     "cctrack.demo",
+    "cctrack.shipped",
     "cctrack.install",
     "cctrack.cli",
     "cctrack.__main__",

@@ -3,6 +3,7 @@ real prometheus with honor_labels: two machines' metrics, told apart by instance
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
 import re
@@ -67,6 +68,15 @@ def test_two_machines_push_and_prometheus_tells_them_apart(
             user=USER,
             profile="default",
         ) == pytest.approx(0.42)
+    # How the push went reaches the textfile with the next analyze (push is its own job).
+    assert "cctrack_push_last_success_timestamp_seconds" not in env.textfile.read_text()
+    again = env.run(
+        "analyze",
+        "--pushgateway-url",
+        pushgateway,
+        CCTRACK_DATA_DIR=str(env.root / "data-laptop-b"),
+    )
+    assert again.returncode == 0, again.stderr
     assert sample(env.textfile.read_text(), "cctrack_push_failures_total", user=USER) == 0
     assert (
         sample(env.textfile.read_text(), "cctrack_push_last_success_timestamp_seconds") is not None
@@ -112,13 +122,17 @@ def test_a_failing_push_never_costs_the_textfile(env: Env) -> None:
     dead = f"http://127.0.0.1:{free_port()}"
     for attempt in (1, 2):
         result = env.run("run", "--pushgateway-url", dead)
-        assert result.returncode == 0, result.stderr
-        line = [ln for ln in result.stderr.splitlines() if ln.startswith("cctrack analyze")]
-        assert len(line) == 1 and "the textfile is written, but push to" in line[0]
+        # The run says the push failed (exit 1, one line), and the textfile is written anyway.
+        assert result.returncode == 1, result.stderr
+        line = [ln for ln in result.stderr.splitlines() if ln.startswith("cctrack push")]
+        assert len(line) == 1 and f"push to {dead} failed" in line[0]
+        assert "cctrack analyze: claude up, codex up" in result.stderr
         text = env.textfile.read_text()
         assert sample(text, "cctrack_claude_up") == 1
-        assert sample(text, "cctrack_push_failures_total", user=USER) == attempt
+        # Counted in push.json, exported by the next analyze: one run behind.
+        assert sample(text, "cctrack_push_failures_total", user=USER) == attempt - 1
         assert sample(text, "cctrack_push_last_success_timestamp_seconds") is None
+    assert json.loads((env.data_dir / "push.json").read_text())["failures"] == 2
 
 
 def test_basic_auth_comes_only_from_a_file_of_the_owner(env: Env, tmp_path: Path) -> None:
@@ -130,7 +144,7 @@ def test_basic_auth_comes_only_from_a_file_of_the_owner(env: Env, tmp_path: Path
     config.parent.mkdir(parents=True)
     config.write_text(f'pushgateway_auth_file = "{auth}"\n')
     result = env.run("run", "--pushgateway-url", "https://127.0.0.1:9")
-    assert result.returncode == 0
+    assert result.returncode == 1
     assert re.search(r"readable by you alone \(chmod 600 .*auth\)", result.stderr)
     assert "s3cret-pw" not in result.stderr
     plain = env.run("run", "--pushgateway-url", "http://push.example.net")

@@ -1,0 +1,470 @@
+"""The deployments as the README gives them, executed by a real systemd (tests/realsystemd.py)
+with the shipped units, their sandbox, their timers (shortened by a drop-in, never by editing
+the units) and their journal; cron by the real cron daemon. cctrack is installed as users
+install it: a wheel built from this checkout, in a venv made with the system's python3.
+
+Each case asserts what a user would look for: the textfile (promtool-valid, read by the real
+node_exporter with node_textfile_scrape_error 0) or the group on the real Pushgateway, and
+the jobs' lines in the journal through the README's own journalctl command.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+import realsystemd
+from builders import nested_2026, token_count, write_rollout
+from conftest import IN_CI, free_port, require_binary, sample, wait_for_http
+
+ROOT = Path(__file__).resolve().parent.parent
+SYSTEM_PYTHON = Path("/usr/bin/python3")
+TEXTFILE_DIR = "/var/lib/prometheus/node-exporter"
+# Timers fire every few seconds in here; the shipped ones every 5 minutes.
+FAST_TIMER = "[Timer]\nOnCalendar=\nOnCalendar=*:*:0/4\nRandomizedDelaySec=0\nAccuracySec=1s\n"
+# A Claude status command of the user's own. It runs inside capture's sandbox, and tries to
+# write into the home it must find read-only there.
+STATUS_TOOL = """#!/usr/bin/python3
+import datetime, json, os
+try:
+    open(os.path.expanduser("~/written-by-capture"), "w").close()
+except OSError:
+    pass
+now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+z = lambda t: t.strftime("%Y-%m-%dT%H:%M:%SZ")
+print(json.dumps({"source_tool": "claude", "observed_at": z(now), "origin": "test",
+  "windows": {"five_hour": {"used_ratio": 0.37, "window_seconds": 18000,
+                            "resets_at": z(now + datetime.timedelta(hours=2))}}}))
+"""
+
+pytestmark = pytest.mark.component
+
+
+def unavailable(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@dataclass
+class Host:
+    """The machine as the tests see it: a booted systemd, its state, cctrack's wheelhouse."""
+
+    systemd: realsystemd.Systemd
+    state: Path
+    wheelhouse: Path
+    textfile_dir: Path
+    users: list[str]
+
+    def add_user(self, name: str) -> Path:
+        """A new unix user with a home and a Codex home holding one rollout (90 % used)."""
+        user = f"cct{uuid.uuid4().hex[:6]}-{name}"[:32]
+        subprocess.run(["useradd", "-m", "-s", "/bin/bash", user], check=True)
+        self.users.append(user)
+        home = Path(f"/home/{user}")
+        now = datetime.now(timezone.utc)
+        write_rollout(
+            home / ".codex",
+            now - timedelta(minutes=1),
+            [token_count(now, nested_2026((90.0, 300, now + timedelta(hours=1)), None))],
+        )
+        subprocess.run(["chown", "-R", f"{user}:{user}", str(home)], check=True)
+        return home
+
+    def as_user(
+        self, user: str, *argv: str, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        return self.systemd.run(*argv, user=user, check=check)
+
+    def install_venv(self, user: str, venv: Path) -> Path:
+        """cctrack from the wheel into the user's own venv, made with the system python3."""
+        self.as_user(user, str(SYSTEM_PYTHON), "-m", "venv", str(venv))
+        self.as_user(
+            user,
+            f"{venv}/bin/pip",
+            "install",
+            "-q",
+            "--no-index",
+            "--find-links",
+            str(self.wheelhouse),
+            "cctrack",
+        )
+        return venv / "bin" / "cctrack"
+
+    def textfile(self, user: str) -> Path:
+        return self.textfile_dir / f"cctrack-{user}.prom"
+
+    def wait_for_sample(self, user: str, name: str, value: float, **labels: str) -> str:
+        path = self.textfile(user)
+
+        def ready() -> bool:
+            return path.exists() and sample(path.read_text(), name, **labels) == value
+
+        self.systemd.wait_for(f"{name}={value} in {path}", ready)
+        return path.read_text()
+
+
+@pytest.fixture(scope="session")
+def wheelhouse() -> Iterator[Path]:
+    """The cctrack wheel built from this checkout, and wheels of what it needs."""
+    reason = realsystemd.why_unavailable()
+    if reason:
+        unavailable(reason)
+    if not SYSTEM_PYTHON.exists():
+        unavailable(f"{SYSTEM_PYTHON} is missing (apt-get install python3-venv)")
+    house = realsystemd.STATE_ROOT / f"wheelhouse-{os.getpid()}"
+    house.mkdir(parents=True, exist_ok=True)
+    house.chmod(0o755)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--disable-pip-version-check",
+            "-w",
+            str(house),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    for wheel in house.iterdir():
+        wheel.chmod(0o644)
+    try:
+        yield house
+    finally:
+        shutil.rmtree(house, ignore_errors=True)
+
+
+@pytest.fixture
+def host(wheelhouse: Path) -> Iterator[Host]:
+    state = realsystemd.STATE_ROOT / f"host-{uuid.uuid4().hex[:8]}"
+    textfile_dir = state / "textfile"
+    var_lib = state / "var-lib-cctrack"
+    crontabs = state / "crontabs"
+    for directory in (textfile_dir, var_lib, crontabs):
+        directory.mkdir(parents=True)
+    # As the README says for several users: sticky and world-writable, like /tmp.
+    textfile_dir.chmod(0o1777)
+    shutil.chown(crontabs, "root", "crontab" if _group_exists("crontab") else "root")
+    crontabs.chmod(0o1730)
+    binds = {
+        textfile_dir: TEXTFILE_DIR,
+        var_lib: "/var/lib/cctrack",
+        crontabs: "/var/spool/cron/crontabs",
+    }
+    systemd = realsystemd.boot(state / "systemd", binds)
+    box = Host(systemd, state, wheelhouse, textfile_dir, [])
+    try:
+        yield box
+    finally:
+        systemd.stop()
+        for user in box.users:
+            subprocess.run(["userdel", "-r", user], capture_output=True)
+        shutil.rmtree(state, ignore_errors=True)
+
+
+def _group_exists(name: str) -> bool:
+    import grp
+
+    try:
+        grp.getgrnam(name)
+    except KeyError:
+        return False
+    return True
+
+
+@pytest.fixture
+def node_exporter_of(host: Host) -> Iterator[str]:
+    binary = require_binary("prometheus-node-exporter")
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            binary,
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--collector.disable-defaults",
+            "--collector.textfile",
+            f"--collector.textfile.directory={host.textfile_dir}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}/metrics"
+    try:
+        wait_for_http(url, process)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def scrape(url: str) -> str:
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.read().decode()
+
+
+def assert_promtool_valid(path: Path) -> None:
+    promtool = require_binary("promtool")
+    check = subprocess.run(
+        [promtool, "check", "metrics"], input=path.read_bytes(), capture_output=True
+    )
+    assert check.returncode == 0 and check.stdout == b"" and check.stderr == b"", check
+
+
+def install_system_venv(host: Host) -> Path:
+    """README, "On a server": a venv in /opt/cctrack made with the system python3."""
+    venv = host.state / "opt-cctrack"
+    subprocess.run([str(SYSTEM_PYTHON), "-m", "venv", str(venv)], check=True)
+    subprocess.run(
+        [
+            f"{venv}/bin/pip",
+            "install",
+            "-q",
+            "--no-index",
+            "--find-links",
+            str(host.wheelhouse),
+            "cctrack",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return venv / "bin" / "cctrack"
+
+
+def test_server_users_with_the_system_units_write_their_textfiles(
+    host: Host, node_exporter_of: str
+) -> None:
+    cctrack = install_system_venv(host)
+    host.systemd.run(str(cctrack), "deploy", "systemd-system", "--to", "/run/systemd/system")
+    host.systemd.drop_in("cctrack-capture@.timer", FAST_TIMER)
+    host.systemd.systemctl("daemon-reload")
+    alice, bob = host.add_user("alice"), host.add_user("bob")
+    for home in (alice, bob):
+        host.systemd.systemctl("enable", "--runtime", "--now", f"cctrack-capture@{home.name}.timer")
+
+    # No config: Codex is the one tool these users have, and it is up; Claude is not "down".
+    for home in (alice, bob):
+        text = host.wait_for_sample(home.name, "cctrack_codex_up", 1.0)
+        assert sample(text, "cctrack_codex_usage_ratio", window="five_hour") == 0.9
+        assert "cctrack_claude_up" not in text
+        assert_promtool_valid(host.textfile(home.name))
+
+    # Then alice's own settings, read by the sandboxed units from her home: a Claude status
+    # command of her own.
+    tool = alice / "claude-status"
+    tool.write_text(STATUS_TOOL)
+    tool.chmod(0o755)
+    config = alice / ".config" / "cctrack" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text(f'claude_status = "{tool}"\n')
+    subprocess.run(["chown", "-R", f"{alice.name}:{alice.name}", str(alice)], check=True)
+    text = host.wait_for_sample(alice.name, "cctrack_claude_up", 1.0)
+    assert sample(text, "cctrack_claude_usage_ratio", window="five_hour") == 0.37
+    assert not (alice / "written-by-capture").exists()
+
+    metrics = scrape(node_exporter_of)
+    assert sample(metrics, "node_textfile_scrape_error") == 0.0
+    for home in (alice, bob):
+        assert sample(metrics, "cctrack_codex_up", user=home.name) == 1.0
+    # The README's command for the server's log.
+    journal = host.systemd.journal("-t", "cctrack")
+    for home in (alice, bob):
+        assert f"-> /var/lib/prometheus/node-exporter/cctrack-{home.name}.prom" in journal
+    assert "cctrack capture:" in journal and "cctrack analyze:" in journal
+
+
+def test_the_system_units_refuse_a_cctrack_other_users_cannot_run(host: Host) -> None:
+    private = host.state / "private"
+    private.mkdir(mode=0o700)
+    venv = private / "venv"
+    subprocess.run([str(SYSTEM_PYTHON), "-m", "venv", str(venv)], check=True)
+    subprocess.run(
+        [
+            f"{venv}/bin/pip",
+            "install",
+            "-q",
+            "--no-index",
+            "--find-links",
+            str(host.wheelhouse),
+            "cctrack",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    done = subprocess.run(
+        [f"{venv}/bin/cctrack", "deploy", "systemd-system", "--to", str(host.state)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1
+    assert f"the service users could not run {venv}/bin/cctrack: {private}" in done.stderr
+    assert "/usr/bin/python3 -m venv /opt/cctrack" in done.stderr
+    assert not list(host.state.glob("*.service"))
+
+
+def start_user_units(host: Host, user: str, cctrack: Path, *setup_args: str) -> str:
+    """A logged-in user (its user manager), `cctrack setup --systemd-user` as the README says,
+    and a drop-in that makes the user timer fire every few seconds."""
+    host.systemd.start_user_manager(user)
+    done = host.as_user(
+        user, str(cctrack), "setup", "--systemd-user", "--textfile-dir", TEXTFILE_DIR, *setup_args
+    )
+    drop_in = Path(f"/home/{user}/.config/systemd/user/cctrack-capture.timer.d")
+    drop_in.mkdir(parents=True)
+    (drop_in / "fast.conf").write_text(FAST_TIMER)
+    subprocess.run(["chown", "-R", f"{user}:{user}", f"/home/{user}/.config"], check=True)
+    host.as_user(user, "systemctl", "--user", "daemon-reload")
+    host.as_user(user, "systemctl", "--user", "restart", "cctrack-capture.timer")
+    return done.stdout
+
+
+def test_a_wheel_install_with_setup_systemd_user_runs_under_the_user_manager(
+    host: Host, node_exporter_of: str
+) -> None:
+    home = host.add_user("carol")
+    user = home.name
+    tool = home / "claude-status"
+    tool.write_text(STATUS_TOOL)
+    tool.chmod(0o755)
+    config = home / ".config" / "cctrack" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text(f'claude_status = "{tool}"\n')
+    subprocess.run(["chown", "-R", f"{user}:{user}", str(home)], check=True)
+    cctrack = host.install_venv(user, home / ".local" / "venvs" / "cctrack")
+    said = start_user_units(host, user, cctrack)
+    assert "ran systemctl --user enable --now cctrack-capture.timer" in said
+    assert f"created {home}/.local/state/cctrack" in said
+    unit = (home / ".config/systemd/user/cctrack-analyze.service").read_text()
+    assert f"ExecStart={cctrack} analyze --if-idle" in unit
+    assert unit.count(TEXTFILE_DIR) == 1
+
+    host.wait_for_sample(user, "cctrack_codex_up", 1.0)
+    host.wait_for_sample(user, "cctrack_claude_up", 1.0)
+    assert_promtool_valid(host.textfile(user))
+    assert sample(scrape(node_exporter_of), "node_textfile_scrape_error") == 0.0
+    # The user manager applied the sandbox (PrivateUsers=yes makes it able to): the status
+    # command found the home read-only.
+    assert not (home / "written-by-capture").exists()
+    journal = host.as_user(user, "journalctl", "--user", "-t", "cctrack", "--no-pager").stdout
+    assert "cctrack capture:" in journal and "cctrack analyze:" in journal
+    # The sandbox holds: capture ran with a read-only home and analyze without a network.
+    for unit_name, expected in (
+        ("cctrack-capture.service", ("PrivateUsers=yes", "ProtectHome=read-only")),
+        ("cctrack-analyze.service", ("PrivateUsers=yes", "PrivateNetwork=yes")),
+    ):
+        shown = host.as_user(
+            user,
+            "systemctl",
+            "--user",
+            "show",
+            unit_name,
+            "-p",
+            "PrivateUsers,ProtectHome,PrivateNetwork",
+        ).stdout
+        for line in expected:
+            assert line in shown, shown
+    assert "218/CAPABILITIES" not in host.systemd.journal("-n", "400")
+
+    # Uninstall removes what setup made, the textfile included.
+    gone = host.as_user(user, str(cctrack), "setup", "--uninstall").stdout
+    assert f"removed {TEXTFILE_DIR}/cctrack-{user}.prom" in gone
+    assert not host.textfile(user).exists()
+    assert not (home / ".config/systemd/user/cctrack-capture.timer").exists()
+    assert config.read_text() == f'claude_status = "{tool}"\n'
+    timers = host.as_user(user, "systemctl", "--user", "list-timers", "--all", "--no-legend").stdout
+    assert "cctrack" not in timers
+
+
+def test_setup_fails_loudly_without_a_user_manager(host: Host) -> None:
+    home = host.add_user("dan")
+    cctrack = host.install_venv(home.name, home / ".local" / "venvs" / "cctrack")
+    # No user@UID.service: systemctl --user has nothing to talk to.
+    done = host.as_user(home.name, str(cctrack), "setup", "--systemd-user", check=False)
+    assert done.returncode == 1, done
+    assert "systemctl --user daemon-reload failed" in done.stderr
+
+
+@pytest.fixture
+def pushgateway() -> Iterator[str]:
+    binary = require_binary("prometheus-pushgateway")
+    port = free_port()
+    process = subprocess.Popen(
+        [binary, f"--web.listen-address=127.0.0.1:{port}", "--persistence.file="],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(f"{url}/metrics", process)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_the_team_setup_pushes_from_the_user_units(host: Host, pushgateway: str) -> None:
+    home = host.add_user("erin")
+    user = home.name
+    config = home / ".config" / "cctrack" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text(f'pushgateway_url = "{pushgateway}"\nhostname = "erins-laptop"\n')
+    subprocess.run(["chown", "-R", f"{user}:{user}", str(home)], check=True)
+    cctrack = host.install_venv(user, home / ".local" / "venvs" / "cctrack")
+    start_user_units(host, user, cctrack)
+
+    def pushed() -> bool:
+        metrics = scrape(f"{pushgateway}/metrics")
+        return (
+            sample(metrics, "cctrack_codex_up", job="cctrack", instance="erins-laptop", user=user)
+            == 1.0
+        )
+
+    host.systemd.wait_for("erin's group on the Pushgateway", pushed)
+    metrics = scrape(f"{pushgateway}/metrics")
+    assert sample(metrics, "push_time_seconds", job="cctrack", instance="erins-laptop", user=user)
+    # The push's own record reaches the textfile, and with it the gateway, one round later.
+    host.wait_for_sample(user, "cctrack_push_failures_total", 0.0)
+    journal = host.as_user(user, "journalctl", "--user", "-t", "cctrack", "--no-pager").stdout
+    assert f"cctrack push: cctrack-{user}.prom -> {pushgateway}" in journal
+
+
+def test_setup_cron_runs_under_the_real_cron_daemon(host: Host) -> None:
+    if not shutil.which("cron") or not shutil.which("crontab"):
+        unavailable("cron is not installed (apt-get install cron)")
+    home = host.add_user("fay")
+    user = home.name
+    cctrack = host.install_venv(user, home / ".local" / "venvs" / "cctrack")
+    said = host.as_user(
+        user, str(cctrack), "setup", "--cron", "--textfile-dir", TEXTFILE_DIR
+    ).stdout
+    assert "added to your crontab" in said
+    table = host.as_user(user, "crontab", "-l").stdout
+    (line,) = [x for x in table.splitlines() if x.endswith("# cctrack")]
+    assert line.startswith("*/5 * * * * ")
+    # Every minute instead of every five, the rest of the line as setup wrote it.
+    host.systemd.run(
+        "sh",
+        "-c",
+        f"printf '%s\\n' {json.dumps('* * * * * ' + line[len('*/5 * * * * ') :])} | crontab -u {user} -",
+    )
+    host.systemd.run("systemd-run", "--unit=test-cron", "/usr/sbin/cron", "-f")
+    host.systemd.wait_for("cron's run", lambda: host.textfile(user).exists(), timeout=150)
+    log = Path(f"/home/{user}/.local/state/cctrack/cron.log").read_text()
+    first = log.splitlines()[0]
+    # Each line says when: 2026-11-29T01:02:03+00:00 cctrack capture: ...
+    assert datetime.fromisoformat(first.split(" ", 1)[0]).tzinfo is not None, first
+    assert "cctrack capture:" in log
