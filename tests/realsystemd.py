@@ -91,7 +91,6 @@ done
 # node_exporter's textfile directory): the host's own stay untouched.
 while IFS=' ' read -r source target; do
   [ -n "$source" ] || continue
-  mkdir -p "$target"
   mount --bind "$source" "$target"
 done < "$state/binds"
 mkdir -p /run/systemd/system.control /run/systemd/system
@@ -140,6 +139,8 @@ class Systemd:
     pid: int
     state: Path
     wrapper: subprocess.Popen[bytes]
+    # Mount points made on the host for binds (empty directories), removed by stop().
+    made: tuple[Path, ...] = ()
 
     def run(
         self, *argv: str, check: bool = True, timeout: float = 120, user: str | None = None
@@ -214,6 +215,9 @@ class Systemd:
             self.wrapper.wait(timeout=30)
         except subprocess.TimeoutExpired:
             self.wrapper.kill()
+        for path in reversed(self.made):
+            with contextlib.suppress(OSError):
+                path.rmdir()
 
 
 def boot(state: Path, binds: dict[Path, Path]) -> Systemd:
@@ -223,8 +227,13 @@ def boot(state: Path, binds: dict[Path, Path]) -> Systemd:
         raise NotAvailable(reason)
     state = outside_tmp(state)
     state.mkdir(parents=True, exist_ok=True)
-    lines = []
+    lines, made = [], []
     for source, target in binds.items():
+        # A missing mount point is made here, and removed again when the namespace stops.
+        missing = [p for p in [*reversed(Path(target).parents), Path(target)] if not p.exists()]
+        for path in missing:
+            path.mkdir()
+        made += missing
         lines.append(f"{outside_tmp(source)} {target}")
     (state / "binds").write_text("".join(f"{line}\n" for line in lines))
     (state / "masks").write_text(
@@ -268,8 +277,10 @@ def boot(state: Path, binds: dict[Path, Path]) -> Systemd:
             break
         time.sleep(0.05)
     if not pid:
+        for path in reversed(made):
+            path.rmdir()
         raise NotAvailable(f"the namespace did not start: {(state / 'console.log').read_text()}")
-    systemd = Systemd(pid, state, wrapper)
+    systemd = Systemd(pid, state, wrapper, tuple(made))
     up = ""
     for _ in range(240):
         if wrapper.poll() is not None:

@@ -202,3 +202,24 @@ def test_a_hanging_notify_command_costs_at_most_its_timeout(env: Env) -> None:
     assert result.returncode == 0
     assert "notification(s) not delivered: notify_command timed out after 1 s" in result.stderr
     assert env.textfile.exists()
+
+
+def test_a_tool_that_is_down_says_why_in_bar_and_guard(env: Env) -> None:
+    # A Codex home without any rollout: the capture fails, with its reason.
+    env.codex_home.mkdir()
+    env.vars["CCTRACK_SOURCES"] = "codex"
+    assert env.run("run").returncode == 1
+    plain = env.run("bar").stdout.strip()
+    assert plain.startswith("codex down: ") and len(plain) <= len("codex down: ") + 60
+    waybar = json.loads(env.run("bar", "--format", "waybar").stdout)
+    assert waybar["class"] == "critical" and waybar["tooltip"].startswith("codex down: ")
+    full = json.loads(env.run("bar", "--format", "json").stdout)
+    assert full["class"] == "critical" and full["tools"]["codex"]["up"] is False
+    assert full["tools"]["codex"]["error"]
+    guard = env.run("guard", "--tool", "codex")
+    assert guard.returncode == 69 and guard.stdout.startswith("codex down: "), guard.stdout
+
+
+def test_bar_without_any_analysis_is_unknown(env: Env) -> None:
+    waybar = json.loads(env.run("bar", "--format", "waybar").stdout)
+    assert waybar["class"] == "unknown" and "run `cctrack run`" in waybar["text"]

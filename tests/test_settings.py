@@ -106,3 +106,32 @@ def test_status_commands_split_like_a_shell_but_an_existing_path_stays_whole(
     assert settings(
         {}, {"HOME": str(HOME)}, 'claude_status = ["/bin/tool", "a b"]\n', tmp_path
     ).claude_status == ("/bin/tool", "a b")
+
+
+@pytest.mark.parametrize(
+    ("homes", "extra", "expected"),
+    [
+        ((".codex",), {}, ("codex",)),
+        ((".claude",), {}, ("claude",)),
+        ((".config/claude",), {}, ("claude",)),  # Claude Code's other home, as ccusage reads it
+        ((".claude", ".codex"), {}, ("claude", "codex")),
+        ((), {}, ("claude", "codex")),  # neither: both, so that their errors say what is missing
+        ((".codex",), {"CLAUDE_STATUS_PATH": "/usr/bin/my-claude-tool"}, ("claude", "codex")),
+        ((".codex",), {"CCTRACK_SOURCES": "claude"}, ("claude",)),  # pinned wins
+    ],
+)
+def test_sources_default_to_the_tools_present(
+    tmp_path: Path, homes: tuple[str, ...], extra: dict[str, str], expected: tuple[str, ...]
+) -> None:
+    for home in homes:
+        (tmp_path / home).mkdir(parents=True)
+    env = {"HOME": str(tmp_path), **extra}
+    assert resolve_settings({}, env, None, tmp_path).sources == expected
+
+
+def test_an_unreadable_implicit_config_is_an_error_that_names_it(tmp_path: Path) -> None:
+    config = tmp_path / ".config" / "cctrack" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.mkdir()  # exists, cannot be read as a file (EACCES needs a non-root test user)
+    with pytest.raises(CctrackError, match=f"cannot read config file {config}"):
+        resolve_settings({}, {"HOME": str(tmp_path)}, None, tmp_path)

@@ -154,7 +154,10 @@ def host(wheelhouse: Path) -> Iterator[Host]:
     textfile_dir = state / "textfile"
     var_lib = state / "var-lib-cctrack"
     crontabs = state / "crontabs"
-    for directory in (textfile_dir, var_lib, crontabs):
+    # What the README's server install writes as root: /opt/cctrack, /usr/local/bin,
+    # /etc/systemd/system; here test directories in their places.
+    opt, local_bin, etc_units = state / "opt", state / "usr-local-bin", state / "etc-units"
+    for directory in (textfile_dir, var_lib, crontabs, opt, local_bin, etc_units):
         directory.mkdir(parents=True)
     # As the README says for several users: sticky and world-writable, like /tmp.
     textfile_dir.chmod(0o1777)
@@ -164,6 +167,9 @@ def host(wheelhouse: Path) -> Iterator[Host]:
         textfile_dir: TEXTFILE_DIR,
         var_lib: "/var/lib/cctrack",
         crontabs: "/var/spool/cron/crontabs",
+        opt: "/opt",
+        local_bin: "/usr/local/bin",
+        etc_units: "/etc/systemd/system",
     }
     systemd = realsystemd.boot(state / "systemd", binds)
     box = Host(systemd, state, wheelhouse, textfile_dir, [])
@@ -468,3 +474,55 @@ def test_setup_cron_runs_under_the_real_cron_daemon(host: Host) -> None:
     # Each line says when: 2026-11-29T01:02:03+00:00 cctrack capture: ...
     assert datetime.fromisoformat(first.split(" ", 1)[0]).tzinfo is not None, first
     assert "cctrack capture:" in log
+
+
+def readme_block(marker: str, wheelhouse: Path) -> str:
+    """A command block of the README as a user pastes it; the package comes from the wheel
+    built from this checkout instead of GitHub (no network here)."""
+    text = (ROOT / "README.md").read_text()
+    block = text.split(f"<!-- readme-test: {marker} -->\n```sh\n", 1)[1].split("```", 1)[0]
+    return block.replace(
+        "git+https://github.com/cctrack/cctrack", f"--no-index --find-links {wheelhouse} cctrack"
+    )
+
+
+def test_the_readme_laptop_install_works_as_written_for_a_new_user(host: Host) -> None:
+    home = host.add_user("gus")
+    user = home.name
+    host.systemd.start_user_manager(user)
+    block = readme_block("user-install", host.wheelhouse)
+    done = host.as_user(user, "bash", "-e", "-c", block)
+    assert "cctrack setup: ran systemctl --user enable --now cctrack-capture.timer" in done.stdout
+    active = host.as_user(user, "systemctl", "--user", "is-active", "cctrack-capture.timer")
+    assert active.stdout.strip() == "active"
+    # Instead of waiting five minutes for the timer: what it starts, started now.
+    host.as_user(user, "systemctl", "--user", "start", "cctrack-capture.service")
+    host.wait_for_sample(user, "cctrack_codex_up", 1.0)
+    journal = host.as_user(user, "journalctl", "--user", "-t", "cctrack", "--since", "today")
+    assert "cctrack analyze: codex up" in journal.stdout
+    timers = host.as_user(user, "systemctl", "--user", "list-timers", "cctrack*").stdout
+    assert "cctrack-capture.timer" in timers
+
+
+def test_the_readme_server_install_works_as_written(host: Host) -> None:
+    home = host.add_user("hal")
+    user = home.name
+    block = readme_block("server-install", host.wheelhouse).replace("alice", user)
+    host.systemd.run("bash", "-e", "-c", block)
+    active = host.systemd.systemctl("is-active", f"cctrack-capture@{user}.timer")
+    assert active.strip() == "active"
+    host.systemd.systemctl("start", f"cctrack-capture@{user}.service")
+    host.wait_for_sample(user, "cctrack_codex_up", 1.0)
+    assert f"cctrack-{user}.prom" in host.systemd.journal("-t", "cctrack")
+    # The runbook's command, as that user, with cctrack on PATH.
+    shown = host.systemd.run(
+        "runuser",
+        "-u",
+        user,
+        "--",
+        "env",
+        f"CCTRACK_DATA_DIR=/var/lib/cctrack/{user}",
+        "cctrack",
+        "show",
+    )
+    assert "codex" in shown.stdout and "90" in shown.stdout
