@@ -135,21 +135,25 @@ def others_cannot_run(command: Path) -> Unrunnable | None:
         return Unrunnable(command, exc.strerror or str(exc))
     for target in targets:
         real = Path(os.path.realpath(target))
-        for place in (target, real):
-            for directory in reversed(place.parents):
-                try:
-                    mode = os.stat(directory).st_mode
-                except OSError as exc:
-                    return Unrunnable(directory, exc.strerror or str(exc))
-                if not mode & stat.S_IXOTH:
-                    return Unrunnable(directory, f"mode {stat.S_IMODE(mode):04o}, closed to others")
-        try:
-            mode = os.stat(real).st_mode
-        except OSError as exc:
-            return Unrunnable(real, exc.strerror or str(exc))
-        if not mode & stat.S_IXOTH:
-            return Unrunnable(real, f"mode {stat.S_IMODE(mode):04o}, not executable by others")
+        for directory in [*reversed(target.parents), *reversed(real.parents)]:
+            closed = _closed(directory, "closed to others")
+            if closed:
+                return closed
+        closed = _closed(real, "not executable by others")
+        if closed:
+            return closed
     return None
+
+
+def _closed(path: Path, what: str) -> Unrunnable | None:
+    """Unless others may execute (search) path: why not."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        return Unrunnable(path, exc.strerror or str(exc))
+    if mode & stat.S_IXOTH:
+        return None
+    return Unrunnable(path, f"mode {stat.S_IMODE(mode):04o}, {what}")
 
 
 def deploy(names: list[str], to: Path | None, command: Path) -> list[tuple[str, str]]:

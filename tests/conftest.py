@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
 import os
@@ -12,6 +13,7 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -169,27 +171,49 @@ class NodeExporter:
             return response.read().decode()
 
 
-@pytest.fixture
-def node_exporter(env: Env):  # type: ignore[no-untyped-def]
-    binary = require_binary("prometheus-node-exporter")
+@contextlib.contextmanager
+def serving(argv: list[str], ready_path: str = "/metrics") -> Iterator[str]:
+    """A real server of ours (node_exporter, the Pushgateway) on a free loopback port, given
+    its other flags; yields its base URL once it answers, and stops it afterwards."""
     port = free_port()
     process = subprocess.Popen(
-        [
-            binary,
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--collector.disable-defaults",
-            "--collector.textfile",
-            f"--collector.textfile.directory={env.textfile_dir}",
-        ],
+        [*argv, f"--web.listen-address=127.0.0.1:{port}"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
+    url = f"http://127.0.0.1:{port}"
     try:
-        wait_for_http(f"http://127.0.0.1:{port}/metrics", process)
-        yield NodeExporter(f"http://127.0.0.1:{port}/metrics")
+        wait_for_http(f"{url}{ready_path}", process)
+        yield url
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def running_node_exporter(textfile_dir: Path) -> contextlib.AbstractContextManager[str]:
+    binary = require_binary("prometheus-node-exporter")
+    return serving(
+        [
+            binary,
+            "--collector.disable-defaults",
+            "--collector.textfile",
+            f"--collector.textfile.directory={textfile_dir}",
+        ]
+    )
+
+
+@pytest.fixture
+def node_exporter(env: Env):  # type: ignore[no-untyped-def]
+    with running_node_exporter(env.textfile_dir) as url:
+        yield NodeExporter(f"{url}/metrics")
+
+
+@pytest.fixture
+def pushgateway() -> Iterator[str]:
+    binary = require_binary("prometheus-pushgateway")
+    # Debian's build persists to /var/lib/prometheus by default: in memory only here.
+    with serving([binary, "--persistence.file="], "/-/ready") as url:
+        yield url
 
 
 # Labels every series carries (who and which login): matched only when a test names them.

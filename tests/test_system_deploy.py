@@ -245,6 +245,25 @@ def test_jobs_skip_an_overlapping_run(tmp_path: Path) -> None:
     assert ran.returncode == 0 and "claude ok, codex ok" in ran.stderr
 
 
+def test_jobs_run_the_checkouts_own_cctrack_before_any_on_path(tmp_path: Path) -> None:
+    # A user's other cctrack (~/.local/bin, first on PATH) must not run one job of a unit
+    # while the checkout's runs the other.
+    decoy_dir = tmp_path / "bin"
+    decoy_dir.mkdir()
+    marker = tmp_path / "decoy-ran"
+    decoy = decoy_dir / "cctrack"
+    decoy.write_text(f"#!/bin/sh\ntouch {marker}\n")
+    decoy.chmod(0o755)
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {"HOME": str(home), "PATH": f"{decoy_dir}:/usr/bin:/bin"}
+    done = subprocess.run([str(ROOT / "jobs/analyze")], env=env, capture_output=True, text=True)
+    assert not marker.exists() and "cctrack analyze:" in done.stderr, done.stderr
+    # An explicit CCTRACK_BIN is the user's word, and wins.
+    subprocess.run([str(ROOT / "jobs/analyze")], env={**env, "CCTRACK_BIN": str(decoy)})
+    assert marker.exists()
+
+
 def test_jobs_say_when_cctrack_is_missing(tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()

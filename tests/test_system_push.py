@@ -7,36 +7,15 @@ import json
 import os
 import pwd
 import re
-import subprocess
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Env, free_port, require_binary, sample, wait_for_http
+from conftest import Env, free_port, sample
 from test_system_deploy import assert_every_dashboard_query_has_data, query, running_prometheus
 
 USER = pwd.getpwuid(os.geteuid()).pw_name
-
-
-@pytest.fixture
-def pushgateway(tmp_path: Path) -> Iterator[str]:
-    binary = require_binary("prometheus-pushgateway")
-    port = free_port()
-    process = subprocess.Popen(
-        # Debian's build persists to /var/lib/prometheus by default: in memory only here.
-        [binary, f"--web.listen-address=127.0.0.1:{port}", "--persistence.file="],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_http(f"{url}/-/ready", process)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def gateway_metrics(url: str) -> str:

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 import realsystemd
 from builders import nested_2026, token_count, write_rollout
-from conftest import IN_CI, free_port, require_binary, sample, wait_for_http
+from conftest import IN_CI, require_binary, running_node_exporter, sample
 
 ROOT = Path(__file__).resolve().parent.parent
 SYSTEM_PYTHON = Path("/usr/bin/python3")
@@ -194,26 +194,8 @@ def _group_exists(name: str) -> bool:
 
 @pytest.fixture
 def node_exporter_of(host: Host) -> Iterator[str]:
-    binary = require_binary("prometheus-node-exporter")
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            binary,
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--collector.disable-defaults",
-            "--collector.textfile",
-            f"--collector.textfile.directory={host.textfile_dir}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}/metrics"
-    try:
-        wait_for_http(url, process)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with running_node_exporter(host.textfile_dir) as url:
+        yield f"{url}/metrics"
 
 
 def scrape(url: str) -> str:
@@ -231,9 +213,8 @@ def assert_promtool_valid(path: Path) -> None:
     assert check.returncode == 0 and check.stdout == b"" and check.stderr == b"", check
 
 
-def install_system_venv(host: Host) -> Path:
-    """README, "On a server": a venv in /opt/cctrack made with the system python3."""
-    venv = host.state / "opt-cctrack"
+def root_venv(host: Host, venv: Path) -> Path:
+    """cctrack from the wheel into a venv root makes with the system python3."""
     subprocess.run([str(SYSTEM_PYTHON), "-m", "venv", str(venv)], check=True)
     subprocess.run(
         [
@@ -254,7 +235,7 @@ def install_system_venv(host: Host) -> Path:
 def test_server_users_with_the_system_units_write_their_textfiles(
     host: Host, node_exporter_of: str
 ) -> None:
-    cctrack = install_system_venv(host)
+    cctrack = root_venv(host, host.state / "opt-cctrack")
     host.systemd.run(str(cctrack), "deploy", "systemd-system", "--to", "/run/systemd/system")
     host.systemd.drop_in("cctrack-capture@.timer", FAST_TIMER)
     host.systemd.systemctl("daemon-reload")
@@ -297,20 +278,7 @@ def test_the_system_units_refuse_a_cctrack_other_users_cannot_run(host: Host) ->
     private = host.state / "private"
     private.mkdir(mode=0o700)
     venv = private / "venv"
-    subprocess.run([str(SYSTEM_PYTHON), "-m", "venv", str(venv)], check=True)
-    subprocess.run(
-        [
-            f"{venv}/bin/pip",
-            "install",
-            "-q",
-            "--no-index",
-            "--find-links",
-            str(host.wheelhouse),
-            "cctrack",
-        ],
-        check=True,
-        capture_output=True,
-    )
+    root_venv(host, venv)
     done = subprocess.run(
         [f"{venv}/bin/cctrack", "deploy", "systemd-system", "--to", str(host.state)],
         capture_output=True,
@@ -402,24 +370,6 @@ def test_setup_fails_loudly_without_a_user_manager(host: Host) -> None:
     done = host.as_user(home.name, str(cctrack), "setup", "--systemd-user", check=False)
     assert done.returncode == 1, done
     assert "systemctl --user daemon-reload failed" in done.stderr
-
-
-@pytest.fixture
-def pushgateway() -> Iterator[str]:
-    binary = require_binary("prometheus-pushgateway")
-    port = free_port()
-    process = subprocess.Popen(
-        [binary, f"--web.listen-address=127.0.0.1:{port}", "--persistence.file="],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_http(f"{url}/metrics", process)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def test_the_team_setup_pushes_from_the_user_units(host: Host, pushgateway: str) -> None:
