@@ -237,7 +237,9 @@ def _as_report(window: Window) -> WindowReport:
 def claude_segment(saved: SavedWindows | None, now: datetime, prefix: bool) -> str:
     if saved is None:
         return "cctrack: no Claude usage yet"
-    windows = " · ".join(window_text(_as_report(w.as_of(now)), now) for w in saved.windows)
+    windows = " · ".join(
+        window_text(_as_report(w.as_of(now, saved.observed_at)), now) for w in saved.windows
+    )
     if now - saved.observed_at > STALE:
         windows += f" · stale {duration((now - saved.observed_at).total_seconds(), minutes=True)}"
     return f"claude {windows}" if prefix else windows

@@ -98,8 +98,13 @@ def compare(before: Point, after: Point, limits: Limits) -> list[str]:
     if after.observed_at <= before.observed_at:
         return []
     if before.resets_at is not None and (
-        after.observed_at >= before.resets_at - RESET_SLACK
-        or (after.rolled_over and after.captured_at >= before.resets_at)
+        (after.rolled_over and after.captured_at >= before.resets_at)
+        or (
+            after.observed_at >= before.resets_at - RESET_SLACK
+            # Past the announced time with usage still counting up is the vendor's meter
+            # going on (Codex moves the reset later), not a reset.
+            and after.used_ratio < before.used_ratio
+        )
     ):
         return ["reset"]
     kinds = []

@@ -76,9 +76,12 @@ class Window:
     window_seconds: int | None
     resets_at: datetime | None
 
-    def as_of(self, now: datetime) -> Window:
-        """After its reset a window has rolled over: nothing used, next reset unknown."""
-        if self.resets_at is not None and self.resets_at <= now:
+    def as_of(self, now: datetime, observed_at: datetime) -> Window:
+        """The window at `now` of numbers true at `observed_at`: rolled over (nothing used,
+        next reset unknown) once a reset has passed *after* the numbers were observed.
+        Numbers observed after their own reset time are the vendor's current numbers, as its
+        own screen shows them: Codex keeps counting past `resets_at` and moves it later."""
+        if self.resets_at is not None and observed_at < self.resets_at <= now:
             return replace(self, used_ratio=0.0, resets_at=None)
         return self
 
@@ -153,8 +156,10 @@ class Extras:
 
     extra_usage_enabled: bool | None = None
     extra_usage_used_ratio: float | None = None
-    extra_usage_limit: float | None = None
-    extra_usage_used: float | None = None
+    # Amounts in the currency's own unit (dollars, not cents), named apart from the cents
+    # that records written before this carried under extra_usage_limit / extra_usage_used.
+    extra_usage_monthly_limit: float | None = None
+    extra_usage_spent: float | None = None
     currency: str | None = None
     has_credits: bool | None = None
     credits_unlimited: bool | None = None
@@ -177,8 +182,8 @@ class Extras:
         return cls(
             extra_usage_enabled=_optional(obj, "extra_usage_enabled", bool),
             extra_usage_used_ratio=ratio,
-            extra_usage_limit=_optional(obj, "extra_usage_limit", float),
-            extra_usage_used=_optional(obj, "extra_usage_used", float),
+            extra_usage_monthly_limit=_optional(obj, "extra_usage_monthly_limit", float),
+            extra_usage_spent=_optional(obj, "extra_usage_spent", float),
             currency=currency if isinstance(currency, str) and _CURRENCY.match(currency) else None,
             has_credits=_optional(obj, "has_credits", bool),
             credits_unlimited=_optional(obj, "credits_unlimited", bool),
@@ -214,8 +219,10 @@ class Status:
     def as_of(self, now: datetime) -> Status:
         return replace(
             self,
-            windows=tuple(w.as_of(now) for w in self.windows),
-            buckets=tuple(replace(b, window=b.window.as_of(now)) for b in self.buckets),
+            windows=tuple(w.as_of(now, self.observed_at) for w in self.windows),
+            buckets=tuple(
+                replace(b, window=b.window.as_of(now, self.observed_at)) for b in self.buckets
+            ),
         )
 
     def to_json(self) -> dict[str, Any]:

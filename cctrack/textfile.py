@@ -179,8 +179,16 @@ def evidence_families(prefix: str, reports: list[ToolReport], user: str) -> Iter
 EXTRAS = (
     ("extra_usage_enabled", "1 if paid extra usage beyond the plan is on, else 0.", False),
     ("extra_usage_used_ratio", "Share of the monthly extra-usage limit spent, 0..1.", False),
-    ("extra_usage_limit", "Monthly extra-usage limit, in its currency.", True),
-    ("extra_usage_used", "Extra usage spent this month, in its currency.", True),
+    (
+        "extra_usage_monthly_limit",
+        "Monthly extra-usage limit, in units of its currency (dollars, not cents).",
+        True,
+    ),
+    (
+        "extra_usage_spent",
+        "Extra usage spent this month, in units of its currency (dollars, not cents).",
+        True,
+    ),
     ("credits_balance", "Credits left on the account.", False),
     ("credits_unlimited", "1 if the account's credits are unlimited, else 0.", False),
     ("reset_credits_available", "Banked full resets of the limits, not yet used.", False),

@@ -134,8 +134,9 @@ def test_claude_buckets_and_extra_usage(env: Env, usage_api: FakeUsageAPI) -> No
             ],
             "extra_usage": {
                 "is_enabled": True,
-                "monthly_limit": 50,
-                "used_credits": 12.5,
+                # Cents, as the endpoint sends them: Claude Code's /usage shows "$12.50 / $50.00".
+                "monthly_limit": 5000,
+                "used_credits": 1250,
                 "utilization": 25.0,
                 "currency": "usd",
             },
@@ -155,7 +156,7 @@ def test_claude_buckets_and_extra_usage(env: Env, usage_api: FakeUsageAPI) -> No
     assert "oauth_apps" not in text and 'bucket="sonnet"' not in text
     assert sample(text, "cctrack_claude_extra_usage_enabled") == 1
     assert sample(text, "cctrack_claude_extra_usage_used_ratio") == 0.25
-    assert sample(text, "cctrack_claude_extra_usage_limit", currency="USD") == 50
-    assert sample(text, "cctrack_claude_extra_usage_used", currency="USD") == 12.5
+    assert sample(text, "cctrack_claude_extra_usage_monthly_limit", currency="USD") == 50
+    assert sample(text, "cctrack_claude_extra_usage_spent", currency="USD") == 12.5
     shown = json.loads(env.run("show", "--json").stdout)
     assert shown["tools"]["claude"]["windows"].keys() == {"five_hour", "weekly"}

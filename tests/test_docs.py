@@ -41,8 +41,8 @@ def rendered_metric_names() -> set[str]:
         "claude": Extras(
             extra_usage_enabled=True,
             extra_usage_used_ratio=0.2,
-            extra_usage_limit=50.0,
-            extra_usage_used=10.0,
+            extra_usage_monthly_limit=50.0,
+            extra_usage_spent=10.0,
             currency="USD",
         ),
         "codex": Extras(

@@ -18,7 +18,16 @@ from cctrack.errors import EXIT_USAGE, CctrackError
 from cctrack.records import checked_ratio
 
 # Lengths the tools report, in minutes, and the names the docs give them.
-KNOWN_WINDOWS = {300: "five_hour", 1440: "daily", 10080: "weekly", 43200: "monthly"}
+KNOWN_WINDOWS = {
+    300: "five_hour",
+    1440: "daily",
+    10080: "weekly",
+    43200: "monthly",
+    525600: "annual",
+}
+# Within this share of a known length a window is that window, as Codex's TUI names it
+# (codex-rs/tui/src/chatwidget/rate_limits.rs, is_approximate_window: ±5 %, inclusive).
+WINDOW_TOLERANCE = 0.05
 _ON = {"1", "true", "yes", "on"}
 
 
@@ -70,9 +79,9 @@ class SourceParams:
 
 
 def window_name(minutes: int) -> str:
-    """Name a window by its length, never by its slot; tools round, so match within ~1 %."""
+    """Name a window by its length, never by its slot, within Codex's own tolerance."""
     for known, name in KNOWN_WINDOWS.items():
-        if abs(minutes - known) <= max(3, known // 100):
+        if abs(minutes - known) <= known * WINDOW_TOLERANCE:
             return name
     if minutes % 1440 == 0:
         return f"{minutes // 1440}_day"

@@ -50,8 +50,9 @@ class RateLimitSnapshot:
     extras: Extras | None = None
 
 
-# How Codex's own status screen names a window that came without its length.
-SLOT_NAMES = {"primary": "five_hour", "secondary": "weekly"}
+# How Codex's own TUI names a window that came without its length ("usage", "secondary
+# usage": codex-rs/tui/src/chatwidget/rate_limits.rs, fallback_limit_label).
+SLOT_NAMES = {"primary": "usage", "secondary": "secondary_usage"}
 # Codex reports used_percent above 100 once a limit is overrun and shows it as "0% left";
 # a value beyond this is not a percentage at all (an epoch in the wrong field).
 MAX_CODEX_PERCENT = 1e6
@@ -135,7 +136,7 @@ def read_windows(
             if used == 0 and resets is None:
                 continue  # a placeholder, not a reading
             # Codex keeps a window without a length and names it by its slot.
-            name = SLOT_NAMES.get(slot, "weekly")
+            name = SLOT_NAMES.get(slot, "usage")
             windows.setdefault(name, Window(name, used, None, resets))
             continue
         if not _number(minutes) or not 1 <= minutes <= 10**7:

@@ -115,13 +115,23 @@ def _extras(entry: Any) -> Extras | None:
 
     utilization = number("utilization")
     currency = entry.get("currency")
+    # The amounts are minor units, cents: 1540 of 2000 is "$15.40 / $20.00" in Claude Code's
+    # /usage (CodexBar's normalizeClaudeExtraUsageAmounts divides by 100 too). Newer answers
+    # say how many decimal places the currency has.
+    places = entry.get("decimal_places")
+    scale = 10 ** (places if isinstance(places, int) and 0 <= places <= 6 else 2)
+
+    def amount(key: str) -> float | None:
+        value = number(key)
+        return round(value / scale, 6) if value is not None else None
+
     return Extras(
         extra_usage_enabled=enabled if isinstance(enabled, bool) else None,
         extra_usage_used_ratio=utilization / 100
         if utilization is not None and utilization >= 0
         else None,
-        extra_usage_limit=number("monthly_limit"),
-        extra_usage_used=number("used_credits"),
+        extra_usage_monthly_limit=amount("monthly_limit"),
+        extra_usage_spent=amount("used_credits"),
         currency=currency.upper()
         if isinstance(currency, str) and currency.isalpha() and len(currency) <= 8
         else None,
