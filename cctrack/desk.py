@@ -238,7 +238,7 @@ def claude_segment(saved: SavedWindows | None, now: datetime, prefix: bool) -> s
     if saved is None:
         return "cctrack: no Claude usage yet"
     windows = " · ".join(
-        window_text(_as_report(w.as_of(now, saved.observed_at)), now) for w in saved.windows
+        window_text(_as_report(w.as_of(now, saved.time_of(w.name))), now) for w in saved.windows
     )
     if now - saved.observed_at > STALE:
         windows += f" · stale {duration((now - saved.observed_at).total_seconds(), minutes=True)}"

@@ -27,7 +27,7 @@ USED_RATIO_TOLERANCE = 0.05
 MAX_SEQ = (1 << 63) - 1
 _WINDOW_NAME = re.compile(r"^[a-z0-9_]{1,40}$")
 # Label values taken from a tool: a short, plain alphabet, so nothing else can become a label.
-_ORIGIN = re.compile(r"^[A-Za-z0-9_.:-]{1,40}$")
+_ORIGIN = re.compile(r"^[A-Za-z0-9_.:+-]{1,40}$")
 _PLAN = re.compile(r"^[a-z0-9_.-]{1,32}$")
 _ACCOUNT = re.compile(r"^[a-z0-9-]{1,40}$")
 _BUCKET = re.compile(r"^[a-z0-9_]{1,32}$")
@@ -136,6 +136,65 @@ class Bucket:
         return cls(name, Window.from_json(obj.get("window"), obj))
 
 
+# A spend limit may be overrun: Claude Code's gateway spend_limit goes past 100 %.
+MAX_SPEND_RATIO = 100.0
+_UNIT = re.compile(r"^[A-Za-z]{1,8}$")
+
+
+@dataclass(frozen=True)
+class SpendLimit:
+    """A limit on spend rather than on a usage window: Codex's spend controls on usage-based
+    Business/Enterprise plans (`individual`, `group`), Claude Code's gateway `spend_limit`
+    (`spend`). Used as a share (which may pass 1), when it resets, and the amounts in `unit`
+    (credits, or a currency code) when the vendor says them."""
+
+    name: str
+    used_ratio: float
+    resets_at: datetime | None
+    used: float | None = None
+    limit: float | None = None
+    unit: str | None = None
+
+    def as_of(self, now: datetime, observed_at: datetime) -> SpendLimit:
+        if self.resets_at is not None and observed_at < self.resets_at <= now:
+            return replace(
+                self, used_ratio=0.0, used=0.0 if self.used is not None else None, resets_at=None
+            )
+        return self
+
+    def to_json(self) -> dict[str, Any]:
+        obj: dict[str, Any] = {
+            "limit": self.name,
+            "used_ratio": self.used_ratio,
+            "resets_at": format_precise(self.resets_at) if self.resets_at else None,
+        }
+        for key, value in (("used", self.used), ("amount", self.limit), ("unit", self.unit)):
+            if value is not None:
+                obj[key] = value
+        return obj
+
+    @classmethod
+    def from_json(cls, obj: Any) -> SpendLimit:
+        if not isinstance(obj, dict):
+            raise ValueError("spend limit is not an object")
+        name = obj.get("limit")
+        if not isinstance(name, str) or not _BUCKET.match(name):
+            raise ValueError(f"bad spend limit name {quote(name)}")
+        ratio = finite_number(obj.get("used_ratio"), f"spend {name} used_ratio")
+        if not 0 <= ratio <= MAX_SPEND_RATIO:
+            raise ValueError(f"spend {name} used_ratio {ratio:g} is out of range")
+        resets = obj.get("resets_at")
+        unit = obj.get("unit")
+        return cls(
+            name,
+            ratio,
+            _time_field(resets, f"spend {name} resets_at") if resets is not None else None,
+            _optional(obj, "used", float),
+            _optional(obj, "amount", float),
+            unit if isinstance(unit, str) and _UNIT.match(unit) else None,
+        )
+
+
 def _optional(obj: dict[str, Any], key: str, kind: type) -> Any:
     value = obj.get(key)
     if value is None:
@@ -212,6 +271,7 @@ class Status:
     account: str | None = None
     buckets: tuple[Bucket, ...] = ()
     extras: Extras | None = None
+    spend: tuple[SpendLimit, ...] = ()
     # The tool's newest activity on this host (its logs' newest write), when known: usage
     # that rises without it is evidence (evidence.py).
     local_activity_at: datetime | None = None
@@ -223,6 +283,7 @@ class Status:
             buckets=tuple(
                 replace(b, window=b.window.as_of(now, self.observed_at)) for b in self.buckets
             ),
+            spend=tuple(s.as_of(now, self.observed_at) for s in self.spend),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -240,6 +301,8 @@ class Status:
             obj["buckets"] = [b.to_json() for b in self.buckets]
         if self.extras is not None and self.extras.to_json():
             obj["extras"] = self.extras.to_json()
+        if self.spend:
+            obj["spend"] = [s.to_json() for s in self.spend]
         if self.local_activity_at is not None:
             obj["local_activity_at"] = format_time(self.local_activity_at)
         return obj
@@ -263,7 +326,11 @@ class Status:
         plan = plan_label(plan) if plan else None
         account = obj.get("account")
         windows = obj.get("windows")
-        if not isinstance(windows, dict) or not windows:
+        spend = obj.get("spend", [])
+        if not isinstance(spend, list):
+            raise ValueError("spend is not a list")
+        # A spend-controlled account may have no usage window at all, only its spend limit.
+        if not isinstance(windows, dict) or not (windows or spend):
             raise ValueError("status has no windows")
         buckets = obj.get("buckets", [])
         if not isinstance(buckets, list):
@@ -279,6 +346,7 @@ class Status:
             account=account if isinstance(account, str) and _ACCOUNT.match(account) else None,
             buckets=tuple(Bucket.from_json(b) for b in buckets),
             extras=Extras.from_json(extras) if extras is not None else None,
+            spend=tuple(SpendLimit.from_json(s) for s in spend),
             local_activity_at=_time_field(activity, "local_activity_at") if activity else None,
         )
 

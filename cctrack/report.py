@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from cctrack.evidence import Counts
 from cctrack.prices import Price, cost_usd, price_of
-from cctrack.records import DEFAULT_PROFILE, SOURCE_TOOLS, Bucket, Extras, Window
+from cctrack.records import DEFAULT_PROFILE, SOURCE_TOOLS, Bucket, Extras, SpendLimit, Window
 from cctrack.state import State, TokenState, ToolState
 
 # Below this share used, tokens per percent is mostly rounding of the percentage.
@@ -137,6 +137,7 @@ class ToolReport:
     # Narrower limits (a model's own weekly limit) and what else the vendor reports.
     buckets: tuple[Bucket, ...] = ()
     extras: Extras | None = None
+    spend: tuple[SpendLimit, ...] = ()
     # Evidence counters per (window, bucket) series, bucket "" for the plan's windows.
     evidence: tuple[tuple[str, str, Counts], ...] = ()
     # None when no token records were folded for this tool (counters off or none yet).
@@ -198,6 +199,7 @@ def tool_report(
         profile=profile,
         account=status.account if status else None,
         buckets=status.buckets if status else (),
+        spend=status.spend if status else (),
         extras=status.extras if status else None,
         evidence=evidence,
         tokens=token_report(name, tokens, windows, prices or {}, now) if tokens else None,

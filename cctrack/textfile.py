@@ -92,9 +92,45 @@ def tool_families(tool: str, reports: list[ToolReport], user: str) -> Iterator[F
     if info.samples:
         yield info
     yield from (bucket_usage, bucket_resets)
+    yield from spend_families(prefix, reports, user)
     yield from extras_families(prefix, reports, user)
     yield from evidence_families(prefix, reports, user)
     yield from token_families(prefix, reports, user)
+
+
+def spend_families(prefix: str, reports: list[ToolReport], user: str) -> Iterator[Family]:
+    """Limits on spend (Codex spend controls, Claude Code's gateway spend_limit), beside the
+    usage windows: a share that may pass 1, its reset, and the amounts in their unit."""
+    usage = Family(
+        f"{prefix}_spend_usage_ratio",
+        "gauge",
+        "Share of a spend limit used (individual, group, or the gateway's spend); may pass 1.",
+    )
+    resets = Family(
+        f"{prefix}_spend_reset_timestamp_seconds", "gauge", "When that spend limit resets."
+    )
+    used = Family(
+        f"{prefix}_spend_used",
+        "gauge",
+        "Spent against that limit, in its unit (credits, or a currency's own unit).",
+    )
+    limit = Family(
+        f"{prefix}_spend_limit", "gauge", "The spend limit itself, in its unit (credits, or money)."
+    )
+    for report in reports:
+        for spend in report.spend:
+            where = {"limit": spend.name, **who(report, user)}
+            usage.add(spend.used_ratio, **where)
+            if spend.resets_at is not None:
+                resets.add(spend.resets_at.timestamp(), **where)
+            amounts = {"unit": spend.unit or "", **where}
+            if spend.used is not None:
+                used.add(spend.used, **amounts)
+            if spend.limit is not None:
+                limit.add(spend.limit, **amounts)
+    for family in (usage, resets, used, limit):
+        if family.samples:
+            yield family
 
 
 def token_families(prefix: str, reports: list[ToolReport], user: str) -> Iterator[Family]:

@@ -25,6 +25,7 @@ LAYERS = [
     "cctrack.sources.claude.statusline",
     "cctrack.sources.claude.keychain",
     "cctrack.sources.claude.oauth",
+    "cctrack.sources.claude.cached",
     "cctrack.sources.claude",
     "cctrack.sources.codex",
     "cctrack.sources.account",

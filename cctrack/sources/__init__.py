@@ -78,6 +78,15 @@ class SourceParams:
             ) from None
 
 
+def claude_json_paths(claude_home: Path) -> list[Path]:
+    """Where Claude Code keeps `.claude.json` (the account, its usage cache): inside
+    CLAUDE_CONFIG_DIR when that is set, else beside the default `~/.claude` home, in `~`."""
+    candidates = [claude_home / ".claude.json"]
+    if claude_home.name == ".claude":
+        candidates.append(claude_home.parent / ".claude.json")
+    return candidates
+
+
 def window_name(minutes: int) -> str:
     """Name a window by its length, never by its slot, within Codex's own tolerance."""
     for known, name in KNOWN_WINDOWS.items():

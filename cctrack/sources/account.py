@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from cctrack.files import read_json
+from cctrack.sources import claude_json_paths
 
 
 def pseudonym(vendor: str, account_id: str) -> str:
@@ -29,12 +30,8 @@ def _field(path: Path, *keys: str) -> str | None:
 
 
 def claude_account(claude_home: Path) -> str | None:
-    """Claude Code keeps the account in `.claude.json`: inside CLAUDE_CONFIG_DIR when that is
-    set, else beside the default `~/.claude` home, in `~`."""
-    candidates = [claude_home / ".claude.json"]
-    if claude_home.name == ".claude":
-        candidates.append(claude_home.parent / ".claude.json")
-    for path in candidates:
+    """Claude Code keeps the account in `.claude.json`."""
+    for path in claude_json_paths(claude_home):
         uuid = _field(path, "oauthAccount", "accountUuid")
         if uuid:
             return pseudonym("claude", uuid)

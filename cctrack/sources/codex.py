@@ -22,7 +22,16 @@ from typing import Any
 from cctrack import process
 from cctrack.errors import CctrackError
 from cctrack.files import lines_from_end
-from cctrack.records import Bucket, Extras, Status, Window, limit_reason, plan_label
+from cctrack.records import (
+    MAX_SPEND_RATIO,
+    Bucket,
+    Extras,
+    SpendLimit,
+    Status,
+    Window,
+    limit_reason,
+    plan_label,
+)
 from cctrack.redact import quote, redact
 from cctrack.sources import SourceParams, bucket_name, window_name
 from cctrack.timefmt import format_time, from_unix, parse_time
@@ -48,6 +57,13 @@ class RateLimitSnapshot:
     problem: str | None = None
     buckets: tuple[Bucket, ...] = ()
     extras: Extras | None = None
+    spend: tuple[SpendLimit, ...] = ()
+
+    @property
+    def usable(self) -> bool:
+        """Numbers to report: a usage window, or a spend limit (a spend-controlled account
+        may have no window at all)."""
+        return bool(self.windows or self.spend)
 
 
 # How Codex's own TUI names a window that came without its length ("usage", "secondary
@@ -181,9 +197,67 @@ def read_extras(limits: Any) -> Extras | None:
         has_credits=has if isinstance(has, bool) else None,
         credits_unlimited=unlimited if isinstance(unlimited, bool) else None,
         credits_balance=amount if amount is not None and math.isfinite(amount) else None,
-        limit_reached=limit_reason(limits.get("rate_limit_reached_type")),
+        limit_reached=spend_reached(limits) or limit_reason(limits.get("rate_limit_reached_type")),
     )
     return extras if extras.to_json() else None
+
+
+# Spend controls of usage-based Business/Enterprise plans, as rollouts write them (Codex
+# >= 0.149, codex-rs/protocol RateLimitSnapshot.individual_limit: SpendControlLimitSnapshot
+# {limit, used, remaining_percent, resets_at}, amounts as strings of credits).
+SPEND_LIMITS = (("individual_limit", "individual"), ("group_limit", "group"))
+
+
+def _amount(value: Any) -> float | None:
+    try:
+        number = float(value) if isinstance(value, (str, int, float)) else None
+    except ValueError:
+        return None
+    if isinstance(value, bool) or number is None or not math.isfinite(number) or number < 0:
+        return None
+    return number
+
+
+def read_spend(limits: Any) -> tuple[SpendLimit, ...]:
+    """The spend limits of one rate-limit object: used share (from used_percent, else
+    100 - remaining_percent, else used / limit), reset, amounts in credits."""
+    if not isinstance(limits, dict):
+        return ()
+    found = []
+    for key, name in SPEND_LIMITS:
+        entry = limits.get(key)
+        if not isinstance(entry, dict):
+            continue
+        used, limit = _amount(entry.get("used")), _amount(entry.get("limit"))
+        used_percent = _amount(entry.get("used_percent"))
+        left_percent = _amount(entry.get("remaining_percent"))
+        if used_percent is not None:
+            ratio: float | None = used_percent / 100
+        elif left_percent is not None and left_percent <= 100:
+            ratio = (100 - left_percent) / 100
+        else:
+            ratio = used / limit if used is not None and limit else None
+        if ratio is None:
+            continue
+        resets = _amount(entry.get("resets_at"))
+        found.append(
+            SpendLimit(
+                name,
+                min(ratio, MAX_SPEND_RATIO),
+                from_unix(resets) if resets is not None and 0 < resets < 1e11 else None,
+                used,
+                limit,
+                "credits",
+            )
+        )
+    return tuple(found)
+
+
+def spend_reached(limits: Any) -> str | None:
+    """Why the plan is blocked by spend control, as a limit_reached reason."""
+    if not isinstance(limits, dict) or limits.get("spend_control_reached") is not True:
+        return None
+    return limit_reason(limits.get("spend_reached_type")) or "spend_control_reached"
 
 
 def parse_rate_limits(limits: Any, line_time: datetime) -> tuple[Window, ...]:
@@ -213,10 +287,15 @@ def snapshot_from_line(line: bytes) -> RateLimitSnapshot | None:
         return None
     line_time, limits = found
     windows, problem = read_rate_limits(limits, line_time)
-    if not windows and not problem:
+    spend = read_spend(limits) if is_plan_limit(limits) else ()
+    # A line saying the spend limit is reached is the newest word even without numbers: it
+    # must not let an older windowed line pass for current.
+    if not windows and not problem and not spend and not spend_reached(limits):
         return None
     plan = plan_label(limits.get("plan_type"))
-    return RateLimitSnapshot(line_time, windows, plan, problem, extras=read_extras(limits))
+    return RateLimitSnapshot(
+        line_time, windows, plan, problem, extras=read_extras(limits), spend=spend
+    )
 
 
 def rollout_files(home: Path, since: datetime) -> list[tuple[float, Path]]:
@@ -325,7 +404,28 @@ def _snake(limits: Any) -> dict[str, Any] | None:
         }
 
     credits = limits.get("credits")
+    # Spend controls: older answers carry `individualLimit`, newer ones `spendControl
+    # {reached, reachedLimitType, individualLimit, groupDefaultLimit}`
+    # (codex-rs/app-server-protocol/schema/json/v2).
+    control = limits.get("spendControl")
+    control = control if isinstance(control, dict) else {}
+
+    def spend(entry: Any) -> Any:
+        if not isinstance(entry, dict):
+            return None
+        return {
+            "limit": entry.get("limit"),
+            "used": entry.get("used"),
+            "used_percent": entry.get("usedPercent"),
+            "remaining_percent": entry.get("remainingPercent"),
+            "resets_at": entry.get("resetAt", entry.get("resetsAt")),
+        }
+
     return {
+        "individual_limit": spend(control.get("individualLimit") or limits.get("individualLimit")),
+        "group_limit": spend(control.get("groupDefaultLimit")),
+        "spend_control_reached": control.get("reached", limits.get("spendControlReached")),
+        "spend_reached_type": control.get("reachedLimitType"),
         "limit_id": limits.get("limitId"),
         "limit_name": limits.get("limitName"),
         "primary": window(limits.get("primary")),
@@ -363,7 +463,13 @@ def parse_app_server_limits(result: Any, now: datetime) -> RateLimitSnapshot:
         extras = replace(extras, reset_credits_available=count)
     plan = plan_label(shaped.get("plan_type"))
     return RateLimitSnapshot(
-        now, windows, plan, problem, buckets, extras if extras.to_json() else None
+        now,
+        windows,
+        plan,
+        problem,
+        buckets,
+        extras if extras.to_json() else None,
+        read_spend(shaped),
     )
 
 
@@ -383,7 +489,7 @@ def app_server_snapshot(
             snapshot = parse_app_server_limits(session.reply(1), now)
     except process.ProcessFailure as exc:
         raise CctrackError(f"codex app-server {redact(str(exc))}") from None
-    if not snapshot.windows:
+    if not snapshot.usable:
         raise CctrackError(
             "codex app-server answered without a plan rate limit; is Codex logged in with ChatGPT?"
         )
@@ -395,7 +501,11 @@ def as_status(
 ) -> Status:
     status = Status("codex", snapshot.observed_at, origin, snapshot.windows, snapshot.plan)
     status = replace(
-        status, buckets=snapshot.buckets, extras=snapshot.extras, local_activity_at=activity
+        status,
+        buckets=snapshot.buckets,
+        extras=snapshot.extras,
+        spend=snapshot.spend,
+        local_activity_at=activity,
     )
     return status.as_of(now)
 
@@ -437,10 +547,15 @@ def codex_status(
             "Codex writes one when it talks to its backend, so use Codex once while logged "
             "in with ChatGPT"
         )
-    if not snapshot.windows:
+    if not snapshot.usable:
+        why = snapshot.problem or (
+            f"the spend limit is reached ({snapshot.extras.limit_reached})"
+            if snapshot.extras and snapshot.extras.limit_reached
+            else "nothing in it"
+        )
         raise CctrackError(
             f"the newest Codex rate-limit snapshot ({format_time(snapshot.observed_at)}) has no "
-            f"usable window: {snapshot.problem}; not falling back to an older one"
+            f"usable window: {why}; not falling back to an older one"
         )
     return as_status(snapshot, "rollout", now, activity)
 

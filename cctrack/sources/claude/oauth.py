@@ -81,6 +81,19 @@ def read_credentials(claude_home: Path, env: Mapping[str, str], now: datetime) -
     return Credentials(token, plan_label(oauth.get("subscriptionType")))
 
 
+def subscription_plan(claude_home: Path, env: Mapping[str, str]) -> str | None:
+    """The plan Claude Code's login names (`subscriptionType`), without the token's checks:
+    what the plan label needs when no request is made."""
+    if env.get("CLAUDE_CODE_OAUTH_TOKEN"):
+        return None
+    try:
+        stored = read_json(claude_home / ".credentials.json")
+        oauth = stored.get("claudeAiOauth") if isinstance(stored, dict) else None
+    except (OSError, ValueError):
+        return None
+    return plan_label(oauth.get("subscriptionType")) if isinstance(oauth, dict) else None
+
+
 def _usage_window(name: str, seconds: int, percent: Any, resets: Any) -> Window | None:
     used = percent_to_ratio(percent)
     if used is None:

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from cctrack.files import private_dir, read_json, write_atomic
-from cctrack.records import Bucket, Extras, Status, Window
-from cctrack.timefmt import format_time, from_unix, parse_time
+from cctrack.records import Bucket, Extras, SpendLimit, Status, Window
+from cctrack.timefmt import format_precise, format_time, from_unix, parse_time
 
 FIVE_HOURS = 5 * 3600
 WEEK = 7 * 86400
@@ -22,10 +22,19 @@ class SavedWindows:
     windows: tuple[Window, ...]
     buckets: tuple[Bucket, ...] = ()
     extras: Extras | None = None
+    spend: tuple[SpendLimit, ...] = ()
+    # When each window's (and spend limit's) numbers were true, by name, where renders of
+    # several terminals were merged; observed_at is the newest of them.
+    times: tuple[tuple[str, datetime], ...] = ()
+
+    def time_of(self, name: str) -> datetime:
+        return dict(self.times).get(name, self.observed_at)
 
     def status(self, origin: str, plan: str | None, now: datetime) -> Status:
         status = Status("claude", self.observed_at, origin, self.windows, plan)
-        return replace(status, buckets=self.buckets, extras=self.extras).as_of(now)
+        return replace(status, buckets=self.buckets, extras=self.extras, spend=self.spend).as_of(
+            now
+        )
 
     def to_json(self) -> dict[str, Any]:
         obj: dict[str, Any] = {
@@ -36,6 +45,10 @@ class SavedWindows:
             obj["buckets"] = [b.to_json() for b in self.buckets]
         if self.extras is not None:
             obj["extras"] = self.extras.to_json()
+        if self.spend:
+            obj["spend"] = [s.to_json() for s in self.spend]
+        if self.times:
+            obj["times"] = {name: format_precise(at) for name, at in self.times}
         return obj
 
     @classmethod
@@ -45,6 +58,8 @@ class SavedWindows:
             tuple(Window.from_json(n, w) for n, w in obj["windows"].items()),
             tuple(Bucket.from_json(b) for b in obj.get("buckets", [])),
             Extras.from_json(obj["extras"]) if obj.get("extras") is not None else None,
+            tuple(SpendLimit.from_json(s) for s in obj.get("spend", [])),
+            tuple((str(n), parse_time(t)) for n, t in sorted(obj.get("times", {}).items())),
         )
 
 

@@ -1,0 +1,183 @@
+"""Claude's numbers as Claude Code itself shows them, from its sources combined per field:
+status line renders merged per window by when they were true, a gateway's spend_limit,
+`.claude.json`'s cache of the usage endpoint (per-model weekly limits, extra usage), and the
+endpoint itself. Fixtures in the shapes Claude Code writes:
+
+- statusLine stdin: `rate_limits.{five_hour, seven_day, spend_limit}.{used_percentage,
+  resets_at}`, `transcript_path`, `session_id` (Claude Code statusline docs; spend_limit
+  since 2.1.251);
+- `.claude.json` `cachedUsageUtilization {fetchedAtMs, accountUuid, utilization {five_hour,
+  seven_day, seven_day_opus, extra_usage}, limits}` beside `oauthAccount.accountUuid`;
+- the usage endpoint's `extra_usage` in cents (1540 of 2000 is "$15.40 / $20.00" in /usage).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from builders import statusline_payload, write_credentials
+from conftest import Env, FakeUsageAPI, sample
+
+UTC = timezone.utc
+NOW = datetime.now(UTC).replace(microsecond=0)
+FIVE = NOW + timedelta(hours=2)
+WEEK = NOW + timedelta(days=3)
+ACCOUNT = "0d6f3c2e-8a1b-4c7d-9e2f-5a4b3c2d1e0f"
+
+
+def render(
+    env: Env, payload: dict, transcript: Path | None = None, written: datetime | None = None
+) -> str:
+    if transcript is not None:
+        transcript.parent.mkdir(parents=True, exist_ok=True)
+        transcript.touch()
+        when = (written or NOW).timestamp()
+        os.utime(transcript, (when, when))
+        payload = {**payload, "transcript_path": str(transcript)}
+    done = env.run("statusline", "--tools", "claude", input=json.dumps(payload).encode())
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def status(env: Env) -> dict:
+    done = env.run("claude-status")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_an_idle_terminal_never_replaces_newer_numbers(env: Env) -> None:
+    busy = env.root / "projects" / "a" / "busy.jsonl"
+    idle = env.root / "projects" / "b" / "idle.jsonl"
+    render(env, statusline_payload((60.0, FIVE), (30.0, WEEK)), busy, NOW)
+    # The other terminal last talked to the API two hours ago: its 40 % is old.
+    shown = render(
+        env, statusline_payload((40.0, FIVE), (25.0, WEEK)), idle, NOW - timedelta(hours=2)
+    )
+    assert shown.startswith("5h 60%") and "7d 30%" in shown
+    # An older window period (a terminal idle since before the reset) is never taken either.
+    render(env, statusline_payload((97.0, FIVE - timedelta(hours=5)), None), idle, NOW)
+    # A render that leaves a window out keeps it: omitted is not 0 %.
+    render(env, statusline_payload((61.0, FIVE), None), busy, NOW + timedelta(seconds=30))
+    windows = status(env)["windows"]
+    assert windows["five_hour"]["used_ratio"] == 0.61
+    assert windows["weekly"]["used_ratio"] == 0.3
+
+
+def test_renders_that_go_down_and_up_again_are_not_events(env: Env) -> None:
+    busy = env.root / "busy.jsonl"
+    idle = env.root / "idle.jsonl"
+    env.vars["CCTRACK_SOURCES"] = "claude"
+    env.claude_home.mkdir()
+    for step in range(3):
+        render(
+            env, statusline_payload((50.0 + step, FIVE), None), busy, NOW + timedelta(seconds=step)
+        )
+        assert env.run("run").returncode == 0
+        render(env, statusline_payload((20.0, FIVE), None), idle, NOW - timedelta(hours=3))
+        assert env.run("run").returncode == 0
+    text = env.textfile.read_text()
+    assert sample(text, "cctrack_claude_usage_ratio", window="five_hour") == 0.52
+    assert sample(text, "cctrack_claude_usage_drops_total", window="five_hour", bucket="") == 0
+
+
+def test_a_gateway_spend_limit_past_100_percent_is_reported(env: Env) -> None:
+    payload = {
+        "session_id": "9a",
+        "rate_limits": {
+            "spend_limit": {"used_percentage": 130.0, "resets_at": int(WEEK.timestamp())}
+        },
+    }
+    render(env, payload)
+    obj = status(env)
+    assert obj["windows"] == {}
+    assert obj["spend"] == [
+        {"limit": "spend", "used_ratio": 1.3, "resets_at": WEEK.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    ]
+    env.vars["CCTRACK_SOURCES"] = "claude"
+    env.claude_home.mkdir()
+    assert env.run("run").returncode == 0
+    text = env.textfile.read_text()
+    assert sample(text, "cctrack_claude_spend_usage_ratio", limit="spend") == 1.3
+    assert sample(text, "cctrack_claude_up") == 1
+
+
+def claude_json(env: Env, fetched: datetime, account: str = ACCOUNT) -> None:
+    env.claude_home.mkdir(parents=True, exist_ok=True)
+    (env.claude_home / ".claude.json").write_text(
+        json.dumps(
+            {
+                "numStartups": 212,
+                "oauthAccount": {"accountUuid": ACCOUNT, "emailAddress": "a@example.com"},
+                "cachedUsageUtilization": {
+                    "fetchedAtMs": int(fetched.timestamp() * 1000),
+                    "accountUuid": account,
+                    "utilization": {
+                        "five_hour": {"utilization": 55.0, "resets_at": FIVE.isoformat()},
+                        "seven_day": {"utilization": 31.0, "resets_at": WEEK.isoformat()},
+                        "seven_day_opus": {"utilization": 88.0, "resets_at": WEEK.isoformat()},
+                        "extra_usage": {
+                            "is_enabled": True,
+                            "monthly_limit": 2000,
+                            "used_credits": 1540,
+                            "utilization": 77.0,
+                            "currency": "USD",
+                        },
+                    },
+                    "limits": [],
+                },
+            }
+        )
+    )
+
+
+def test_claude_jsons_cache_adds_the_per_model_limit_beside_the_status_line(env: Env) -> None:
+    render(env, statusline_payload((60.0, FIVE), (30.0, WEEK)))
+    claude_json(env, NOW - timedelta(minutes=40))
+    obj = status(env)
+    # The plan's windows from the fresh status line; the rest from Claude Code's cache.
+    assert obj["origin"] == "statusline+claude-json"
+    assert obj["windows"]["five_hour"]["used_ratio"] == 0.6
+    assert obj["buckets"][0]["bucket"] == "opus" and obj["buckets"][0]["used_ratio"] == 0.88
+    env.vars["CCTRACK_SOURCES"] = "claude"
+    assert env.run("run").returncode == 0
+    text = env.textfile.read_text()
+    assert sample(text, "cctrack_claude_bucket_usage_ratio", bucket="opus", window="weekly") == 0.88
+    # "$15.40 / $20.00", as Claude Code's /usage shows it.
+    assert sample(text, "cctrack_claude_extra_usage_spent", currency="USD") == 15.4
+    assert sample(text, "cctrack_claude_extra_usage_monthly_limit", currency="USD") == 20
+
+
+def test_claude_jsons_cache_alone_needs_no_network(env: Env, usage_api: FakeUsageAPI) -> None:
+    env.vars.update(CCTRACK_CLAUDE_OAUTH="on", CCTRACK_CLAUDE_USAGE_URL=usage_api.url)
+    write_credentials(env.claude_home, "sk-ant-oat01-CACHED-0001", NOW + timedelta(hours=8))
+    claude_json(env, NOW - timedelta(minutes=1))
+    obj = status(env)
+    assert obj["origin"] == "claude-json" and obj["plan"] == "max"
+    assert obj["windows"]["weekly"]["used_ratio"] == 0.31
+    assert usage_api.requests == []  # younger than the endpoint's polling interval
+
+
+def test_the_newer_of_the_cache_and_the_endpoint_wins(env: Env, usage_api: FakeUsageAPI) -> None:
+    env.vars.update(CCTRACK_CLAUDE_OAUTH="on", CCTRACK_CLAUDE_USAGE_URL=usage_api.url)
+    write_credentials(env.claude_home, "sk-ant-oat01-CACHED-0002", NOW + timedelta(hours=8))
+    claude_json(env, NOW - timedelta(hours=3))
+    usage_api.answer(
+        200,
+        {
+            "five_hour": {"utilization": 70.0, "resets_at": FIVE.isoformat()},
+            "seven_day": {"utilization": 33.0, "resets_at": WEEK.isoformat()},
+            "seven_day_opus": {"utilization": 91.0, "resets_at": WEEK.isoformat()},
+        },
+    )
+    obj = status(env)
+    assert obj["origin"] == "oauth-api" and len(usage_api.requests) == 1
+    assert obj["buckets"][0]["used_ratio"] == 0.91
+
+
+def test_another_accounts_cache_is_not_used(env: Env) -> None:
+    claude_json(env, NOW - timedelta(minutes=1), account="11111111-2222-3333-4444-555555555555")
+    done = env.run("claude-status")
+    assert done.returncode != 0 and "no Claude usage" in done.stderr
