@@ -218,6 +218,10 @@ def codex_session(
     size = sum(map(len, lines))
     totals = {"input_tokens": 0, "cached_input_tokens": 0, "output_tokens": 0}
     totals["reasoning_output_tokens"] = 0
+    # Codex >= 0.145 also writes cache writes, a part of input_tokens; older builds do not.
+    writes = rng.random() < 0.5
+    if writes:
+        totals["cache_write_input_tokens"] = 0
     while size < target_bytes and moment < end:
         moment += timedelta(seconds=rng.randint(5, 90))
         turn = []
@@ -260,6 +264,10 @@ def codex_session(
             "reasoning_output_tokens": 0,
         }
         last["reasoning_output_tokens"] = rng.randint(0, last["output_tokens"])
+        if writes:
+            last["cache_write_input_tokens"] = rng.randint(
+                0, last["input_tokens"] - last["cached_input_tokens"]
+            )
         last["total_tokens"] = last["input_tokens"] + last["output_tokens"]
         for key in totals:
             totals[key] += last[key]

@@ -16,6 +16,7 @@ from cctrack import checkpoint
 from cctrack.evidence import LimitEvent, Limits, Point, points_of
 from cctrack.records import (
     DEFAULT_PROFILE,
+    TOKEN_TYPES,
     TokenRecord,
     has_record_envelope,
     record_profile,
@@ -23,7 +24,7 @@ from cctrack.records import (
 )
 from cctrack.state import State, TokenState
 from cctrack.timefmt import duration, format_precise, format_time
-from cctrack.tokens import TOKEN_TYPES, window_measure
+from cctrack.tokens import window_measure
 
 FORMATS = ("text", "json", "csv")
 WORDS = {
@@ -240,7 +241,7 @@ def token_days(data_dir: Path, since: datetime | None, tool: str | None) -> list
         table = days.setdefault(key, {})
         for minute, model, *counts in record.rows:
             day = datetime.fromtimestamp(minute * 60).date().isoformat()
-            row = table.setdefault((day, model), [0, 0, 0, 0])
+            row = table.setdefault((day, model), [0] * len(counts))
             for i, count in enumerate(counts):
                 row[i] += count
     return sorted(

@@ -80,8 +80,9 @@ def cost_usd(tool: str, price: Price, counts: Mapping[str, int]) -> float:
             + counts.get("cache_read", 0) * price.cache_read
         )
     else:
+        # OpenAI bills a cache write as the input it is (no write surcharge).
         total = (
-            counts.get("input", 0) * price.input
+            (counts.get("input", 0) + counts.get("cache_write", 0)) * price.input
             + counts.get("cached_input", 0) * price.cache_read
             + counts.get("output", 0) * price.output
         )

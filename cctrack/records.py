@@ -439,6 +439,15 @@ def model_label(value: str) -> str | None:
     return value if _MODEL.match(value) else None
 
 
+# What each count of a token row is, by tool (docs/tokens.md). Codex's `input` is its input
+# without the cached part and without the cache writes (Codex >= 0.145 writes
+# `cache_write_input_tokens`, a part of `input_tokens`), as ccusage 20.0.24 reports it;
+# `cache_write` came last, so rows written before it have four counts and none of it.
+CLAUDE_TYPES = ("input", "output", "cache_creation", "cache_read")
+CODEX_TYPES = ("input", "cached_input", "output", "reasoning_output", "cache_write")
+TOKEN_TYPES = {"claude": CLAUDE_TYPES, "codex": CODEX_TYPES}
+
+
 @dataclass(frozen=True)
 class TokenRecord:
     """Tokens one scan of a tool's logs found (scan.py): per minute and model, the change to
@@ -483,10 +492,15 @@ class TokenRecord:
             raise ValueError("bad scan store id")
         if not all(type(n) is int and 0 <= n <= MAX_SEQ for n in (scan, part)):
             raise ValueError("bad scan number")
+        types = TOKEN_TYPES.get(obj["source_tool"])
+        if types is None:
+            raise ValueError("not a tool with token counts")
         rows = []
         for row in obj["tokens"]:
             minute, model, *counts = row
-            if type(minute) is not int or not 0 <= minute < 1 << 40 or len(counts) != 4:
+            if len(counts) == 4 < len(types):
+                counts = [*counts, 0]  # written before the later types were counted apart
+            if type(minute) is not int or not 0 <= minute < 1 << 40 or len(counts) != len(types):
                 raise ValueError("bad token row")
             if not isinstance(model, str) or model_label(model) is None:
                 raise ValueError("bad model name")

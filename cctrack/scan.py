@@ -322,7 +322,7 @@ def read_log(task: ReadTask) -> LogRead | None:
 def _accumulate(rows: Rows, minute: int, model: str, counts: Sequence[int], sign: int = 1) -> None:
     row = rows.get((minute, model))
     if row is None:
-        row = rows[(minute, model)] = [0, 0, 0, 0]
+        row = rows[(minute, model)] = [0] * len(counts)
     for i, count in enumerate(counts):
         row[i] += sign * count
 

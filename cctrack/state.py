@@ -26,6 +26,7 @@ from cctrack.records import (
     MAX_SEQ,
     SOURCE_TOOLS,
     TOKEN_KIND,
+    TOKEN_TYPES,
     Record,
     TokenRecord,
     has_record_envelope,
@@ -33,7 +34,7 @@ from cctrack.records import (
     strict_loads,
 )
 from cctrack.timefmt import format_time, parse_time
-from cctrack.tokens import TOKEN_TYPES, window_measure
+from cctrack.tokens import window_measure
 
 # Minutes of token use kept for window totals and today's: a weekly window and a day more.
 TOKEN_MINUTES_KEPT = 8 * 24 * 60

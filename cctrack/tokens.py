@@ -20,15 +20,13 @@ import orjson
 
 from cctrack.records import model_label
 
-CLAUDE_TYPES = ("input", "output", "cache_creation", "cache_read")
-CODEX_TYPES = ("input", "cached_input", "output", "reasoning_output")
-TOKEN_TYPES = {"claude": CLAUDE_TYPES, "codex": CODEX_TYPES}
 # Entries without a model (Claude's "<synthetic>" messages) are counted under this name.
 UNKNOWN_MODEL = "unknown"
 # Codex sessions that never name a model were gpt-5's, as ccusage assumes.
 CODEX_FALLBACK_MODEL = "gpt-5"
 MAX_TOKENS = 1 << 53
-Counts = tuple[int, int, int, int]
+# A row's counts, in the order of records.TOKEN_TYPES for its tool.
+Counts = tuple[int, ...]
 
 _SEMVER_PREFIX = re.compile(r"^\d+\.\d+\.\d")
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -43,9 +41,11 @@ _ZEROS = (0,) * 8
 
 def window_measure(tool: str, counts: Any) -> int:
     """The tokens of a row that count against a window, as ccusage's totalTokens: all four
-    of Claude's types; Codex's uncached and cached input and its output (reasoning is part
-    of output)."""
-    return int(sum(counts)) if tool == "claude" else int(counts[0] + counts[1] + counts[2])
+    of Claude's types; Codex's input (uncached, cached and cache writes) and its output
+    (reasoning is part of output)."""
+    if tool == "claude":
+        return int(sum(counts))
+    return int(sum(counts) - counts[3])
 
 
 def key64(text: str) -> int:
@@ -294,7 +294,7 @@ class CodexSession:
     token_count events share their second, and so does this. Until those two events are
     read, what such a session says is held, not counted: a scan may end between them."""
 
-    previous: tuple[int, int, int, int, int] | None = None
+    previous: tuple[int, ...] | None = None
     model: str | None = None
     # A sub-agent session whose first two token_count events are not read yet.
     deciding: bool = False
@@ -315,7 +315,9 @@ class CodexSession:
     def from_json(cls, obj: Any) -> CodexSession:
         previous, model, *replaying = obj
         if previous is not None:
-            if len(previous) != 5 or not all(type(n) is int and n >= 0 for n in previous):
+            if len(previous) == 5:
+                previous = [*previous, 0]  # kept before cache writes were read
+            if len(previous) != 6 or not all(type(n) is int and n >= 0 for n in previous):
                 raise ValueError("bad Codex session state")
             previous = tuple(previous)
         if model is not None and not isinstance(model, str):
@@ -388,11 +390,11 @@ class CodexSession:
         total = _codex_usage(info.get("total_token_usage"))
         raw = _codex_usage(info.get("last_token_usage"))
         if raw is None and total is not None:
-            previous = self.previous or (0, 0, 0, 0, 0)
-            raw = tuple(max(0, a - b) for a, b in zip(total, previous, strict=True))  # type: ignore[assignment]
+            previous = self.previous or (0,) * len(total)
+            raw = tuple(max(0, a - b) for a, b in zip(total, previous, strict=True))
         if total is not None:
             self.previous = total
-        if raw is None or not any(raw[:4]):
+        if raw is None or (not any(raw[:4]) and not raw[5]):
             return None
         model = _model_of(payload) or _model_of(info)
         if model:
@@ -400,12 +402,16 @@ class CodexSession:
         elif not self.model:
             self.model = CODEX_FALLBACK_MODEL
         model = model_name(self.model)
-        input_tokens, cached, output, reasoning, total_tokens = raw
+        input_tokens, cached, output, reasoning, total_tokens, writes = raw
         cached = min(cached, input_tokens)
-        key = key64(f"{when} {model} {input_tokens} {cached} {output} {reasoning} {total_tokens}")
-        # Input is counted without its cached part, as ccusage reports it: then no two
-        # types overlap but reasoning, which is part of output.
-        counts = (input_tokens - cached, cached, output, reasoning)
+        writes = min(writes, input_tokens - cached)
+        event = f"{when} {model} {input_tokens} {cached} {output} {reasoning} {total_tokens}"
+        # Cache writes join the key only where there are some: events of older builds keep
+        # the keys a store already knows them by.
+        key = key64(f"{event} {writes}" if writes else event)
+        # Input is counted without its cached part and its cache writes, as ccusage reports
+        # it: then no two types overlap but reasoning, which is part of output.
+        counts = (input_tokens - cached - writes, cached, output, reasoning, writes)
         return CodexEntry(key, when // 60000, model, counts)
 
 
@@ -470,24 +476,26 @@ def _first(obj: dict[str, Any], *keys: str) -> int | None:
     return None
 
 
-def _codex_usage(obj: Any) -> tuple[int, int, int, int, int] | None:
-    """(input, cached input, output, reasoning output, total) under any of the names Codex
-    builds have used; None when it is not an object."""
+def _codex_usage(obj: Any) -> tuple[int, ...] | None:
+    """(input, cached input, output, reasoning output, total, cache writes) under any of the
+    names Codex builds have used; None when it is not an object."""
     if type(obj) is not dict:
         return None
     usual: tuple[Any, ...] = tuple(map(obj.get, _CODEX_USUAL))
     if all(map(_is_count, usual)) and (usual[4] or not any(usual[:4])):
         # The names every current build writes, all counts: what the search finds.
-        return usual
+        writes = obj.get("cache_write_input_tokens", 0)
+        return (*usual, writes if _is_count(writes) else 0)
     return _codex_usage_by_names(obj)
 
 
-def _codex_usage_by_names(obj: dict[str, Any]) -> tuple[int, int, int, int, int]:
+def _codex_usage_by_names(obj: dict[str, Any]) -> tuple[int, ...]:
     input_tokens, cached, output, reasoning = (_first(obj, *names) or 0 for names in _CODEX_NAMES)
     total = _first(obj, "total_tokens")
     if total is None or (total == 0 and input_tokens + output + reasoning):
         total = input_tokens + output + reasoning
-    return input_tokens, cached, output, reasoning, total
+    writes = _first(obj, "cache_write_input_tokens") or 0
+    return input_tokens, cached, output, reasoning, total, writes
 
 
 _CODEX_NAMES = (

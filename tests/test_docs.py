@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from cctrack.exposition import render
-from cctrack.records import Bucket, Extras, Record, Status, Window
+from cctrack.records import Bucket, Extras, Record, SpendLimit, Status, Window
 from cctrack.report import PushStatus, build_report
 from cctrack.settings import CONFIG_ONLY, ENVIRONMENT
 from cctrack.state import State
@@ -66,10 +66,10 @@ def rendered_metric_names() -> set[str]:
             Status(tool, NOW + timedelta(minutes=later), "test", (window,), "pro"),
             buckets=(bucket,),
             extras=extras[tool],
+            spend=(SpendLimit("individual", 0.3, NOW + timedelta(days=9), 8e3, 25e3, "credits"),),
         )
         lines.append(Record(seq, NOW, "h", tool, ok=True, status=status).to_line().rstrip(b"\n"))
     state.add_lines(lines)
-    state.push_last_success = NOW
     text = render(families(build_report(state, NOW, push=PushStatus(NOW, 0)))).decode()
     names = set()
     for line in text.splitlines():

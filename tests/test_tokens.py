@@ -170,7 +170,7 @@ def test_codex_counts_last_usage_with_input_net_of_cache() -> None:
     (found,) = session.feed(
         count({"total_token_usage": usage(100, 40, 9, 3), "last_token_usage": usage(100, 40, 9, 3)})
     )
-    assert (found.model, found.counts) == ("gpt-5.1-codex", (60, 40, 9, 3))
+    assert (found.model, found.counts) == ("gpt-5.1-codex", (60, 40, 9, 3, 0))
     assert window_measure("codex", found.counts) == 109
 
 
@@ -178,8 +178,8 @@ def test_codex_cumulative_only_events_count_their_growth() -> None:
     session = CodexSession()
     (first,) = session.feed(count({"total_token_usage": usage(100, 40, 9, 3)}))
     (second,) = session.feed(count({"total_token_usage": usage(150, 50, 20, 3)}))
-    assert first.counts == (60, 40, 9, 3)
-    assert second.counts == (40, 10, 11, 0)
+    assert first.counts == (60, 40, 9, 3, 0)
+    assert second.counts == (40, 10, 11, 0, 0)
     # A session that never names its model was gpt-5's; the state survives a round trip.
     assert second.model == "gpt-5"
     again = CodexSession.from_json(json.loads(json.dumps(session.to_json())))
@@ -191,8 +191,26 @@ def test_codex_skips_empty_and_zero_events_and_caps_cached_at_input() -> None:
     assert session.feed(count(None)) == []
     assert session.feed(count({"last_token_usage": usage(0, 0, 0, 0)})) == []
     (capped,) = session.feed(count({"last_token_usage": usage(10, 25, 1, 0)}))
-    assert capped.counts == (0, 10, 1, 0)
+    assert capped.counts == (0, 10, 1, 0, 0)
     assert session.feed(b'{"type":"response_item","payload":{}}') == []
+
+
+def test_codex_cache_writes_are_their_own_type_taken_out_of_input() -> None:
+    # Codex >= 0.145 writes cache_write_input_tokens, a part of input_tokens; ccusage 20.0.24
+    # reports it as cacheCreationTokens and takes it out of inputTokens (checked against the
+    # real ccusage in test_tokens_parity.py).
+    session = CodexSession(model="gpt-5.5")
+    written = {**usage(3000, 1300, 150, 40), "cache_write_input_tokens": 700}
+    (found,) = session.feed(count({"last_token_usage": written, "total_token_usage": written}))
+    assert found.counts == (1000, 1300, 150, 40, 700)
+    assert window_measure("codex", found.counts) == 3150  # ccusage's totalTokens
+    # Cumulative-only events count the growth of the writes too.
+    grown = {**usage(4000, 1800, 200, 40), "cache_write_input_tokens": 900}
+    (later,) = session.feed(count({"total_token_usage": grown}))
+    assert later.counts == (300, 500, 50, 0, 200)
+    # State kept by a version that read no writes still loads.
+    old = CodexSession.from_json([[3000, 1300, 150, 40, 3150], "gpt-5.5"])
+    assert old.previous == (3000, 1300, 150, 40, 3150, 0)
 
 
 def test_the_same_codex_event_has_the_same_key_in_any_file() -> None:
@@ -261,7 +279,8 @@ def test_codex_usage_under_the_usual_names_equals_the_search_by_names() -> None:
 
     from cctrack.tokens import _CODEX_NAMES, _codex_usage, _codex_usage_by_names
 
-    names = [name for group in _CODEX_NAMES for name in group] + ["total_tokens"]
+    names = [name for group in _CODEX_NAMES for name in group]
+    names += ["total_tokens", "cache_write_input_tokens"]
     values: list[Any] = [0, 0, 1, 7, 120, -1, 1.5, True, None, "3", 1 << 53]
     rng = random.Random(9)
     for _ in range(3000):
@@ -275,7 +294,7 @@ def test_codex_usage_under_the_usual_names_equals_the_search_by_names() -> None:
             "reasoning_output_tokens": 1,
             "total_tokens": 0,
         }
-    ) == (5, 0, 2, 1, 8)
+    ) == (5, 0, 2, 1, 8, 0)
 
 
 SPAWN = "2026-05-12T08:03:00.000Z"
@@ -305,7 +324,7 @@ def test_a_subagents_replay_of_its_parents_history_is_not_counted(cumulative: bo
     lines = subagent_lines(cumulative)
     session = CodexSession(deciding=True)
     found = [entry for line in lines for entry in session.feed(line)]
-    assert [e.counts for e in found] == [(90, 10, 20, 0), (45, 5, 10, 0)]
+    assert [e.counts for e in found] == [(90, 10, 20, 0, 0), (45, 5, 10, 0, 0)]
     # Not a sub-agent (no thread_spawn at its head): everything counts.
     plain = [entry for line in lines for entry in CodexSession().feed(line)]
     assert len(plain) == 4
@@ -319,7 +338,7 @@ def test_a_subagent_session_without_a_replay_counts_all_once_its_second_event_is
     # A scan may end here: the held line survives the store, and the next scan decides.
     session = CodexSession.from_json(json.loads(json.dumps(session.to_json())))
     released = session.feed(lines[2])
-    assert [e.counts for e in released] == [(900, 100, 200, 0), (450, 50, 100, 0)]
+    assert [e.counts for e in released] == [(900, 100, 200, 0, 0), (450, 50, 100, 0, 0)]
     assert [e.model for e in released] == ["gpt-5.2", "gpt-5.2"]
     assert len(session.feed(lines[3])) == 1
     assert session.to_json() == CodexSession(session.previous, session.model).to_json()

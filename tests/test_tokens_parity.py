@@ -26,6 +26,8 @@ from homes import (
 )
 from test_system_pipeline import sample
 
+from cctrack.records import TOKEN_TYPES
+
 ROOT = Path(__file__).resolve().parent.parent
 CCUSAGE = ROOT / ".ccusage/node_modules/.bin/ccusage"
 # Half an hour off UTC: a day boundary no whole-hour bucket would get right.
@@ -83,11 +85,14 @@ def ccusage_days(env: Env, claude_home: bool = True) -> Table:
     codex = run("codex", "daily", CODEX_HOME=str(env.codex_home))
     for day in codex["daily"]:
         for name, m in day["models"].items():
+            # inputTokens is input without its cached part and without its cache writes
+            # (cacheCreationTokens, Codex >= 0.145's cache_write_input_tokens).
             table[("codex", day["date"], name)] = [
                 m["inputTokens"],
                 m["cacheReadTokens"],
                 m["outputTokens"],
                 m["reasoningOutputTokens"],
+                m["cacheCreationTokens"],
             ]
     return table
 
@@ -211,10 +216,7 @@ def test_token_counts_equal_ccusage_per_day_and_model_as_the_logs_grow(env: Env)
     for (tool, _, model), counts in second.items():
         if model == "(day)":
             continue
-        types = ("input", "output", "cache_creation", "cache_read")
-        if tool == "codex":
-            types = ("input", "cached_input", "output", "reasoning_output")
-        for kind, count in zip(types, counts, strict=True):
+        for kind, count in zip(TOKEN_TYPES[tool], counts, strict=True):
             sums[(tool, model, kind)] += count
     for (tool, model, kind), total in sums.items():
         assert sample(text, f"cctrack_{tool}_tokens_total", model=model, type=kind) == total
@@ -245,3 +247,93 @@ def test_without_a_configured_home_both_default_places_are_read_as_ccusage_does(
     theirs = {k: v for k, v in ccusage_days(env, claude_home=False).items() if k[0] == "claude"}
     assert ours == theirs
     assert len({day for _, day, _ in ours}) >= 2
+
+
+def copies_ccusage_counts_per_session(projects: Path, day: datetime) -> int:
+    """Copies of one message that ccusage 20.0.24 counts again (PRs #1661, #1765: lines
+    without a requestId stay per session, and per timestamp in `daily`; a sidechain replay
+    matches only within its own session), in the shapes Claude Code writes: a message
+    without requestId copied into a resumed session, one message's two content-block lines
+    without requestId, and a sidechain replay of a message in another session. Each
+    happened once. Returns the input tokens ccusage counts beyond that."""
+    first, second = "3f1c2a4e-0b9d-4c1e-8a7f-1d2e3f4a5b6c", "7a8b9c0d-1e2f-4a3b-9c4d-5e6f7a8b9c0d"
+
+    def line(
+        session: str, at: timedelta, message: str, request: str | None, **extra: object
+    ) -> str:
+        obj: dict = {
+            "parentUuid": "p",
+            "isSidechain": extra.get("sidechain", False),
+            "userType": "external",
+            "cwd": "/w",
+            "sessionId": session,
+            "version": "2.0.30",
+            "gitBranch": "main",
+            "message": {
+                "id": message,
+                "type": "message",
+                "role": "assistant",
+                "model": "claude-sonnet-4-5-20250929",
+                "content": [{"type": "text", "text": "x"}],
+                "stop_reason": None,
+                "stop_sequence": None,
+                "usage": {
+                    "input_tokens": extra.get("tokens", 100),
+                    "cache_creation_input_tokens": 0,
+                    "cache_read_input_tokens": 0,
+                    "output_tokens": 10,
+                    "service_tier": "standard",
+                },
+            },
+            "type": "assistant",
+            "uuid": f"u-{session}-{at.total_seconds()}",
+            "timestamp": (day + at).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+        }
+        if request:
+            obj["requestId"] = request
+        return compact(obj)
+
+    folder = projects / "-w"
+    folder.mkdir(parents=True)
+    (folder / f"{first}.jsonl").write_text(
+        "\n".join(
+            [
+                line(first, timedelta(0), "msg_01A", None),
+                line(first, timedelta(minutes=1), "msg_01B", None, tokens=200),
+                line(first, timedelta(minutes=1, seconds=2), "msg_01B", None, tokens=200),
+                line(first, timedelta(minutes=2), "msg_01C", "req_011C", tokens=300),
+            ]
+        )
+        + "\n"
+    )
+    (folder / f"{second}.jsonl").write_text(
+        "\n".join(
+            [
+                line(second, timedelta(0), "msg_01A", None),
+                line(
+                    second, timedelta(minutes=2), "msg_01C", "req_011C2", sidechain=True, tokens=300
+                ),
+            ]
+        )
+        + "\n"
+    )
+    return 100 + 200 + 300
+
+
+@pytest.mark.component
+def test_copies_that_ccusage_counts_per_session_count_once_here(env: Env) -> None:
+    """The documented difference (docs/tokens.md): cctrack counts each of these messages
+    once, ccusage 20.0.24 once per session (or per line). Pinned, so that a change on
+    either side shows."""
+    ccusage()
+    env.use_fixed_tools()
+    noon = datetime.now(timezone.utc).astimezone(ZoneInfo(TIMEZONE)).replace(
+        hour=12, minute=0, second=0, microsecond=0
+    ) - timedelta(days=1)
+    extra = copies_ccusage_counts_per_session(env.claude_home / "projects", noon)
+    assert env.run("capture", TZ=TIMEZONE).returncode == 0
+    ours, theirs = cctrack_days(env), ccusage_days(env)
+    key = ("claude", f"{noon:%Y-%m-%d}", "claude-sonnet-4-5-20250929")
+    assert ours[key][0] == 600  # 100 + 200 + 300: each message once
+    assert theirs[key][0] == ours[key][0] + extra
+    assert theirs[key][1] == ours[key][1] + 30  # their output, likewise, three copies more
