@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from cctrack import checkpoint, notify, show, textfile
@@ -44,6 +45,20 @@ def textfile_dir(settings: Settings) -> Path:
         missing_hint="; create it (node_exporter's --collector.textfile.directory) "
         "or set --textfile-dir / CCTRACK_TEXTFILE_DIR",
     )
+
+
+def data_clock(now: datetime, day_files: Iterable[str], previous: datetime | None) -> datetime:
+    """The time retention and pruning go by: the wall clock, but never past the end of the
+    newest day file's date, nor more than a day past the previous run's: a clock set wrong
+    once (a year ahead) deletes no day file and prunes no token history."""
+    limits = [now]
+    days = sorted(m.group(1) for name in day_files if (m := DAY_FILE.match(name)))
+    if days:
+        newest = datetime.strptime(days[-1], "%Y%m%d").replace(tzinfo=timezone.utc)
+        limits.append(newest + timedelta(days=1))
+    if previous is not None:
+        limits.append(previous + timedelta(days=1))
+    return min(limits)
 
 
 def expired(name: str, now: datetime, retention_days: int) -> bool:
@@ -124,8 +139,10 @@ def analyze(settings: Settings, now: datetime, rebuild: bool = False) -> Outcome
                     read = fold_new_lines(data_dir, stored, settings)
             stored.marks = read.marks
             stored.state.analyzed_at = now
+            clock = data_clock(now, stored.marks, stored.state.data_clock)
+            stored.state.data_clock = clock
             for tokens in stored.state.tokens.values():
-                tokens.prune(now)
+                tokens.prune(clock)
             report = build_report(
                 stored.state,
                 now,
@@ -143,7 +160,7 @@ def analyze(settings: Settings, now: datetime, rebuild: bool = False) -> Outcome
             write_atomic(data_dir / show.LATEST_FILE, json.dumps(show.latest_json(report)).encode())
             checkpoint.save(data_dir, stored)
             with locked(data_dir / STORE_LOCK):
-                removed = remove_expired(data_dir, stored.marks, now, settings.retention_days)
+                removed = remove_expired(data_dir, stored.marks, clock, settings.retention_days)
         for directory in (data_dir, target):
             remove_stale_temps(directory, now.timestamp())
     except OSError as exc:

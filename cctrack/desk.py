@@ -18,15 +18,13 @@ from cctrack.report import Report, ToolReport, WindowReport
 from cctrack.show import latest_report
 from cctrack.sources.claude.saved import SavedWindows
 from cctrack.sources.claude.statusline import load_statusline, store_statusline
-from cctrack.timefmt import duration
+from cctrack.timefmt import STALE_AFTER, duration, from_the_future, within
 
 WRAP_TIMEOUT = 5.0
 
 LABELS = {"five_hour": "5h", "weekly": "7d", "daily": "1d", "monthly": "30d"}
 # A reset further away than this reads as a weekday and time, nearer as a countdown.
 FAR = timedelta(hours=24)
-# Numbers older than this are marked stale (Codex's own /status uses the same age).
-STALE = timedelta(minutes=15)
 WARN, CRITICAL = 0.8, 0.95
 EX_UNAVAILABLE = 69
 FORMATS = ("plain", "json", "waybar", "tmux", "i3blocks")
@@ -55,10 +53,18 @@ def window_text(window: WindowReport, now: datetime) -> str:
     return f"{label} {window.used_ratio * 100:.0f}%" + (f" ({resets})" if resets else "")
 
 
+def age_note(observed: datetime | None, now: datetime) -> str:
+    """ "" for fresh numbers; how old they are when stale; a word when they claim to be from
+    the future (a clock was wrong): never passed off as current."""
+    if observed is None or within(observed, now, STALE_AFTER):
+        return ""
+    if from_the_future(observed, now):
+        return " · from the future (clock?)"
+    return f" · stale {duration((now - observed).total_seconds(), minutes=True)}"
+
+
 def tool_segment(tool: ToolReport, now: datetime, prefix: bool) -> str:
-    parts = " · ".join(window_text(w, now) for w in tool.windows)
-    if tool.observed_at is not None and now - tool.observed_at > STALE:
-        parts += f" · stale {duration((now - tool.observed_at).total_seconds(), minutes=True)}"
+    parts = " · ".join(window_text(w, now) for w in tool.windows) + age_note(tool.observed_at, now)
     return f"{tool.tool} {parts}" if prefix else parts
 
 
@@ -135,7 +141,7 @@ def bar(report: Report, now: datetime, tools: Sequence[str], fmt: str, profile: 
                 **{
                     t.tool: {
                         "up": t.up,
-                        "stale": t.observed_at is not None and now - t.observed_at > STALE,
+                        "stale": bool(age_note(t.observed_at, now)),
                         "windows": {
                             w.name: {
                                 "used_ratio": w.used_ratio,
@@ -195,6 +201,12 @@ def _guard(
     subject = found[0]
     assert subject.observed_at is not None
     age = now - subject.observed_at
+    if from_the_future(subject.observed_at, now):
+        return Verdict(
+            EX_UNAVAILABLE,
+            f"{tool}: the latest numbers claim to be from {duration(-age.total_seconds())} "
+            "ahead of this clock; is a clock wrong?",
+        )
     if max_age is not None and age > max_age:
         return Verdict(
             EX_UNAVAILABLE,
@@ -239,9 +251,7 @@ def claude_segment(saved: SavedWindows | None, now: datetime, prefix: bool) -> s
         return "cctrack: no Claude usage yet"
     windows = " · ".join(
         window_text(_as_report(w.as_of(now, saved.time_of(w.name))), now) for w in saved.windows
-    )
-    if now - saved.observed_at > STALE:
-        windows += f" · stale {duration((now - saved.observed_at).total_seconds(), minutes=True)}"
+    ) + age_note(saved.observed_at, now)
     return f"claude {windows}" if prefix else windows
 
 

@@ -25,6 +25,11 @@ USED_RATIO_TOLERANCE = 0.05
 # Sequence numbers stay within a signed 64-bit integer, which every JSON reader keeps exact;
 # a larger one (a damaged counter) is not a record's and must not outrank every later one.
 MAX_SEQ = (1 << 63) - 1
+# The one bound for every count kept (tokens, captures): far above anything real, and sums
+# of it still fit the 64-bit integers of the state file and of JSON readers.
+MAX_COUNT = 1 << 62
+# The longest window length kept (19 years); Codex's own bound is 10^7 minutes.
+MAX_WINDOW_SECONDS = 10**7 * 60
 _WINDOW_NAME = re.compile(r"^[a-z0-9_]{1,40}$")
 # Label values taken from a tool: a short, plain alphabet, so nothing else can become a label.
 _ORIGIN = re.compile(r"^[A-Za-z0-9_.:+-]{1,40}$")
@@ -103,7 +108,9 @@ class Window:
             seconds = finite_number(seconds, f"window {name} window_seconds")
             if seconds <= 0:
                 raise ValueError(f"window {name} window_seconds must be positive")
-            seconds = int(seconds)
+            # No limit is longer than years: past that the length is unknown, not a number
+            # that overflows every time computed from it.
+            seconds = int(seconds) if seconds <= MAX_WINDOW_SECONDS else None
         resets = obj.get("resets_at")
         return cls(
             name=name,
@@ -504,8 +511,9 @@ class TokenRecord:
                 raise ValueError("bad token row")
             if not isinstance(model, str) or model_label(model) is None:
                 raise ValueError("bad model name")
-            if not all(type(n) is int and abs(n) < 1 << 62 for n in counts):
-                raise ValueError("bad token count")
+            if not all(type(n) is int and abs(n) <= MAX_COUNT for n in counts):
+                # Past the bound, one row is refused; the record's other rows still count.
+                continue
             rows.append((minute, model, *counts))
         return cls(
             seq_no=obj["seq_no"] if numbered else 0,

@@ -23,6 +23,7 @@ from cctrack.evidence import (
 )
 from cctrack.records import (
     DEFAULT_PROFILE,
+    MAX_COUNT,
     MAX_SEQ,
     SOURCE_TOOLS,
     TOKEN_KIND,
@@ -239,10 +240,10 @@ class TokenState:
         for minute, model, *counts in record.rows:
             for kind, count in zip(types, counts, strict=True):
                 if count:
-                    self.totals[(model, kind)] = self.totals.get((model, kind), 0) + count
+                    self.totals[(model, kind)] = bounded(self.totals.get((model, kind), 0) + count)
             measured = window_measure(self.tool, counts)
             if measured:
-                self.minutes[minute] = self.minutes.get(minute, 0) + measured
+                self.minutes[minute] = bounded(self.minutes.get(minute, 0) + measured)
 
     def prune(self, now: datetime) -> None:
         oldest = int(now.timestamp()) // 60 - TOKEN_MINUTES_KEPT
@@ -276,12 +277,20 @@ class TokenState:
         )
 
 
+def bounded(count: int) -> int:
+    """A sum held within what the state file (and Prometheus) can carry: a transcript that
+    claims absurd counts saturates its counter instead of making the state unsaveable."""
+    return max(-MAX_COUNT, min(count, MAX_COUNT))
+
+
 @dataclass
 class State:
     tools: dict[ToolKey, ToolState] = field(default_factory=dict)
     invalid_lines: int = 0
     torn_fragments: int = 0
     analyzed_at: datetime | None = None
+    # The time retention and pruning went by on the latest run (analyze.data_clock).
+    data_clock: datetime | None = None
     notify_memory: dict[ToolKey, ToolMemory] = field(default_factory=dict)
     evidence: Evidence = field(default_factory=Evidence)
     tokens: dict[ToolKey, TokenState] = field(default_factory=dict)
@@ -338,6 +347,9 @@ class State:
             "analyzed_at": (
                 format_time(self.analyzed_at, milliseconds=True) if self.analyzed_at else None
             ),
+            "data_clock": format_time(self.data_clock, milliseconds=True)
+            if self.data_clock
+            else None,
             "invalid_lines": self.invalid_lines,
             "torn_fragments": self.torn_fragments,
             "tools": {key_to_json(key): tool.to_json() for key, tool in sorted(self.tools.items())},
@@ -371,6 +383,7 @@ class State:
             invalid_lines=_count(obj["invalid_lines"]),
             torn_fragments=_count(obj["torn_fragments"]),
             analyzed_at=parse_time(obj["analyzed_at"]) if obj["analyzed_at"] else None,
+            data_clock=parse_time(obj["data_clock"]) if obj.get("data_clock") else None,
             notify_memory=_by_key(obj.get("notify_memory", {}), ToolMemory.from_json),
             evidence=_evidence(obj.get("evidence", {})),
             tokens=_by_key(obj.get("tokens", {}), TokenState.from_json),

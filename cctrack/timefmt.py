@@ -2,8 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
+
+# Codex's own /status calls numbers older than this stale; cctrack judges every snapshot so.
+STALE_AFTER = timedelta(minutes=15)
+# How far the clocks of this machine and of the vendors may disagree. A time further ahead
+# of now than this comes from a clock that is (or was) wrong: such numbers are never fresh.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def within(observed: datetime, now: datetime, limit: timedelta) -> bool:
+    """Were numbers observed at `observed` true at most `limit` before `now`? Never for a time
+    from the future: one capture under a clock a day ahead must not freeze its numbers as
+    current for a day."""
+    return -CLOCK_SKEW <= now - observed <= limit
+
+
+def from_the_future(observed: datetime, now: datetime) -> bool:
+    return observed - now > CLOCK_SKEW
 
 
 def format_time(moment: datetime, *, milliseconds: bool = False) -> str:
@@ -32,11 +49,19 @@ def parse_time(text: Any) -> datetime:
         raise ValueError("not an RFC 3339 time") from None
     if moment.tzinfo is None:
         raise ValueError("time without a UTC offset")
-    return moment.astimezone(timezone.utc)
+    try:
+        # Year 1 with a positive offset, or 9999 with a negative one, has no UTC time.
+        return moment.astimezone(timezone.utc)
+    except OverflowError:
+        raise ValueError("time out of range") from None
 
 
 def from_unix(seconds: float) -> datetime:
-    return datetime.fromtimestamp(seconds, tz=timezone.utc)
+    """Unix seconds as a UTC time; ValueError (never OverflowError) for what is no time."""
+    try:
+        return datetime.fromtimestamp(seconds, tz=timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        raise ValueError(f"{seconds!r} is not a time") from None
 
 
 def duration(seconds: float, *, minutes: bool = False) -> str:

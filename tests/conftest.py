@@ -35,6 +35,24 @@ def require_binary(name: str) -> str:
     return path
 
 
+LIBFAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
+
+
+def faketime(offset: str) -> dict[str, str]:
+    """Environment that runs a real process under libfaketime's clock, `offset` from now
+    ("+800d", "-2h"); the monotonic clock is left alone, so timeouts still work."""
+    if not LIBFAKETIME.exists():
+        message = "libfaketime is not installed (apt-get install faketime)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return {
+        "LD_PRELOAD": str(LIBFAKETIME),
+        "FAKETIME": offset,
+        "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+    }
+
+
 @dataclass
 class Env:
     """A sandboxed user: its own HOME, data and textfile directories, no real Claude or Codex."""

@@ -34,15 +34,13 @@ from cctrack.records import (
 )
 from cctrack.redact import quote, redact
 from cctrack.sources import SourceParams, bucket_name, window_name
-from cctrack.timefmt import format_time, from_unix, parse_time
+from cctrack.timefmt import STALE_AFTER, format_time, from_unix, parse_time, within
 
 BLOCK = 256 << 10
 # Modification times and line timestamps come from different clocks and flushes.
 MTIME_SLACK = timedelta(minutes=5)
 # The longest window Codex reports is 30 days: an older snapshot says nothing about now.
 HORIZON = timedelta(days=31)
-# Codex's own /status calls a snapshot older than this stale.
-STALE = timedelta(minutes=15)
 APP_SERVER_TIMEOUT = 10.0
 
 
@@ -527,7 +525,7 @@ def codex_status(
     snapshot = latest_snapshot(files, now)
     # Codex's newest rollout write, from the same listing: its local activity.
     activity = from_unix(files[0][0]) if files else None
-    if app_server and (snapshot is None or now - snapshot.observed_at > STALE):
+    if app_server and (snapshot is None or not within(snapshot.observed_at, now, STALE_AFTER)):
         try:
             fresh = app_server_snapshot(
                 app_server, os.environ if env is None else env, now, timeout

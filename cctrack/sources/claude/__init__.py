@@ -35,6 +35,7 @@ from cctrack.sources.claude.statusline import (
     load_statusline,
     statusline_windows,
 )
+from cctrack.timefmt import within
 
 __all__ = [
     "OAUTH_CACHE_FILE",
@@ -53,7 +54,7 @@ def _details(
     cached = claude_json_usage(params.claude_home)
     found: list[tuple[SavedWindows, str]] = [(cached, "claude-json")] if cached else []
     plan, problem = None, None
-    recent = cached is not None and now - cached.observed_at < OAUTH_MIN_INTERVAL
+    recent = cached is not None and within(cached.observed_at, now, OAUTH_MIN_INTERVAL)
     if params.claude_oauth and not recent:
         try:
             asked, plan = oauth_snapshot(
@@ -78,7 +79,7 @@ def _details(
 def claude_status(params: SourceParams, env: Mapping[str, str], now: datetime) -> Status:
     line = load_statusline(params.data_dir, params.profile)
     details, origin, plan, problem = _details(params, env, now)
-    fresh = line is not None and now - line.observed_at <= STATUSLINE_FRESH
+    fresh = line is not None and within(line.observed_at, now, STATUSLINE_FRESH)
     if line is not None and (fresh or details is None or not details.windows):
         status = line.status("statusline", plan, now)
         if details is None:

@@ -19,7 +19,7 @@ from cctrack.records import Bucket, Extras, Window, plan_label, strict_loads
 from cctrack.sources import bucket_name, percent_to_ratio
 from cctrack.sources.claude.keychain import keychain_login
 from cctrack.sources.claude.saved import FIVE_HOURS, WEEK, SavedWindows, profile_file, save_json
-from cctrack.timefmt import format_time, from_unix, parse_time
+from cctrack.timefmt import format_time, from_unix, parse_time, within
 
 OAUTH_CACHE_FILE = "claude-oauth.json"
 # The endpoint answers 429 when polled often; capture runs every 5 minutes.
@@ -28,6 +28,8 @@ OAUTH_BACKOFF = timedelta(minutes=5)
 # An answer this recent still serves when the endpoint cannot be reached.
 CACHE_FRESH = timedelta(minutes=15)
 HTTP_TIMEOUT = 10.0
+# The longest Retry-After honoured.
+MAX_RETRY_AFTER = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -259,7 +261,7 @@ def _retry_after(value: str | None, now: datetime) -> datetime:
     except ValueError:
         seconds = 0.0
     # "Retry-After: 0" has been seen on 429s; it does not mean "hammer away".
-    return now + max(OAUTH_BACKOFF, timedelta(seconds=min(seconds, 86400)))
+    return now + max(OAUTH_BACKOFF, min(timedelta(seconds=max(seconds, 0)), MAX_RETRY_AFTER))
 
 
 def check_usage_url(url: str) -> None:
@@ -379,9 +381,10 @@ def oauth_snapshot(
     """
     cache = load_oauth_cache(data_dir, profile)
     cached = cache.snapshot
-    if cached and now - cached.observed_at < OAUTH_MIN_INTERVAL:
+    if cached and within(cached.observed_at, now, OAUTH_MIN_INTERVAL):
         return cached, cache.plan
-    if cache.retry_not_before and now < cache.retry_not_before:
+    # A back-off further ahead than any the endpoint can ask for was set by a wrong clock.
+    if cache.retry_not_before and now < cache.retry_not_before <= now + MAX_RETRY_AFTER:
         if cached:
             return cached, cache.plan
         raise _http_reason(429)
@@ -396,7 +399,7 @@ def oauth_snapshot(
                 return cached, cache.plan
         raise _http_reason(exc.code) from None
     except CctrackError:
-        if cached and cached.observed_at > now - CACHE_FRESH:
+        if cached and within(cached.observed_at, now, CACHE_FRESH):
             return cached, cache.plan
         raise
     if not usage.windows:

@@ -28,11 +28,10 @@ from cctrack.sources.claude.saved import (
     reset_time,
     save_json,
 )
-from cctrack.timefmt import from_unix
+from cctrack.timefmt import STALE_AFTER, from_unix
 
 STATUSLINE_FILE = "claude-statusline.json"
-# Codex's own /status calls a snapshot older than this stale; the same judgement serves here.
-STATUSLINE_FRESH = timedelta(minutes=15)
+STATUSLINE_FRESH = STALE_AFTER
 STATUSLINE_WINDOWS = {"five_hour": ("five_hour", FIVE_HOURS), "seven_day": ("weekly", WEEK)}
 # Reset times of one window period differ by rounding; a later period is hours later.
 SAME_PERIOD = timedelta(minutes=10)
