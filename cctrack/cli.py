@@ -430,8 +430,22 @@ def _status_tool(source: str, flags: dict[str, Any]) -> None:
     raise typer.Exit(code)
 
 
+def check_profile(name: str) -> str:
+    """A profile name becomes part of file names: only what a [profiles.NAME] table allows."""
+    from cctrack.settings import valid_profile_name
+
+    if not valid_profile_name(name):
+        raise typer.BadParameter("a profile name is 1-32 of a-z 0-9 _ -")
+    return name
+
+
 ProfileOption = Annotated[
-    str, typer.Option("--profile", help="Which profile ([profiles.NAME]); default: default.")
+    str,
+    typer.Option(
+        "--profile",
+        help="Which profile ([profiles.NAME]); default: default.",
+        callback=check_profile,
+    ),
 ]
 
 
@@ -752,21 +766,34 @@ def statusline(
             show_default=False,
         ),
     ] = None,
-    profile: ProfileOption = "default",
+    # Checked below, not by the option: a status line never fails the editor.
+    profile: Annotated[
+        str, typer.Option("--profile", help="Which profile ([profiles.NAME]); default: default.")
+    ] = "default",
     tools: ToolsOption = "claude,codex",
 ) -> None:
     """A Claude Code statusLine command: store the rate_limits snapshot and print a
-    one-line summary. Always exits 0."""
+    one-line summary. Always exits 0. Reads at most 1 MiB of stdin, for at most 5 seconds."""
     from cctrack.desk import statusline as run_statusline
+    from cctrack.files import read_bounded
+    from cctrack.settings import valid_profile_name
 
     try:
         config = flags.pop("config", None)
         target = resolve_settings(flags, os.environ, config).data_dir
-    except CctrackError as exc:
+        if not valid_profile_name(profile):
+            raise CctrackError("--profile must be 1-32 of a-z 0-9 _ -")
+        stdin = read_bounded(sys.stdin.fileno(), STATUSLINE_STDIN, STATUSLINE_WAIT)
+    except (CctrackError, OSError) as exc:
         log(f"cctrack statusline: {exc}")
         return
     chosen = parse_tools(tools)
-    typer.echo(run_statusline(sys.stdin.buffer.read(), target, wrap, now(), chosen, profile))
+    typer.echo(run_statusline(stdin, target, wrap, now(), chosen, profile))
+
+
+# Claude Code's statusLine JSON is a few KiB, written at once and closed.
+STATUSLINE_STDIN = 1 << 20
+STATUSLINE_WAIT = 5.0
 
 
 def version_callback(value: bool) -> None:

@@ -198,3 +198,25 @@ def read_json(path: Path) -> Any | None:
         return None
     with os.fdopen(fd, "rb") as handle:
         return orjson.loads(handle.read())
+
+
+def read_bounded(fd: int, limit: int, seconds: float) -> bytes:
+    """What a peer writes to fd, up to EOF, `limit` bytes or `seconds`, whichever comes
+    first: a writer that never closes, or sends without end, costs a bounded wait and
+    bounded memory."""
+    import select
+    import time
+
+    deadline = time.monotonic() + seconds
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            break
+        chunk = os.read(fd, min(1 << 16, limit - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)

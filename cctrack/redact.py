@@ -48,9 +48,15 @@ def _replace(match: re.Match[str]) -> str:
     return prefix + REDACTED
 
 
+# Control characters (NUL, escape sequences, carriage returns) a tool may print: shown as
+# \xNN, so that nothing it says can rewrite a terminal line or hide in a stored record.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x80-\x9f]")
+
+
 def redact(text: str) -> str:
-    """text with every token-shaped or secret-labelled value replaced by [redacted]."""
-    return _secret().sub(_replace, text)
+    """text with every token-shaped or secret-labelled value replaced by [redacted], and
+    control characters escaped."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", _secret().sub(_replace, text))
 
 
 def quote(value: Any) -> str:

@@ -92,20 +92,30 @@ def log_files(tool: str, homes: tuple[Path, ...]) -> list[str]:
     return found
 
 
+# Claude Code nests sub-agent logs a level or two down; a tree deeper than this is not its.
+MAX_DEPTH = 32
+
+
 def _walk(directory: str) -> Iterator[str]:
-    try:
-        with os.scandir(directory) as listing:
-            entries = list(listing)
-    except OSError:
-        return
-    for entry in entries:
+    """The .jsonl files under directory, without recursion (a tree thousands of levels deep
+    must not stop the count) and at most MAX_DEPTH levels down."""
+    stack = [(directory, 0)]
+    while stack:
+        folder, depth = stack.pop()
         try:
-            if entry.is_dir(follow_symlinks=False):
-                yield from _walk(entry.path)
-            elif entry.name.endswith(".jsonl") and entry.is_file(follow_symlinks=False):
-                yield entry.path
+            with os.scandir(folder) as listing:
+                entries = list(listing)
         except OSError:
             continue
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    if depth < MAX_DEPTH:
+                        stack.append((entry.path, depth + 1))
+                elif entry.name.endswith(".jsonl") and entry.is_file(follow_symlinks=False):
+                    yield entry.path
+            except OSError:
+                continue
 
 
 def open_store(data_dir: Path, profile: str) -> sqlite3.Connection:

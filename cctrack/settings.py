@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import pwd
 import re
+import stat
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -188,20 +189,71 @@ def default_textfile_dir(env: Mapping[str, str], home: Path) -> Path:
     return _xdg(env, "XDG_DATA_HOME", home, ".local/share") / "cctrack" / "textfile"
 
 
+# Settings that run a command or name a secret: taken only from a config file nobody else
+# can change (like ssh with its config), since whoever can write it could run anything as you.
+TRUSTED_ONLY = ("claude_status", "codex_status", "notify_command", "pushgateway_auth_file")
+MAX_CONFIG_BYTES = 1 << 20
+
+
+def valid_profile_name(name: str) -> bool:
+    return name == DEFAULT_PROFILE or bool(_PROFILE_NAME.match(name))
+
+
+def _read_config(path: Path) -> tuple[bytes, str | None]:
+    """The file's bytes, and why others could change it (None when they cannot). Opened
+    without blocking and refused unless it is a regular file: a FIFO would hang every run."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    with os.fdopen(fd, "rb") as handle:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise CctrackError(f"config file {path} is not a regular file", EXIT_USAGE)
+        data = handle.read(MAX_CONFIG_BYTES + 1)
+    if len(data) > MAX_CONFIG_BYTES:
+        raise CctrackError(f"config file {path} is larger than 1 MiB", EXIT_USAGE)
+    me = os.geteuid()
+    if st.st_uid not in (me, 0):
+        return data, f"it belongs to another user (uid {st.st_uid})"
+    if st.st_mode & 0o022:
+        return data, f"others can write it (mode {stat.S_IMODE(st.st_mode):04o}; chmod go-w {path})"
+    folder = os.stat(path.parent)
+    if folder.st_uid not in (me, 0) or (folder.st_mode & 0o022 and not folder.st_mode & 0o1000):
+        return data, f"others can replace it in {path.parent} (chmod go-w {path.parent})"
+    return data, None
+
+
+def _untrusted_keys(config: dict[str, Any]) -> list[str]:
+    found = [key for key in TRUSTED_ONLY if key in config]
+    profiles = config.get("profiles")
+    for name, table in profiles.items() if isinstance(profiles, dict) else ():
+        if isinstance(table, dict):
+            found += [
+                f"profiles.{name}.{k}" for k in ("claude_status", "codex_status") if k in table
+            ]
+    return found
+
+
 def load_config(path: Path, required: bool) -> dict[str, Any]:
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # Python 3.10
         import tomli as tomllib
     try:
-        with open(path, "rb") as handle:
-            config = tomllib.load(handle)
+        data, why = _read_config(path)
+        config = tomllib.loads(data.decode("utf-8"))
     except FileNotFoundError:
         if required:
             raise CctrackError(f"config file {path} does not exist", EXIT_USAGE) from None
         return {}
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise CctrackError(f"cannot read config file {path}: {exc}", EXIT_USAGE) from None
+    risky = _untrusted_keys(config) if why else []
+    if risky:
+        raise CctrackError(
+            f"config file {path} sets {', '.join(risky)}, which runs a command or reads a "
+            f"secret, but {why}: cctrack takes those only from a file that nobody else can "
+            "change",
+            EXIT_USAGE,
+        )
     unknown = sorted(set(config) - set(ENVIRONMENT) - set(CONFIG_ONLY))
     if unknown:
         raise CctrackError(
@@ -210,6 +262,26 @@ def load_config(path: Path, required: bool) -> dict[str, Any]:
             EXIT_USAGE,
         )
     return dict(config)
+
+
+def check_push_url(url: Any) -> None:
+    """A pushgateway_url must not carry a user or password: they would show in every log
+    line and in `ps`. The password's place is pushgateway_auth_file."""
+    if not url:
+        return
+    import urllib.parse
+
+    try:
+        parts = urllib.parse.urlsplit(str(url))
+    except ValueError:
+        raise CctrackError("pushgateway_url is not a URL", EXIT_USAGE) from None
+    if "@" in parts.netloc:
+        raise CctrackError(
+            "pushgateway_url carries a user or password, which would show in logs and in the "
+            "process list; write user:password into a file only you can read (chmod 600) and "
+            "set pushgateway_auth_file to it",
+            EXIT_USAGE,
+        )
 
 
 def parse_command(value: Any, what: str) -> tuple[str, ...]:
@@ -441,6 +513,7 @@ def resolve_settings(
             EXIT_USAGE,
         )
     auth_file = config.get("pushgateway_auth_file")
+    check_push_url(pick("pushgateway_url"))
     token_counters = pick("token_counters")
     profiles = config.get("profiles")
     settings = Settings(
