@@ -127,18 +127,30 @@ def capture(
     scans = []
     if settings.token_counters and FORK_BUILTINS:
         scans = [scan_job(settings, profile, clock()) for profile in settings.profiles]
-    results = process.run_jobs([*jobs, *scans])
-    records = []
-    for (profile, source), result in zip(pairs, results[: len(jobs)], strict=True):
-        outcome = interpret(source, result, settings.timeout)
-        captured = clock()
-        if isinstance(outcome, str):
-            record = Record(0, captured, settings.hostname, source, ok=False, error=outcome)
-        else:
-            status = outcome.as_of(captured)
-            record = Record(0, captured, settings.hostname, source, ok=True, status=status)
-        records.append(replace(record, profile=profile.name))
-    done = Captured(store.append_records(Path(settings.data_dir), records))
+    appended: list[Record] = []
+
+    def record(results: list[process.Result]) -> None:
+        """Append the status records as soon as the status tools are done: a long token scan
+        beside them never holds them back, and a stop keeps what was finished."""
+        records = []
+        for (profile, source), result in zip(pairs, results, strict=True):
+            outcome = interpret(source, result, settings.timeout)
+            captured = clock()
+            if isinstance(outcome, str):
+                new = Record(0, captured, settings.hostname, source, ok=False, error=outcome)
+            else:
+                status = outcome.as_of(captured)
+                new = Record(0, captured, settings.hostname, source, ok=True, status=status)
+            records.append(replace(new, profile=profile.name))
+        appended.extend(store.append_records(Path(settings.data_dir), records))
+
+    try:
+        results = process.run_jobs([*jobs, *scans], len(jobs), record)
+    except process.JobsInterrupted as stop:
+        if not appended:
+            record(stop.results[: len(jobs)])
+        raise
+    done = Captured(appended)
     for result in results[len(jobs) :]:
         found = scan_outcome(result)
         if isinstance(found, str):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import inspect
 import os
+import signal
 import stat
 import sys
 from collections.abc import Callable
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional, TypeVar
 import typer
 
 from cctrack import __version__
-from cctrack.errors import EXIT_FAILURE, EXIT_USAGE, CctrackError
+from cctrack.errors import EXIT_FAILURE, EXIT_USAGE, CctrackError, Interrupted
 from cctrack.settings import Settings, resolve_settings
 
 if TYPE_CHECKING:
@@ -817,12 +818,24 @@ def main_options(
     pass
 
 
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise Interrupted(signum)
+
+
 def main(argv: list[str] | None = None) -> None:
+    """The one boundary: a stop signal (systemd's and `timeout`'s SIGTERM, SIGHUP, ^C)
+    unwinds whatever runs, children killed, locks released, what was captured recorded,
+    and exits 128 + the signal's number."""
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, _stop)
     try:
         app(args=argv)
-    except KeyboardInterrupt:
-        log("cctrack: interrupted")
-        sys.exit(130)
+    except Interrupted as stop:
+        log(f"cctrack: stopped by {signal.Signals(stop.signum).name}")
+        sys.exit(stop.exit_code)
 
 
 def claude_status_tool() -> None:

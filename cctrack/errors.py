@@ -8,6 +8,17 @@ EXIT_USAGE = 2
 EXIT_TEMPFAIL = 75
 
 
+class Interrupted(BaseException):
+    """A signal asked cctrack to stop (SIGTERM from systemd, `timeout` or `kill`; SIGHUP;
+    SIGINT). Raised where the program is, so that everything unwinds: children are killed,
+    locks released, what was captured recorded. main() turns it into exit 128 + signal."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+        self.exit_code = 128 + signum
+
+
 class CctrackError(Exception):
     """A failure with a one-line message that says what failed and what to do.
 

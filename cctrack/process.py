@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cctrack.errors import Interrupted
+
 # A status object is a few hundred bytes; a tool printing megabytes is broken, not verbose.
 MAX_STDOUT = 1 << 20
 STDERR_TAIL = 8192
@@ -51,6 +53,19 @@ class TimedOut(ProcessFailure):
 
 class OutputTooLarge(ProcessFailure):
     """The process printed more than MAX_STDOUT; it was killed."""
+
+
+class Stopped(ProcessFailure):
+    """cctrack itself was asked to stop while the process ran; it was killed."""
+
+
+class JobsInterrupted(Interrupted):
+    """A signal stopped run_jobs: the results so far (Stopped for what was still running),
+    for the caller to record before it lets the interruption go on."""
+
+    def __init__(self, signum: int, results: list[Result]) -> None:
+        super().__init__(signum)
+        self.results = results
 
 
 @dataclass(frozen=True)
@@ -132,6 +147,9 @@ def _spawn_function(function: Callable[[], int], env: dict[str, str]) -> tuple[i
     if pid == 0:  # the child: never returns
         code = 1
         try:
+            # The parent's stop handlers are the parent's: a forked job just ends on a signal.
+            for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+                signal.signal(signum, signal.SIG_DFL)
             os.setsid()
             null = os.open(os.devnull, os.O_RDONLY)
             os.dup2(null, 0)
@@ -289,9 +307,15 @@ class _Runner:
     def _open_fds(self) -> set[int]:
         return {key.fd for key in self.selector.get_map().values()}
 
-    def run(self) -> list[Result]:
+    def run(
+        self, early: int = 0, on_early: Callable[[list[Result]], None] | None = None
+    ) -> list[Result]:
+        stopped: Interrupted | None = None
         try:
             while True:
+                if on_early is not None and all(r.result is not None for r in self.runs[:early]):
+                    on_early([r.result for r in self.runs[:early] if r.result is not None])
+                    on_early = None
                 pending = [run for run in self.runs if run.result is None]
                 if not pending:
                     break
@@ -327,18 +351,37 @@ class _Runner:
                 for run in pending:
                     if run.pid and run.result is None and _exited(run):
                         self.finish(run)
+        except Interrupted as exc:
+            stopped = exc
         finally:
             for run in self.runs:
-                if run.pid and run.result is None:
-                    self.finish(run, TimedOut(run.job.label))
+                if run.result is None:
+                    why = (
+                        Stopped(f"{run.job.label} was stopped: cctrack got signal {stopped.signum}")
+                        if stopped
+                        else TimedOut(run.job.label)
+                    )
+                    if run.pid:
+                        self.finish(run, why)
+                    else:
+                        run.result = why
             self.selector.close()
             kill_marked(self.mark)
-        return [run.result for run in self.runs if run.result is not None]
+        results = [run.result for run in self.runs if run.result is not None]
+        if stopped is not None:
+            raise JobsInterrupted(stopped.signum, results)
+        return results
 
 
-def run_jobs(jobs: Sequence[Job]) -> list[Result]:
-    """Run the jobs at once, each bounded by its timeout; one result per job, in order."""
-    return _Runner(jobs, os.urandom(8).hex()).run()
+def run_jobs(
+    jobs: Sequence[Job],
+    early: int = 0,
+    on_early: Callable[[list[Result]], None] | None = None,
+) -> list[Result]:
+    """Run the jobs at once, each bounded by its timeout; one result per job, in order.
+    on_early gets the results of the first `early` jobs as soon as they are all in, while
+    the others (a long token scan) still run. A signal raises JobsInterrupted."""
+    return _Runner(jobs, os.urandom(8).hex()).run(early, on_early)
 
 
 def kill_marked(mark: str) -> int:

@@ -122,13 +122,17 @@ def test_a_tree_1200_levels_deep_does_not_stop_token_counting(env: Env) -> None:
     env.write_token_logs()
     deep = env.claude_home / "projects" / "deep"
     deep.mkdir(parents=True)
-    path = deep
+    levels = [deep]
     for _ in range(1200):  # one by one: os.makedirs itself recurses
-        path = path / "d"
-        path.mkdir()
-    done = env.run("run")
-    assert done.returncode == 0 and "RecursionError" not in done.stderr, done.stderr
-    assert sample(env.textfile.read_text(), "cctrack_claude_window_tokens", window="weekly")
+        levels.append(levels[-1] / "d")
+        levels[-1].mkdir()
+    try:
+        done = env.run("run")
+        assert done.returncode == 0 and "RecursionError" not in done.stderr, done.stderr
+        assert sample(env.textfile.read_text(), "cctrack_claude_window_tokens", window="weekly")
+    finally:
+        for level in reversed(levels):  # pytest's own clean-up would recurse too
+            level.rmdir()
 
 
 def test_control_bytes_from_a_tool_are_escaped_before_storing_and_printing(env: Env) -> None:
