@@ -19,13 +19,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from cctrack import process
 from cctrack.errors import CctrackError
 from cctrack.exposition import Family
 from cctrack.files import read_json, write_atomic
 from cctrack.report import PushStatus
 from cctrack.timefmt import format_time, parse_time
 
+# Each socket read; and the whole push, retries included.
 PUSH_TIMEOUT = 10.0
+PUSH_DEADLINE = 30.0
+# How long a refused connection or a 5xx is tried again (a gateway that restarts).
+PUSH_RETRY_FOR = 5.0
 JOB = "cctrack"
 STATUS_FILE = "push.json"
 
@@ -146,7 +151,9 @@ def push(url: str, registry: Any, hostname: str, user: str, auth_file: Path | No
         def handler(url: str, method: str, timeout: float | None, headers: Any, data: bytes) -> Any:
             return basic_auth_handler(url, method, timeout, headers, data, username, password)
 
-    try:
+    from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential
+
+    def once() -> None:
         push_to_gateway(
             url,
             job=JOB,
@@ -155,9 +162,37 @@ def push(url: str, registry: Any, hostname: str, user: str, auth_file: Path | No
             timeout=PUSH_TIMEOUT,
             handler=handler,
         )
+
+    def attempts() -> None:
+        # A refused connection or a 5xx may pass within seconds (a gateway restarting):
+        # tried again with back-off while the deadline allows; anything else at once.
+        for attempt in Retrying(
+            stop=stop_after_delay(PUSH_RETRY_FOR),
+            wait=wait_exponential(multiplier=0.5, max=4),
+            retry=retry_if_exception(transient),
+            reraise=True,
+        ):
+            with attempt:
+                once()
+
+    try:
+        process.within_deadline(attempts, PUSH_DEADLINE, f"the push to {url}")
+    except process.DeadlineExceeded as exc:
+        raise CctrackError(f"push failed: {exc} (a slow gateway or proxy)") from None
     except OSError as exc:  # URLError and HTTPError are OSErrors
         reason = getattr(exc, "reason", None) or exc
         raise CctrackError(f"push to {url} failed: {reason}") from None
+
+
+def transient(exc: BaseException) -> bool:
+    """Worth another try: the gateway refused the connection or answered 5xx."""
+    import urllib.error
+
+    if isinstance(exc, urllib.error.HTTPError):
+        return exc.code >= 500
+    return isinstance(exc, (ConnectionRefusedError, ConnectionResetError)) or isinstance(
+        getattr(exc, "reason", None), (ConnectionRefusedError, ConnectionResetError)
+    )
 
 
 def push_textfile(

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from cctrack import process
 from cctrack.errors import EXIT_TEMPFAIL, EXIT_USAGE, CctrackError
 from cctrack.files import read_json
 from cctrack.records import Bucket, Extras, Window, plan_label, strict_loads
@@ -28,6 +29,8 @@ OAUTH_BACKOFF = timedelta(minutes=5)
 # An answer this recent still serves when the endpoint cannot be reached.
 CACHE_FRESH = timedelta(minutes=15)
 HTTP_TIMEOUT = 10.0
+# The whole request: a server that trickles bytes never trips the per-read timeout.
+HTTP_DEADLINE = 20.0
 # The longest Retry-After honoured.
 MAX_RETRY_AFTER = timedelta(days=1)
 
@@ -320,9 +323,15 @@ def fetch_usage(url: str, token: str) -> Any:
             "User-Agent": "cctrack",
         },
     )
-    try:
+
+    def ask() -> bytes:
         with _opener().open(request, timeout=HTTP_TIMEOUT) as response:
-            return strict_loads(response.read(1 << 20))
+            return bytes(response.read(1 << 20))
+
+    try:
+        return strict_loads(process.within_deadline(ask, HTTP_DEADLINE, "the usage endpoint"))
+    except process.DeadlineExceeded as exc:
+        raise CctrackError(f"{exc}; will retry", EXIT_TEMPFAIL) from None
     except urllib.error.HTTPError as exc:
         raise UsageHTTPError(exc.code, exc.headers.get("Retry-After")) from None
     except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
