@@ -318,11 +318,35 @@ def _settings_file(place: Place) -> Path:
     return place.claude_home / "settings.json"
 
 
-def install_statusline(place: Place, record: dict[str, Any]) -> list[str]:
-    path = _settings_file(place)
-    settings: Any = read_json(path) if path.exists() else {}
+def _load_settings(path: Path) -> tuple[Path, dict[str, Any]]:
+    """Claude Code's settings.json as Claude Code reads it, and the real file to write: a
+    link (dotfiles) is followed, a byte-order mark skipped. A file with comments is refused
+    before anything changes: writing it back would drop them."""
+    real = Path(os.path.realpath(path))
+    try:
+        data = real.read_bytes()
+    except FileNotFoundError:
+        return real, {}
+    except OSError as exc:
+        raise CctrackError(f"cannot read {path}: {exc.strerror}") from None
+    text = data.decode("utf-8-sig", errors="replace")
+    try:
+        settings = json.loads(text) if text.strip() else {}
+    except ValueError:
+        if re.search(r"^\s*//|/\*", text, re.M):
+            raise CctrackError(
+                f"{path} has comments, which cctrack would lose by writing it; add "
+                '"statusLine": {"type": "command", "command": "cctrack statusline"} by hand',
+                EXIT_USAGE,
+            ) from None
+        raise CctrackError(f"{path} is not valid JSON; fix it by hand first", EXIT_USAGE) from None
     if not isinstance(settings, dict):
-        raise CctrackError(f"{path} is not a JSON object; fix it by hand first")
+        raise CctrackError(f"{path} is not a JSON object; fix it by hand first", EXIT_USAGE)
+    return real, settings
+
+
+def install_statusline(place: Place, record: dict[str, Any]) -> list[str]:
+    path, settings = _load_settings(_settings_file(place))
     current = settings.get("statusLine")
     command = current.get("command") if isinstance(current, dict) else None
     ours = f"{shlex.quote(str(place.home / '.local' / 'bin' / 'cctrack'))} statusline"
@@ -360,12 +384,12 @@ def _save_setup(place: Place, record: dict[str, Any]) -> None:
 
 
 def restore_statusline(place: Place, record: dict[str, Any]) -> list[str]:
-    path = _settings_file(place)
-    if "statusline_before" not in record or not path.exists():
+    if "statusline_before" not in record or not _settings_file(place).exists():
         return []
-    settings = read_json(path)
-    if not isinstance(settings, dict):
-        return [f"left {path} as it is (not a JSON object any more)"]
+    try:
+        path, settings = _load_settings(_settings_file(place))
+    except CctrackError as exc:
+        return [f"left Claude Code's settings as they are: {exc}"]
     before = record.pop("statusline_before")
     if before is None:
         settings.pop("statusLine", None)
@@ -432,6 +456,8 @@ def setup(
         return uninstall(place)
     if systemd_user and cron:
         raise CctrackError("choose one of --systemd-user and --cron", EXIT_USAGE)
+    if statusline:
+        _load_settings(_settings_file(place))  # refused here, before anything changes
     record = _load_setup(place)
     done = link_executable(place)
     if textfile_dir is not None:

@@ -105,6 +105,10 @@ def _walk(directory: str) -> Iterator[str]:
         try:
             with os.scandir(folder) as listing:
                 entries = list(listing)
+        except PermissionError:
+            if depth == 0:  # counting nothing without a word would look like no use at all
+                raise CctrackError(f"cannot read {folder}: permission denied") from None
+            continue
         except OSError:
             continue
         for entry in entries:
@@ -135,11 +139,29 @@ def open_store(data_dir: Path, profile: str) -> sqlite3.Connection:
         db.execute("pragma synchronous=full")
         db.executescript(SCHEMA)
     except sqlite3.DatabaseError as exc:
-        raise CctrackError(
-            f"the token scan store {path} is unreadable ({exc}); remove it and the next "
-            f"capture counts the logs again from the start"
-        ) from None
+        raise store_problem(exc, path) from None
     return db
+
+
+def store_problem(exc: sqlite3.DatabaseError, path: Path) -> CctrackError:
+    """What went wrong with a scan store, and what to do. Only real damage suggests moving
+    the store away (which starts every token counter again): a busy store or a full disk
+    passes, and the next capture tries again with the store as it is."""
+    text = str(exc).lower()
+    if "locked" in text or "busy" in text:
+        return CctrackError(
+            f"the token scan store {path} is busy (another program holds it); the next "
+            "capture tries again"
+        )
+    if "full" in text or "disk i/o" in text or "readonly" in text or "read-only" in text:
+        return CctrackError(
+            f"cannot write the token scan store {path} ({exc}): the disk is full or failing; "
+            "free some space, the next capture tries again (nothing is lost)"
+        )
+    return CctrackError(
+        f"the token scan store {path} is damaged ({exc}); move it away and the next capture "
+        "counts the logs again from the start (the counters restart, never double)"
+    )
 
 
 def _meta(db: sqlite3.Connection, name: str) -> str | None:
@@ -591,10 +613,7 @@ def scan_tokens(
             # One append for all tools: one write to the day file, not one per tool.
             append_pending(db, data_dir, [r for s in scanners for r in s.committed])
         except sqlite3.DatabaseError as exc:
-            raise CctrackError(
-                f"token scan store for profile {profile} failed: {exc}; remove "
-                f"{data_dir / STORE_NAME.format(profile=profile)} to count again from the start"
-            ) from None
+            raise store_problem(exc, data_dir / STORE_NAME.format(profile=profile)) from None
         finally:
             db.close()
         return results

@@ -375,6 +375,17 @@ def parse_profiles(value: Any, home: Path) -> tuple[Profile, ...]:
                 _profile_command(table, "codex", name),
             )
         )
+    for source in SOURCE_TOOLS:
+        seen: dict[str, str] = {}
+        for profile in profiles:
+            where = os.path.realpath(profile.homes(source)[0])
+            if where in seen:
+                raise CctrackError(
+                    f"profiles {seen[where]} and {profile.name} both use {where}: its tokens "
+                    f"would count twice; give each profile its own {source} home",
+                    EXIT_USAGE,
+                )
+            seen[where] = profile.name
     return tuple(profiles)
 
 

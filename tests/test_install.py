@@ -216,3 +216,33 @@ def test_statusline_setup_wraps_the_existing_one_and_uninstall_restores_it(env: 
     assert "already uses cctrack's status line" in setup(env, "--statusline").stdout
     assert setup(env, "--uninstall").returncode == 0
     assert json.loads(settings.read_text()) == original
+
+
+def test_statusline_setup_reads_settings_as_claude_code_does(env: Env) -> None:
+    env.claude_home.mkdir()
+    # Dotfiles: settings.json is a link to the real file elsewhere, with a byte-order mark.
+    real = env.root / "dotfiles" / "claude-settings.json"
+    real.parent.mkdir()
+    real.write_bytes(b"\xef\xbb\xbf" + json.dumps({"model": "opus"}).encode())
+    (env.claude_home / "settings.json").symlink_to(real)
+    done = setup(env, "--statusline")
+    assert done.returncode == 0, done.stderr
+    assert (env.claude_home / "settings.json").is_symlink()  # the link is kept
+    written = json.loads(real.read_text())
+    assert written["model"] == "opus" and "cctrack" in written["statusLine"]["command"]
+    assert setup(env, "--uninstall").returncode == 0
+    assert "statusLine" not in json.loads(real.read_text())
+
+
+def test_statusline_setup_refuses_settings_with_comments_before_changing_anything(
+    env: Env,
+) -> None:
+    env.claude_home.mkdir()
+    settings = env.claude_home / "settings.json"
+    text = '{\n  // my model\n  "model": "opus"\n}\n'
+    settings.write_text(text)
+    done = setup(env, "--statusline")
+    assert done.returncode == 2 and "has comments" in done.stderr
+    assert "Traceback" not in done.stderr and done.stderr.count("\n") == 1
+    assert settings.read_text() == text
+    assert not (Path(env.vars["HOME"]) / ".local/bin/cctrack").exists()

@@ -201,8 +201,28 @@ def test_a_store_that_is_not_a_database_is_one_clear_error(env: Env) -> None:
     result = env.run("capture")
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1
-    assert "claude ok" in result.stderr and "remove" in result.stderr
+    assert "claude ok" in result.stderr and "is damaged" in result.stderr
+    assert "move it away" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_busy_store_is_busy_not_damaged(env: Env) -> None:
+    import sqlite3
+
+    env.use_fixed_tools()
+    env.write_token_logs()
+    assert env.run("capture").returncode == 0
+    holder = sqlite3.connect(env.data_dir / "tokens-default.sqlite", isolation_level=None)
+    holder.execute("begin exclusive")
+    try:
+        (env.claude_home / "projects" / "more.jsonl").write_text("")
+        result = env.run("capture")
+    finally:
+        holder.close()
+    assert result.returncode == 1 and "is busy" in result.stderr, result.stderr
+    assert "move it away" not in result.stderr and "remove" not in result.stderr
+    # Nothing lost: the next capture counts on from where the store was.
+    assert env.run("capture").returncode == 0
 
 
 def test_the_store_is_private_and_not_followed_through_a_link(tmp_path: Path) -> None:
@@ -378,3 +398,37 @@ def test_a_subagent_rollout_read_in_pieces_counts_what_one_read_counts(
             assert totals(data) == parent_only  # the first event is held
     assert totals(data) == from_scratch(tmp_path, root)
     assert (totals(data) == parent_only) is False
+
+
+def test_a_full_disk_under_the_store_says_so_and_keeps_the_store(env: Env) -> None:
+    import os
+    import subprocess
+
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    env.use_fixed_tools()
+    env.write_token_logs()
+    env.data_dir.mkdir(parents=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(env.data_dir)], check=True)
+    try:
+        assert env.run("capture").returncode == 0
+        store = env.data_dir / "tokens-default.sqlite"
+        before = store.stat().st_size
+        with open(env.data_dir / "filler", "wb") as filler:
+            try:
+                while True:
+                    filler.write(b"\0" * 65536)
+                    filler.flush()
+            except OSError:
+                pass
+        # New logs to count, and no room to count them in.
+        env.write_token_logs()
+        for log in (env.claude_home / "projects").rglob("*.jsonl"):
+            log.write_text(log.read_text() * 3)
+        result = env.run("capture")
+        assert "Traceback" not in result.stderr
+        assert "disk is full" in result.stderr or "No space left" in result.stderr, result.stderr
+        assert "move it away" not in result.stderr
+        assert store.exists() and store.stat().st_size >= before
+    finally:
+        subprocess.run(["umount", "-l", str(env.data_dir)], check=False)

@@ -53,6 +53,11 @@ def read_credentials(claude_home: Path, env: Mapping[str, str], now: datetime) -
     where = str(path)
     try:
         stored = read_json(path)
+    except PermissionError:
+        raise CctrackError(
+            f"cannot read {path}: permission denied; it must be readable by the user cctrack "
+            "runs as (under systemd: the unit's User=, and a home the sandbox can see)"
+        ) from None
     except (OSError, ValueError):
         stored = {}
     if stored is None:
