@@ -139,5 +139,5 @@ def test_an_unreadable_implicit_config_is_an_error_that_names_it(tmp_path: Path)
 
 def test_two_profiles_on_one_claude_home_are_refused(tmp_path: Path) -> None:
     config = '[profiles.a]\nclaude_home = "~/.claude"\n[profiles.b]\nclaude_home = "~/.claude"\n'
-    with pytest.raises(CctrackError, match="both use .* its tokens would count twice"):
+    with pytest.raises(CctrackError, match=r"both use .* its tokens would count twice"):
         settings({}, {"HOME": str(tmp_path)}, config, tmp_path)
