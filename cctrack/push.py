@@ -59,11 +59,14 @@ def read_basic_auth(path: Path) -> tuple[str, str]:
     """`user:password` from a file only its owner can read: never from a flag or the
     environment, where other users and logs can see it."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        # Never through a link, never blocking on a FIFO.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
     except OSError as exc:
         raise CctrackError(f"cannot read pushgateway_auth_file {path}: {exc.strerror}") from None
     with os.fdopen(fd, "rb") as handle:
         st = os.fstat(handle.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise CctrackError(f"pushgateway_auth_file {path} is not a regular file")
         if st.st_uid != os.geteuid() or stat.S_IMODE(st.st_mode) & 0o077:
             raise CctrackError(
                 f"pushgateway_auth_file {path} must belong to you and be readable by you "

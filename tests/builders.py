@@ -230,3 +230,21 @@ def write_token_logs(claude_home: Path, codex_home: Path, now: datetime, seed: i
     start, end = now - timedelta(minutes=20), now - timedelta(minutes=1)
     write_claude_home(claude_home, start, end, 40 << 10, rng)
     write_codex_home(codex_home, start, end, 40 << 10, rng)
+
+
+def fake_app_server(bin_dir: Path, answer: Any) -> Path:
+    """A `codex` whose app-server answers account/rateLimits/read with `answer`, over the
+    JSON-RPC on stdio that Codex speaks."""
+    bin_dir.mkdir(exist_ok=True)
+    return script(
+        bin_dir / "codex",
+        f"""
+import json, sys
+for raw in sys.stdin:
+    message = json.loads(raw)
+    if message.get("method") == "initialize":
+        print(json.dumps({{"id": message["id"], "result": {{}}}}), flush=True)
+    elif message.get("method") == "account/rateLimits/read":
+        print(json.dumps({{"id": message["id"], "result": json.loads({json.dumps(json.dumps(answer))})}}), flush=True)
+""",
+    )

@@ -6,7 +6,13 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta, timezone
 
-from builders import nested_2026, script, token_count, write_credentials, write_rollout
+from builders import (
+    fake_app_server,
+    nested_2026,
+    token_count,
+    write_credentials,
+    write_rollout,
+)
 from conftest import Env, FakeUsageAPI, sample
 
 UTC = timezone.utc
@@ -91,19 +97,7 @@ def test_codex_app_server_buckets_and_banked_resets(env: Env) -> None:
         "rateLimitResetCredits": {"availableCount": 2},
     }
     bin_dir = env.root / "bin"
-    bin_dir.mkdir()
-    script(
-        bin_dir / "codex",
-        f"""
-import json, sys
-for raw in sys.stdin:
-    message = json.loads(raw)
-    if message.get("method") == "initialize":
-        print(json.dumps({{"id": message["id"], "result": {{}}}}), flush=True)
-    elif message.get("method") == "account/rateLimits/read":
-        print(json.dumps({{"id": message["id"], "result": json.loads({json.dumps(json.dumps(answer))})}}), flush=True)
-""",
-    )
+    fake_app_server(bin_dir, answer)
     env.vars.update(PATH=f"{bin_dir}:{env.vars['PATH']}", CCTRACK_CODEX_APP_SERVER="on")
     text = run_codex(env)
     assert sample(text, "cctrack_codex_usage_ratio", window="five_hour") == 0.09

@@ -409,7 +409,9 @@ def test_a_full_disk_under_the_store_says_so_and_keeps_the_store(env: Env) -> No
     env.use_fixed_tools()
     env.write_token_logs()
     env.data_dir.mkdir(parents=True)
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(env.data_dir)], check=True)
+    subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(env.data_dir)], check=True
+    )
     try:
         assert env.run("capture").returncode == 0
         store = env.data_dir / "tokens-default.sqlite"

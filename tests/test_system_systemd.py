@@ -205,6 +205,18 @@ def scrape(url: str) -> str:
         return response.read().decode()
 
 
+def with_status_tool(home: Path) -> tuple[Path, Path]:
+    """The user's own Claude status command (STATUS_TOOL) in its config file."""
+    tool = home / "claude-status"
+    tool.write_text(STATUS_TOOL)
+    tool.chmod(0o755)
+    config = home / ".config" / "cctrack" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text(f'claude_status = "{tool}"\n')
+    subprocess.run(["chown", "-R", f"{home.name}:{home.name}", str(home)], check=True)
+    return tool, config
+
+
 def assert_promtool_valid(path: Path) -> None:
     promtool = require_binary("promtool")
     check = subprocess.run(
@@ -252,13 +264,7 @@ def test_server_users_with_the_system_units_write_their_textfiles(
 
     # Then alice's own settings, read by the sandboxed units from her home: a Claude status
     # command of her own.
-    tool = alice / "claude-status"
-    tool.write_text(STATUS_TOOL)
-    tool.chmod(0o755)
-    config = alice / ".config" / "cctrack" / "config.toml"
-    config.parent.mkdir(parents=True)
-    config.write_text(f'claude_status = "{tool}"\n')
-    subprocess.run(["chown", "-R", f"{alice.name}:{alice.name}", str(alice)], check=True)
+    with_status_tool(alice)
     text = host.wait_for_sample(alice.name, "cctrack_claude_up", 1.0)
     assert sample(text, "cctrack_claude_usage_ratio", window="five_hour") == 0.37
     assert not (alice / "written-by-capture").exists()
@@ -311,13 +317,7 @@ def test_a_wheel_install_with_setup_systemd_user_runs_under_the_user_manager(
 ) -> None:
     home = host.add_user("carol")
     user = home.name
-    tool = home / "claude-status"
-    tool.write_text(STATUS_TOOL)
-    tool.chmod(0o755)
-    config = home / ".config" / "cctrack" / "config.toml"
-    config.parent.mkdir(parents=True)
-    config.write_text(f'claude_status = "{tool}"\n')
-    subprocess.run(["chown", "-R", f"{user}:{user}", str(home)], check=True)
+    tool, config = with_status_tool(home)
     cctrack = host.install_venv(user, home / ".local" / "venvs" / "cctrack")
     said = start_user_units(host, user, cctrack)
     assert "ran systemctl --user enable --now cctrack-capture.timer" in said
