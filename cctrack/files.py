@@ -190,14 +190,24 @@ def lines_from_end(fd: int, size: int, block: int = 64 << 10) -> Iterator[bytes]
         yield carry
 
 
+# State files and the tools' own small JSON files are kilobytes; .claude.json is megabytes.
+MAX_JSON = 64 << 20
+
+
 def read_json(path: Path) -> Any | None:
-    """A small JSON state file, or None when it does not exist."""
+    """A small JSON file, or None when it does not exist. Never through a link, never
+    blocking on a FIFO or a device: ValueError for anything but a regular file."""
     try:
-        fd = os.open(path, os.O_RDONLY | NOFOLLOW | CLOEXEC)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | NOFOLLOW | CLOEXEC)
     except FileNotFoundError:
         return None
     with os.fdopen(fd, "rb") as handle:
-        return orjson.loads(handle.read())
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ValueError(f"{path} is not a regular file")
+        data = handle.read(MAX_JSON + 1)
+        if len(data) > MAX_JSON:
+            raise ValueError(f"{path} is larger than {MAX_JSON >> 20} MiB")
+        return orjson.loads(data)
 
 
 def read_bounded(fd: int, limit: int, seconds: float) -> bytes:

@@ -147,3 +147,17 @@ def test_control_bytes_from_a_tool_are_escaped_before_storing_and_printing(env: 
     assert "\\x00" in records[0]["error"] and "\x00" not in records[0]["error"]
     assert "\x1b" not in done.stderr and "\\x1b[2J" in done.stderr
     assert "\x1b" not in env.run("show").stdout
+
+
+def test_a_fifo_where_a_json_file_belongs_never_hangs(env: Env) -> None:
+    # Claude Code's credentials, .claude.json and cctrack's own state files are all read by
+    # one reader, non-blocking and only when regular.
+    env.claude_home.mkdir()
+    for name in (".credentials.json", ".claude.json"):
+        os.mkfifo(env.claude_home / name)
+    env.data_dir.mkdir()
+    os.mkfifo(env.data_dir / "analyze-state.json")
+    done = env.run("claude-status", CCTRACK_CLAUDE_OAUTH="on", timeout=60)
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    analyzed = env.run("analyze", timeout=60)
+    assert analyzed.returncode == 0 and "state file unreadable" in analyzed.stderr
