@@ -15,7 +15,7 @@ from cctrack.errors import CctrackError
 from cctrack.files import locked, private_dir, ready_dir, remove_stale_temps, write_atomic
 from cctrack.prices import price_table
 from cctrack.push import load_status
-from cctrack.records import DEFAULT_PROFILE
+from cctrack.records import qualified
 from cctrack.report import Report, build_report
 from cctrack.settings import Settings
 from cctrack.state import State
@@ -181,9 +181,7 @@ def newly_unpriced(report: Report, state: State) -> tuple[str, ...]:
 
 def log_line(outcome: Outcome) -> str:
     tools = ", ".join(
-        f"{t.tool if t.profile == DEFAULT_PROFILE else f'{t.profile}/{t.tool}'} "
-        f"{'up' if t.up else 'down'}"
-        for t in outcome.report.tools
+        f"{qualified(t.profile, t.tool)} {'up' if t.up else 'down'}" for t in outcome.report.tools
     )
     notes = []
     if outcome.rebuilt:

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from cctrack import process, store
 from cctrack.errors import EXIT_TEMPFAIL, CctrackError
-from cctrack.records import Record, Status, parse_status_output
+from cctrack.records import DEFAULT_PROFILE, Record, Status, parse_status_output, qualified
 from cctrack.redact import redact
-from cctrack.settings import DEFAULT_PROFILE, Profile, Settings
+from cctrack.settings import Profile, Settings
 from cctrack.sources.builtin import run_builtin
 from cctrack.tokens import ScanResult
 
@@ -172,9 +172,7 @@ def token_summary(done: Captured) -> str:
     for result in done.scans:
         if not result.bytes_read:
             continue
-        name = (
-            result.tool if result.profile == DEFAULT_PROFILE else f"{result.profile}/{result.tool}"
-        )
+        name = qualified(result.profile, result.tool)
         logs = "log" if result.files_read == 1 else "logs"
         parts.append(f"{name} {result.bytes_read / 1e6:.1f} MB in {result.files_read} {logs}")
     line = f"; tokens read: {', '.join(parts)}" if parts else ""
@@ -185,8 +183,7 @@ def token_summary(done: Captured) -> str:
 
 def summary(records: Sequence[Record], data_dir: Path) -> str:
     outcomes = ", ".join(
-        f"{r.source_tool if r.profile == DEFAULT_PROFILE else f'{r.profile}/{r.source_tool}'} "
-        f"{'ok' if r.ok else 'FAILED: ' + (r.error or '')}"
+        f"{qualified(r.profile, r.source_tool)} {'ok' if r.ok else 'FAILED: ' + (r.error or '')}"
         for r in records
     )
     seqs = f"seq {records[0].seq_no}-{records[-1].seq_no}" if records else "nothing"

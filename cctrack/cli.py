@@ -18,6 +18,7 @@ import typer
 
 from cctrack import __version__
 from cctrack.errors import EXIT_FAILURE, EXIT_USAGE, CctrackError, Interrupted
+from cctrack.records import DEFAULT_PROFILE
 from cctrack.settings import Settings, resolve_settings
 
 if TYPE_CHECKING:
@@ -470,7 +471,7 @@ def bar(
         ),
     ] = "plain",
     tools: ToolsOption = "claude,codex",
-    profile: ProfileOption = "default",
+    profile: ProfileOption = DEFAULT_PROFILE,
 ) -> None:
     """One line for a desktop bar from the latest analysis (no capture, no network), with a
     class for colouring: ok, warn (80 % used, or burning too fast) or critical (95 %)."""
@@ -504,7 +505,7 @@ def guard(
     fail_open: Annotated[
         bool, typer.Option("--fail-open", help="Exit 0, not 69, when it is unknown.")
     ] = False,
-    profile: ProfileOption = "default",
+    profile: ProfileOption = DEFAULT_PROFILE,
 ) -> None:
     """Is enough of a limit left to start a long run? From the latest analysis, offline.
 
@@ -770,7 +771,7 @@ def statusline(
     # Checked below, not by the option: a status line never fails the editor.
     profile: Annotated[
         str, typer.Option("--profile", help="Which profile ([profiles.NAME]); default: default.")
-    ] = "default",
+    ] = DEFAULT_PROFILE,
     tools: ToolsOption = "claude,codex",
 ) -> None:
     """A Claude Code statusLine command: store the rate_limits snapshot and print a

@@ -15,10 +15,10 @@ from typing import Any
 from cctrack import checkpoint
 from cctrack.evidence import LimitEvent, Limits, Point, points_of
 from cctrack.records import (
-    DEFAULT_PROFILE,
     TOKEN_TYPES,
     TokenRecord,
     has_record_envelope,
+    qualified,
     record_profile,
     strict_loads,
 )
@@ -100,7 +100,7 @@ def event_row(event: LimitEvent) -> dict[str, Any]:
 
 def event_line(event: LimitEvent) -> str:
     profile, tool, window, bucket = event.key
-    who = tool if profile == DEFAULT_PROFILE else f"{profile}/{tool}"
+    who = qualified(profile, tool)
     series = f"{window} ({bucket})" if bucket else window
     before, after = event.before, event.after
     used = f"{before.used_ratio * 100:.0f}% -> {after.used_ratio * 100:.0f}%"
@@ -279,7 +279,7 @@ def render_token_days(rows: list[TokenDay], fmt: str) -> str:
         )
     lines = []
     for r in rows:
-        who = r.tool if r.profile == DEFAULT_PROFILE else f"{r.profile}/{r.tool}"
+        who = qualified(r.profile, r.tool)
         counts = "  ".join(f"{kind} {count:,}" for kind, count in r.by_type().items())
         lines.append(f"{r.date}  {who:<8} {r.model:<28} {counts}")
     return "\n".join(lines) or "no tokens counted yet (token counters run with each capture)"

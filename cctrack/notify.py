@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from cctrack import process
-from cctrack.records import DEFAULT_PROFILE
+from cctrack.records import qualified
 from cctrack.redact import redact
 from cctrack.report import Report, ToolReport, WindowReport
 from cctrack.state import ToolMemory, WindowMemory
@@ -69,7 +69,7 @@ def remember(tool: ToolReport) -> ToolMemory:
 
 
 def _name(tool: ToolReport) -> str:
-    return tool.tool if tool.profile == DEFAULT_PROFILE else f"{tool.profile}/{tool.tool}"
+    return qualified(tool.profile, tool.tool)
 
 
 def _event(

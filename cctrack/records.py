@@ -42,6 +42,12 @@ _PROFILE = re.compile(r"^[a-z0-9_-]{1,32}$")
 DEFAULT_PROFILE = "default"
 
 
+def qualified(profile: str, tool: str) -> str:
+    """How a tool of a profile is named to a person: `codex`, or `work/codex` in a profile
+    of its own."""
+    return tool if profile == DEFAULT_PROFILE else f"{profile}/{tool}"
+
+
 def plan_label(value: Any) -> str | None:
     """A tool's plan name as a label value, lowercased; None when it is not a plain name."""
     if not isinstance(value, str):

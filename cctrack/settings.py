@@ -18,7 +18,7 @@ from typing import Any
 from cctrack.errors import EXIT_USAGE, CctrackError
 from cctrack.evidence import Limits
 from cctrack.prices import Price
-from cctrack.records import SOURCE_TOOLS, model_label
+from cctrack.records import DEFAULT_PROFILE, SOURCE_TOOLS, model_label
 from cctrack.sources import SourceParams
 
 DEFAULT_TIMEOUT = 30.0
@@ -62,7 +62,6 @@ PRICE_FIELDS = ("input", "output", "cache_write", "cache_read")
 DEFAULT_NOTIFY_THRESHOLDS = (0.8, 0.95)
 DEFAULT_NOTIFY_TIMEOUT = 10.0
 PROFILE_KEYS = ("claude_home", "codex_home", "claude_status", "codex_status")
-DEFAULT_PROFILE = "default"
 _PROFILE_NAME = re.compile(r"^[a-z0-9_-]{1,32}$")
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from cctrack import checkpoint
-from cctrack.records import DEFAULT_PROFILE
+from cctrack.records import DEFAULT_PROFILE, qualified
 from cctrack.report import Report, TokenReport, ToolReport, build_report
 from cctrack.timefmt import duration, format_time
 
@@ -22,7 +22,7 @@ def _ago(moment: datetime | None, now: datetime) -> str:
 
 def _tool_lines(tool: ToolReport, now: datetime) -> list[str]:
     health = "up" if tool.up else "DOWN"
-    name = tool.tool if tool.profile == DEFAULT_PROFILE else f"{tool.profile}/{tool.tool}"
+    name = qualified(tool.profile, tool.tool)
     head = f"{name:<7} {health:<5} last capture {_ago(tool.last_capture, now)}"
     if tool.observed_at:
         plan = f", plan {tool.plan}" if tool.plan else ""

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cctrack.errors import EXIT_USAGE, CctrackError
-from cctrack.records import checked_ratio
+from cctrack.records import DEFAULT_PROFILE, checked_ratio
 
 # Lengths the tools report, in minutes, and the names the docs give them.
 KNOWN_WINDOWS = {
@@ -42,7 +42,7 @@ class SourceParams:
     claude_usage_url: str
     codex_app_server: bool
     timeout: float
-    profile: str = "default"
+    profile: str = DEFAULT_PROFILE
 
     def to_env(self) -> dict[str, str]:
         return {
@@ -68,7 +68,7 @@ class SourceParams:
                 claude_usage_url=env["CCTRACK_CLAUDE_USAGE_URL"],
                 codex_app_server=env["CCTRACK_CODEX_APP_SERVER"].lower() in _ON,
                 timeout=float(env["CCTRACK_TIMEOUT"]),
-                profile=env.get("CCTRACK_PROFILE") or "default",
+                profile=env.get("CCTRACK_PROFILE") or DEFAULT_PROFILE,
             )
         except (KeyError, ValueError) as exc:
             raise CctrackError(

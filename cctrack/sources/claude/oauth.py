@@ -16,7 +16,7 @@ from typing import Any
 from cctrack import process
 from cctrack.errors import EXIT_TEMPFAIL, EXIT_USAGE, CctrackError
 from cctrack.files import read_json
-from cctrack.records import Bucket, Extras, Window, plan_label, strict_loads
+from cctrack.records import DEFAULT_PROFILE, Bucket, Extras, Window, plan_label, strict_loads
 from cctrack.sources import bucket_name, percent_to_ratio
 from cctrack.sources.claude.keychain import keychain_login
 from cctrack.sources.claude.saved import FIVE_HOURS, WEEK, SavedWindows, profile_file, save_json
@@ -249,7 +249,7 @@ def oauth_cache_file(data_dir: Path, profile: str) -> Path:
     return profile_file(data_dir, OAUTH_CACHE_FILE.removesuffix(".json"), profile)
 
 
-def load_oauth_cache(data_dir: Path, profile: str = "default") -> OAuthCache:
+def load_oauth_cache(data_dir: Path, profile: str = DEFAULT_PROFILE) -> OAuthCache:
     try:
         obj = read_json(oauth_cache_file(data_dir, profile)) or {}
         snapshot = SavedWindows.from_json(obj["snapshot"]) if obj.get("snapshot") else None
@@ -259,7 +259,7 @@ def load_oauth_cache(data_dir: Path, profile: str = "default") -> OAuthCache:
         return OAuthCache(None, None, None)  # a damaged cache is as good as none
 
 
-def save_oauth_cache(data_dir: Path, cache: OAuthCache, profile: str = "default") -> None:
+def save_oauth_cache(data_dir: Path, cache: OAuthCache, profile: str = DEFAULT_PROFILE) -> None:
     save_json(oauth_cache_file(data_dir, profile), cache.to_json())
 
 
@@ -386,7 +386,7 @@ def oauth_snapshot(
     url: str,
     env: Mapping[str, str],
     now: datetime,
-    profile: str = "default",
+    profile: str = DEFAULT_PROFILE,
 ) -> tuple[SavedWindows, str | None]:
     """The usage endpoint's answer and the plan, asking it at most every few minutes.
 

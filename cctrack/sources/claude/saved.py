@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from cctrack.files import private_dir, read_json, write_atomic
-from cctrack.records import Bucket, Extras, SpendLimit, Status, Window
+from cctrack.records import DEFAULT_PROFILE, Bucket, Extras, SpendLimit, Status, Window
 from cctrack.timefmt import format_precise, format_time, from_unix, parse_time
 
 FIVE_HOURS = 5 * 3600
@@ -65,7 +65,7 @@ class SavedWindows:
 
 def profile_file(data_dir: Path, base: str, profile: str) -> Path:
     """A snapshot file of one profile: `base.json` for the default profile, `base-NAME.json`."""
-    return data_dir / (f"{base}.json" if profile == "default" else f"{base}-{profile}.json")
+    return data_dir / (f"{base}.json" if profile == DEFAULT_PROFILE else f"{base}-{profile}.json")
 
 
 def load_saved(path: Path) -> SavedWindows | None:

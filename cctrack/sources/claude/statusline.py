@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from cctrack.files import locked, private_dir
-from cctrack.records import MAX_SPEND_RATIO, SpendLimit, Window
+from cctrack.records import DEFAULT_PROFILE, MAX_SPEND_RATIO, SpendLimit, Window
 from cctrack.sources import percent_to_ratio
 from cctrack.sources.claude.saved import (
     FIVE_HOURS,
@@ -134,16 +134,16 @@ def _merged(
     return tuple(kept.values())
 
 
-def statusline_file(data_dir: Path, profile: str = "default") -> Path:
+def statusline_file(data_dir: Path, profile: str = DEFAULT_PROFILE) -> Path:
     return profile_file(data_dir, STATUSLINE_FILE.removesuffix(".json"), profile)
 
 
-def load_statusline(data_dir: Path, profile: str = "default") -> SavedWindows | None:
+def load_statusline(data_dir: Path, profile: str = DEFAULT_PROFILE) -> SavedWindows | None:
     return load_saved(statusline_file(data_dir, profile))
 
 
 def store_statusline(
-    data_dir: Path, payload: Any, now: datetime, profile: str = "default"
+    data_dir: Path, payload: Any, now: datetime, profile: str = DEFAULT_PROFILE
 ) -> SavedWindows | None:
     """Merge one render into the stored snapshot (under a lock: terminals render at once)
     and return the merged snapshot; None when neither holds any number."""
