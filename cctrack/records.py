@@ -11,7 +11,7 @@ import math
 import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 import orjson
 
@@ -63,8 +63,13 @@ def strict_loads(text: str | bytes) -> Any:
     return orjson.loads(text)
 
 
+def is_number(value: Any) -> TypeGuard[int | float]:
+    """A JSON number: an int or a float, and never a bool (which Python counts as an int)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def finite_number(value: Any, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if not is_number(value):
         raise ValueError(f"{what} is not a number: {quote(value)}")
     number = float(value)
     if not math.isfinite(number):

@@ -18,7 +18,7 @@ from typing import Any
 from cctrack.errors import EXIT_USAGE, CctrackError
 from cctrack.evidence import Limits
 from cctrack.prices import Price
-from cctrack.records import DEFAULT_PROFILE, SOURCE_TOOLS, model_label
+from cctrack.records import DEFAULT_PROFILE, SOURCE_TOOLS, is_number, model_label
 from cctrack.sources import SourceParams
 
 DEFAULT_TIMEOUT = 30.0
@@ -393,7 +393,7 @@ def parse_event_limits(config: Mapping[str, Any]) -> Limits:
 
     def number(key: str, default: float) -> float:
         value = config.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 10080:
+        if not is_number(value) or not 0 < value <= 10080:
             raise CctrackError(f"{key} must be a positive number, not {value!r}", EXIT_USAGE)
         return float(value)
 
@@ -463,7 +463,7 @@ def parse_prices(value: Any) -> tuple[Price, ...]:
             )
         numbers = {}
         for key, rate in rates.items():
-            if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1e6:
+            if not is_number(rate) or not 0 <= rate < 1e6:
                 raise CctrackError(
                     f"prices.{model}.{key} must be USD per million tokens, not {rate!r}",
                     EXIT_USAGE,

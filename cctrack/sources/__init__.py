@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cctrack.errors import EXIT_USAGE, CctrackError
-from cctrack.records import DEFAULT_PROFILE, checked_ratio
+from cctrack.records import DEFAULT_PROFILE, checked_ratio, is_number
 
 # Lengths the tools report, in minutes, and the names the docs give them.
 KNOWN_WINDOWS = {
@@ -118,7 +118,7 @@ def percent_to_ratio(value: object) -> float | None:
     """A 0..100 percentage as 0..1; None for what cannot be a percentage (NaN, negative, or
     far above 100, as when a tool has put an epoch in the field). Just above 100 is rounding,
     by the same tolerance capture applies to every status."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if not is_number(value):
         return None
     try:
         return checked_ratio(value / 100, "percentage")

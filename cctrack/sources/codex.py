@@ -29,6 +29,7 @@ from cctrack.records import (
     SpendLimit,
     Status,
     Window,
+    is_number,
     limit_reason,
     plan_label,
 )
@@ -75,22 +76,18 @@ MAX_CODEX_PERCENT = 1e6
 def codex_ratio(value: Any) -> float | None:
     """Codex's used_percent as 0..1: above 100 is an exhausted limit, clamped to 1 as Codex
     shows it; negative, NaN or epoch-sized values are not percentages."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if not is_number(value):
         return None
     if not math.isfinite(value) or not 0 <= value <= MAX_CODEX_PERCENT:
         return None
     return min(value / 100, 1.0)
 
 
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def _nested_window(slot: dict[str, Any], line_time: datetime) -> tuple[Any, Any, datetime | None]:
     resets = None
-    if _number(slot.get("resets_at")) and 0 < slot["resets_at"] < 1e11:
+    if is_number(slot.get("resets_at")) and 0 < slot["resets_at"] < 1e11:
         resets = from_unix(slot["resets_at"])
-    elif _number(slot.get("resets_in_seconds")) and abs(slot["resets_in_seconds"]) < 1e9:
+    elif is_number(slot.get("resets_in_seconds")) and abs(slot["resets_in_seconds"]) < 1e9:
         # Codex ~0.41 to Oct 2025 said how long until the reset, counted from the line.
         resets = line_time + timedelta(seconds=slot["resets_in_seconds"])
     return slot.get("used_percent"), slot.get("window_minutes"), resets
@@ -153,7 +150,7 @@ def read_windows(
             name = SLOT_NAMES.get(slot, "usage")
             windows.setdefault(name, Window(name, used, None, resets))
             continue
-        if not _number(minutes) or not 1 <= minutes <= 10**7:
+        if not is_number(minutes) or not 1 <= minutes <= 10**7:
             # a length under a minute, beyond years, NaN or infinite is no window
             problems.append(f"{slot} window_minutes {quote(minutes)} is not a length")
             continue

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from cctrack.files import read_json
+from cctrack.records import is_number
 from cctrack.sources import claude_json_paths
 from cctrack.sources.claude.oauth import parse_usage
 from cctrack.sources.claude.saved import SavedWindows
@@ -29,7 +30,7 @@ def claude_json_usage(claude_home: Path) -> SavedWindows | None:
         if not isinstance(cached, dict):
             continue
         fetched = cached.get("fetchedAtMs")
-        if isinstance(fetched, bool) or not isinstance(fetched, (int, float)):
+        if not is_number(fetched):
             return None
         if not 0 < fetched < 1e14:
             return None

@@ -16,7 +16,15 @@ from typing import Any
 from cctrack import process
 from cctrack.errors import EXIT_TEMPFAIL, EXIT_USAGE, CctrackError
 from cctrack.files import read_json
-from cctrack.records import DEFAULT_PROFILE, Bucket, Extras, Window, plan_label, strict_loads
+from cctrack.records import (
+    DEFAULT_PROFILE,
+    Bucket,
+    Extras,
+    Window,
+    is_number,
+    plan_label,
+    strict_loads,
+)
 from cctrack.sources import bucket_name, percent_to_ratio
 from cctrack.sources.claude.keychain import keychain_login
 from cctrack.sources.claude.saved import FIVE_HOURS, WEEK, SavedWindows, profile_file, save_json
@@ -132,7 +140,7 @@ def _extras(entry: Any) -> Extras | None:
 
     def number(key: str) -> float | None:
         value = entry.get(key)
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if not is_number(value):
             return None
         return float(value) if math.isfinite(value) else None
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from cctrack.files import private_dir, read_json, write_atomic
-from cctrack.records import DEFAULT_PROFILE, Bucket, Extras, SpendLimit, Status, Window
+from cctrack.records import DEFAULT_PROFILE, Bucket, Extras, SpendLimit, Status, Window, is_number
 from cctrack.timefmt import format_precise, format_time, from_unix, parse_time
 
 FIVE_HOURS = 5 * 3600
@@ -89,6 +89,6 @@ def reset_time(value: Any) -> datetime | None:
             return parse_time(value)
         except ValueError:
             return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1e11:
+    if not is_number(value) or not 0 < value < 1e11:
         return None
     return from_unix(value)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from cctrack.files import locked, private_dir
-from cctrack.records import DEFAULT_PROFILE, MAX_SPEND_RATIO, SpendLimit, Window
+from cctrack.records import DEFAULT_PROFILE, MAX_SPEND_RATIO, SpendLimit, Window, is_number
 from cctrack.sources import percent_to_ratio
 from cctrack.sources.claude.saved import (
     FIVE_HOURS,
@@ -61,7 +61,7 @@ def statusline_spend(payload: Any) -> tuple[SpendLimit, ...]:
     if not isinstance(entry, dict):
         return ()
     percent = entry.get("used_percentage")
-    if isinstance(percent, bool) or not isinstance(percent, (int, float)):
+    if not is_number(percent):
         return ()
     if not 0 <= percent <= MAX_SPEND_RATIO * 100:
         return ()
