@@ -21,7 +21,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from cctrack.errors import Interrupted
 
@@ -529,35 +529,3 @@ def map_forked(
                 waiting.append(pool.submit(function, item))
                 break
             yield result
-
-
-T = TypeVar("T")
-
-
-class DeadlineExceeded(ProcessFailure):
-    """A network call was not done within its total deadline; it was given up."""
-
-
-def within_deadline(work: Callable[[], T], seconds: float, what: str) -> T:
-    """work() bounded by a total deadline. A socket timeout bounds each read only: a peer
-    (or proxy) that trickles a byte a second never trips it. The call runs in a daemon
-    thread that is abandoned when time is up; its process exits soon after (one-shot jobs)."""
-    import threading
-
-    outcome: list[Any] = []
-
-    def run() -> None:
-        try:
-            outcome.append((True, work()))
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
-            outcome.append((False, exc))
-
-    thread = threading.Thread(target=run, name=what, daemon=True)
-    thread.start()
-    thread.join(seconds)
-    if not outcome:
-        raise DeadlineExceeded(f"{what} gave no answer within {seconds:g} s")
-    ok, value = outcome[0]
-    if not ok:
-        raise value
-    return value  # type: ignore[no-any-return]

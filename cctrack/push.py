@@ -19,10 +19,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from cctrack import process
 from cctrack.errors import CctrackError
 from cctrack.exposition import Family
 from cctrack.files import read_json, write_atomic
+from cctrack.net import DeadlineExceeded, is_loopback, within_deadline
 from cctrack.report import PushStatus
 from cctrack.timefmt import format_time, parse_time
 
@@ -83,8 +83,7 @@ def check_url(url: str, with_auth: bool) -> None:
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise CctrackError(f"pushgateway_url {url!r} must be an http:// or https:// URL")
-    loopback = parts.hostname in ("localhost", "127.0.0.1", "::1")
-    if with_auth and parts.scheme == "http" and not loopback:
+    if with_auth and parts.scheme == "http" and not is_loopback(parts.hostname):
         raise CctrackError(
             "pushgateway_url must be https:// when pushgateway_auth_file is set: "
             "basic auth over plain http shows the password to the network"
@@ -179,8 +178,8 @@ def push(url: str, registry: Any, hostname: str, user: str, auth_file: Path | No
                 once()
 
     try:
-        process.within_deadline(attempts, PUSH_DEADLINE, f"the push to {url}")
-    except process.DeadlineExceeded as exc:
+        within_deadline(attempts, PUSH_DEADLINE, f"the push to {url}")
+    except DeadlineExceeded as exc:
         raise CctrackError(f"push failed: {exc} (a slow gateway or proxy)") from None
     except OSError as exc:  # URLError and HTTPError are OSErrors
         reason = getattr(exc, "reason", None) or exc

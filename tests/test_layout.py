@@ -19,6 +19,7 @@ LAYERS = [
     "cctrack.tokens",
     "cctrack.prices",
     "cctrack.files",
+    "cctrack.net",
     "cctrack.process",
     "cctrack.sources",
     "cctrack.sources.claude.saved",

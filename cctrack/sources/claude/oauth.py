@@ -13,9 +13,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from cctrack import process
 from cctrack.errors import EXIT_TEMPFAIL, EXIT_USAGE, CctrackError
 from cctrack.files import read_json
+from cctrack.net import DeadlineExceeded, is_loopback, within_deadline
 from cctrack.records import (
     DEFAULT_PROFILE,
     Bucket,
@@ -287,25 +287,13 @@ def check_usage_url(url: str) -> None:
     parts = urllib.parse.urlsplit(url)
     if parts.scheme == "https" and parts.hostname:
         return
-    if parts.scheme == "http" and parts.hostname and _loopback(parts.hostname):
+    if parts.scheme == "http" and parts.hostname and is_loopback(parts.hostname):
         return
     raise CctrackError(
         "claude_usage_url must be https:// (plain http only to 127.0.0.1 or localhost); "
         "the OAuth token is not sent anywhere else",
         EXIT_USAGE,
     )
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-
-    import ipaddress
-
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _opener() -> Any:
@@ -342,8 +330,8 @@ def fetch_usage(url: str, token: str) -> Any:
             return bytes(response.read(1 << 20))
 
     try:
-        return strict_loads(process.within_deadline(ask, HTTP_DEADLINE, "the usage endpoint"))
-    except process.DeadlineExceeded as exc:
+        return strict_loads(within_deadline(ask, HTTP_DEADLINE, "the usage endpoint"))
+    except DeadlineExceeded as exc:
         raise CctrackError(f"{exc}; will retry", EXIT_TEMPFAIL) from None
     except urllib.error.HTTPError as exc:
         raise UsageHTTPError(exc.code, exc.headers.get("Retry-After")) from None
