@@ -22,7 +22,6 @@ from cctrack.state import ToolMemory, WindowMemory
 from cctrack.timefmt import duration, format_time
 
 EVENT_VERSION = 1
-DEFAULT_THRESHOLDS = (0.8, 0.95)
 DEFAULT_TIMEOUT = 10.0
 
 

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from cctrack.errors import CctrackError
-from cctrack.exposition import Family
 from cctrack.files import read_json, write_atomic
 from cctrack.net import DeadlineExceeded, is_loopback, within_deadline
 from cctrack.report import PushStatus
@@ -88,28 +87,6 @@ def check_url(url: str, with_auth: bool) -> None:
             "pushgateway_url must be https:// when pushgateway_auth_file is set: "
             "basic auth over plain http shows the password to the network"
         )
-
-
-def registry_of(families: Iterable[Family]) -> Any:
-    """The families as a prometheus_client registry, for its push and exposition code."""
-    from prometheus_client import CollectorRegistry
-    from prometheus_client.metrics_core import Metric
-    from prometheus_client.registry import Collector
-
-    metrics = []
-    for family in families:
-        metric = Metric(family.name, family.help, family.kind)
-        for sample in family.samples:
-            metric.add_sample(sample.name, dict(sample.labels), sample.value)
-        metrics.append(metric)
-
-    class Families(Collector):
-        def collect(self) -> Iterable[Metric]:
-            return metrics
-
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(Families())
-    return registry
 
 
 def textfile_registry(path: Path) -> Any:

@@ -3,20 +3,43 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
 from prometheus_client import generate_latest
 
 from cctrack.exposition import Family, go_float, render
-from cctrack.push import registry_of
 from cctrack.records import Record, Status, Window
 from cctrack.report import build_report
 from cctrack.state import State
 from cctrack.textfile import families
 
 NOW = datetime(2026, 11, 24, 12, 0, 0, 123456, tzinfo=timezone.utc)
+
+
+def registry_of(families: Iterable[Family]) -> Any:
+    """The families as a prometheus_client registry: the oracle exposition.py is held to."""
+    from prometheus_client import CollectorRegistry
+    from prometheus_client.metrics_core import Metric
+    from prometheus_client.registry import Collector
+
+    metrics = []
+    for family in families:
+        metric = Metric(family.name, family.help, family.kind)
+        for sample in family.samples:
+            metric.add_sample(sample.name, dict(sample.labels), sample.value)
+        metrics.append(metric)
+
+    class Families(Collector):
+        def collect(self) -> Iterable[Metric]:
+            return metrics
+
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(Families())
+    return registry
 
 
 def official(fams: list[Family]) -> bytes:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from cctrack.records import Record, Status, Window, strict_loads
 from cctrack.report import MIN_ELAPSED_SHARE, elapsed_share, pace_ratio
-from cctrack.sources.codex import parse_rate_limits, snapshot_from_line
+from cctrack.sources.codex import read_rate_limits, snapshot_from_line
 from cctrack.state import State
 
 UTC = timezone.utc
@@ -131,7 +131,7 @@ rate_limits = st.fixed_dictionaries(
 @settings(max_examples=300)
 @given(rate_limits, seconds)
 def test_codex_rate_limits_yield_only_sane_windows(limits: dict, line_time: datetime) -> None:
-    result = parse_rate_limits(limits, line_time)
+    result = read_rate_limits(limits, line_time)[0]
     assert len({w.name for w in result}) == len(result)
     for window in result:
         # A window without a length is kept, named by its slot as Codex names it.

@@ -21,7 +21,7 @@ from builders import (
 from conftest import Env
 
 from cctrack.sources import window_name
-from cctrack.sources.codex import parse_rate_limits
+from cctrack.sources.codex import read_rate_limits
 
 UTC = timezone.utc
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -317,21 +317,23 @@ def test_windows_are_named_by_length(minutes: int, name: str) -> None:
 def test_window_lengths_that_round_to_nothing_are_not_windows() -> None:
     for minutes in (0.4, 0.5, float("inf"), float("nan"), 1e12):
         assert (
-            parse_rate_limits({"primary": {"used_percent": 5.0, "window_minutes": minutes}}, NOW)
+            read_rate_limits({"primary": {"used_percent": 5.0, "window_minutes": minutes}}, NOW)[0]
             == ()
         )
     assert [
         w.window_seconds
-        for w in parse_rate_limits({"primary": {"used_percent": 5.0, "window_minutes": 299.6}}, NOW)
+        for w in read_rate_limits({"primary": {"used_percent": 5.0, "window_minutes": 299.6}}, NOW)[
+            0
+        ]
     ] == [18000]
 
 
 def test_parse_rate_limits_rejects_garbage_percentages() -> None:
     line_time = NOW
     limits = nested_2026((float("nan"), 300, None), (1772470800.0, 10080, None))
-    assert parse_rate_limits(limits, line_time) == ()
+    assert read_rate_limits(limits, line_time)[0] == ()
     assert (
-        parse_rate_limits(nested_2026((-3.0, 300, None), (100.4, 10080, None)), line_time)[
+        read_rate_limits(nested_2026((-3.0, 300, None), (100.4, 10080, None)), line_time)[0][
             0
         ].used_ratio
         == 1.0

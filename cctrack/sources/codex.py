@@ -255,11 +255,6 @@ def spend_reached(limits: Any) -> str | None:
     return limit_reason(limits.get("spend_reached_type")) or "spend_control_reached"
 
 
-def parse_rate_limits(limits: Any, line_time: datetime) -> tuple[Window, ...]:
-    """The usable plan-limit windows of one `rate_limits` object."""
-    return read_rate_limits(limits, line_time)[0]
-
-
 def rate_limits_of(line: bytes) -> tuple[datetime, Any] | None:
     """The time and `rate_limits` object of a token_count line, else None."""
     if b"token_count" not in line or b"rate_limits" not in line:
