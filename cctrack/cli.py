@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional, TypeVar
 
 import typer
+from typer.core import TyperGroup
 
 from cctrack import __version__
 from cctrack.errors import EXIT_FAILURE, EXIT_USAGE, CctrackError, Interrupted
@@ -24,7 +25,29 @@ from cctrack.settings import Settings, resolve_settings
 if TYPE_CHECKING:
     from cctrack.report import Report
 
+
+class Boundary(TyperGroup):
+    """The one place where what went wrong becomes one stderr line and an exit status
+    (docs/commands.md): a CctrackError its own code, a file problem nothing turned into one
+    1, a stop signal (main() turns signals into Interrupted) 128 + its number."""
+
+    def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except CctrackError as exc:
+            log(f"cctrack {ctx.invoked_subcommand}: {exc}")
+            raise typer.Exit(exc.exit_code) from None
+        except OSError as exc:
+            where = f": {exc.filename}" if exc.filename else ""
+            log(f"cctrack {ctx.invoked_subcommand}: {exc.strerror or exc}{where}")
+            raise typer.Exit(EXIT_FAILURE) from None
+        except Interrupted as stop:
+            log(f"cctrack {ctx.invoked_subcommand}: stopped by {signal.Signals(stop.signum).name}")
+            raise typer.Exit(stop.exit_code) from None
+
+
 app = typer.Typer(
+    cls=Boundary,
     add_completion=True,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -161,11 +184,7 @@ ToolsOption = Annotated[
 def parse_tools(value: str) -> tuple[str, ...]:
     from cctrack.settings import parse_sources
 
-    try:
-        return parse_sources(value)
-    except CctrackError as exc:
-        log(f"cctrack: {exc}")
-        raise typer.Exit(exc.exit_code) from None
+    return parse_sources(value)
 
 
 Rebuild = Annotated[
@@ -222,29 +241,24 @@ def log(message: str) -> None:
     print(message, file=sys.stderr)
 
 
-def guarded(command: str, action: Callable[[], T]) -> T:
-    """Run action; a CctrackError becomes one stderr line and its exit code."""
+def step(command: str, action: Callable[[], int]) -> int:
+    """One step of a job that goes on after it (run: capture, analyze, push): its failure is
+    its one line and its status, and the next step runs. Everywhere else errors go up to
+    the Boundary."""
     try:
         return action()
     except CctrackError as exc:
         log(f"cctrack {command}: {exc}")
-        raise typer.Exit(exc.exit_code) from None
+        return exc.exit_code
     except OSError as exc:  # a file problem no function above turned into a CctrackError
         where = f": {exc.filename}" if exc.filename else ""
         log(f"cctrack {command}: {exc.strerror or exc}{where}")
-        raise typer.Exit(EXIT_FAILURE) from None
-
-
-def guarded_code(command: str, action: Callable[[], int]) -> int:
-    try:
-        return guarded(command, action)
-    except typer.Exit as exc:
-        return exc.exit_code
+        return EXIT_FAILURE
 
 
 def settings_from(flags: dict[str, Any]) -> Settings:
     config = flags.pop("config", None)
-    return guarded("settings", lambda: resolve_settings(flags, os.environ, config))
+    return resolve_settings(flags, os.environ, config)
 
 
 def do_capture(settings: Settings) -> int:
@@ -300,7 +314,7 @@ def as_job(name: str, settings: Settings, if_idle: bool, work: Callable[[], int]
 
     from cctrack.files import private_dir, try_locked
 
-    data_dir = guarded(name, lambda: private_dir(settings.data_dir))
+    data_dir = private_dir(settings.data_dir)
     with ExitStack() as stack:
         for job in JOB_LOCKS[name]:
             if not stack.enter_context(try_locked(data_dir / f".{job}.job.lock")):
@@ -319,7 +333,7 @@ def capture(flags: dict[str, Any]) -> None:
     if_idle = flags.pop("if_idle")
     settings = settings_from(flags)
     code = as_job(
-        "capture", settings, if_idle, lambda: guarded_code("capture", lambda: do_capture(settings))
+        "capture", settings, if_idle, lambda: step("capture", lambda: do_capture(settings))
     )
     raise typer.Exit(code)
 
@@ -338,7 +352,7 @@ def analyze(flags: dict[str, Any], rebuild: Rebuild = False) -> None:
         "analyze",
         settings,
         if_idle,
-        lambda: guarded_code("analyze", lambda: do_analyze(settings, rebuild)),
+        lambda: step("analyze", lambda: do_analyze(settings, rebuild)),
     )
     raise typer.Exit(code)
 
@@ -358,9 +372,7 @@ def push(flags: dict[str, Any]) -> None:
         if not if_idle:
             log("cctrack push: no pushgateway_url is set (docs/settings.md); nothing to push")
         raise typer.Exit(0)
-    code = as_job(
-        "push", settings, if_idle, lambda: guarded_code("push", lambda: do_push(settings))
-    )
+    code = as_job("push", settings, if_idle, lambda: step("push", lambda: do_push(settings)))
     raise typer.Exit(code)
 
 
@@ -386,14 +398,14 @@ def run(
     if demo:
         from cctrack.demo import demo_flags
 
-        flags = guarded("run", lambda: demo_flags(os.environ, flags, now()))
+        flags = demo_flags(os.environ, flags, now())
     settings = settings_from(flags)
 
     def work() -> int:
-        captured = guarded_code("capture", lambda: do_capture(settings))
-        analyzed = guarded_code("analyze", lambda: do_analyze(settings, rebuild))
+        captured = step("capture", lambda: do_capture(settings))
+        analyzed = step("analyze", lambda: do_analyze(settings, rebuild))
         if analyzed == 0 and settings.pushgateway_url:
-            analyzed = guarded_code("push", lambda: do_push(settings))
+            analyzed = step("push", lambda: do_push(settings))
         if demo and analyzed == 0:
             sys.stdout.write(settings.textfile_path.read_text())
             from cctrack.shipped import command_name
@@ -479,8 +491,9 @@ def bar(
     from cctrack.desk import bar as render_bar
 
     if fmt not in FORMATS:
-        log(f"cctrack bar: unknown --format {fmt!r}; choose from {', '.join(FORMATS)}")
-        raise typer.Exit(EXIT_USAGE)
+        raise CctrackError(
+            f"unknown --format {fmt!r}; choose from {', '.join(FORMATS)}", EXIT_USAGE
+        )
     chosen = parse_tools(tools)
     typer.echo(render_bar(desk_report(flags, chosen, profile), now(), chosen, fmt, profile))
 
@@ -519,8 +532,7 @@ def guard(
     try:
         age = parse_age(max_age) if max_age else None
     except ValueError as exc:
-        log(f"cctrack guard: {exc}")
-        raise typer.Exit(EXIT_USAGE) from None
+        raise CctrackError(str(exc), EXIT_USAGE) from None
     verdict = decide(
         desk_report(flags, (chosen,), profile),
         now(),
@@ -585,9 +597,7 @@ def setup(
         config_file=Path(config) if config else Path(xdg) / "cctrack" / "config.toml",
         path_env=os.environ.get("PATH", ""),
     )
-    lines = guarded(
-        "setup", lambda: run_setup(place, systemd_user, cron, textfile, statusline, remove)
-    )
+    lines = run_setup(place, systemd_user, cron, textfile, statusline, remove)
     for line in lines:
         typer.echo(f"cctrack setup: {line}")
 
@@ -631,13 +641,13 @@ def deploy(
     from cctrack.shipped import installed_command, shipped_files, write_files
 
     if listing or not names:
-        typer.echo("\n".join(guarded("deploy", shipped_files)))
+        typer.echo("\n".join(shipped_files()))
         return
-    files = guarded("deploy", lambda: rendered(names, to, command or installed_command()))
+    files = rendered(names, to, command or installed_command())
     if to is None:
         sys.stdout.write(files[0][1])
         return
-    for target in guarded("deploy", lambda: write_files(files, to)):
+    for target in write_files(files, to):
         log(f"cctrack deploy: wrote {target}")
 
 
@@ -650,8 +660,9 @@ def parse_since(value: Optional[str]) -> Optional[datetime]:
     try:
         return parse_time(text)
     except ValueError:
-        log(f"cctrack: --since {value!r} is not a date (2026-11-01) or an RFC 3339 time")
-        raise typer.Exit(EXIT_USAGE) from None
+        raise CctrackError(
+            f"--since {value!r} is not a date (2026-11-01) or an RFC 3339 time", EXIT_USAGE
+        ) from None
 
 
 SinceOption = Annotated[
@@ -694,7 +705,7 @@ def events(
 
     settings = settings_from(flags)
     chosen = one_tool(tool)
-    found = guarded("events", lambda: replay_events(settings.data_dir, settings.event_limits))
+    found = replay_events(settings.data_dir, settings.event_limits)
     typer.echo(
         render_events(select(found, parse_since(since), chosen), output_format(as_json, as_csv))
     )
@@ -714,7 +725,7 @@ def history(
 
     settings = settings_from(flags)
     chosen = one_tool(tool)
-    rows = guarded("history", lambda: history_rows(settings.data_dir, parse_since(since), chosen))
+    rows = history_rows(settings.data_dir, parse_since(since), chosen)
     typer.echo(render_history(rows))
 
 
@@ -733,7 +744,7 @@ def tokens(
 
     settings = settings_from(flags)
     chosen = one_tool(tool)
-    rows = guarded("tokens", lambda: token_days(settings.data_dir, parse_since(since), chosen))
+    rows = token_days(settings.data_dir, parse_since(since), chosen)
     typer.echo(render_token_days(rows, output_format(as_json, as_csv)))
 
 
@@ -827,9 +838,10 @@ def _stop(signum: int, frame: object) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """The one boundary: a stop signal (systemd's and `timeout`'s SIGTERM, SIGHUP, ^C)
-    unwinds whatever runs, children killed, locks released, what was captured recorded,
-    and exits 128 + the signal's number."""
+    """A stop signal (systemd's and `timeout`'s SIGTERM, SIGHUP, ^C) becomes Interrupted
+    where the program is, so that everything unwinds (children killed, locks released, what
+    was captured recorded); the Boundary turns it into 128 + the signal's number, as here
+    one that arrives before or after a command."""
     for signum in STOP_SIGNALS:
         signal.signal(signum, _stop)
     try:

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from cctrack import process
-from cctrack.errors import CctrackError
+from cctrack.errors import EXIT_UNAVAILABLE, CctrackError
 from cctrack.records import DEFAULT_PROFILE, SOURCE_TOOLS, Window, strict_loads
 from cctrack.redact import redact
 from cctrack.report import Report, ToolReport, WindowReport
@@ -26,7 +26,6 @@ LABELS = {"five_hour": "5h", "weekly": "7d", "daily": "1d", "monthly": "30d"}
 # A reset further away than this reads as a weekday and time, nearer as a countdown.
 FAR = timedelta(hours=24)
 WARN, CRITICAL = 0.8, 0.95
-EX_UNAVAILABLE = 69
 FORMATS = ("plain", "json", "waybar", "tmux", "i3blocks")
 COLOURS = {
     "ok": ("green", "#50fa7b"),
@@ -178,7 +177,7 @@ def guard(
     """Exit 0 when at least min_left percent of the window is left, 1 when not, 69 when
     that is unknown or the numbers are older than max_age (0 with fail_open)."""
     verdict = _guard(report, now, tool, window, min_left, max_age, profile)
-    if verdict.code == EX_UNAVAILABLE and fail_open:
+    if verdict.code == EXIT_UNAVAILABLE and fail_open:
         return Verdict(0, f"{verdict.message}; going ahead (--fail-open)")
     return verdict
 
@@ -195,28 +194,28 @@ def _guard(
     found = [t for t in report.tools if t.tool == tool and t.profile == profile]
     if found and found[0].last_error:
         # Its latest capture failed: whatever numbers there are, the reason is what to say.
-        return Verdict(EX_UNAVAILABLE, down_text(found[0]))
+        return Verdict(EXIT_UNAVAILABLE, down_text(found[0]))
     if not found or found[0].observed_at is None:
-        return Verdict(EX_UNAVAILABLE, f"{tool}: no usage analysed yet; run `cctrack run`")
+        return Verdict(EXIT_UNAVAILABLE, f"{tool}: no usage analysed yet; run `cctrack run`")
     subject = found[0]
     assert subject.observed_at is not None
     age = now - subject.observed_at
     if from_the_future(subject.observed_at, now):
         return Verdict(
-            EX_UNAVAILABLE,
+            EXIT_UNAVAILABLE,
             f"{tool}: the latest numbers claim to be from {duration(-age.total_seconds())} "
             "ahead of this clock; is a clock wrong?",
         )
     if max_age is not None and age > max_age:
         return Verdict(
-            EX_UNAVAILABLE,
+            EXIT_UNAVAILABLE,
             f"{tool}: the latest numbers are {duration(age.total_seconds())} old "
             f"(more than --max-age {duration(max_age.total_seconds())})",
         )
     match = [w for w in subject.windows if w.name == window]
     if not match:
         names = ", ".join(w.name for w in subject.windows) or "none"
-        return Verdict(EX_UNAVAILABLE, f"{tool} reports no {window} window (it has: {names})")
+        return Verdict(EXIT_UNAVAILABLE, f"{tool} reports no {window} window (it has: {names})")
     left = (1 - match[0].used_ratio) * 100
     resets = reset_text(match[0].resets_at, now)
     tail = f"; {resets}" if resets else ""

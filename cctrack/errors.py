@@ -4,6 +4,8 @@ from __future__ import annotations
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
+# sysexits.h EX_UNAVAILABLE: `guard` cannot tell (unknown, down, stale numbers).
+EXIT_UNAVAILABLE = 69
 # sysexits.h EX_TEMPFAIL: a status tool says "try again shortly"; capture retries only this.
 EXIT_TEMPFAIL = 75
 

@@ -83,3 +83,19 @@ def test_no_module_imports_one_above_it() -> None:
             if LAYERS.index(target) > LAYERS.index(name):
                 upward.append(f"{name} imports {target}")
     assert upward == []
+
+
+def test_the_readmes_source_map_follows_the_layers() -> None:
+    """Every module is in the README's source map, in the order of the layers."""
+    import re
+
+    readme = (PACKAGE.parent / "README.md").read_text()
+    table = readme.split("### Source map", 1)[1].split("\n\n", 2)[2].split("\n\n", 1)[0]
+    named = []
+    for row in table.splitlines()[2:]:
+        for cell in re.findall(r"`([a-z_/]+(?:\.py)?)`", row.split("|")[1]):
+            named.append("cctrack." + cell.removesuffix(".py").removesuffix("/").replace("/", "."))
+    order = [LAYERS.index(name) for name in named]
+    assert order == sorted(order), named
+    covered = {m for m in LAYERS if any(m == n or m.startswith(n + ".") for n in named)}
+    assert covered == set(LAYERS) - {"cctrack", "cctrack.__main__"}

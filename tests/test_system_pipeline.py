@@ -117,7 +117,7 @@ def test_capture_exit_codes(env: Env) -> None:
     usage = env.run("capture", "--source", "gemini")
     assert usage.returncode == 2
     assert usage.stderr.strip().splitlines() == [
-        "cctrack settings: unknown source 'gemini'; choose from claude, codex"
+        "cctrack capture: unknown source 'gemini'; choose from claude, codex"
     ]
     assert env.run("capture", "--no-such-flag").returncode == 2
 
