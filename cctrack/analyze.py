@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from cctrack import checkpoint, notify, show, textfile
+from cctrack import checkpoint, notify, show, store, textfile
 from cctrack.errors import CctrackError
 from cctrack.files import locked, private_dir, ready_dir, remove_stale_temps, write_atomic
 from cctrack.prices import price_table
@@ -71,7 +71,7 @@ def expired(name: str, now: datetime, retention_days: int) -> bool:
 
 
 def remove_expired(
-    data_dir: Path, marks: dict[str, checkpoint.FileMark], now: datetime, retention_days: int
+    data_dir: Path, marks: dict[str, store.FileMark], now: datetime, retention_days: int
 ) -> tuple[str, ...]:
     """Delete day files past the retention that the saved checkpoint has read to the end;
     their records stay counted in the state. Call with the store lock held."""
@@ -111,10 +111,10 @@ def tell(settings: Settings, report: Report, state: State, now: datetime) -> tup
 
 def fold_new_lines(
     data_dir: Path, stored: checkpoint.Checkpoint, settings: Settings
-) -> checkpoint.ReadResult:
+) -> store.ReadResult:
     """Fold the lines after the marks into the stored state, with the settings' thresholds."""
     stored.state.limits = settings.event_limits
-    return checkpoint.read_new_lines(data_dir, stored.marks, stored.state.add_lines)
+    return store.read_from_marks(data_dir, stored.marks, stored.state.add_lines)
 
 
 def analyze(settings: Settings, now: datetime, rebuild: bool = False) -> Outcome:
@@ -133,7 +133,7 @@ def analyze(settings: Settings, now: datetime, rebuild: bool = False) -> Outcome
             with locked(data_dir / STORE_LOCK):
                 try:
                     read = fold_new_lines(data_dir, stored, settings)
-                except checkpoint.RewrittenBelowCheckpoint as exc:
+                except store.RewrittenBelowCheckpoint as exc:
                     reason = f"{exc} changed below the checkpoint"
                     stored = checkpoint.Checkpoint()
                     read = fold_new_lines(data_dir, stored, settings)

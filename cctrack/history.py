@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from cctrack import checkpoint
+from cctrack import store
 from cctrack.evidence import LimitEvent, Limits, Point, points_of
 from cctrack.records import (
     TOKEN_TYPES,
@@ -67,7 +67,7 @@ HISTORY_COLUMNS = (
 def replay_events(data_dir: Path, limits: Limits) -> list[LimitEvent]:
     """Every event in the day files, found exactly as analyze finds them."""
     state = State(limits=limits, event_log=[])
-    checkpoint.read_new_lines(data_dir, {}, state.add_lines)
+    store.read_forward(data_dir, state.add_lines)
     return state.event_log or []
 
 
@@ -154,7 +154,7 @@ def history_rows(data_dir: Path, since: datetime | None, tool: str | None) -> li
             ):
                 records.append(obj)
 
-    checkpoint.read_new_lines(data_dir, {}, collect)
+    store.read_forward(data_dir, collect)
     rows = []
     for obj in sorted(records, key=lambda o: int(o["seq_no"])):
         for window, bucket, point in points_of(obj):
@@ -219,7 +219,7 @@ def token_records(data_dir: Path) -> list[TokenRecord]:
             except (ValueError, TypeError, KeyError):
                 continue
 
-    checkpoint.read_new_lines(data_dir, {}, collect)
+    store.read_forward(data_dir, collect)
     return sorted(found, key=lambda record: record.seq_no)
 
 

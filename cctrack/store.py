@@ -1,28 +1,33 @@
-"""The data directory: day files of records and the seq_no counter.
+"""The data directory's day files, both ways, and the seq_no counter.
 
-Writers append whole lines with one write and fsync under an exclusive lock; readers take
-the same lock, so a reader never sees half a record, and a fragment left by a crash is
-the only kind of line without its newline.
+Writers append whole lines with one write and fsync under an exclusive lock (STORE_LOCK);
+readers take the same lock, so a reader never sees half a record, and a fragment left by a
+crash is the only kind of line without its newline. Readers read from marks (analyze: only
+what was written since, and noticing a file rewritten below its mark) or forward from the
+start (`events`, `history`, `tokens`: everything, without marks or hashing).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import stat
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from cctrack.errors import CctrackError
 from cctrack.files import (
     CLOEXEC,
+    MAX_LINE,
     NOFOLLOW,
     fsync_dir,
     lines_from_end,
     locked,
     private_dir,
+    read_blocks,
     write_all,
     write_atomic,
 )
@@ -32,6 +37,7 @@ DAY_FILE = re.compile(r"^usage-(\d{8})\.jsonl$")
 SEQ_FILE = "seq"
 STORE_LOCK = ".store.lock"
 AnyRecord = TypeVar("AnyRecord", Record, TokenRecord)
+_HEX = re.compile(r"^[0-9a-f]{32}$")
 
 
 @dataclass(frozen=True)
@@ -159,3 +165,145 @@ def _append_lines(path: Path, data: bytes) -> None:
         os.close(fd)
     if st.st_size == 0:
         fsync_dir(path.parent)
+
+
+@dataclass(frozen=True)
+class FileMark:
+    offset: int
+    inode: int
+    mtime_ns: int
+    fingerprint: str
+
+    def to_json(self) -> list[Any]:
+        return [self.offset, self.inode, self.mtime_ns, self.fingerprint]
+
+    @classmethod
+    def from_json(cls, obj: Any) -> FileMark:
+        offset, inode, mtime_ns, fingerprint = obj
+        numbers = (offset, inode, mtime_ns)
+        if not all(type(n) is int and 0 <= n <= MAX_SEQ for n in numbers):
+            raise ValueError("bad file mark")
+        if not isinstance(fingerprint, str) or not _HEX.match(fingerprint):
+            raise ValueError("bad file mark")
+        return cls(offset, inode, mtime_ns, fingerprint)
+
+
+class RewrittenBelowCheckpoint(Exception):
+    """A day file shrank or changed in the part already read: only a full re-read is right."""
+
+
+def _hash_prefix(fd: int, length: int) -> Any:
+    digest = hashlib.blake2b(digest_size=16)
+    for block in read_blocks(fd, 0, length):
+        digest.update(block)
+    return digest
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    marks: dict[str, FileMark]
+    unreadable: tuple[str, ...]
+
+
+def read_from_marks(
+    data_dir: Path, marks: dict[str, FileMark], on_lines: Callable[[list[bytes]], None]
+) -> ReadResult:
+    """Feed the lines written after the marks to on_lines, in blocks, file by file; return
+    the new marks (offset, inode, mtime and a hash of every byte read, so a file truncated,
+    rewritten in place or swapped is noticed), and the entries named like day files that
+    could not be read (skipped).
+
+    Call with the store lock held: a last line without its newline can then only be a
+    crash's fragment, and it is passed on for the line parser to count. A file whose inode,
+    size and mtime are as marked is not opened; one that changed has the part already read
+    hashed again, and RewrittenBelowCheckpoint is raised when that part is not what it was.
+    """
+    listing = list_day_files(data_dir)
+    unreadable = list(listing.unreadable)
+    new_marks: dict[str, FileMark] = {}
+    for name in listing.names:
+        path = data_dir / name
+        try:
+            fd = os.open(path, os.O_RDONLY | NOFOLLOW | CLOEXEC)
+        except FileNotFoundError:
+            continue
+        except OSError:
+            unreadable.append(name)
+            continue
+        try:
+            st = os.fstat(fd)
+            mark = marks.get(name)
+            if mark and (mark.inode, mark.offset, mark.mtime_ns) == (
+                st.st_ino,
+                st.st_size,
+                st.st_mtime_ns,
+            ):
+                new_marks[name] = mark
+                continue
+            offset = mark.offset if mark else 0
+            if mark and (mark.inode != st.st_ino or st.st_size < offset):
+                raise RewrittenBelowCheckpoint(name)
+            digest = _hash_prefix(fd, offset)
+            if mark and digest.hexdigest() != mark.fingerprint:
+                raise RewrittenBelowCheckpoint(name)
+            offset = _feed_lines(fd, offset, st.st_size, on_lines, digest)
+        except OSError:
+            unreadable.append(name)
+            continue
+        finally:
+            os.close(fd)
+        new_marks[name] = FileMark(offset, st.st_ino, st.st_mtime_ns, digest.hexdigest())
+    return ReadResult(new_marks, tuple(sorted(unreadable)))
+
+
+def _feed_lines(
+    fd: int, offset: int, size: int, on_lines: Callable[[list[bytes]], None], digest: Any
+) -> int:
+    pending, skipping = b"", False
+    for block in read_blocks(fd, offset, size):
+        digest.update(block)
+        offset += len(block)
+        start = 0
+        if skipping:
+            start = block.find(b"\n") + 1
+            if start == 0:
+                continue
+            skipping = False
+        lines = (pending + block[start:]).split(b"\n")
+        pending = lines.pop()
+        if len(pending) > MAX_LINE:
+            # No record is this long: a piece of it is passed on to be counted once, and the
+            # rest is dropped as it comes instead of being gathered.
+            lines.append(pending[:64])
+            pending, skipping = b"", True
+        on_lines([line for line in lines if line])
+    if pending:
+        on_lines([pending])
+    return offset
+
+
+class _NoDigest:
+    def update(self, block: bytes) -> None:
+        pass
+
+
+def read_forward(data_dir: Path, on_lines: Callable[[list[bytes]], None]) -> tuple[str, ...]:
+    """Feed every line of every day file to on_lines, oldest first, without marks or hashing
+    (what `events`, `history` and `tokens` read); return what could not be read."""
+    listing = list_day_files(data_dir)
+    unreadable = list(listing.unreadable)
+    for name in listing.names:
+        try:
+            fd = os.open(data_dir / name, os.O_RDONLY | NOFOLLOW | CLOEXEC)
+        except FileNotFoundError:
+            continue
+        except OSError:
+            unreadable.append(name)
+            continue
+        try:
+            _feed_lines(fd, 0, os.fstat(fd).st_size, on_lines, _NoDigest())
+        except OSError:
+            unreadable.append(name)
+        finally:
+            os.close(fd)
+    return tuple(sorted(unreadable))

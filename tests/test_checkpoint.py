@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from cctrack.checkpoint import Checkpoint, FileMark
+from cctrack.checkpoint import Checkpoint
+from cctrack.store import FileMark
 
 GOOD = [120, 5, 1, "0" * 32]
 
