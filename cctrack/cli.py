@@ -20,7 +20,7 @@ from typer.core import TyperGroup
 from cctrack import __version__
 from cctrack.errors import EXIT_FAILURE, EXIT_USAGE, CctrackError, Interrupted
 from cctrack.records import DEFAULT_PROFILE
-from cctrack.settings import Settings, resolve_settings
+from cctrack.settings import SETTINGS, Setting, Settings, resolve_settings
 
 if TYPE_CHECKING:
     from cctrack.report import Report
@@ -68,75 +68,20 @@ def _option(kind: Any, flag: str, help_text: str) -> Any:
     return Annotated[Optional[kind], typer.Option(flag, help=help_text, show_default=False)]
 
 
+def _setting_option(setting: Setting) -> Any:
+    """A setting's flag, as the settings table says it (settings.SETTINGS)."""
+    if setting.kind is bool:
+        flag = typer.Option(setting.flag, help=setting.help(), show_default=False)
+        return Annotated[Optional[bool], flag]
+    if setting.kind is list:
+        flag = typer.Option(setting.flag, help=setting.help(), show_default=False)
+        return Annotated[Optional[list[str]], flag]
+    return _option(setting.kind, setting.flag, setting.help())
+
+
 # Every option that more than one command takes, defined once; `with_options` adds them.
 OPTIONS: dict[str, Any] = {
-    "data_dir": _option(
-        Path,
-        "--data-dir",
-        "Day files, checkpoint and state. Env CCTRACK_DATA_DIR; default $XDG_STATE_HOME/cctrack.",
-    ),
-    "textfile_dir": _option(
-        Path,
-        "--textfile-dir",
-        "Where cctrack.prom goes (node_exporter's --collector.textfile.directory). Env "
-        "CCTRACK_TEXTFILE_DIR.",
-    ),
-    "claude_status": _option(
-        str,
-        "--claude-status",
-        "Claude status command (path or command line, run without a shell). Env "
-        "CLAUDE_STATUS_PATH; default the built-in tool.",
-    ),
-    "codex_status": _option(
-        str,
-        "--codex-status",
-        "Codex status command (path or command line, run without a shell). Env "
-        "CODEX_STATUS_PATH; default the built-in tool.",
-    ),
-    "sources": Annotated[
-        Optional[list[str]],
-        typer.Option(
-            "--source",
-            help=(
-                "Source to capture, repeatable: claude, codex. Env CCTRACK_SOURCES (comma "
-                "list); default the tools you have (their homes exist), else both."
-            ),
-            show_default=False,
-        ),
-    ],
-    "timeout": _option(
-        float,
-        "--timeout",
-        "Seconds each status tool may take, retries included. Env CCTRACK_TIMEOUT; default 30.",
-    ),
-    "hostname": _option(
-        str,
-        "--hostname",
-        "Hostname stamped on records. Env CCTRACK_HOSTNAME; default this machine's.",
-    ),
-    "retention_days": _option(
-        int,
-        "--retention-days",
-        "Delete day files older than this many days once analysed (counters keep their "
-        "totals); 0 keeps all. Env CCTRACK_RETENTION_DAYS; default 400.",
-    ),
-    "pushgateway_url": _option(
-        str,
-        "--pushgateway-url",
-        "Push the textfile to this Prometheus Pushgateway (cctrack push, and run after "
-        "analyze; group job=cctrack, instance=hostname, user). Env CCTRACK_PUSHGATEWAY_URL.",
-    ),
-    "token_counters": Annotated[
-        Optional[bool],
-        typer.Option(
-            "--token-counters/--no-token-counters",
-            help=(
-                "Count tokens in the Claude transcripts and Codex rollouts (only the bytes "
-                "not read before). Env CCTRACK_TOKEN_COUNTERS; default on."
-            ),
-            show_default=False,
-        ),
-    ],
+    **{s.key: _setting_option(s) for s in SETTINGS if s.flag},
     "config": _option(
         Path,
         "--config",
@@ -341,7 +286,7 @@ def capture(flags: dict[str, Any]) -> None:
 @app.command()
 @with_options(*ANALYZE, "if_idle")
 def analyze(flags: dict[str, Any], rebuild: Rebuild = False) -> None:
-    """Fold the records after the checkpoint into cctrack.prom, atomically, then advance the
+    """Fold the records after the checkpoint into cctrack-USER.prom, atomically, then advance the
     checkpoint; day files past the retention go once fully read.
 
     On failure the previous textfile and checkpoint are left as they were.

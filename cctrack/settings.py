@@ -26,38 +26,201 @@ DEFAULT_RETENTION_DAYS = 400
 DEFAULT_CLAUDE_USAGE_URL = "https://api.anthropic.com/api/oauth/usage"
 BUILTIN = "builtin"
 
-# config.toml key -> environment variable. Flags use the same names with dashes.
-ENVIRONMENT = {
-    "data_dir": "CCTRACK_DATA_DIR",
-    "textfile_dir": "CCTRACK_TEXTFILE_DIR",
-    "claude_status": "CLAUDE_STATUS_PATH",
-    "codex_status": "CODEX_STATUS_PATH",
-    "sources": "CCTRACK_SOURCES",
-    "timeout": "CCTRACK_TIMEOUT",
-    "hostname": "CCTRACK_HOSTNAME",
-    "claude_oauth": "CCTRACK_CLAUDE_OAUTH",
-    "claude_usage_url": "CCTRACK_CLAUDE_USAGE_URL",
-    "codex_app_server": "CCTRACK_CODEX_APP_SERVER",
-    "retention_days": "CCTRACK_RETENTION_DAYS",
-    "claude_home": "CLAUDE_CONFIG_DIR",
-    "codex_home": "CODEX_HOME",
-    "textfile_name": "CCTRACK_TEXTFILE_NAME",
-    "pushgateway_url": "CCTRACK_PUSHGATEWAY_URL",
-    "token_counters": "CCTRACK_TOKEN_COUNTERS",
-}
-# Read from the config file only: a secret's path and tables have no flag or variable.
-CONFIG_ONLY = (
-    "pushgateway_auth_file",
-    "profiles",
-    "notify_command",
-    "notify_thresholds",
-    "notify_timeout",
-    "event_reset_move_minutes",
-    "event_drop_points",
-    "event_jump_points",
-    "event_jump_within_minutes",
-    "prices",
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting, said once: its row of docs/settings.md (checked in full by
+    tests/test_docs.py), its flag and the flag's help, its environment variable, its config
+    key. Adding a setting is one entry here, one line there, and its parsing below."""
+
+    key: str
+    what: str
+    default: str
+    flag: str = ""
+    env: str = ""
+    # What a flag's value is, for the command line: a path, a number, a list, a switch.
+    kind: type = str
+    # The docs' flag and config key cells, where they say more than the flag and the key.
+    flag_doc: str = ""
+    key_doc: str = ""
+
+    def row(self) -> list[str]:
+        """The setting's row of the docs table."""
+        flag = self.flag_doc or (f"`{self.flag}`" if self.flag else "—")
+        return [
+            self.what,
+            flag,
+            f"`{self.env}`" if self.env else "—",
+            self.key_doc or f"`{self.key}`",
+            self.default,
+        ]
+
+    def help(self) -> str:
+        """The flag's help: what it is, its variable and its default, in plain text."""
+        what = _plain(self.what)
+        return f"{what[0].upper()}{what[1:]}. Env {self.env}; default {_plain(self.default)}."
+
+
+def _plain(markdown: str) -> str:
+    return re.sub(r"\[([^\]]+)\]\([^)]+\)", r"\1", markdown).replace("`", "")
+
+
+SETTINGS = (
+    Setting(
+        "data_dir",
+        "data directory (day files, checkpoint, state, locks)",
+        "`$XDG_STATE_HOME/cctrack` (`~/.local/state/cctrack`)",
+        "--data-dir",
+        "CCTRACK_DATA_DIR",
+        Path,
+    ),
+    Setting(
+        "textfile_dir",
+        "textfile directory (node_exporter's `--collector.textfile.directory`)",
+        "`textfile/` of the checkout when run from one (editable install), else "
+        "`$XDG_DATA_HOME/cctrack/textfile`",
+        "--textfile-dir",
+        "CCTRACK_TEXTFILE_DIR",
+        Path,
+    ),
+    Setting(
+        "textfile_name",
+        "textfile name (must end in `.prom`)",
+        "`cctrack-USER.prom`, USER the unix user: users sharing a directory never collide",
+        env="CCTRACK_TEXTFILE_NAME",
+    ),
+    Setting(
+        "pushgateway_url",
+        "Pushgateway that `cctrack push` sends the textfile to (after each analyze, in the "
+        "units and `run`)",
+        "none (no push)",
+        "--pushgateway-url",
+        "CCTRACK_PUSHGATEWAY_URL",
+    ),
+    Setting(
+        "pushgateway_auth_file",
+        "basic auth for the Pushgateway: a file holding `user:password`, readable only by "
+        "its owner",
+        "none",
+    ),
+    Setting(
+        "profiles",
+        "profiles: several Claude Code / Codex homes, each captured every run",
+        "one profile, `default`, of the homes below",
+        key_doc="`profiles` (`[profiles.NAME]` tables)",
+    ),
+    Setting(
+        "notify_command",
+        "command analyze runs once per notification event, event JSON on stdin, no shell",
+        "none",
+    ),
+    Setting("notify_thresholds", "usage shares whose crossing is an event", "`[0.8, 0.95]`"),
+    Setting("notify_timeout", "seconds a notify_command may take", "10"),
+    Setting(
+        "event_reset_move_minutes",
+        "a reset time that moves by more than this, without a reset, is an event",
+        "5",
+    ),
+    Setting(
+        "event_drop_points",
+        "usage that falls by at least this many points, without a reset, is an event",
+        "1",
+    ),
+    Setting(
+        "event_jump_points",
+        "usage that rises by at least this many points between close snapshots is a jump",
+        "10",
+    ),
+    Setting(
+        "event_jump_within_minutes",
+        '"close snapshots" for a jump: observed less than this many minutes apart',
+        "15",
+    ),
+    Setting(
+        "claude_status",
+        "Claude status command (a path or a command line, run without a shell)",
+        "built-in",
+        "--claude-status",
+        "CLAUDE_STATUS_PATH",
+    ),
+    Setting(
+        "codex_status",
+        "Codex status command (a path or a command line, run without a shell)",
+        "built-in",
+        "--codex-status",
+        "CODEX_STATUS_PATH",
+    ),
+    Setting(
+        "sources",
+        "sources to capture (`claude`, `codex`)",
+        "the tools you have: `claude` when a Claude Code home exists (or a Claude status "
+        "command is set), `codex` likewise; both when neither does. Set it to pin the list",
+        "--source",
+        "CCTRACK_SOURCES",
+        list,
+        flag_doc="`--source` (repeat)",
+    ),
+    Setting(
+        "timeout",
+        "timeout per status tool, retries included, in seconds",
+        "30 s",
+        "--timeout",
+        "CCTRACK_TIMEOUT",
+        float,
+    ),
+    Setting("hostname", "hostname on records", "this machine's", "--hostname", "CCTRACK_HOSTNAME"),
+    Setting(
+        "retention_days",
+        "day files kept once analysed, in days (0 keeps all; counters keep their totals)",
+        "400",
+        "--retention-days",
+        "CCTRACK_RETENTION_DAYS",
+        int,
+    ),
+    Setting(
+        "token_counters",
+        "token counters: capture reads the new bytes of the Claude Code transcripts and "
+        "Codex rollouts ([tokens.md](tokens.md))",
+        "on",
+        "--token-counters/--no-token-counters",
+        "CCTRACK_TOKEN_COUNTERS",
+        bool,
+        flag_doc="`--token-counters` / `--no-token-counters`",
+    ),
+    Setting(
+        "prices",
+        "API prices, USD per million tokens, extending or overriding the shipped table",
+        "the table in `cctrack/prices.py`",
+        key_doc="`prices` (`[prices.MODEL]` tables: `input`, `output`, `cache_write`, "
+        "`cache_read`)",
+    ),
+    Setting("claude_oauth", "Claude OAuth source", "on", env="CCTRACK_CLAUDE_OAUTH"),
+    Setting(
+        "claude_usage_url",
+        "usage endpoint URL (https; plain http only to loopback)",
+        "Anthropic's",
+        env="CCTRACK_CLAUDE_USAGE_URL",
+    ),
+    Setting(
+        "codex_app_server",
+        "ask `codex app-server` when the snapshot is stale",
+        "off",
+        env="CCTRACK_CODEX_APP_SERVER",
+    ),
+    Setting(
+        "claude_home",
+        "Claude Code home",
+        "`~/.claude` (token counters also read `$XDG_CONFIG_HOME/claude/projects`, default "
+        "`~/.config/claude/projects`, then)",
+        env="CLAUDE_CONFIG_DIR",
+    ),
+    Setting("codex_home", "Codex home", "`~/.codex`", env="CODEX_HOME"),
 )
+SETTING = {setting.key: setting for setting in SETTINGS}
+# config.toml key -> environment variable.
+ENVIRONMENT = {s.key: s.env for s in SETTINGS if s.env}
+# Read from the config file only: a secret's path and tables have no flag or variable.
+CONFIG_ONLY = tuple(s.key for s in SETTINGS if not s.env and not s.flag)
 PRICE_FIELDS = ("input", "output", "cache_write", "cache_read")
 DEFAULT_NOTIFY_THRESHOLDS = (0.8, 0.95)
 DEFAULT_NOTIFY_TIMEOUT = 10.0
@@ -112,7 +275,7 @@ class Settings:
     codex_home: Path
     retention_days: int = DEFAULT_RETENTION_DAYS
     user: str = "unknown"
-    textfile_name: str = "cctrack.prom"
+    textfile_name: str = "cctrack-unknown.prom"
     pushgateway_url: str | None = None
     pushgateway_auth_file: Path | None = None
     # Empty: the one profile the top-level homes and status commands make, "default".
