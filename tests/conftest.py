@@ -22,6 +22,14 @@ import pytest
 from builders import fixed_tool, write_token_logs
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# Files of tests that start real services or wait on real deadlines: marked `system`.
+SYSTEM_FILES = ("test_system_", "test_deadlines")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.name.startswith(SYSTEM_FILES):
+            item.add_marker(pytest.mark.system)
 
 
 def require_binary(name: str) -> str:
