@@ -13,13 +13,13 @@ from pathlib import Path
 from cctrack import checkpoint, notify, show, store, textfile
 from cctrack.errors import CctrackError
 from cctrack.files import locked, private_dir, ready_dir, remove_stale_temps, write_atomic
-from cctrack.prices import price_table
 from cctrack.push import load_status
 from cctrack.records import qualified
 from cctrack.report import Report, build_report
 from cctrack.settings import Settings
 from cctrack.state import State
 from cctrack.store import DAY_FILE, STORE_LOCK
+from cctrack.tokens.prices import price_table
 
 ANALYZE_LOCK = ".analyze.lock"
 

@@ -16,7 +16,7 @@ from cctrack.records import DEFAULT_PROFILE, Record, Status, parse_status_output
 from cctrack.redact import redact
 from cctrack.settings import Profile, Settings
 from cctrack.sources.builtin import run_builtin
-from cctrack.tokens import ScanResult
+from cctrack.tokens.rules import ScanResult
 
 # Forking runs a built-in source without a second interpreter; macOS frameworks that urllib
 # may touch are not safe after fork, so there it runs as `python -m cctrack.sources`.
@@ -79,7 +79,7 @@ class Captured:
 def scan_profile(settings: Settings, profile: Profile, now: datetime) -> list[ScanResult]:
     """The token scan of one profile's homes (scan.py, imported only here: SQLite is for
     the scan alone)."""
-    from cctrack.scan import scan_tokens
+    from cctrack.tokens.scan import scan_tokens
 
     homes = {
         source: (profile.claude_home, *profile.claude_more_homes)

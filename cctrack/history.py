@@ -24,7 +24,7 @@ from cctrack.records import (
 )
 from cctrack.state import State, TokenState
 from cctrack.timefmt import duration, format_precise, format_time
-from cctrack.tokens import window_measure
+from cctrack.tokens.rules import window_measure
 
 FORMATS = ("text", "json", "csv")
 WORDS = {

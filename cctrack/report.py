@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from cctrack.evidence import Counts
-from cctrack.prices import Price, cost_usd, price_of
 from cctrack.records import DEFAULT_PROFILE, SOURCE_TOOLS, Bucket, Extras, SpendLimit, Window
 from cctrack.state import State, TokenState, ToolState
+from cctrack.tokens.prices import Price, cost_usd, price_of
 
 # Below this share used, tokens per percent is mostly rounding of the percentage.
 MIN_USED_FOR_TOKENS_PER_PERCENT = 0.05

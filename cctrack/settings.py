@@ -17,9 +17,9 @@ from typing import Any
 
 from cctrack.errors import EXIT_USAGE, CctrackError
 from cctrack.evidence import Limits
-from cctrack.prices import Price
 from cctrack.records import DEFAULT_PROFILE, SOURCE_TOOLS, is_number, model_label
 from cctrack.sources import SourceParams
+from cctrack.tokens.prices import Price
 
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_RETENTION_DAYS = 400
@@ -190,7 +190,7 @@ SETTINGS = (
     Setting(
         "prices",
         "API prices, USD per million tokens, extending or overriding the shipped table",
-        "the table in `cctrack/prices.py`",
+        "the table in `cctrack/tokens/prices.py`",
         key_doc="`prices` (`[prices.MODEL]` tables: `input`, `output`, `cache_write`, "
         "`cache_read`)",
     ),

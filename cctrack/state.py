@@ -35,7 +35,7 @@ from cctrack.records import (
     strict_loads,
 )
 from cctrack.timefmt import format_time, parse_time
-from cctrack.tokens import window_measure
+from cctrack.tokens.rules import window_measure
 
 # Minutes of token use kept for window totals and today's: a weekly window and a day more.
 TOKEN_MINUTES_KEPT = 8 * 24 * 60

@@ -8,7 +8,7 @@ import pytest
 from test_settings import settings
 
 from cctrack.errors import CctrackError
-from cctrack.prices import Price, cost_usd, price_of, price_table
+from cctrack.tokens.prices import Price, cost_usd, price_of, price_table
 
 
 def test_a_dated_snapshot_takes_its_base_price_and_nothing_looser_matches() -> None:

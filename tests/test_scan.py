@@ -16,10 +16,11 @@ from conftest import Env
 from homes import claude_turn, write_claude_home, write_codex_home
 from test_system_pipeline import sample
 
-from cctrack import scan, store
+from cctrack import store
 from cctrack.errors import CctrackError
 from cctrack.history import token_days
-from cctrack.scan import scan_tokens
+from cctrack.tokens import scan
+from cctrack.tokens.scan import scan_tokens
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
 

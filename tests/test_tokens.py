@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from cctrack.tokens import (
+from cctrack.tokens.rules import (
     UNKNOWN_MODEL,
     ClaudeEntry,
     CodexSession,
@@ -236,7 +236,7 @@ def test_times_with_offsets_and_without() -> None:
 def test_collapsing_a_files_copies_changes_nothing_the_deduplicator_ends_with() -> None:
     import random
 
-    from cctrack.tokens import collapse
+    from cctrack.tokens.rules import collapse
 
     rng = random.Random(4)
     for _ in range(200):
@@ -277,7 +277,7 @@ def test_codex_usage_under_the_usual_names_equals_the_search_by_names() -> None:
     every name Codex builds have used gives, odd values and missing names included."""
     import random
 
-    from cctrack.tokens import _CODEX_NAMES, _codex_usage, _codex_usage_by_names
+    from cctrack.tokens.rules import _CODEX_NAMES, _codex_usage, _codex_usage_by_names
 
     names = [name for group in _CODEX_NAMES for name in group]
     names += ["total_tokens", "cache_write_input_tokens"]

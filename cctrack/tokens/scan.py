@@ -29,7 +29,7 @@ from cctrack.errors import CctrackError
 from cctrack.files import CLOEXEC, NOFOLLOW, private_dir, read_blocks, try_locked
 from cctrack.process import map_forked
 from cctrack.records import TokenRecord, TokenRow
-from cctrack.tokens import (
+from cctrack.tokens.rules import (
     ClaudeEntry,
     CodexEntry,
     CodexSession,
