@@ -36,6 +36,7 @@ LAYERS = [
     "cctrack.sources.__main__",
     "cctrack.settings",
     "cctrack.store",
+    "cctrack.tokens.db",
     "cctrack.tokens.scan",
     "cctrack.state",
     "cctrack.checkpoint",

@@ -3,8 +3,9 @@ logs say were used, each message once, as ccusage 20.0.24 counts them (docs/toke
 
 - `rules.py`: which transcript and rollout lines count, and once (pure);
 - `prices.py`: API prices per model, and what counted tokens would cost (pure);
-- `scan.py`: the incremental scan of the logs' new bytes, its SQLite store, and the token
-  records it appends to the day files (capture runs it beside the status tools).
+- `db.py`: the scan's SQLite store, every SQL statement in one class (`ScanStore`);
+- `scan.py`: the incremental scan of the logs' new bytes, and the token records it appends
+  to the day files (capture runs it beside the status tools).
 
 Analyze folds the token records like any other (state.py); `cctrack tokens` reads them
 again (history.py).

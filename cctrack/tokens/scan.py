@@ -29,6 +29,7 @@ from cctrack.errors import CctrackError
 from cctrack.files import CLOEXEC, NOFOLLOW, private_dir, read_blocks, try_locked
 from cctrack.process import map_forked
 from cctrack.records import TokenRecord, TokenRow
+from cctrack.tokens.db import ScanStore
 from cctrack.tokens.rules import (
     ClaudeEntry,
     CodexEntry,
@@ -59,22 +60,6 @@ BATCH_BYTES = 8 << 20
 # Logs not written for a day are finished sessions, looked at every ten minutes.
 COLD_SECONDS = 86400
 FULL_CHECK_SECONDS = 600
-# SQLite's limit on host parameters in one statement is 32766 (999 before 3.32).
-IN_BATCH = 900
-SCHEMA = """
-create table if not exists meta(name text primary key, value text not null);
-create table if not exists files(
-    tool text not null, path text not null, inode int not null, size int not null,
-    mtime_ns int not null, offset int not null, digest blob not null,
-    session text, primary key (tool, path)) without rowid;
-create table if not exists claude_slots(
-    row integer primary key, message int not null, request int, minute int not null,
-    model text not null, a int not null, b int not null, c int not null, d int not null,
-    sidechain int not null, speed int not null);
-create index if not exists claude_slots_message on claude_slots(message);
-create table if not exists codex_seen(key integer primary key) without rowid;
-create table if not exists pending(part integer primary key, record blob not null);
-"""
 
 Rows = dict[tuple[int, str], list[int]]
 
@@ -122,7 +107,7 @@ def _walk(directory: str) -> Iterator[str]:
                 continue
 
 
-def open_store(data_dir: Path, profile: str) -> sqlite3.Connection:
+def open_store(data_dir: Path, profile: str) -> ScanStore:
     """The profile's scan store, created owner-only; never through a link."""
     private_dir(data_dir)
     path = data_dir / STORE_NAME.format(profile=profile)
@@ -134,13 +119,9 @@ def open_store(data_dir: Path, profile: str) -> sqlite3.Connection:
     if not stat.S_ISREG(st.st_mode):
         raise CctrackError(f"{path} is not a regular file; move it away")
     try:
-        db = sqlite3.connect(path, isolation_level=None)
-        db.execute("pragma journal_mode=wal")
-        db.execute("pragma synchronous=full")
-        db.executescript(SCHEMA)
+        return ScanStore.open(path)
     except sqlite3.DatabaseError as exc:
         raise store_problem(exc, path) from None
-    return db
 
 
 def store_problem(exc: sqlite3.DatabaseError, path: Path) -> CctrackError:
@@ -164,40 +145,19 @@ def store_problem(exc: sqlite3.DatabaseError, path: Path) -> CctrackError:
     )
 
 
-def _meta(db: sqlite3.Connection, name: str) -> str | None:
-    row = db.execute("select value from meta where name = ?", (name,)).fetchone()
-    return str(row[0]) if row else None
-
-
-def store_id(db: sqlite3.Connection) -> str:
-    """A random id the store is given when created: a new store starts the counts anew."""
-    found = _meta(db, "store")
-    if found is None:
-        found = os.urandom(8).hex()
-        db.execute("insert into meta values ('store', ?)", (found,))
-    return found
-
-
 def append_pending(
-    db: sqlite3.Connection, data_dir: Path, committed: list[TokenRecord] | None = None
+    db: ScanStore, data_dir: Path, committed: list[TokenRecord] | None = None
 ) -> list[TokenRecord]:
     """Append the records a scan committed and remove them from the store. After a crash
     between the two they are appended again, and analyze folds them once. `committed` are
     the pending records as this process made them (not read back and checked again)."""
     records = committed
     if records is None:
-        rows = db.execute("select record from pending order by part").fetchall()
-        records = [TokenRecord.from_json(orjson.loads(row[0]), numbered=False) for row in rows]
+        records = [TokenRecord.from_json(orjson.loads(r), numbered=False) for r in db.pending()]
     if not records:
         return []
     appended = store.append_records(data_dir, records)
-    # Forgetting them need not outlive a power cut (records appended twice are folded
-    # once), so this commit does not wait for the disk.
-    db.execute("pragma synchronous=normal")
-    try:
-        db.execute("delete from pending")
-    finally:
-        db.execute("pragma synchronous=full")
+    db.forget_pending()
     return appended
 
 
@@ -380,7 +340,7 @@ class Scanner:
 
     def __init__(
         self,
-        db: sqlite3.Connection,
+        db: ScanStore,
         data_dir: Path,
         tool: str,
         profile: str,
@@ -398,14 +358,13 @@ class Scanner:
         self.committed: list[TokenRecord] = []
 
     def run(self, homes: tuple[Path, ...], everything: bool) -> ScanResult:
-        self.db.execute("begin immediate")
+        self.db.begin()
         try:
             self.scan(homes, everything)
             self.commit()
         except BaseException:
             # What was committed stays, and its records are appended by the next scan.
-            if self.db.in_transaction:
-                self.db.execute("rollback")
+            self.db.rollback()
             raise
         records = self.appended + len(self.committed)
         return ScanResult(self.tool, self.profile, self.files_read, self.bytes_read, records)
@@ -416,22 +375,18 @@ class Scanner:
         not grow with the logs' history."""
         self.flush()
         name = f"scan_{self.tool}"
-        number = int(_meta(self.db, name) or 0) + 1
-        identity = store_id(self.db)
+        number = int(self.db.meta(name) or 0) + 1
+        identity = self.db.store_id()
         if self.parts:
-            self.db.execute("insert or replace into meta values (?, ?)", (name, str(number)))
+            self.db.set_meta(name, str(number))
         records = [
             TokenRecord(
                 0, self.now, self.hostname, self.tool, identity, number, part, rows, self.profile
             )
             for part, rows in enumerate(self.parts)
         ]
-        # The key is only the order of appending: a scan's tools and commits add to it.
-        self.db.executemany(
-            "insert into pending values (null, ?)",
-            [(orjson.dumps(r.to_json()),) for r in records],
-        )
-        self.db.execute("commit")
+        self.db.add_pending(orjson.dumps(r.to_json()) for r in records)
+        self.db.commit()
         self.parts, self.uncommitted = [], 0
         if last:
             self.committed = records
@@ -461,12 +416,7 @@ class Scanner:
         logs then costs a listing a minute, not a stat of each; a finished session that is
         resumed in place is counted at the next full check, never lost."""
         cold_before = int((self.now.timestamp() - COLD_SECONDS) * 1e9)
-        seen = {
-            row[0]: row[1:]
-            for row in self.db.execute(
-                "select path, inode, size, mtime_ns from files where tool = ?", (self.tool,)
-            )
-        }
+        seen = self.db.file_stats(self.tool)
         # Logs to read, in batches of about BATCH_BYTES: one hand-over per batch to a reader.
         batches: list[list[ReadTask]] = [[]]
         batch_bytes = new_bytes = 0
@@ -482,13 +432,7 @@ class Scanner:
                 continue
             mark = None
             if known:
-                mark = Mark(
-                    *self.db.execute(
-                        "select inode, size, mtime_ns, offset, digest, session from files "
-                        "where tool = ? and path = ?",
-                        (self.tool, path),
-                    ).fetchone()
-                )
+                mark = Mark(*self.db.mark(self.tool, path))
             if batch_bytes >= BATCH_BYTES:
                 batches.append([])
                 batch_bytes = 0
@@ -503,7 +447,7 @@ class Scanner:
                     self.apply(read)
             if self.uncommitted >= COMMIT_BYTES:
                 self.commit(last=False)
-                self.db.execute("begin immediate")
+                self.db.begin()
 
     def apply(self, read: LogRead) -> None:
         for (minute, model), counts in read.rows.items():
@@ -515,35 +459,21 @@ class Scanner:
         self.files_read += 1
         self.bytes_read += read.offset - read.start
         self.uncommitted += read.offset - read.start
-        self.db.execute(
-            "insert or replace into files values (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                self.tool,
-                read.path,
-                read.inode,
-                read.size,
-                read.mtime_ns,
-                read.offset,
-                read.digest,
-                read.session,
-            ),
+        self.db.save_mark(
+            self.tool,
+            read.path,
+            (read.inode, read.size, read.mtime_ns, read.offset, read.digest, read.session),
         )
 
     def claude_entries(self, entries: list[ClaudeEntry]) -> None:
         dedup = Deduplicator()
         messages = sorted({e.message for e in entries if e.message is not None})
-        for i in range(0, len(messages), IN_BATCH):
-            batch = messages[i : i + IN_BATCH]
-            for row in self.db.execute(
-                f"select * from claude_slots where message in ({','.join('?' * len(batch))}) "
-                "order by row",
-                batch,
-            ):
-                number, message, request, minute, model, a, b, c, d, side, speed = row
-                entry = ClaudeEntry(
-                    message, request, minute, model, (a, b, c, d), bool(side), bool(speed)
-                )
-                dedup.load(message, Slot(entry, number, changed=False))
+        for row in self.db.claude_slots(messages):
+            number, message, request, minute, model, a, b, c, d, side, speed = row
+            entry = ClaudeEntry(
+                message, request, minute, model, (a, b, c, d), bool(side), bool(speed)
+            )
+            dedup.load(message, Slot(entry, number, changed=False))
         # The log's rows count every entry: take back what is not new.
         for entry in entries:
             old, new = dedup.feed(entry)
@@ -551,28 +481,15 @@ class Scanner:
                 self.add(entry.minute, entry.model, entry.counts, -1)
             elif old is not None:
                 self.add(old.minute, old.model, old.counts, -1)
-        self.db.executemany(
-            "insert or replace into claude_slots values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (s.row, e.message, e.request, e.minute, e.model, *e.counts, e.sidechain, e.speed)
-                for s in dedup.changed()
-                for e in (s.entry,)
-                if e.message is not None
-            ],
+        self.db.save_claude_slots(
+            (s.row, e.message, e.request, e.minute, e.model, *e.counts, e.sidechain, e.speed)
+            for s in dedup.changed()
+            for e in (s.entry,)
+            if e.message is not None
         )
 
     def codex_entries(self, entries: list[CodexEntry]) -> None:
-        keys = sorted({e.key for e in entries})
-        seen: set[int] = set()
-        for i in range(0, len(keys), IN_BATCH):
-            batch = keys[i : i + IN_BATCH]
-            seen.update(
-                row[0]
-                for row in self.db.execute(
-                    f"select key from codex_seen where key in ({','.join('?' * len(batch))})",
-                    batch,
-                )
-            )
+        seen = self.db.codex_seen(sorted({e.key for e in entries}))
         # The log's rows count every entry (each once within the log): take back the ones
         # an earlier log counted.
         fresh = []
@@ -580,8 +497,8 @@ class Scanner:
             if entry.key in seen:
                 self.add(entry.minute, entry.model, entry.counts, -1)
             else:
-                fresh.append((entry.key,))
-        self.db.executemany("insert into codex_seen values (?)", sorted(fresh))
+                fresh.append(entry.key)
+        self.db.add_codex_seen(fresh)
 
 
 def scan_tokens(
@@ -602,14 +519,11 @@ def scan_tokens(
         scanners = [Scanner(db, data_dir, tool, profile, hostname, now) for tool in homes]
         try:
             append_pending(db, data_dir)
-            checked = float(_meta(db, "checked_all_at") or 0)
+            checked = float(db.meta("checked_all_at") or 0)
             everything = not 0 <= now.timestamp() - checked < FULL_CHECK_SECONDS
             results = [scanner.run(homes[scanner.tool], everything) for scanner in scanners]
             if everything:
-                db.execute(
-                    "insert or replace into meta values ('checked_all_at', ?)",
-                    (str(now.timestamp()),),
-                )
+                db.set_meta("checked_all_at", str(now.timestamp()))
             # One append for all tools: one write to the day file, not one per tool.
             append_pending(db, data_dir, [r for s in scanners for r in s.committed])
         except sqlite3.DatabaseError as exc:
