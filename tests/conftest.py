@@ -26,6 +26,17 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 SYSTEM_FILES = ("test_system_", "test_deadlines")
 
 
+@pytest.fixture(autouse=True)
+def fresh_now(request: pytest.FixtureRequest) -> None:
+    """A test module's NOW is the time its test starts, not the time the module was
+    imported: a long suite must not push a "one minute ago" past a 15-minute threshold."""
+    from datetime import datetime, timezone
+
+    module = request.module
+    if isinstance(getattr(module, "NOW", None), datetime):
+        module.NOW = datetime.now(timezone.utc).replace(microsecond=0)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.path.name.startswith(SYSTEM_FILES):

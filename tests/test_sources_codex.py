@@ -371,8 +371,9 @@ def test_sessions_started_before_the_horizon_are_skipped_by_name(env: Env) -> No
 # ---- the optional app-server route -------------------------------------------------------------
 
 FAKE_CODEX = """
-import json, sys
+import json, os, sys
 mode = {mode!r}
+open(os.path.join(os.path.dirname(sys.argv[0]), "asked"), "a").close()
 if sys.argv[1:] != ["app-server"]:
     sys.exit("unexpected arguments")
 for raw in sys.stdin:
@@ -442,8 +443,9 @@ def test_fresh_rollout_snapshot_needs_no_app_server(env: Env) -> None:
             )
         ],
     )
-    fake_codex(env, "hang")  # would time out if it were asked
+    fake_codex(env, "hang")
     assert status(env)["origin"] == "rollout"
+    assert not (env.root / "bin" / "asked").exists(), "codex app-server was asked"
 
 
 @pytest.mark.parametrize(

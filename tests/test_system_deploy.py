@@ -269,9 +269,14 @@ def test_jobs_say_when_cctrack_is_missing(tmp_path: Path) -> None:
     home.mkdir()
     # A copy of jobs/ outside any checkout, with no cctrack anywhere it looks.
     shutil.copytree(ROOT / "jobs", tmp_path / "jobs")
+    # A PATH with what the script needs and nothing else: no cctrack the host may have.
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    for tool in ("sh", "dirname"):
+        (tools / tool).symlink_to(shutil.which(tool) or f"/bin/{tool}")
     done = subprocess.run(
-        [str(tmp_path / "jobs/analyze")],
-        env={"HOME": str(home), "PATH": "/usr/bin:/bin"},
+        ["/bin/sh", str(tmp_path / "jobs/analyze")],
+        env={"HOME": str(home), "PATH": str(tools)},
         capture_output=True,
         text=True,
     )

@@ -36,12 +36,19 @@ Table = dict[tuple[str, str, str], list[int]]
 
 
 def ccusage() -> Path:
-    if not CCUSAGE.exists() or shutil.which("node") is None:
-        message = "ccusage 20.0.24 is not installed (scripts/test installs it with npm)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-    return CCUSAGE
+    """The peer: the checkout's pinned copy (scripts/test installs it), else a ccusage on
+    PATH of the same version."""
+    if CCUSAGE.exists() and shutil.which("node") is not None:
+        return CCUSAGE
+    found = shutil.which("ccusage")
+    if found:
+        version = subprocess.run([found, "--version"], capture_output=True, text=True, timeout=60)
+        if "20.0.24" in version.stdout:
+            return Path(found)
+    message = "ccusage 20.0.24 is not installed (scripts/test installs it with npm)"
+    if IN_CI:
+        pytest.fail(message)
+    pytest.skip(message)
 
 
 def ccusage_days(env: Env, claude_home: bool = True) -> Table:
