@@ -103,7 +103,13 @@ def tool_events(
     for window in tool.windows:
         old = before.windows.get(window.name, WindowMemory(0.0, False, None))
 
-        if old.resets_at is not None and now >= old.resets_at:
+        # Past the announced reset with less used: quota is back. With as much or more used
+        # the vendor is still counting (Codex moves the reset later): no reset to tell.
+        if (
+            old.resets_at is not None
+            and now >= old.resets_at
+            and window.used_ratio < old.used_ratio
+        ):
             events.append(
                 _event("reset", tool, window, f"{name} {window.name} has reset: quota is back")
             )
