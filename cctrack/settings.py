@@ -9,7 +9,7 @@ import pwd
 import re
 import stat
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
@@ -43,6 +43,10 @@ class Setting:
     # The docs' flag and config key cells, where they say more than the flag and the key.
     flag_doc: str = ""
     key_doc: str = ""
+    # A given value checked and converted (a CctrackError says what is wrong with it), and
+    # the value when none is given; None where the resolver works the default out.
+    parse: Callable[[Any], Any] | None = None
+    fallback: Any = None
 
     def row(self) -> list[str]:
         """The setting's row of the docs table."""
@@ -65,162 +69,6 @@ def _plain(markdown: str) -> str:
     return re.sub(r"\[([^\]]+)\]\([^)]+\)", r"\1", markdown).replace("`", "")
 
 
-SETTINGS = (
-    Setting(
-        "data_dir",
-        "data directory (day files, checkpoint, state, locks)",
-        "`$XDG_STATE_HOME/cctrack` (`~/.local/state/cctrack`)",
-        "--data-dir",
-        "CCTRACK_DATA_DIR",
-        Path,
-    ),
-    Setting(
-        "textfile_dir",
-        "textfile directory (node_exporter's `--collector.textfile.directory`)",
-        "`textfile/` of the checkout when run from one (editable install), else "
-        "`$XDG_DATA_HOME/cctrack/textfile`",
-        "--textfile-dir",
-        "CCTRACK_TEXTFILE_DIR",
-        Path,
-    ),
-    Setting(
-        "textfile_name",
-        "textfile name (must end in `.prom`)",
-        "`cctrack-USER.prom`, USER the unix user: users sharing a directory never collide",
-        env="CCTRACK_TEXTFILE_NAME",
-    ),
-    Setting(
-        "pushgateway_url",
-        "Pushgateway that `cctrack push` sends the textfile to (after each analyze, in the "
-        "units and `run`)",
-        "none (no push)",
-        "--pushgateway-url",
-        "CCTRACK_PUSHGATEWAY_URL",
-    ),
-    Setting(
-        "pushgateway_auth_file",
-        "basic auth for the Pushgateway: a file holding `user:password`, readable only by "
-        "its owner",
-        "none",
-    ),
-    Setting(
-        "profiles",
-        "profiles: several Claude Code / Codex homes, each captured every run",
-        "one profile, `default`, of the homes below",
-        key_doc="`profiles` (`[profiles.NAME]` tables)",
-    ),
-    Setting(
-        "notify_command",
-        "command analyze runs once per notification event, event JSON on stdin, no shell",
-        "none",
-    ),
-    Setting("notify_thresholds", "usage shares whose crossing is an event", "`[0.8, 0.95]`"),
-    Setting("notify_timeout", "seconds a notify_command may take", "10"),
-    Setting(
-        "event_reset_move_minutes",
-        "a reset time that moves by more than this, without a reset, is an event",
-        "5",
-    ),
-    Setting(
-        "event_drop_points",
-        "usage that falls by at least this many points, without a reset, is an event",
-        "1",
-    ),
-    Setting(
-        "event_jump_points",
-        "usage that rises by at least this many points between close snapshots is a jump",
-        "10",
-    ),
-    Setting(
-        "event_jump_within_minutes",
-        '"close snapshots" for a jump: observed less than this many minutes apart',
-        "15",
-    ),
-    Setting(
-        "claude_status",
-        "Claude status command (a path or a command line, run without a shell)",
-        "built-in",
-        "--claude-status",
-        "CLAUDE_STATUS_PATH",
-    ),
-    Setting(
-        "codex_status",
-        "Codex status command (a path or a command line, run without a shell)",
-        "built-in",
-        "--codex-status",
-        "CODEX_STATUS_PATH",
-    ),
-    Setting(
-        "sources",
-        "sources to capture (`claude`, `codex`)",
-        "the tools you have: `claude` when a Claude Code home exists (or a Claude status "
-        "command is set), `codex` likewise; both when neither does. Set it to pin the list",
-        "--source",
-        "CCTRACK_SOURCES",
-        list,
-        flag_doc="`--source` (repeat)",
-    ),
-    Setting(
-        "timeout",
-        "timeout per status tool, retries included, in seconds",
-        "30 s",
-        "--timeout",
-        "CCTRACK_TIMEOUT",
-        float,
-    ),
-    Setting("hostname", "hostname on records", "this machine's", "--hostname", "CCTRACK_HOSTNAME"),
-    Setting(
-        "retention_days",
-        "day files kept once analysed, in days (0 keeps all; counters keep their totals)",
-        "400",
-        "--retention-days",
-        "CCTRACK_RETENTION_DAYS",
-        int,
-    ),
-    Setting(
-        "token_counters",
-        "token counters: capture reads the new bytes of the Claude Code transcripts and "
-        "Codex rollouts ([tokens.md](tokens.md))",
-        "on",
-        "--token-counters/--no-token-counters",
-        "CCTRACK_TOKEN_COUNTERS",
-        bool,
-        flag_doc="`--token-counters` / `--no-token-counters`",
-    ),
-    Setting(
-        "prices",
-        "API prices, USD per million tokens, extending or overriding the shipped table",
-        "the table in `cctrack/tokens/prices.py`",
-        key_doc="`prices` (`[prices.MODEL]` tables: `input`, `output`, `cache_write`, "
-        "`cache_read`)",
-    ),
-    Setting("claude_oauth", "Claude OAuth source", "on", env="CCTRACK_CLAUDE_OAUTH"),
-    Setting(
-        "claude_usage_url",
-        "usage endpoint URL (https; plain http only to loopback)",
-        "Anthropic's",
-        env="CCTRACK_CLAUDE_USAGE_URL",
-    ),
-    Setting(
-        "codex_app_server",
-        "ask `codex app-server` when the snapshot is stale",
-        "off",
-        env="CCTRACK_CODEX_APP_SERVER",
-    ),
-    Setting(
-        "claude_home",
-        "Claude Code home",
-        "`~/.claude` (token counters also read `$XDG_CONFIG_HOME/claude/projects`, default "
-        "`~/.config/claude/projects`, then)",
-        env="CLAUDE_CONFIG_DIR",
-    ),
-    Setting("codex_home", "Codex home", "`~/.codex`", env="CODEX_HOME"),
-)
-SETTING = {setting.key: setting for setting in SETTINGS}
-# config.toml key -> environment variable.
-ENVIRONMENT = {s.key: s.env for s in SETTINGS if s.env}
-# Read from the config file only: a secret's path and tables have no flag or variable.
-CONFIG_ONLY = tuple(s.key for s in SETTINGS if not s.env and not s.flag)
 PRICE_FIELDS = ("input", "output", "cache_write", "cache_read")
 DEFAULT_NOTIFY_THRESHOLDS = (0.8, 0.95)
 DEFAULT_NOTIFY_TIMEOUT = 10.0
@@ -424,6 +272,21 @@ def load_config(path: Path, required: bool) -> dict[str, Any]:
             EXIT_USAGE,
         )
     return dict(config)
+
+
+def parse_textfile_name(name: Any) -> str:
+    if "/" in str(name) or not str(name).endswith(".prom"):
+        raise CctrackError(
+            f"textfile_name {name!r} must be a file name ending in .prom "
+            "(node_exporter reads only those)",
+            EXIT_USAGE,
+        )
+    return str(name)
+
+
+def push_url(url: Any) -> str:
+    check_push_url(url)
+    return str(url)
 
 
 def check_push_url(url: Any) -> None:
@@ -636,6 +499,200 @@ def parse_prices(value: Any) -> tuple[Price, ...]:
     return tuple(prices)
 
 
+SETTINGS = (
+    Setting(
+        "data_dir",
+        "data directory (day files, checkpoint, state, locks)",
+        "`$XDG_STATE_HOME/cctrack` (`~/.local/state/cctrack`)",
+        "--data-dir",
+        "CCTRACK_DATA_DIR",
+        Path,
+    ),
+    Setting(
+        "textfile_dir",
+        "textfile directory (node_exporter's `--collector.textfile.directory`)",
+        "`textfile/` of the checkout when run from one (editable install), else "
+        "`$XDG_DATA_HOME/cctrack/textfile`",
+        "--textfile-dir",
+        "CCTRACK_TEXTFILE_DIR",
+        Path,
+    ),
+    Setting(
+        "textfile_name",
+        "textfile name (must end in `.prom`)",
+        "`cctrack-USER.prom`, USER the unix user: users sharing a directory never collide",
+        env="CCTRACK_TEXTFILE_NAME",
+        parse=parse_textfile_name,
+    ),
+    Setting(
+        "pushgateway_url",
+        "Pushgateway that `cctrack push` sends the textfile to (after each analyze, in the "
+        "units and `run`)",
+        "none (no push)",
+        "--pushgateway-url",
+        "CCTRACK_PUSHGATEWAY_URL",
+        parse=push_url,
+    ),
+    Setting(
+        "pushgateway_auth_file",
+        "basic auth for the Pushgateway: a file holding `user:password`, readable only by "
+        "its owner",
+        "none",
+    ),
+    Setting(
+        "profiles",
+        "profiles: several Claude Code / Codex homes, each captured every run",
+        "one profile, `default`, of the homes below",
+        key_doc="`profiles` (`[profiles.NAME]` tables)",
+    ),
+    Setting(
+        "notify_command",
+        "command analyze runs once per notification event, event JSON on stdin, no shell",
+        "none",
+        parse=lambda v: parse_command(v, "notify_command"),
+        fallback=(),
+    ),
+    Setting(
+        "notify_thresholds",
+        "usage shares whose crossing is an event",
+        "`[0.8, 0.95]`",
+        parse=parse_thresholds,
+        fallback=DEFAULT_NOTIFY_THRESHOLDS,
+    ),
+    Setting(
+        "notify_timeout",
+        "seconds a notify_command may take",
+        "10",
+        parse=parse_timeout,
+        fallback=DEFAULT_NOTIFY_TIMEOUT,
+    ),
+    Setting(
+        "event_reset_move_minutes",
+        "a reset time that moves by more than this, without a reset, is an event",
+        "5",
+    ),
+    Setting(
+        "event_drop_points",
+        "usage that falls by at least this many points, without a reset, is an event",
+        "1",
+    ),
+    Setting(
+        "event_jump_points",
+        "usage that rises by at least this many points between close snapshots is a jump",
+        "10",
+    ),
+    Setting(
+        "event_jump_within_minutes",
+        '"close snapshots" for a jump: observed less than this many minutes apart',
+        "15",
+    ),
+    Setting(
+        "claude_status",
+        "Claude status command (a path or a command line, run without a shell)",
+        "built-in",
+        "--claude-status",
+        "CLAUDE_STATUS_PATH",
+    ),
+    Setting(
+        "codex_status",
+        "Codex status command (a path or a command line, run without a shell)",
+        "built-in",
+        "--codex-status",
+        "CODEX_STATUS_PATH",
+    ),
+    Setting(
+        "sources",
+        "sources to capture (`claude`, `codex`)",
+        "the tools you have: `claude` when a Claude Code home exists (or a Claude status "
+        "command is set), `codex` likewise; both when neither does. Set it to pin the list",
+        "--source",
+        "CCTRACK_SOURCES",
+        list,
+        flag_doc="`--source` (repeat)",
+        parse=parse_sources,
+    ),
+    Setting(
+        "timeout",
+        "timeout per status tool, retries included, in seconds",
+        "30 s",
+        "--timeout",
+        "CCTRACK_TIMEOUT",
+        float,
+        parse=parse_timeout,
+        fallback=DEFAULT_TIMEOUT,
+    ),
+    Setting("hostname", "hostname on records", "this machine's", "--hostname", "CCTRACK_HOSTNAME"),
+    Setting(
+        "retention_days",
+        "day files kept once analysed, in days (0 keeps all; counters keep their totals)",
+        "400",
+        "--retention-days",
+        "CCTRACK_RETENTION_DAYS",
+        int,
+        parse=parse_days,
+        fallback=DEFAULT_RETENTION_DAYS,
+    ),
+    Setting(
+        "token_counters",
+        "token counters: capture reads the new bytes of the Claude Code transcripts and "
+        "Codex rollouts ([tokens.md](tokens.md))",
+        "on",
+        "--token-counters/--no-token-counters",
+        "CCTRACK_TOKEN_COUNTERS",
+        bool,
+        flag_doc="`--token-counters` / `--no-token-counters`",
+        parse=lambda v: parse_switch(v, "token_counters"),
+        fallback=True,
+    ),
+    Setting(
+        "prices",
+        "API prices, USD per million tokens, extending or overriding the shipped table",
+        "the table in `cctrack/tokens/prices.py`",
+        key_doc="`prices` (`[prices.MODEL]` tables: `input`, `output`, `cache_write`, "
+        "`cache_read`)",
+        parse=parse_prices,
+        fallback=(),
+    ),
+    Setting(
+        "claude_oauth",
+        "Claude OAuth source",
+        "on",
+        env="CCTRACK_CLAUDE_OAUTH",
+        parse=lambda v: parse_switch(v, "claude_oauth"),
+        fallback=True,
+    ),
+    Setting(
+        "claude_usage_url",
+        "usage endpoint URL (https; plain http only to loopback)",
+        "Anthropic's",
+        env="CCTRACK_CLAUDE_USAGE_URL",
+        parse=str,
+        fallback=DEFAULT_CLAUDE_USAGE_URL,
+    ),
+    Setting(
+        "codex_app_server",
+        "ask `codex app-server` when the snapshot is stale",
+        "off",
+        env="CCTRACK_CODEX_APP_SERVER",
+        parse=lambda v: parse_switch(v, "codex_app_server"),
+        fallback=False,
+    ),
+    Setting(
+        "claude_home",
+        "Claude Code home",
+        "`~/.claude` (token counters also read `$XDG_CONFIG_HOME/claude/projects`, default "
+        "`~/.config/claude/projects`, then)",
+        env="CLAUDE_CONFIG_DIR",
+    ),
+    Setting("codex_home", "Codex home", "`~/.codex`", env="CODEX_HOME"),
+)
+SETTING = {setting.key: setting for setting in SETTINGS}
+# config.toml key -> environment variable.
+ENVIRONMENT = {s.key: s.env for s in SETTINGS if s.env}
+# Read from the config file only: a secret's path and tables have no flag or variable.
+CONFIG_ONLY = tuple(s.key for s in SETTINGS if not s.env and not s.flag)
+
+
 def resolve_settings(
     flags: Mapping[str, Any] | None = None,
     env: Mapping[str, str] | None = None,
@@ -655,11 +712,20 @@ def resolve_settings(
     config = load_config(config_path, required)
 
     def pick(key: str) -> Any:
+        """The value given for the setting, flag over variable over config file; None."""
         if flags.get(key) not in (None, (), []):
             return flags[key]
-        if env.get(ENVIRONMENT[key], "") != "":
-            return env[ENVIRONMENT[key]]
+        variable = SETTING[key].env
+        if variable and env.get(variable, "") != "":
+            return env[variable]
         return config.get(key)
+
+    def value(key: str) -> Any:
+        """The setting's value: what was given, checked by its parse, else its fallback."""
+        given, setting = pick(key), SETTING[key]
+        if given is None or given == "":
+            return setting.fallback
+        return setting.parse(given) if setting.parse else given
 
     def command(source: str) -> tuple[str, ...]:
         value = pick(f"{source}_status")
@@ -669,25 +735,12 @@ def resolve_settings(
 
     data_dir = pick("data_dir")
     textfile_dir = pick("textfile_dir")
-    sources = pick("sources")
-    timeout = pick("timeout")
+    sources = value("sources")
     hostname = pick("hostname")
-    oauth = pick("claude_oauth")
-    app_server = pick("codex_app_server")
-    retention = pick("retention_days")
     claude_home = pick("claude_home")
     codex_home = pick("codex_home")
     user = current_user()
-    textfile_name = pick("textfile_name") or f"cctrack-{user}.prom"
-    if "/" in str(textfile_name) or not str(textfile_name).endswith(".prom"):
-        raise CctrackError(
-            f"textfile_name {textfile_name!r} must be a file name ending in .prom "
-            "(node_exporter reads only those)",
-            EXIT_USAGE,
-        )
     auth_file = config.get("pushgateway_auth_file")
-    check_push_url(pick("pushgateway_url"))
-    token_counters = pick("token_counters")
     profiles = config.get("profiles")
     settings = Settings(
         data_dir=Path(data_dir).expanduser() if data_dir else state_home(env, home) / "cctrack",
@@ -697,44 +750,30 @@ def resolve_settings(
         textfile_dir_is_default=not textfile_dir,
         claude_status=command("claude"),
         codex_status=command("codex"),
-        sources=parse_sources(sources) if sources is not None else SOURCE_TOOLS,
-        timeout=parse_timeout(timeout) if timeout is not None else DEFAULT_TIMEOUT,
+        sources=sources or SOURCE_TOOLS,
+        timeout=value("timeout"),
         hostname=str(hostname) if hostname else os.uname().nodename,
-        claude_oauth=parse_switch(oauth, "claude_oauth") if oauth is not None else True,
-        claude_usage_url=str(pick("claude_usage_url") or DEFAULT_CLAUDE_USAGE_URL),
-        codex_app_server=parse_switch(app_server, "codex_app_server")
-        if app_server is not None
-        else False,
+        claude_oauth=value("claude_oauth"),
+        claude_usage_url=value("claude_usage_url"),
+        codex_app_server=value("codex_app_server"),
         claude_home=Path(claude_home).expanduser() if claude_home else home / ".claude",
         codex_home=Path(codex_home).expanduser() if codex_home else home / ".codex",
-        retention_days=parse_days(retention) if retention is not None else DEFAULT_RETENTION_DAYS,
+        retention_days=value("retention_days"),
         user=user,
-        textfile_name=str(textfile_name),
-        pushgateway_url=str(pick("pushgateway_url")) if pick("pushgateway_url") else None,
+        textfile_name=value("textfile_name") or f"cctrack-{user}.prom",
+        pushgateway_url=value("pushgateway_url"),
         pushgateway_auth_file=Path(str(auth_file)).expanduser() if auth_file else None,
         configured_profiles=parse_profiles(profiles, home) if profiles is not None else (),
-        notify_command=(
-            parse_command(config["notify_command"], "notify_command")
-            if config.get("notify_command")
-            else ()
-        ),
-        notify_thresholds=parse_thresholds(
-            config.get("notify_thresholds", DEFAULT_NOTIFY_THRESHOLDS)
-        ),
+        notify_command=value("notify_command"),
+        notify_thresholds=value("notify_thresholds"),
         event_limits=parse_event_limits(config),
-        token_counters=parse_switch(token_counters, "token_counters")
-        if token_counters is not None
-        else True,
-        prices=parse_prices(config["prices"]) if "prices" in config else (),
+        token_counters=value("token_counters"),
+        prices=value("prices"),
         # Where Claude Code also keeps transcripts, and ccusage looks, when no home is set.
         claude_more_homes=()
         if claude_home
         else (_xdg(env, "XDG_CONFIG_HOME", home, ".config") / "claude",),
-        notify_timeout=(
-            parse_timeout(config["notify_timeout"])
-            if "notify_timeout" in config
-            else DEFAULT_NOTIFY_TIMEOUT
-        ),
+        notify_timeout=value("notify_timeout"),
     )
     if sources is None:
         settings = replace(settings, sources=present_sources(settings.profiles))

@@ -180,10 +180,12 @@ def test_a_window_reset_is_told_once(env: Env) -> None:
     notify_config(env, [str(receiver)], "notify_thresholds = [0.99]\n")
     analysed(env, used=30.0, weekly=10.0)
     # As if the last analysis had been made before the five-hour window's reset: the state
-    # file's memory says the reset was a minute ago, and the window now reads a new one.
+    # file's memory says 90 % was used and the reset was a minute ago, and the window now
+    # reads a new one with less used.
     state_file = env.data_dir / "analyze-state.json"
     state = json.loads(state_file.read_text())
     past = (datetime.now(UTC) - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    state["notify_memory"]["codex"]["windows"]["five_hour"][0] = 0.9
     state["notify_memory"]["codex"]["windows"]["five_hour"][2] = past
     state_file.write_text(json.dumps(state))
     for _ in range(2):
