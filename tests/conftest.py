@@ -72,6 +72,29 @@ def faketime(offset: str) -> dict[str, str]:
     }
 
 
+# Commands that read a real stdin (its file descriptor, bounded by a deadline).
+NEEDS_A_PROCESS = ("statusline",)
+
+
+def in_process(
+    args: tuple[str, ...], env: dict[str, str], stdin: bytes | None
+) -> subprocess.CompletedProcess[str]:
+    """One command in this process through typer's CliRunner, the environment replaced as a
+    new process would have it (what is not in env is removed for the call)."""
+    from typer.testing import CliRunner
+
+    from cctrack.cli import app
+
+    environment: dict[str, str | None] = dict.fromkeys(os.environ)
+    environment.update(env)
+    result = CliRunner().invoke(app, list(args), input=stdin, env=environment)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return subprocess.CompletedProcess(
+        ["cctrack", *args], result.exit_code, result.stdout, result.stderr
+    )
+
+
 @dataclass
 class Env:
     """A sandboxed user: its own HOME, data and textfile directories, no real Claude or Codex."""
@@ -107,9 +130,21 @@ class Env:
         file_size_limit: int | None = None,
         **extra: str,
     ) -> subprocess.CompletedProcess[str]:
-        """cctrack as a real process; file_size_limit makes every larger write fail (EFBIG),
-        a write failure that even root cannot get around."""
+        """cctrack through its real command line: in this process (typer's CliRunner, with
+        exactly this environment) where nothing needs a process of its own, else as a real
+        process. file_size_limit makes every larger write fail (EFBIG), a write failure that
+        even root cannot get around; a clock (libfaketime) and the status line's stdin need
+        a real process too. CCTRACK_TEST_PROCESSES=1 runs every call as a process."""
         env = {**self.vars, **extra}
+        if (
+            file_size_limit is None
+            and "LD_PRELOAD" not in env
+            and env.get("TZ") == os.environ.get("TZ")  # local time is the process's
+            and args
+            and args[0] not in NEEDS_A_PROCESS
+            and not os.environ.get("CCTRACK_TEST_PROCESSES")
+        ):
+            return in_process(args, env, input)
 
         def limit() -> None:
             if file_size_limit is not None:
