@@ -211,12 +211,12 @@ def test_bad_status_output_is_a_clear_error_record(env: Env, case: str) -> None:
 def test_transient_failures_are_retried_and_others_are_not(env: Env) -> None:
     env.use_fixed_tools()
     counter = env.root / "attempts"
-    good = Path(env.vars["CODEX_STATUS_PATH"]).read_text().split("\n", 1)[1]
+    good = env.vars["CODEX_STATUS_PATH"]
     flaky = tool_printing(
         env,
         "flaky",
         f"""
-import sys
+import os, sys
 from pathlib import Path
 counter = Path({str(counter)!r})
 attempt = int(counter.read_text()) + 1 if counter.exists() else 1
@@ -224,7 +224,7 @@ counter.write_text(str(attempt))
 if attempt < 3:
     print("backend busy", file=sys.stderr)
     sys.exit(75)
-{good}""",
+os.execv({good!r}, [{good!r}])""",
     )
     assert env.run("capture", "--codex-status", flaky).returncode == 0
     assert counter.read_text() == "3"
