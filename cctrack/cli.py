@@ -26,24 +26,30 @@ if TYPE_CHECKING:
     from cctrack.report import Report
 
 
+def failure(exc: BaseException) -> tuple[str, int]:
+    """What went wrong, as one line and an exit status (docs/commands.md): a CctrackError
+    its own; a file problem nothing turned into one, 1; a stop signal, 128 + its number."""
+    if isinstance(exc, CctrackError):
+        return str(exc), exc.exit_code
+    if isinstance(exc, Interrupted):
+        return f"stopped by {signal.Signals(exc.signum).name}", exc.exit_code
+    assert isinstance(exc, OSError)
+    where = f": {exc.filename}" if exc.filename else ""
+    return f"{exc.strerror or exc}{where}", EXIT_FAILURE
+
+
 class Boundary(TyperGroup):
-    """The one place where what went wrong becomes one stderr line and an exit status
-    (docs/commands.md): a CctrackError its own code, a file problem nothing turned into one
-    1, a stop signal (main() turns signals into Interrupted) 128 + its number."""
+    """The one place where what went wrong becomes one stderr line and an exit status;
+    main() turns stop signals into Interrupted, and run's steps say their own (run goes
+    on after a failed step)."""
 
     def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
         try:
             return super().invoke(ctx)
-        except CctrackError as exc:
-            log(f"cctrack {ctx.invoked_subcommand}: {exc}")
-            raise typer.Exit(exc.exit_code) from None
-        except OSError as exc:
-            where = f": {exc.filename}" if exc.filename else ""
-            log(f"cctrack {ctx.invoked_subcommand}: {exc.strerror or exc}{where}")
-            raise typer.Exit(EXIT_FAILURE) from None
-        except Interrupted as stop:
-            log(f"cctrack {ctx.invoked_subcommand}: stopped by {signal.Signals(stop.signum).name}")
-            raise typer.Exit(stop.exit_code) from None
+        except (CctrackError, OSError, Interrupted) as exc:
+            line, code = failure(exc)
+            log(f"cctrack {ctx.invoked_subcommand}: {line}")
+            raise typer.Exit(code) from None
 
 
 app = typer.Typer(
@@ -192,13 +198,10 @@ def step(command: str, action: Callable[[], int]) -> int:
     the Boundary."""
     try:
         return action()
-    except CctrackError as exc:
-        log(f"cctrack {command}: {exc}")
-        return exc.exit_code
-    except OSError as exc:  # a file problem no function above turned into a CctrackError
-        where = f": {exc.filename}" if exc.filename else ""
-        log(f"cctrack {command}: {exc.strerror or exc}{where}")
-        return EXIT_FAILURE
+    except (CctrackError, OSError) as exc:
+        line, code = failure(exc)
+        log(f"cctrack {command}: {line}")
+        return code
 
 
 def settings_from(flags: dict[str, Any]) -> Settings:
@@ -792,8 +795,9 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv)
     except Interrupted as stop:
-        log(f"cctrack: stopped by {signal.Signals(stop.signum).name}")
-        sys.exit(stop.exit_code)
+        line, code = failure(stop)
+        log(f"cctrack: {line}")
+        sys.exit(code)
 
 
 def claude_status_tool() -> None:
