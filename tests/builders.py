@@ -209,7 +209,7 @@ def fixed_tool(path: Path, source: str, five_hour: float, weekly: float) -> Path
         "#!/bin/sh\n"
         'z() { date -u -d "$1" +%Y-%m-%dT%H:%M:%SZ; }\n'
         'now=$(z now); five=$(z "+2 hours"); week=$(z "+3 days")\n'
-        f"printf '%s\\n' \"{{\\\"source_tool\\\": \\\"{source}\\\", "
+        f'printf \'%s\\n\' "{{\\"source_tool\\": \\"{source}\\", '
         '\\"observed_at\\": \\"$now\\", \\"origin\\": \\"test\\", \\"plan\\": \\"pro\\", '
         f'\\"windows\\": {{\\"five_hour\\": {{\\"used_ratio\\": {five_hour!r}, '
         '\\"window_seconds\\": 18000, \\"resets_at\\": \\"$five\\"}, '
