@@ -38,7 +38,20 @@ def _tool_lines(tool: ToolReport, now: datetime) -> list[str]:
             else "reset unknown"
         )
         lines.append(f"  {window.name:<14} {window.used_ratio * 100:5.1f}% used  {pace}  {resets}")
-    if not tool.windows and not tool.last_error:
+    for spend in tool.spend:
+        amounts = (
+            f"  {spend.used:,.0f} of {spend.limit:,.0f} {spend.unit or ''}".rstrip()
+            if spend.used is not None and spend.limit is not None
+            else ""
+        )
+        resets = (
+            f"  resets in {duration((spend.resets_at - now).total_seconds())}"
+            if spend.resets_at
+            else ""
+        )
+        name = f"spend {spend.name}"
+        lines.append(f"  {name:<14} {spend.used_ratio * 100:5.1f}% used{amounts}{resets}")
+    if not tool.windows and not tool.spend and not tool.last_error:
         lines.append("        no usage captured yet")
     if tool.tokens is not None:
         parts = [f"today {tool.tokens.today:,}"]
@@ -91,6 +104,16 @@ def report_json(report: Report, analyzed_at: datetime | None) -> dict[str, Any]:
                     else None,
                 }
                 for w in tool.windows
+            },
+            "spend": {
+                s.name: {
+                    "used_ratio": s.used_ratio,
+                    "resets_at": _time(s.resets_at),
+                    "used": s.used,
+                    "limit": s.limit,
+                    "unit": s.unit,
+                }
+                for s in tool.spend
             },
             "tokens": token_json(tool.tokens) if tool.tokens else None,
         }

@@ -66,6 +66,18 @@ def test_a_spend_controlled_codex_account_without_windows_reports_its_spend_limi
     )
     shown = json.loads(env.run("show", "--json").stdout)
     assert shown["tools"]["codex"]["up"] is True
+    assert shown["tools"]["codex"]["spend"]["individual"] == {
+        "used_ratio": 0.32,
+        "resets_at": MONTH_END.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "used": 8000.0,
+        "limit": 25000.0,
+        "unit": "credits",
+    }
+    # What the TUI shows as "8,000 of 25,000 credits used".
+    text = env.run("show").stdout
+    assert "spend individual  32.0% used  8,000 of 25,000 credits  resets in 11d23h" in text or (
+        "spend individual  32.0% used  8,000 of 25,000 credits  resets in 12d0h" in text
+    ), text
 
 
 def test_a_newest_line_saying_the_spend_limit_is_reached_is_never_passed_over(env: Env) -> None:
