@@ -234,16 +234,12 @@ class ReadTask:
 
 @dataclass(frozen=True)
 class LogRead:
-    """What one log held past its mark: the entries of its whole new lines and its new mark."""
+    """What one log held past its mark: the entries of its whole new lines, read from
+    start, and its new mark."""
 
     path: str
-    inode: int
-    size: int
-    mtime_ns: int
     start: int
-    offset: int
-    digest: bytes
-    session: str | None
+    mark: Mark
     # Each message once within the log (tokens.collapse; Codex events by key), and their
     # sum per minute and model: the reader's share of the work. The scanner only corrects
     # the sum for the entries earlier logs already counted.
@@ -299,13 +295,15 @@ def read_log(task: ReadTask) -> LogRead | None:
         os.close(fd)
     return LogRead(
         task.path,
-        st.st_ino,
-        st.st_size,
-        st.st_mtime_ns,
         start,
-        offset,
-        digest.digest(),
-        orjson.dumps(session.to_json()).decode() if task.tool == "codex" else None,
+        Mark(
+            st.st_ino,
+            st.st_size,
+            st.st_mtime_ns,
+            offset,
+            digest.digest(),
+            orjson.dumps(session.to_json()).decode() if task.tool == "codex" else None,
+        ),
         entries,
         rows,
     )
@@ -457,13 +455,9 @@ class Scanner:
         else:
             self.codex_entries(read.entries)
         self.files_read += 1
-        self.bytes_read += read.offset - read.start
-        self.uncommitted += read.offset - read.start
-        self.db.save_mark(
-            self.tool,
-            read.path,
-            (read.inode, read.size, read.mtime_ns, read.offset, read.digest, read.session),
-        )
+        self.bytes_read += read.mark.offset - read.start
+        self.uncommitted += read.mark.offset - read.start
+        self.db.save_mark(self.tool, read.path, read.mark)
 
     def claude_entries(self, entries: list[ClaudeEntry]) -> None:
         dedup = Deduplicator()
