@@ -394,10 +394,10 @@ def _status_tool(source: str, flags: dict[str, Any]) -> None:
 
 def check_profile(name: str) -> str:
     """A profile name becomes part of file names: only what a [profiles.NAME] table allows."""
-    from cctrack.settings import valid_profile_name
+    from cctrack.settings import PROFILE_NAME_RULE, valid_profile_name
 
     if not valid_profile_name(name):
-        raise typer.BadParameter("a profile name is 1-32 of a-z 0-9 _ -")
+        raise typer.BadParameter(f"a profile name is {PROFILE_NAME_RULE}")
     return name
 
 
@@ -737,13 +737,13 @@ def statusline(
     one-line summary. Always exits 0. Reads at most 1 MiB of stdin, for at most 5 seconds."""
     from cctrack.desk import statusline as run_statusline
     from cctrack.files import read_bounded
-    from cctrack.settings import valid_profile_name
+    from cctrack.settings import PROFILE_NAME_RULE, valid_profile_name
 
     try:
         config = flags.pop("config", None)
         target = resolve_settings(flags, os.environ, config).data_dir
         if not valid_profile_name(profile):
-            raise CctrackError("--profile must be 1-32 of a-z 0-9 _ -")
+            raise CctrackError(f"--profile must be {PROFILE_NAME_RULE}")
         stdin = read_bounded(sys.stdin.fileno(), STATUSLINE_STDIN, STATUSLINE_WAIT)
     except (CctrackError, OSError) as exc:
         log(f"cctrack statusline: {exc}")

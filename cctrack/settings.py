@@ -74,6 +74,7 @@ DEFAULT_NOTIFY_THRESHOLDS = (0.8, 0.95)
 DEFAULT_NOTIFY_TIMEOUT = 10.0
 PROFILE_KEYS = ("claude_home", "codex_home", "claude_status", "codex_status")
 _PROFILE_NAME = re.compile(r"^[a-z0-9_-]{1,32}$")
+PROFILE_NAME_RULE = "1-32 of a-z 0-9 _ -"
 
 
 @dataclass(frozen=True)
@@ -385,7 +386,7 @@ def parse_profiles(value: Any, home: Path) -> tuple[Profile, ...]:
     profiles = []
     for name, table in sorted(value.items()):
         if not _PROFILE_NAME.match(name):
-            raise CctrackError(f"profile name {name!r} must be 1-32 of a-z 0-9 _ -", EXIT_USAGE)
+            raise CctrackError(f"profile name {name!r} must be {PROFILE_NAME_RULE}", EXIT_USAGE)
         if not isinstance(table, dict) or set(table) - set(PROFILE_KEYS):
             raise CctrackError(
                 f"profile {name}: known keys are {', '.join(PROFILE_KEYS)}", EXIT_USAGE

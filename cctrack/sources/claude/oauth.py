@@ -86,11 +86,7 @@ def read_credentials(claude_home: Path, env: Mapping[str, str], now: datetime) -
             f"{where} holds no claudeAiOauth.accessToken; log in to Claude Code again"
         )
     expires = oauth.get("expiresAt")
-    if (
-        isinstance(expires, (int, float))
-        and not isinstance(expires, bool)
-        and expires / 1000 <= now.timestamp()
-    ):
+    if is_number(expires) and expires / 1000 <= now.timestamp():
         raise CctrackError(
             f"Claude Code's login token expired at {format_time(from_unix(expires / 1000))}; "
             "use Claude Code once to renew it (cctrack never refreshes it, which would log "
