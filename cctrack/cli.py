@@ -736,7 +736,6 @@ def statusline(
     """A Claude Code statusLine command: store the rate_limits snapshot and print a
     one-line summary. Always exits 0. Reads at most 1 MiB of stdin, for at most 5 seconds."""
     from cctrack.desk import statusline as run_statusline
-    from cctrack.files import read_bounded
     from cctrack.settings import PROFILE_NAME_RULE, valid_profile_name
 
     try:
@@ -744,7 +743,7 @@ def statusline(
         target = resolve_settings(flags, os.environ, config).data_dir
         if not valid_profile_name(profile):
             raise CctrackError(f"--profile must be {PROFILE_NAME_RULE}")
-        stdin = read_bounded(sys.stdin.fileno(), STATUSLINE_STDIN, STATUSLINE_WAIT)
+        stdin = read_statusline_stdin()
     except (CctrackError, OSError) as exc:
         log(f"cctrack statusline: {exc}")
         return
@@ -755,6 +754,21 @@ def statusline(
 # Claude Code's statusLine JSON is a few KiB, written at once and closed.
 STATUSLINE_STDIN = 1 << 20
 STATUSLINE_WAIT = 5.0
+
+
+def read_statusline_stdin() -> bytes:
+    """The editor's pipe, bounded in bytes and seconds. A stream without a descriptor (one
+    handed over in memory, as typer's CliRunner does) has all its bytes already: it is read
+    up to the same bound, with nothing to wait for."""
+    import io
+
+    from cctrack.files import read_bounded
+
+    try:
+        fd = sys.stdin.fileno()
+    except io.UnsupportedOperation:
+        return sys.stdin.buffer.read(STATUSLINE_STDIN)
+    return read_bounded(fd, STATUSLINE_STDIN, STATUSLINE_WAIT)
 
 
 def version_callback(value: bool) -> None:

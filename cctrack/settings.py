@@ -728,27 +728,28 @@ def resolve_settings(
             return setting.fallback
         return setting.parse(given) if setting.parse else given
 
+    def place(key: str, default: Path) -> Path:
+        """A directory setting: the path given (~ expanded), else its place by default,
+        which depends on HOME and XDG_* (so it is not in the table)."""
+        given = pick(key)
+        return Path(given).expanduser() if given else default
+
     def command(source: str) -> tuple[str, ...]:
         value = pick(f"{source}_status")
         if value is None or value == BUILTIN:
             return ()
         return parse_command(value, f"{source} status command")
 
-    data_dir = pick("data_dir")
-    textfile_dir = pick("textfile_dir")
     sources = value("sources")
     hostname = pick("hostname")
     claude_home = pick("claude_home")
-    codex_home = pick("codex_home")
     user = current_user()
     auth_file = config.get("pushgateway_auth_file")
     profiles = config.get("profiles")
     settings = Settings(
-        data_dir=Path(data_dir).expanduser() if data_dir else state_home(env, home) / "cctrack",
-        textfile_dir=Path(textfile_dir).expanduser()
-        if textfile_dir
-        else default_textfile_dir(env, home),
-        textfile_dir_is_default=not textfile_dir,
+        data_dir=place("data_dir", state_home(env, home) / "cctrack"),
+        textfile_dir=place("textfile_dir", default_textfile_dir(env, home)),
+        textfile_dir_is_default=not pick("textfile_dir"),
         claude_status=command("claude"),
         codex_status=command("codex"),
         sources=sources or SOURCE_TOOLS,
@@ -757,8 +758,8 @@ def resolve_settings(
         claude_oauth=value("claude_oauth"),
         claude_usage_url=value("claude_usage_url"),
         codex_app_server=value("codex_app_server"),
-        claude_home=Path(claude_home).expanduser() if claude_home else home / ".claude",
-        codex_home=Path(codex_home).expanduser() if codex_home else home / ".codex",
+        claude_home=place("claude_home", home / ".claude"),
+        codex_home=place("codex_home", home / ".codex"),
         retention_days=value("retention_days"),
         user=user,
         textfile_name=value("textfile_name") or f"cctrack-{user}.prom",

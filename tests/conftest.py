@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import http.server
 import json
 import os
@@ -19,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import typer.main
+import typer.testing
 from builders import fixed_tool, write_token_logs
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -72,8 +75,10 @@ def faketime(offset: str) -> dict[str, str]:
     }
 
 
-# Commands that read a real stdin (its file descriptor, bounded by a deadline).
-NEEDS_A_PROCESS = ("statusline",)
+# typer builds the click command from the functions' signatures on every CliRunner.invoke
+# (≈6 ms, a sixth of the fast layer's time); the command holds no state between
+# invocations (defaults are resolved from the settings table at run time), so build it once.
+typer.testing._get_command = functools.cache(typer.main.get_command)  # type: ignore[attr-defined]
 
 
 def in_process(
@@ -133,15 +138,15 @@ class Env:
         """cctrack through its real command line: in this process (typer's CliRunner, with
         exactly this environment) where nothing needs a process of its own, else as a real
         process. file_size_limit makes every larger write fail (EFBIG), a write failure that
-        even root cannot get around; a clock (libfaketime) and the status line's stdin need
-        a real process too. CCTRACK_TEST_PROCESSES=1 runs every call as a process."""
+        even root cannot get around; a clock (libfaketime) needs a real process too (and the
+        status line's bounds on a pipe that never closes, tests/test_trust.py).
+        CCTRACK_TEST_PROCESSES=1 runs every call as a process."""
         env = {**self.vars, **extra}
         if (
             file_size_limit is None
             and "LD_PRELOAD" not in env
             and env.get("TZ") == os.environ.get("TZ")  # local time is the process's
             and args
-            and args[0] not in NEEDS_A_PROCESS
             and not os.environ.get("CCTRACK_TEST_PROCESSES")
         ):
             return in_process(args, env, input)
@@ -322,6 +327,14 @@ class FakeUsageAPI:
 
 
 @pytest.fixture
+def quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retries wait 50 ms, not half a second: the tests count attempts, not seconds."""
+    from cctrack import process
+
+    monkeypatch.setattr(process, "BACKOFF_FIRST", 0.05)
+
+
+@pytest.fixture
 def usage_api():  # type: ignore[no-untyped-def]
     api = FakeUsageAPI(url="")
 
@@ -343,7 +356,8 @@ def usage_api():  # type: ignore[no-untyped-def]
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     api.url = f"http://127.0.0.1:{server.server_port}/api/oauth/usage"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # A short poll keeps shutdown() from costing half a second per test.
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     yield api
     server.shutdown()

@@ -6,6 +6,8 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
+
 from cctrack import process
 
 
@@ -33,6 +35,7 @@ def test_results_come_back_in_order_with_output_and_exit_code(tmp_path: Path) ->
     assert (results[1].returncode, results[1].stderr) == (3, b"why\n")
 
 
+@pytest.mark.usefixtures("quick_backoff")
 def test_exit_75_is_retried_within_the_timeout_and_other_codes_are_not(tmp_path: Path) -> None:
     count = tmp_path / "count"
     flaky = job(

@@ -207,8 +207,12 @@ def test_a_store_that_is_not_a_database_is_one_clear_error(env: Env) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_a_busy_store_is_busy_not_damaged(env: Env) -> None:
+def test_a_busy_store_is_busy_not_damaged(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
     import sqlite3
+
+    from cctrack.tokens import db
+
+    monkeypatch.setattr(db, "BUSY_SECONDS", 0.2)
 
     env.use_fixed_tools()
     env.write_token_logs()

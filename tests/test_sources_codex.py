@@ -455,12 +455,12 @@ def test_app_server_failure_falls_back_to_the_stale_snapshot(
     env: Env, mode: str, words: str
 ) -> None:
     fake_codex(env, mode)
-    missing = env.run("codex-status", CCTRACK_TIMEOUT="2")
+    missing = env.run("codex-status", CCTRACK_TIMEOUT="1")
     assert (
         missing.returncode == 1
         and words in missing.stderr
         and "no recent rollout snapshot" in missing.stderr
     )
     stale_rollout(env)
-    obj = status(env, CCTRACK_TIMEOUT="2")
+    obj = status(env, CCTRACK_TIMEOUT="1")
     assert obj["origin"] == "rollout" and windows(obj)["five_hour"][0] == 0.7

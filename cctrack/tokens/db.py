@@ -33,6 +33,8 @@ create table if not exists pending(part integer primary key, record blob not nul
 IN_BATCH = 900
 # A log's mark: inode, size, mtime_ns, offset, digest, Codex session state.
 MarkRow = tuple[int, int, int, int, bytes, Any]
+# How long a scan waits for another program's lock before it says the store is busy.
+BUSY_SECONDS = 5.0
 
 
 class ScanStore:
@@ -43,7 +45,7 @@ class ScanStore:
 
     @classmethod
     def open(cls, path: Path) -> ScanStore:
-        db = sqlite3.connect(path, isolation_level=None)
+        db = sqlite3.connect(path, timeout=BUSY_SECONDS, isolation_level=None)
         db.execute("pragma journal_mode=wal")
         db.execute("pragma synchronous=full")
         db.executescript(SCHEMA)
