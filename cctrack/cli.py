@@ -519,13 +519,22 @@ def setup(
             "one there; settings.json is backed up).",
         ),
     ] = False,
+    hook: Annotated[
+        bool,
+        typer.Option(
+            "--hook",
+            help="Add `cctrack hook` to Claude Code's UserPromptSubmit hooks (settings.json) "
+            "and Codex's (hooks.json in its home, when there is one).",
+        ),
+    ] = False,
     remove: Annotated[
         bool, typer.Option("--uninstall", help="Undo all of it; your data stays.")
     ] = False,
 ) -> None:
     """Install cctrack for this user in one step, idempotently, saying what it did: link it
     into ~/.local/bin, set the textfile directory, create the directories the jobs write,
-    schedule the jobs (units that run this very cctrack), add the status line."""
+    schedule the jobs (units that run this very cctrack), add the status line and the
+    agent hook."""
     from cctrack.install import Place
     from cctrack.install import setup as run_setup
     from cctrack.shipped import installed_command
@@ -544,8 +553,9 @@ def setup(
         claude_home=settings.claude_home,
         config_file=Path(config) if config else Path(xdg) / "cctrack" / "config.toml",
         path_env=os.environ.get("PATH", ""),
+        codex_home=settings.codex_home,
     )
-    lines = run_setup(place, systemd_user, cron, textfile, statusline, remove)
+    lines = run_setup(place, systemd_user, cron, textfile, statusline, remove, hook)
     for line in lines:
         typer.echo(f"cctrack setup: {line}")
 
@@ -661,6 +671,29 @@ def events(
 
 @app.command()
 @with_options("data_dir")
+def cycles(
+    flags: dict[str, Any],
+    since: SinceOption = None,
+    tool: ToolFilter = None,
+    window: Annotated[
+        Optional[str],
+        typer.Option("--window", help="Only this window: five_hour, weekly, …", show_default=False),
+    ] = None,
+    as_json: JsonOption = False,
+    as_csv: CsvOption = False,
+) -> None:
+    """One row per closed window, from the day files: its start and reset, peak use, when it
+    first reached 100 % and for how long, the tokens counted here within it, and for a
+    5-hour window the weekly points it cost (what a full 5-hour window costs of the week)."""
+    from cctrack.history import cycle_rows, render_cycles
+
+    settings = settings_from(flags)
+    rows = cycle_rows(settings.data_dir, parse_since(since), one_tool(tool), window)
+    typer.echo(render_cycles(rows, output_format(as_json, as_csv)))
+
+
+@app.command()
+@with_options("data_dir")
 def history(
     flags: dict[str, Any],
     since: SinceOption = None,
@@ -743,7 +776,7 @@ def statusline(
         target = resolve_settings(flags, os.environ, config).data_dir
         if not valid_profile_name(profile):
             raise CctrackError(f"--profile must be {PROFILE_NAME_RULE}")
-        stdin = read_statusline_stdin()
+        stdin = read_editor_stdin()
     except (CctrackError, OSError) as exc:
         log(f"cctrack statusline: {exc}")
         return
@@ -751,12 +784,42 @@ def statusline(
     typer.echo(run_statusline(stdin, target, wrap, now(), chosen, profile))
 
 
-# Claude Code's statusLine JSON is a few KiB, written at once and closed.
+@app.command()
+@with_options("data_dir")
+def hook(
+    flags: dict[str, Any],
+    profile: Annotated[
+        str, typer.Option("--profile", help="Which profile ([profiles.NAME]); default: default.")
+    ] = DEFAULT_PROFILE,
+    tools: ToolsOption = "claude,codex",
+) -> None:
+    """A UserPromptSubmit hook for Claude Code and Codex: prints one line into the agent's
+    context when a window is past hook_threshold, runs out before its reset at the current
+    rate, has reset after it was used up, or the numbers are stale; nothing otherwise.
+    Reads latest.json only (no network). Always exits 0."""
+    from cctrack.hook import hook_line
+    from cctrack.settings import PROFILE_NAME_RULE, valid_profile_name
+
+    try:
+        config = flags.pop("config", None)
+        settings = resolve_settings(flags, os.environ, config)
+        if not valid_profile_name(profile):
+            raise CctrackError(f"--profile must be {PROFILE_NAME_RULE}")
+        read_editor_stdin()  # drained, so the editor's write never fails; not needed
+        line = hook_line(settings.data_dir, parse_tools(tools), profile, settings.hook, now())
+    except (CctrackError, OSError, ValueError) as exc:
+        log(f"cctrack hook: {exc}")
+        return
+    if line:
+        typer.echo(line)
+
+
+# Claude Code's statusLine and hook JSON is a few KiB, written at once and closed.
 STATUSLINE_STDIN = 1 << 20
 STATUSLINE_WAIT = 5.0
 
 
-def read_statusline_stdin() -> bytes:
+def read_editor_stdin() -> bytes:
     """The editor's pipe, bounded in bytes and seconds. A stream without a descriptor (one
     handed over in memory, as typer's CliRunner does) has all its bytes already: it is read
     up to the same bound, with nothing to wait for."""

@@ -14,17 +14,15 @@ from cctrack import process
 from cctrack.errors import EXIT_UNAVAILABLE, CctrackError
 from cctrack.records import DEFAULT_PROFILE, SOURCE_TOOLS, Window, strict_loads
 from cctrack.redact import redact
-from cctrack.report import Report, ToolReport, WindowReport
-from cctrack.show import latest_report
+from cctrack.report import Report, ToolReport, WindowReport, runs_out
+from cctrack.show import latest_report, runs_out_json, runs_out_text
 from cctrack.sources.claude.saved import SavedWindows
 from cctrack.sources.claude.statusline import load_statusline, store_statusline
-from cctrack.timefmt import STALE_AFTER, duration, from_the_future, within
+from cctrack.timefmt import NEAR, STALE_AFTER, clock, duration, from_the_future, within
 
 WRAP_TIMEOUT = 5.0
 
 LABELS = {"five_hour": "5h", "weekly": "7d", "daily": "1d", "monthly": "30d"}
-# A reset further away than this reads as a weekday and time, nearer as a countdown.
-FAR = timedelta(hours=24)
 WARN, CRITICAL = 0.8, 0.95
 FORMATS = ("plain", "json", "waybar", "tmux", "i3blocks")
 COLOURS = {
@@ -41,15 +39,17 @@ REASON_CHARS = 60
 def reset_text(resets_at: datetime | None, now: datetime) -> str:
     if resets_at is None:
         return ""
-    if resets_at - now >= FAR:
-        return f"resets {resets_at.astimezone():%a %H:%M}"
+    if resets_at - now >= NEAR:
+        return f"resets {clock(resets_at, now)}"
     return f"resets in {duration((resets_at - now).total_seconds(), minutes=True)}"
 
 
 def window_text(window: WindowReport, now: datetime) -> str:
-    resets = reset_text(window.resets_at, now)
+    """5h 62% (gone ~14:20, resets in 1h20m): the run-out time only when it comes first."""
+    gone = f"gone ~{clock(window.runs_out.at, now)}" if window.runs_out else ""
+    when = ", ".join(filter(None, [gone, reset_text(window.resets_at, now)]))
     label = LABELS.get(window.name, window.name)
-    return f"{label} {window.used_ratio * 100:.0f}%" + (f" ({resets})" if resets else "")
+    return f"{label} {window.used_ratio * 100:.0f}%" + (f" ({when})" if when else "")
 
 
 def age_note(observed: datetime | None, now: datetime) -> str:
@@ -122,6 +122,7 @@ def bar(report: Report, now: datetime, tools: Sequence[str], fmt: str, profile: 
         tooltip = "\n".join(
             f"{t.tool} {w.name}: {w.used_ratio * 100:.1f}% used"
             + (f", pace {w.pace_ratio:.2f}" if w.pace_ratio is not None else "")
+            + (f", {runs_out_text(w.runs_out, now)}" if w.runs_out else "")
             + (f", {reset_text(w.resets_at, now)}" if w.resets_at else "")
             for t in chosen
             for w in t.windows
@@ -145,6 +146,7 @@ def bar(report: Report, now: datetime, tools: Sequence[str], fmt: str, profile: 
                             w.name: {
                                 "used_ratio": w.used_ratio,
                                 "pace_ratio": w.pace_ratio,
+                                **runs_out_json(w.runs_out),
                                 "class": level([w]),
                             }
                             for w in t.windows
@@ -239,9 +241,17 @@ def parse_age(text: str) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-def _as_report(window: Window) -> WindowReport:
+def _as_report(saved: Window, observed_at: datetime, now: datetime) -> WindowReport:
+    """A window the editor piped in, at `now`; its run-out time from the window's average
+    rate (the recent slope needs the analysis's history, which a status line does not read)."""
+    window = saved.as_of(now, observed_at)
     return WindowReport(
-        window.name, window.used_ratio, None, window.window_seconds, window.resets_at
+        window.name,
+        window.used_ratio,
+        None,
+        window.window_seconds,
+        window.resets_at,
+        runs_out(window, observed_at),
     )
 
 
@@ -249,7 +259,7 @@ def claude_segment(saved: SavedWindows | None, now: datetime, prefix: bool) -> s
     if saved is None:
         return "cctrack: no Claude usage yet"
     windows = " · ".join(
-        window_text(_as_report(w.as_of(now, saved.time_of(w.name))), now) for w in saved.windows
+        window_text(_as_report(w, saved.time_of(w.name), now), now) for w in saved.windows
     ) + age_note(saved.observed_at, now)
     return f"claude {windows}" if prefix else windows
 

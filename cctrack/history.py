@@ -23,7 +23,7 @@ from cctrack.records import (
     strict_loads,
 )
 from cctrack.state import State, TokenState
-from cctrack.timefmt import duration, format_precise, format_time
+from cctrack.timefmt import duration, format_precise, format_time, parse_time
 from cctrack.tokens.rules import window_measure
 
 FORMATS = ("text", "json", "csv")
@@ -188,6 +188,90 @@ def _csv(columns: tuple[str, ...], rows: Iterator[dict[str, Any]] | list[dict[st
     for row in rows:
         writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
     return out.getvalue().rstrip("\n")
+
+
+CYCLE_COLUMNS = (
+    "tool",
+    "profile",
+    "window",
+    "start",
+    "reset",
+    "first_seen",
+    "peak_used_ratio",
+    "full_at",
+    "full_seconds",
+    "tokens",
+    "weekly_points",
+    "weekly_per_five_hour",
+)
+
+
+def cycle_rows(
+    data_dir: Path, since: datetime | None, tool: str | None, window: str | None
+) -> list[dict[str, Any]]:
+    """Every closed window in the day files, folded exactly as analyze folds them
+    (cycles.py), with the tokens this host's logs show within it."""
+    state = State(cycle_log=[])
+    store.read_forward(data_dir, state.add_lines)
+    rows = []
+    for (profile, name), cycle in state.cycle_log or []:
+        if (tool and name != tool) or (window and cycle.window != window):
+            continue
+        if since is not None and cycle.reset < since:
+            continue
+        counted = state.tokens.get((profile, name))
+        tokens = None
+        if counted is not None and cycle.start is not None:
+            tokens = counted.since(cycle.start) - counted.since(cycle.reset)
+        rows.append(
+            {
+                "tool": name,
+                "profile": profile,
+                "window": cycle.window,
+                "start": _moment(cycle.start),
+                "reset": _moment(cycle.reset),
+                "first_seen": _moment(cycle.first_seen),
+                "peak_used_ratio": cycle.peak,
+                "full_at": _moment(cycle.full_at),
+                "full_seconds": cycle.full_seconds,
+                "tokens": tokens,
+                "weekly_points": cycle.weekly_points,
+                "weekly_per_five_hour": cycle.weekly_per_five_hour,
+            }
+        )
+    return rows
+
+
+def _moment(moment: datetime | None) -> str | None:
+    return format_precise(moment) if moment else None
+
+
+def cycle_line(row: dict[str, Any]) -> str:
+    reset = format_time(parse_time(row["reset"]))
+    who = qualified(row["profile"], row["tool"])
+    full = (
+        f"at 100% {duration(row['full_seconds'], minutes=True)}"
+        if row["full_at"]
+        else "never at 100%"
+    )
+    tokens = f"  tokens {row['tokens']:,}" if row["tokens"] is not None else ""
+    weekly = ""
+    if row["weekly_points"] is not None:
+        weekly = f"  week +{row['weekly_points'] * 100:.1f} points"
+        if row["weekly_per_five_hour"] is not None:
+            weekly += f" (a full 5h window: {row['weekly_per_five_hour'] * 100:.0f}% of the week)"
+    return (
+        f"{reset}  {who:<8} {row['window']:<10} peak {row['peak_used_ratio'] * 100:3.0f}%  "
+        f"{full}{tokens}{weekly}"
+    )
+
+
+def render_cycles(rows: list[dict[str, Any]], fmt: str) -> str:
+    if fmt == "json":
+        return "\n".join(json.dumps(row) for row in rows)
+    if fmt == "csv":
+        return _csv(CYCLE_COLUMNS, rows)
+    return "\n".join(cycle_line(row) for row in rows) or "no closed windows yet"
 
 
 TOKEN_COLUMNS = ("date", "tool", "profile", "model", "type", "tokens")

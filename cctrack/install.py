@@ -51,6 +51,7 @@ class Place:
     claude_home: Path
     config_file: Path
     path_env: str
+    codex_home: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -335,8 +336,8 @@ def _load_settings(path: Path) -> tuple[Path, dict[str, Any]]:
     except ValueError:
         if re.search(r"^\s*//|/\*", text, re.M):
             raise CctrackError(
-                f"{path} has comments, which cctrack would lose by writing it; add "
-                '"statusLine": {"type": "command", "command": "cctrack statusline"} by hand',
+                f"{path} has comments, which cctrack would lose by writing it; make the "
+                "change by hand (README: the status line, the agent hook)",
                 EXIT_USAGE,
             ) from None
         raise CctrackError(f"{path} is not valid JSON; fix it by hand first", EXIT_USAGE) from None
@@ -361,6 +362,80 @@ def install_statusline(place: Place, record: dict[str, Any]) -> list[str]:
     _write_settings(path, settings)
     kept = f" (wrapping your {command!r}; backup in {backup})" if command else ""
     return [f"set Claude Code's statusLine in {path} to `{new}`{kept}"]
+
+
+# Claude Code's settings.json and Codex's hooks.json hold hooks in the same shape:
+# {"hooks": {"UserPromptSubmit": [{"hooks": [{"type": "command", "command": …}]}]}}.
+HOOK_EVENT = "UserPromptSubmit"
+HOOK_TIMEOUT = 10
+OUR_HOOK = re.compile(r"cctrack'? hook\b")
+
+
+def _hook_groups(settings: dict[str, Any], path: Path) -> list[Any]:
+    hooks = settings.setdefault("hooks", {})
+    groups = hooks.setdefault(HOOK_EVENT, []) if isinstance(hooks, dict) else None
+    if not isinstance(groups, list):
+        raise CctrackError(f"{path}: hooks.{HOOK_EVENT} is not a list; fix it by hand", EXIT_USAGE)
+    return groups
+
+
+def _is_our_hook(handler: Any) -> bool:
+    return isinstance(handler, dict) and bool(OUR_HOOK.search(str(handler.get("command", ""))))
+
+
+def _handlers(group: Any) -> list[Any]:
+    found = group.get("hooks") if isinstance(group, dict) else None
+    return found if isinstance(found, list) else []
+
+
+def install_hook(place: Place, path: Path, editor: str) -> list[str]:
+    """cctrack's UserPromptSubmit hook added to one editor's hooks file, once."""
+    real, settings = _load_settings(path)
+    groups = _hook_groups(settings, path)
+    if any(_is_our_hook(h) for group in groups for h in _handlers(group)):
+        return [f"{path} already runs cctrack's hook"]
+    command = f"{shlex.quote(str(place.home / '.local' / 'bin' / 'cctrack'))} hook"
+    groups.append({"hooks": [{"type": "command", "command": command, "timeout": HOOK_TIMEOUT}]})
+    _write_settings(real, settings)
+    return [f"added `{command}` to {editor}'s {HOOK_EVENT} hooks in {path}"]
+
+
+def remove_hook(path: Path, editor: str) -> list[str]:
+    """cctrack's handlers taken out of one editor's hooks file, and what they leave empty."""
+    if not path.exists():
+        return []
+    try:
+        real, settings = _load_settings(path)
+        groups = _hook_groups(settings, path)
+    except CctrackError as exc:
+        return [f"left {editor}'s hooks as they are: {exc}"]
+    kept = []
+    for group in groups:
+        handlers = _handlers(group)
+        mine = [h for h in handlers if _is_our_hook(h)]
+        if not mine:
+            kept.append(group)
+        elif len(mine) < len(handlers):
+            kept.append({**group, "hooks": [h for h in handlers if not _is_our_hook(h)]})
+    if kept == groups:
+        return []
+    if kept:
+        settings["hooks"][HOOK_EVENT] = kept
+    else:
+        settings["hooks"].pop(HOOK_EVENT)
+        if not settings["hooks"]:
+            settings.pop("hooks")
+    _write_settings(real, settings)
+    return [f"removed cctrack's hook from {editor}'s {HOOK_EVENT} hooks in {path}"]
+
+
+def _hook_files(place: Place) -> list[tuple[Path, str]]:
+    """Where the hook goes: Claude Code's settings.json, and Codex's hooks.json when this
+    user has a Codex home."""
+    files = [(_settings_file(place), "Claude Code")]
+    if place.codex_home is not None and place.codex_home.is_dir():
+        files.append((place.codex_home / "hooks.json", "Codex"))
+    return files
 
 
 def _write_settings(path: Path, settings: dict[str, Any]) -> None:
@@ -430,6 +505,8 @@ def uninstall(place: Place) -> list[str]:
     done = remove_units(place)
     done += remove_cron_line(place)
     done += restore_statusline(place, record)
+    for path, editor in _hook_files(place):
+        done += remove_hook(path, editor)
     done += restore_config(place, record)
     done += remove_textfile(place)
     link = place.home / ".local" / "bin" / "cctrack"
@@ -450,14 +527,19 @@ def setup(
     textfile_dir: Path | None,
     statusline: bool,
     remove: bool,
+    hook: bool = False,
 ) -> list[str]:
     """What `cctrack setup` does, as lines saying what was done."""
     if remove:
         return uninstall(place)
     if systemd_user and cron:
         raise CctrackError("choose one of --systemd-user and --cron", EXIT_USAGE)
+    # Files that cctrack could not write back whole are refused here, before anything changes.
     if statusline:
-        _load_settings(_settings_file(place))  # refused here, before anything changes
+        _load_settings(_settings_file(place))
+    if hook:
+        for path, _ in _hook_files(place):
+            _hook_groups(_load_settings(path)[1], path)
     record = _load_setup(place)
     done = link_executable(place)
     if textfile_dir is not None:
@@ -471,6 +553,9 @@ def setup(
             done += install_cron(place, record)
         if statusline:
             done += install_statusline(place, record)
+        if hook:
+            for path, editor in _hook_files(place):
+                done += install_hook(place, path, editor)
     finally:
         _save_setup(place, record)
     return done

@@ -6,13 +6,13 @@ every later sink render; none of them needs to know how the state was read.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from cctrack.evidence import Counts
 from cctrack.records import DEFAULT_PROFILE, SOURCE_TOOLS, Bucket, Extras, SpendLimit, Window
-from cctrack.state import State, TokenState, ToolState
+from cctrack.state import RecentUse, State, TokenState, ToolState
 from cctrack.tokens.prices import Price, cost_usd, price_of
 
 # Below this share used, tokens per percent is mostly rounding of the percentage.
@@ -40,6 +40,46 @@ def pace_ratio(window: Window, at: datetime) -> float | None:
     return window.used_ratio / elapsed
 
 
+# The recent slope needs snapshots this far apart; before that, the window's average rate.
+MIN_SLOPE_SPAN = timedelta(minutes=15)
+RUN_OUT_BASES = ("recent", "window")
+
+
+@dataclass(frozen=True)
+class RunOut:
+    """When a window's limit is used up at the current rate, if that is before it resets.
+    basis "recent": the slope of the last hour's snapshots (at least MIN_SLOPE_SPAN of
+    them); "window": the average rate since the window began."""
+
+    at: datetime
+    basis: str
+
+
+def runs_out(
+    window: Window, observed_at: datetime, recent: Sequence[tuple[float, float]] = ()
+) -> RunOut | None:
+    """None when the window resets first, is used up already, has no known reset or length,
+    or is not being used (a flat recent slope says so even when the average would not)."""
+    if window.resets_at is None or not window.window_seconds or window.used_ratio >= 1:
+        return None
+    now = observed_at.timestamp()
+    earlier = [(at, used) for at, used in recent if at <= now - MIN_SLOPE_SPAN.total_seconds()]
+    if earlier and earlier[0][1] <= window.used_ratio:
+        at, used = earlier[0]
+        rate, basis = (window.used_ratio - used) / (now - at), "recent"
+    else:
+        share = max(
+            MIN_ELAPSED_SHARE, elapsed_share(window.window_seconds, window.resets_at, observed_at)
+        )
+        rate, basis = window.used_ratio / (share * window.window_seconds), "window"
+    if rate <= 0:
+        return None
+    gone = now + (1 - window.used_ratio) / rate
+    if gone >= window.resets_at.timestamp():
+        return None
+    return RunOut(datetime.fromtimestamp(gone, observed_at.tzinfo), basis)
+
+
 @dataclass(frozen=True)
 class PushStatus:
     """When a push last succeeded, and how many failed so far (a counter)."""
@@ -60,6 +100,7 @@ class WindowReport:
     pace_ratio: float | None
     window_seconds: int | None
     resets_at: datetime | None
+    runs_out: RunOut | None = None
 
 
 @dataclass(frozen=True)
@@ -142,6 +183,8 @@ class ToolReport:
     evidence: tuple[tuple[str, str, Counts], ...] = ()
     # None when no token records were folded for this tool (counters off or none yet).
     tokens: TokenReport | None = None
+    # The last closed 5-hour window's weekly points per 5-hour point (cycles.py).
+    weekly_per_five_hour: float | None = None
 
 
 @dataclass(frozen=True)
@@ -168,11 +211,14 @@ def tool_report(
     evidence: tuple[tuple[str, str, Counts], ...] = (),
     tokens: TokenState | None = None,
     prices: Mapping[str, Price] | None = None,
+    recent: Mapping[str, RecentUse] | None = None,
+    weekly_per_five_hour: float | None = None,
 ) -> ToolReport:
     success = tool.last_success
     status = success.status.as_of(now) if success and success.status else None
     windows: tuple[WindowReport, ...] = ()
     if status:
+        recent = recent or {}
         windows = tuple(
             # Pace is judged when the numbers were true, so stale data does not fake a slowdown.
             WindowReport(
@@ -181,6 +227,7 @@ def tool_report(
                 pace_ratio(w, status.observed_at),
                 w.window_seconds,
                 w.resets_at,
+                runs_out(w, status.observed_at, recent[w.name].points if w.name in recent else ()),
             )
             for w in status.windows
         )
@@ -203,6 +250,7 @@ def tool_report(
         extras=status.extras if status else None,
         evidence=evidence,
         tokens=token_report(name, tokens, windows, prices or {}, now) if tokens else None,
+        weekly_per_five_hour=weekly_per_five_hour,
     )
 
 
@@ -237,6 +285,14 @@ def build_report(
                 ),
                 state.tokens.get((profile, tool)),
                 prices,
+                {
+                    window: recent
+                    for (p, t, window, _), recent in state.recent.items()
+                    if (p, t) == (profile, tool)
+                },
+                state.cycles[(profile, tool)].last_weekly_per_five_hour
+                if (profile, tool) in state.cycles
+                else None,
             )
             for profile, tool in keys
         ),

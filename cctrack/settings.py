@@ -105,6 +105,16 @@ _FALSE = {"0", "false", "no", "off"}
 
 
 @dataclass(frozen=True)
+class HookRules:
+    """When `cctrack hook` tells the agent (settings `hook_*`, docs/settings.md)."""
+
+    threshold: float = 0.9
+    use_it_left: float = 0.5
+    # 0: no "use it or lose it" notices.
+    use_it_minutes: float = 0.0
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path
     textfile_dir: Path
@@ -136,6 +146,7 @@ class Settings:
     token_counters: bool = True
     prices: tuple[Price, ...] = ()
     claude_more_homes: tuple[Path, ...] = ()
+    hook: HookRules = field(default_factory=HookRules)
 
     @property
     def profiles(self) -> tuple[Profile, ...]:
@@ -448,6 +459,36 @@ def parse_thresholds(value: Any) -> tuple[float, ...]:
     return thresholds
 
 
+def parse_share(key: str) -> Callable[[Any], float]:
+    """A setting that is one share in (0, 1], such as 0.9."""
+
+    def parse(value: Any) -> float:
+        try:
+            share = float(value)
+        except (TypeError, ValueError):
+            share = -1.0
+        if isinstance(value, bool) or not 0 < share <= 1:
+            raise CctrackError(f"{key} must be a share between 0 and 1, such as 0.9", EXIT_USAGE)
+        return share
+
+    return parse
+
+
+def parse_minutes(key: str) -> Callable[[Any], float]:
+    """A setting that is minutes, 0 for off, at most a week."""
+
+    def parse(value: Any) -> float:
+        try:
+            minutes = float(value)
+        except (TypeError, ValueError):
+            minutes = -1.0
+        if isinstance(value, bool) or not 0 <= minutes <= 7 * 24 * 60:
+            raise CctrackError(f"{key} must be minutes from 0 (off) to 10080", EXIT_USAGE)
+        return minutes
+
+    return parse
+
+
 def parse_days(value: Any) -> int:
     try:
         days = int(value)
@@ -566,6 +607,28 @@ SETTINGS = (
         "10",
         parse=parse_timeout,
         fallback=DEFAULT_NOTIFY_TIMEOUT,
+    ),
+    Setting(
+        "hook_threshold",
+        "share used at which `cctrack hook` tells the agent about a window",
+        "0.9",
+        parse=parse_share("hook_threshold"),
+        fallback=HookRules.threshold,
+    ),
+    Setting(
+        "hook_use_it_minutes",
+        "`cctrack hook` says a window resets soon with much unused this many minutes before "
+        "its reset (0: never)",
+        "0",
+        parse=parse_minutes("hook_use_it_minutes"),
+        fallback=HookRules.use_it_minutes,
+    ),
+    Setting(
+        "hook_use_it_left",
+        '"much unused" for that notice: at least this share left',
+        "0.5",
+        parse=parse_share("hook_use_it_left"),
+        fallback=HookRules.use_it_left,
     ),
     Setting(
         "event_reset_move_minutes",
@@ -776,6 +839,9 @@ def resolve_settings(
         if claude_home
         else (_xdg(env, "XDG_CONFIG_HOME", home, ".config") / "claude",),
         notify_timeout=value("notify_timeout"),
+        hook=HookRules(
+            value("hook_threshold"), value("hook_use_it_left"), value("hook_use_it_minutes")
+        ),
     )
     if sources is None:
         settings = replace(settings, sources=present_sources(settings.profiles))

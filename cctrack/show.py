@@ -9,8 +9,8 @@ from typing import Any
 
 from cctrack import checkpoint
 from cctrack.records import DEFAULT_PROFILE, qualified
-from cctrack.report import Report, TokenReport, ToolReport, build_report
-from cctrack.timefmt import duration, format_time
+from cctrack.report import Report, RunOut, TokenReport, ToolReport, build_report
+from cctrack.timefmt import clock, duration, format_time
 
 LATEST_FILE = "latest.json"
 LATEST_VERSION = 1
@@ -18,6 +18,21 @@ LATEST_VERSION = 1
 
 def _ago(moment: datetime | None, now: datetime) -> str:
     return f"{duration((now - moment).total_seconds())} ago" if moment else "never"
+
+
+BASIS_WORDS = {"recent": "the last hour's rate", "window": "the window's average rate"}
+
+
+def runs_out_text(runs_out: RunOut, now: datetime) -> str:
+    return f"runs out ~{clock(runs_out.at, now)} at {BASIS_WORDS[runs_out.basis]}"
+
+
+def runs_out_json(runs_out: RunOut | None) -> dict[str, Any]:
+    """runs_out_at (null when the window resets first) and what it was projected from."""
+    return {
+        "runs_out_at": _time(runs_out.at) if runs_out else None,
+        "runs_out_basis": runs_out.basis if runs_out else None,
+    }
 
 
 def _tool_lines(tool: ToolReport, now: datetime) -> list[str]:
@@ -37,7 +52,10 @@ def _tool_lines(tool: ToolReport, now: datetime) -> list[str]:
             if window.resets_at
             else "reset unknown"
         )
-        lines.append(f"  {window.name:<14} {window.used_ratio * 100:5.1f}% used  {pace}  {resets}")
+        gone = f"  {runs_out_text(window.runs_out, now)}" if window.runs_out else ""
+        lines.append(
+            f"  {window.name:<14} {window.used_ratio * 100:5.1f}% used  {pace}  {resets}{gone}"
+        )
     for spend in tool.spend:
         amounts = (
             f"  {spend.used:,.0f} of {spend.limit:,.0f} {spend.unit or ''}".rstrip()
@@ -102,6 +120,7 @@ def report_json(report: Report, analyzed_at: datetime | None) -> dict[str, Any]:
                     "resets_in_seconds": round((w.resets_at - now).total_seconds(), 3)
                     if w.resets_at
                     else None,
+                    **runs_out_json(w.runs_out),
                 }
                 for w in tool.windows
             },

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
+from cctrack.cycles import Cycle, CycleTracker
 from cctrack.evidence import (
     Counts,
     Evidence,
     LimitEvent,
     Limits,
     Point,
+    SeriesKey,
     key_from_text,
     key_to_text,
     points_of,
@@ -42,6 +44,8 @@ TOKEN_MINUTES_KEPT = 8 * 24 * 60
 
 # (profile, tool): the state of one source of one profile.
 ToolKey = tuple[str, str]
+# How far back the snapshots for a window's recent slope reach (report.runs_out).
+RECENT_SPAN = timedelta(hours=1)
 
 
 def key_to_json(key: ToolKey) -> str:
@@ -80,6 +84,14 @@ def _by_key(obj: Any, parse: Callable[[Any], T]) -> dict[ToolKey, T]:
         if key is not None:
             parsed[key] = parse(entry)
     return parsed
+
+
+def window_seconds(obj: dict[str, Any], window: str) -> int | None:
+    """A plan window's length in a raw ok record, when it says one."""
+    windows = obj.get("windows")
+    entry = windows.get(window) if isinstance(windows, dict) else None
+    seconds = entry.get("window_seconds") if isinstance(entry, dict) else None
+    return seconds if type(seconds) is int and seconds > 0 else None
 
 
 def _count(value: Any) -> int:
@@ -124,6 +136,38 @@ class ToolMemory:
         if not isinstance(obj["up"], bool):
             raise ValueError("bad notify memory")
         return cls(obj["up"], windows)
+
+
+@dataclass
+class RecentUse:
+    """One plan window's snapshots of the last RECENT_SPAN, as (Unix seconds observed, used
+    share), oldest first: what the recent slope is measured on. Usage that falls (a reset,
+    or the vendor taking usage back) starts it over."""
+
+    points: list[tuple[float, float]] = field(default_factory=list)
+
+    def add(self, point: Point) -> None:
+        at = point.observed_at.timestamp()
+        if self.points and at <= self.points[-1][0]:
+            return
+        if self.points and point.used_ratio < self.points[-1][1]:
+            self.points.clear()
+        self.points.append((at, point.used_ratio))
+        oldest = at - RECENT_SPAN.total_seconds()
+        while self.points[0][0] < oldest:
+            self.points.pop(0)
+
+    def to_json(self) -> list[list[float]]:
+        return [[at, used] for at, used in self.points]
+
+    @classmethod
+    def from_json(cls, obj: Any) -> RecentUse:
+        points = []
+        for at, used in obj:
+            if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (at, used)):
+                raise ValueError("bad recent use")
+            points.append((float(at), float(used)))
+        return cls(points)
 
 
 @dataclass
@@ -295,6 +339,11 @@ class State:
     evidence: Evidence = field(default_factory=Evidence)
     tokens: dict[ToolKey, TokenState] = field(default_factory=dict)
     unpriced_named: set[str] = field(default_factory=set)
+    # Per (profile, tool, window, ""): the plan windows' recent snapshots.
+    recent: dict[SeriesKey, RecentUse] = field(default_factory=dict)
+    cycles: dict[ToolKey, CycleTracker] = field(default_factory=dict)
+    # Not stored: where `cctrack cycles` collects the closed ones.
+    cycle_log: list[tuple[ToolKey, Cycle]] | None = None
     # Not stored: when a change is an event (settings), and where `cctrack events` collects them.
     limits: Limits = field(default_factory=Limits)
     event_log: list[LimitEvent] | None = None
@@ -337,10 +386,16 @@ class State:
             if not obj["ok"] or obj.get("observed_at") == last_seen:
                 continue
             last_seen = obj.get("observed_at")
+            plan = {}
             for window, bucket, point in points_of(obj):
-                self.evidence.add(
-                    (profile, tool, window, bucket), point, self.limits, self.event_log
-                )
+                series = (profile, tool, window, bucket)
+                self.evidence.add(series, point, self.limits, self.event_log)
+                if not bucket:
+                    self.recent.setdefault(series, RecentUse()).add(point)
+                    plan[window] = (point, window_seconds(obj, window))
+            closed = self.cycles.setdefault(key, CycleTracker()).add(plan)
+            if self.cycle_log is not None:
+                self.cycle_log.extend((key, cycle) for cycle in closed)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -368,6 +423,12 @@ class State:
                 key_to_json(key): tokens.to_json() for key, tokens in sorted(self.tokens.items())
             },
             "unpriced_named": sorted(self.unpriced_named),
+            "recent": {
+                key_to_text(key): recent.to_json() for key, recent in sorted(self.recent.items())
+            },
+            "cycles": {
+                key_to_json(key): cycles.to_json() for key, cycles in sorted(self.cycles.items())
+            },
         }
 
     @classmethod
@@ -388,4 +449,9 @@ class State:
             evidence=_evidence(obj.get("evidence", {})),
             tokens=_by_key(obj.get("tokens", {}), TokenState.from_json),
             unpriced_named={str(name) for name in obj.get("unpriced_named", [])},
+            recent={
+                key_from_text(text): RecentUse.from_json(points)
+                for text, points in obj.get("recent", {}).items()
+            },
+            cycles=_by_key(obj.get("cycles", {}), CycleTracker.from_json),
         )

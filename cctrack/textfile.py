@@ -32,7 +32,19 @@ def tool_families(tool: str, reports: list[ToolReport], user: str) -> Iterator[F
     resets = Family(
         f"{prefix}_reset_timestamp_seconds", "gauge", "When the window resets, Unix seconds."
     )
+    runs_out = Family(
+        f"{prefix}_runs_out_timestamp_seconds",
+        "gauge",
+        "When the window's limit is used up at the current rate, Unix seconds; absent when "
+        "it resets first.",
+    )
     length = Family(f"{prefix}_window_seconds", "gauge", "Length of the window in seconds.")
+    weekly_per_five_hour = Family(
+        f"{prefix}_weekly_per_five_hour_ratio",
+        "gauge",
+        "Weekly points one 5-hour point cost in the last closed 5-hour window: 0.2 means a "
+        "full 5-hour window uses a fifth of the week.",
+    )
     up = Family(f"{prefix}_up", "gauge", f"1 if the latest capture of {tool} succeeded, else 0.")
     captures = Family(f"{prefix}_captures", "counter", f"Records of {tool} analysed, by outcome.")
     moments = {
@@ -71,8 +83,12 @@ def tool_families(tool: str, reports: list[ToolReport], user: str) -> Iterator[F
                 pace.add(window.pace_ratio, window=window.name, **labels)
             if window.resets_at is not None:
                 resets.add(window.resets_at.timestamp(), window=window.name, **labels)
+            if window.runs_out is not None:
+                runs_out.add(window.runs_out.at.timestamp(), window=window.name, **labels)
             if window.window_seconds is not None:
                 length.add(window.window_seconds, window=window.name, **labels)
+        if report.weekly_per_five_hour is not None:
+            weekly_per_five_hour.add(report.weekly_per_five_hour, **labels)
         up.add(int(report.up), **labels)
         captures.add(report.ok_count, result="ok", **labels).add(
             report.error_count, result="error", **labels
@@ -88,7 +104,8 @@ def tool_families(tool: str, reports: list[ToolReport], user: str) -> Iterator[F
             bucket_usage.add(bucket.window.used_ratio, **where)
             if bucket.window.resets_at is not None:
                 bucket_resets.add(bucket.window.resets_at.timestamp(), **where)
-    yield from (usage, pace, resets, length, up, captures, *moments.values())
+    yield from (usage, pace, resets, runs_out, length, weekly_per_five_hour, up, captures)
+    yield from moments.values()
     if info.samples:
         yield info
     yield from (bucket_usage, bucket_resets)

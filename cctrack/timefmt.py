@@ -73,3 +73,13 @@ def duration(seconds: float, *, minutes: bool = False) -> str:
     if seconds >= 3600 or minutes:
         return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
     return f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+# A moment further away than this reads as a weekday and a time, nearer as a time of day.
+NEAR = timedelta(hours=24)
+
+
+def clock(moment: datetime, now: datetime) -> str:
+    """A moment as a person reads it off a clock, in local time: 14:20, or Tue 14:20."""
+    local = moment.astimezone()
+    return f"{local:%a %H:%M}" if abs(moment - now) >= NEAR else f"{local:%H:%M}"

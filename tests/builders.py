@@ -250,3 +250,49 @@ for raw in sys.stdin:
         print(json.dumps({{"id": message["id"], "result": json.loads({json.dumps(json.dumps(answer))})}}), flush=True)
 """,
     )
+
+
+FIVE_HOURS = timedelta(hours=5)
+
+
+def plan_history(
+    data_dir: Path,
+    start: datetime,
+    targets: list[float],
+    tool: str = "codex",
+    weekly_per_point: float = 0.2,
+) -> None:
+    """Day files of one tool captured every 10 minutes through consecutive 5-hour windows
+    from `start`: the i-th rises steadily towards targets[i] by its end (held at 100 % once
+    it gets there), the week rising weekly_per_point points per 5-hour point; then one
+    snapshot of the next window, so that the last one has closed."""
+    from cctrack.records import Record, Status, Window
+    from cctrack.store import day_file_name
+
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    week_resets = start + timedelta(days=7)
+    weekly, seq, files = 0.05, 0, {}
+
+    def capture(moment: datetime, used: float, resets: datetime) -> None:
+        nonlocal seq
+        seq += 1
+        windows = (
+            Window("five_hour", used, 18000, resets),
+            Window("weekly", round(weekly, 6), 604800, week_resets),
+        )
+        status = Status(tool, moment, "rollout", windows, "plus")
+        record = Record(seq, moment, "h", tool, ok=True, status=status)
+        files.setdefault(day_file_name(record), []).append(record.to_line())
+
+    for i, target in enumerate([*targets, 0.29]):
+        begin = start + i * FIVE_HOURS
+        steps = 29 if i < len(targets) else 1
+        before = 0.0
+        for k in range(1, steps + 1):
+            used = min(1.0, round(target * k / 29, 4))
+            weekly += weekly_per_point * (used - before)
+            before = used
+            capture(begin + timedelta(minutes=10 * k), used, begin + FIVE_HOURS)
+    for name, lines in files.items():
+        (data_dir / name).write_bytes(b"".join(lines))
+    (data_dir / "seq").write_text(f"{seq}\n")

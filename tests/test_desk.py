@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from builders import nested_2026, script, statusline_payload, token_count, write_rollout
-from conftest import Env
+from conftest import Env, sample
 
 UTC = timezone.utc
 
@@ -57,7 +57,8 @@ def test_statusline_shows_claude_and_codex_from_the_latest_analysis(env: Env) ->
     assert result.returncode == 0 and result.stderr == ""
     assert re.fullmatch(
         r"claude 5h 37% \(resets in 0h5\dm\) · 7d 12% \(resets \w{3} \d\d:\d\d\) \| "
-        r"codex 5h 42% \(resets in 1h5\dm\) · 7d 63% \(resets \w{3} \d\d:\d\d\)\n",
+        # 63 % of the week in its first half: at that rate gone before the reset.
+        r"codex 5h 42% \(resets in 1h5\dm\) · 7d 63% \(gone ~\w{3} \d\d:\d\d, resets \w{3} \d\d:\d\d\)\n",
         result.stdout,
     ), result.stdout
     only = env.run("statusline", "--tools", "codex", input=payload.encode())
@@ -68,6 +69,42 @@ def test_statusline_marks_stale_numbers(env: Env) -> None:
     analysed(env, minutes_ago=200)
     out = env.run("statusline", "--tools", "codex", input=b"{}").stdout
     assert "stale 3h20m" in out
+
+
+def test_the_run_out_time_is_said_where_people_look_and_only_when_before_the_reset(
+    env: Env,
+) -> None:
+    # Three of five hours gone and 75 % used: gone in an hour at that average, two hours
+    # before the reset. The week, 13 % used four days in, lasts.
+    env.use_fixed_tools(claude=(0.25, 0.5), codex=(0.75, 0.13))
+    env.vars["CCTRACK_SOURCES"] = "codex"
+    assert env.run("run").returncode == 0
+    now = datetime.now(UTC).timestamp()
+    gone = sample(
+        env.textfile.read_text(), "cctrack_codex_runs_out_timestamp_seconds", window="five_hour"
+    )
+    assert gone is not None and abs(gone - (now + 3600)) < 120
+    assert (
+        sample(
+            env.textfile.read_text(), "cctrack_codex_runs_out_timestamp_seconds", window="weekly"
+        )
+        is None
+    )
+    shown = env.run("show").stdout
+    five_hour = next(line for line in shown.splitlines() if "five_hour" in line)
+    weekly = next(line for line in shown.splitlines() if "weekly" in line)
+    assert re.search(r"runs out ~\d\d:\d\d at the window's average rate$", five_hour), shown
+    assert "runs out" not in weekly
+    windows = json.loads((env.data_dir / "latest.json").read_text())["tools"]["codex"]["windows"]
+    assert windows["five_hour"]["runs_out_basis"] == "window"
+    assert abs(datetime.fromisoformat(windows["five_hour"]["runs_out_at"]).timestamp() - gone) < 1
+    assert (windows["weekly"]["runs_out_at"], windows["weekly"]["runs_out_basis"]) == (None, None)
+    bar = json.loads(env.run("bar", "--format", "json").stdout)
+    assert bar["tools"]["codex"]["windows"]["five_hour"]["runs_out_basis"] == "window"
+    assert (
+        "gone ~" in bar["text"]
+        and "runs out ~" in json.loads(env.run("bar", "--format", "waybar").stdout)["tooltip"]
+    )
 
 
 def test_bar_formats_and_classes(env: Env) -> None:

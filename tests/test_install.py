@@ -218,6 +218,43 @@ def test_statusline_setup_wraps_the_existing_one_and_uninstall_restores_it(env: 
     assert json.loads(settings.read_text()) == original
 
 
+def test_hook_setup_adds_the_agent_hook_to_both_editors_and_uninstall_takes_it_out(
+    env: Env,
+) -> None:
+    env.claude_home.mkdir()
+    env.codex_home.mkdir()
+    theirs = {"type": "command", "command": "~/bin/remind.sh"}
+    original = {"model": "opus", "hooks": {"UserPromptSubmit": [{"hooks": [theirs]}]}}
+    settings = env.claude_home / "settings.json"
+    settings.write_text(json.dumps(original))
+    done = setup(env, "--hook")
+    assert done.returncode == 0, done.stderr
+    link = Path(env.vars["HOME"]) / ".local/bin/cctrack"
+    ours = {"type": "command", "command": f"{link} hook", "timeout": 10}
+    assert json.loads(settings.read_text())["hooks"]["UserPromptSubmit"] == [
+        {"hooks": [theirs]},
+        {"hooks": [ours]},
+    ]
+    codex = env.codex_home / "hooks.json"
+    assert json.loads(codex.read_text()) == {"hooks": {"UserPromptSubmit": [{"hooks": [ours]}]}}
+    again = setup(env, "--hook")
+    assert again.stdout.count("already runs cctrack's hook") == 2
+    # The command as the editors run it (through a shell, the hook JSON on stdin): exit 0,
+    # and nothing to say before any analysis.
+    ran = subprocess.run(
+        ["sh", "-c", ours["command"]],
+        input='{"hook_event_name": "UserPromptSubmit", "prompt": "hi"}',
+        env=env.vars,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (ran.returncode, ran.stdout) == (0, "")
+    assert setup(env, "--uninstall").returncode == 0
+    assert json.loads(settings.read_text()) == original
+    assert json.loads(codex.read_text()) == {}
+
+
 def test_statusline_setup_reads_settings_as_claude_code_does(env: Env) -> None:
     env.claude_home.mkdir()
     # Dotfiles: settings.json is a link to the real file elsewhere, with a byte-order mark.

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from cctrack.records import Record, Status, Window
-from cctrack.report import build_report, pace_ratio
+from cctrack.report import RunOut, build_report, pace_ratio, runs_out
 from cctrack.state import State
 
 UTC = timezone.utc
@@ -35,6 +35,71 @@ def test_pace_is_measured_when_the_numbers_were_observed() -> None:
     assert pace_ratio(window, T0 - timedelta(hours=3)) == pytest.approx(
         0.3 / 0.02
     )  # the floor, not infinity
+
+
+FIVE_HOURS = 18000
+
+
+@pytest.mark.parametrize(
+    "used,resets_in,recent,expected",
+    [
+        # 3 of 5 hours gone, 60 % used: 0.2 an hour, the rest in 2 h, at the reset: not first.
+        (0.6, timedelta(hours=2), (), None),
+        # 3 of 5 hours gone, 75 % used: 0.25 an hour, the rest gone in 1 h, before the reset.
+        (0.75, timedelta(hours=2), (), RunOut(T0 + timedelta(hours=1), "window")),
+        # The last 30 minutes went from 50 to 75 %: 0.5 an hour, gone in 30 minutes.
+        (
+            0.75,
+            timedelta(hours=2),
+            ((T0 - timedelta(minutes=30), 0.5), (T0 - timedelta(minutes=10), 0.7)),
+            RunOut(T0 + timedelta(minutes=30), "recent"),
+        ),
+        # Snapshots only 10 minutes apart are too close for a slope: the window's average.
+        (
+            0.75,
+            timedelta(hours=2),
+            ((T0 - timedelta(minutes=10), 0.5),),
+            RunOut(T0 + timedelta(hours=1), "window"),
+        ),
+        # Nothing used in the last half hour: at that rate it does not run out.
+        (0.75, timedelta(hours=2), ((T0 - timedelta(minutes=30), 0.75),), None),
+        # Used up already, or no reset known: nothing to project.
+        (1.0, timedelta(hours=2), (), None),
+        (0.0, timedelta(hours=2), (), None),
+    ],
+)
+def test_runs_out_from_the_recent_slope_else_the_windows_average(
+    used: float,
+    resets_in: timedelta,
+    recent: tuple[tuple[datetime, float], ...],
+    expected: RunOut | None,
+) -> None:
+    window = Window("five_hour", used, FIVE_HOURS, T0 + resets_in)
+    points = [(at.timestamp(), share) for at, share in recent]
+    assert runs_out(window, T0, points) == expected
+    assert runs_out(Window("five_hour", used, FIVE_HOURS, None), T0, points) is None
+
+
+def test_the_recent_slope_is_folded_from_the_last_hour_and_starts_over_at_a_reset() -> None:
+    resets = T0 + timedelta(hours=2)
+    state = State()
+    # 0.2 two hours ago (too old), then 0.5 -> 0.75 over the last half hour.
+    state.add_lines(
+        [
+            line(1, used=0.2, at=T0 - timedelta(hours=2), resets=resets),
+            line(2, used=0.5, at=T0 - timedelta(minutes=30), resets=resets),
+            line(3, used=0.75, at=T0, resets=resets),
+        ]
+    )
+    (codex,) = build_report(state, T0, ("codex",)).tools
+    assert codex.windows[0].runs_out == RunOut(T0 + timedelta(minutes=30), "recent")
+    assert State.from_json(state.to_json()).to_json() == state.to_json()
+    # A reset: the new window's first snapshots are too close for a slope.
+    later = T0 + timedelta(hours=2, minutes=10)
+    state.add_lines([line(4, used=0.05, at=later, resets=later + timedelta(hours=4, minutes=50))])
+    (codex,) = build_report(state, later, ("codex",)).tools
+    assert state.recent[("default", "codex", "five_hour", "")].points == [(later.timestamp(), 0.05)]
+    assert codex.windows[0].runs_out is None or codex.windows[0].runs_out.basis == "window"
 
 
 def test_report_rolls_windows_over_at_now() -> None:

@@ -1,0 +1,193 @@
+"""hook.py: the line `cctrack hook` puts into the agent's context, by table, and the hook's
+contract through the real command line (JSON on stdin, stdout into context, exit 0)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from conftest import Env
+
+from cctrack.hook import ADVICE, notices
+from cctrack.settings import HookRules
+
+UTC = timezone.utc
+AT = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+CLAUDE_CODE_HOOK_INPUT = {
+    "session_id": "abc123",
+    "transcript_path": "/home/u/.claude/projects/p/abc123.jsonl",
+    "cwd": "/home/u/src/p",
+    "permission_mode": "default",
+    "hook_event_name": "UserPromptSubmit",
+    "prompt": "refactor the parser",
+}
+
+
+def stamp(moment: datetime | None) -> str | None:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
+
+
+def latest(
+    windows: dict[str, tuple[float, datetime | None, datetime | None]],
+    observed: datetime = AT - timedelta(minutes=2),
+    tool: str = "codex",
+) -> dict[str, Any]:
+    entry = {
+        "observed_at": stamp(observed),
+        "windows": {
+            name: {"used_ratio": used, "resets_at": stamp(resets), "runs_out_at": stamp(gone)}
+            for name, (used, resets, gone) in windows.items()
+        },
+    }
+    return {"version": 1, "profiles": {"default": {tool: entry}}}
+
+
+HOURS = timedelta(hours=1)
+
+
+@pytest.fixture
+def utc_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Local time is UTC for the test, so that the times said read the same anywhere."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.parametrize(
+    "windows,observed,rules,expected",
+    [
+        # All well: nothing at all, so the agent's context stays clean.
+        ({"five_hour": (0.3, AT + HOURS, None)}, None, HookRules(), []),
+        (
+            {"weekly": (0.93, AT + 30 * HOURS, None)},
+            None,
+            HookRules(),
+            ["codex weekly limit is 93% used, resets Mon 18:00"],
+        ),
+        (
+            {"five_hour": (0.6, AT + 2 * HOURS, AT + HOURS / 2)},
+            None,
+            HookRules(),
+            [
+                "codex five_hour limit runs out ~12:30 at the current rate, 1h30m before it "
+                "resets 14:00 (60% used)"
+            ],
+        ),
+        # A reset that passed since the analysis: rolled over, nothing to say.
+        ({"five_hour": (0.97, AT - HOURS, None)}, None, HookRules(), []),
+        (
+            {"five_hour": (0.3, AT + HOURS, None)},
+            AT - 2 * HOURS,
+            HookRules(),
+            ["codex's numbers are 2h00m old (cctrack is not capturing)"],
+        ),
+        # Use it or lose it: off by default, said when asked for.
+        ({"weekly": (0.2, AT + HOURS / 2, None)}, None, HookRules(), []),
+        (
+            {"weekly": (0.2, AT + HOURS / 2, None)},
+            None,
+            HookRules(use_it_minutes=60),
+            ["codex weekly limit resets in 0h30m with 80% unused: room for larger work"],
+        ),
+        ({"weekly": (0.6, AT + HOURS / 2, None)}, None, HookRules(use_it_minutes=60), []),
+    ],
+)
+def test_what_the_agent_is_told(
+    windows: dict[str, tuple[float, datetime | None, datetime | None]],
+    observed: datetime | None,
+    rules: HookRules,
+    expected: list[str],
+    utc_clock: None,
+) -> None:
+    said, memory, urgent = notices(
+        latest(windows, observed or AT - timedelta(minutes=2)),
+        ("claude", "codex"),
+        "default",
+        rules,
+        AT,
+        {},
+    )
+    assert said == expected
+    assert memory == {}
+    assert urgent == any("used," in s or "runs out" in s for s in expected)
+
+
+def test_a_reset_is_told_once_and_only_after_the_window_was_used_up() -> None:
+    resets = AT + HOURS
+    used_up = latest({"five_hour": (1.0, resets, None)})
+    said, memory, _ = notices(used_up, ("codex",), "default", HookRules(), AT, {})
+    assert memory == {"codex/five_hour": resets.isoformat()}
+    after = AT + 2 * HOURS
+    fresh = latest({"five_hour": (0.05, after + 4 * HOURS, None)}, after - timedelta(minutes=1))
+    said, memory, urgent = notices(fresh, ("codex",), "default", HookRules(), after, memory)
+    assert said == ["codex five_hour limit has reset after it was used up: 5% used now"]
+    assert memory == {} and not urgent
+    # The next prompt: nothing more to say.
+    assert notices(fresh, ("codex",), "default", HookRules(), after, memory)[0] == []
+    # Codex moving the reset of a used-up window later is no reset.
+    moved = latest({"five_hour": (1.0, resets + HOURS, None)})
+    said, memory, _ = notices(
+        moved, ("codex",), "default", HookRules(), AT, {"codex/five_hour": resets.isoformat()}
+    )
+    assert "has reset" not in " ".join(said)
+    assert memory == {"codex/five_hour": (resets + HOURS).isoformat()}
+    # A window that reset without being used up is no news.
+    high = latest({"five_hour": (0.95, resets, None)})
+    assert notices(fresh, ("codex",), "default", HookRules(), after, {})[0] == []
+    assert notices(high, ("codex",), "default", HookRules(), AT, {})[1] == {}
+
+
+def run_hook(env: Env, *args: str) -> subprocess.CompletedProcess[str]:
+    return env.run("hook", *args, input=json.dumps(CLAUDE_CODE_HOOK_INPUT).encode())
+
+
+def test_the_hook_speaks_only_when_a_limit_needs_the_agent(env: Env) -> None:
+    # Nothing analysed yet: silent, exit 0.
+    first = run_hook(env)
+    assert (first.returncode, first.stdout, first.stderr) == (0, "", "")
+    env.use_fixed_tools(claude=(0.25, 0.5), codex=(0.42, 0.13))
+    assert env.run("run").returncode == 0
+    calm = run_hook(env)
+    assert (calm.returncode, calm.stdout) == (0, "")
+    env.use_fixed_tools(claude=(0.95, 0.5), codex=(0.75, 0.13))
+    assert env.run("run").returncode == 0
+    told = run_hook(env)
+    assert told.returncode == 0 and told.stdout.count("\n") == 1, told.stdout
+    line = told.stdout.strip()
+    assert line.startswith("cctrack (usage limits): claude five_hour limit is 95% used")
+    assert "codex five_hour limit runs out ~" in line and line.endswith(ADVICE)
+    assert "weekly" not in line
+    only = run_hook(env, "--tools", "codex")
+    assert "claude" not in only.stdout and "codex five_hour" in only.stdout
+
+
+def test_a_broken_latest_json_never_fails_the_editor(env: Env) -> None:
+    env.data_dir.mkdir(parents=True)
+    (env.data_dir / "latest.json").write_text("{not json")
+    done = run_hook(env)
+    assert done.returncode == 0 and done.stdout == "" and "cctrack hook:" in done.stderr
+
+
+def test_the_hook_as_claude_code_runs_it(env: Env) -> None:
+    """A real process, stdin written and closed as Claude Code does, stdout read as context."""
+    env.use_fixed_tools(claude=(0.95, 0.5))
+    env.vars["CCTRACK_SOURCES"] = "claude"
+    assert env.run("run").returncode == 0
+    done = subprocess.run(
+        [sys.executable, "-m", "cctrack", "hook"],
+        input=json.dumps(CLAUDE_CODE_HOOK_INPUT),
+        env=env.vars,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0 and done.stderr == ""
+    assert done.stdout.startswith("cctrack (usage limits): claude five_hour limit is 95% used")
