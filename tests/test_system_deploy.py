@@ -16,10 +16,11 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from builders import nested_2026, statusline_payload, token_count, write_rollout
+from builders import nested_2026, plan_history, statusline_payload, token_count, write_rollout
 from conftest import Env, free_port, require_binary, sample, wait_for_http
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -379,6 +380,8 @@ def test_every_dashboard_panel_has_data_in_real_prometheus(
     # run-out panel has a value too.
     env.use_fixed_tools(codex=(0.75, 0.13))
     env.write_token_logs()
+    # Closed 5-hour windows in the history: the cycles panel has a value too.
+    plan_history(env.data_dir, datetime.now(timezone.utc) - timedelta(hours=21), [0.5, 0.8])
     assert env.run("run").returncode == 0
     target = urllib.parse.urlparse(node_exporter.url).netloc
     with running_prometheus(tmp_path, "node", target) as base:

@@ -9,9 +9,11 @@ import pwd
 import re
 import time
 import urllib.request
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from builders import plan_history
 from conftest import Env, free_port, sample
 from test_system_deploy import assert_every_dashboard_query_has_data, query, running_prometheus
 
@@ -31,6 +33,7 @@ def test_two_machines_push_and_prometheus_tells_them_apart(
     env.write_token_logs()
     for host in ("laptop-a", "laptop-b"):
         data = env.root / f"data-{host}"
+        plan_history(data, datetime.now(timezone.utc) - timedelta(hours=21), [0.5, 0.8])
         result = env.run(
             "run", "--pushgateway-url", pushgateway, "--hostname", host, CCTRACK_DATA_DIR=str(data)
         )
