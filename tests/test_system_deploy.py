@@ -285,16 +285,17 @@ def test_jobs_say_when_cctrack_is_missing(tmp_path: Path) -> None:
 
 
 @pytest.mark.component
-def test_alert_rules_pass_promtool() -> None:
+@pytest.mark.parametrize("rules", ["alerts", "otel-names"])
+def test_rules_pass_promtool_and_their_unit_tests(rules: str) -> None:
     promtool = require_binary("promtool")
     check = subprocess.run(
-        [promtool, "check", "rules", str(DEPLOY / "prometheus/alerts.yml")],
+        [promtool, "check", "rules", str(DEPLOY / f"prometheus/{rules}.yml")],
         capture_output=True,
         text=True,
     )
     assert check.returncode == 0, check.stdout + check.stderr
     unit = subprocess.run(
-        [promtool, "test", "rules", "alerts_test.yml"],
+        [promtool, "test", "rules", f"{rules}_test.yml"],
         cwd=DEPLOY / "prometheus",
         capture_output=True,
         text=True,
@@ -309,6 +310,17 @@ def test_textfile_folder_is_ignored_but_documented() -> None:
         assert subprocess.run(["git", "check-ignore", "-q", generated], cwd=ROOT).returncode == 0
     kept = subprocess.run(["git", "check-ignore", "-q", "textfile/README.md"], cwd=ROOT)
     assert kept.returncode == 1
+
+
+RULE_FILES = ("alerts.yml", "otel-names.yml")
+# Names from Claude Code's own OpenTelemetry export and the GenAI conventions, recorded by
+# otel-names.yml from cctrack's counters.
+OTEL_NAMES = (
+    'claude_code_token_usage_tokens_total{source="cctrack",type="cacheRead"}',
+    'claude_code_cost_usage_USD_total{source="cctrack"}',
+    'gen_ai_client_token_usage_sum{gen_ai_provider_name="anthropic",gen_ai_token_type="input"}',
+    'gen_ai_client_token_usage_sum{gen_ai_provider_name="openai",gen_ai_token_type="output"}',
+)
 
 
 def dashboard_queries() -> list[str]:
@@ -336,8 +348,11 @@ def running_prometheus(
     prometheus = require_binary("prometheus")
     config = tmp_path / "prometheus.yml"
     honor = "    honor_labels: true\n" if honor_labels else ""
+    # The shipped rules too: their recorded names are queried like any series.
+    rules = "".join(f"  - {DEPLOY / 'prometheus' / name}\n" for name in RULE_FILES)
     config.write_text(
-        f"global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: {job}\n{honor}"
+        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+        f"rule_files:\n{rules}scrape_configs:\n  - job_name: {job}\n{honor}"
         f"    static_configs:\n      - targets: ['{target}']\n"
     )
     port = free_port()
@@ -386,6 +401,8 @@ def test_every_dashboard_panel_has_data_in_real_prometheus(
     target = urllib.parse.urlparse(node_exporter.url).netloc
     with running_prometheus(tmp_path, "node", target) as base:
         assert_every_dashboard_query_has_data(base)
+        for name in OTEL_NAMES:
+            assert query(base, name), f"no {name}"
         used = query(base, 'cctrack_codex_usage_ratio{window="five_hour"}')
         assert float(used[0]["value"][1]) == pytest.approx(0.75)
 
