@@ -13,7 +13,7 @@ from pathlib import Path
 from cctrack import checkpoint, notify, show, store, textfile
 from cctrack.errors import CctrackError
 from cctrack.files import locked, private_dir, ready_dir, remove_stale_temps, write_atomic
-from cctrack.push import load_status
+from cctrack.push import REMOTE_WRITE_STATUS_FILE, load_status
 from cctrack.records import qualified
 from cctrack.report import Report, build_report
 from cctrack.settings import Settings
@@ -153,6 +153,9 @@ def analyze(settings: Settings, now: datetime, rebuild: bool = False) -> Outcome
                 # How the pushes went (cctrack push), exported for the Pushgateway's side too.
                 push=load_status(data_dir) if settings.pushgateway_url else None,
                 prices=price_table(settings.prices),
+                remote_write=load_status(data_dir, REMOTE_WRITE_STATUS_FILE)
+                if settings.remote_write_url
+                else None,
             )
             unpriced = newly_unpriced(report, stored.state)
             path = textfile.write(target / settings.textfile_name, report)

@@ -113,7 +113,15 @@ CAPTURE = (
     "hostname",
     "token_counters",
 )
-ANALYZE = ("data_dir", "textfile_dir", "sources", "retention_days", "pushgateway_url", "hostname")
+ANALYZE = (
+    "data_dir",
+    "textfile_dir",
+    "sources",
+    "retention_days",
+    "pushgateway_url",
+    "remote_write_url",
+    "hostname",
+)
 RUN = (
     "data_dir",
     "textfile_dir",
@@ -124,6 +132,7 @@ RUN = (
     "hostname",
     "retention_days",
     "pushgateway_url",
+    "remote_write_url",
     "token_counters",
 )
 ToolsOption = Annotated[
@@ -227,20 +236,47 @@ def do_analyze(settings: Settings, rebuild: bool) -> int:
 
 
 def do_push(settings: Settings) -> int:
-    from cctrack.push import push_textfile
+    """The textfile to each sink that is set; each one's failure is a step of its own."""
+    from functools import partial
 
-    assert settings.pushgateway_url is not None
-    line = push_textfile(
-        settings.pushgateway_url,
-        settings.textfile_path,
-        settings.data_dir,
-        settings.hostname,
-        settings.user,
-        settings.pushgateway_auth_file,
-        now(),
-    )
-    log(line)
-    return 0
+    from cctrack.push import push_textfile
+    from cctrack.remote_write import remote_write_textfile
+
+    def to_gateway(url: str) -> int:
+        log(
+            push_textfile(
+                url,
+                settings.textfile_path,
+                settings.data_dir,
+                settings.hostname,
+                settings.user,
+                settings.pushgateway_auth_file,
+                now(),
+            )
+        )
+        return 0
+
+    def to_remote_write(url: str) -> int:
+        log(
+            remote_write_textfile(
+                url,
+                settings.textfile_path,
+                settings.data_dir,
+                settings.hostname,
+                settings.remote_write_auth_file,
+                now(),
+            )
+        )
+        return 0
+
+    codes = [0]
+    for url, send in (
+        (settings.pushgateway_url, to_gateway),
+        (settings.remote_write_url, to_remote_write),
+    ):
+        if url:
+            codes.append(step("push", partial(send, url)))
+    return max(codes)
 
 
 # Each job has its own lock: a capture and an analyze started on the same minute both run
@@ -306,22 +342,28 @@ def analyze(flags: dict[str, Any], rebuild: Rebuild = False) -> None:
 
 
 @app.command()
-@with_options("data_dir", "textfile_dir", "pushgateway_url", "hostname", "if_idle")
+@with_options(
+    "data_dir", "textfile_dir", "pushgateway_url", "remote_write_url", "hostname", "if_idle"
+)
 def push(flags: dict[str, Any]) -> None:
     """Send the textfile analyze wrote to the Pushgateway of pushgateway_url (PUT, group
-    job=cctrack, instance=hostname, user), for machines a Prometheus cannot scrape.
+    job=cctrack, instance=hostname, user) and to the remote write endpoint of
+    remote_write_url, for machines a Prometheus cannot scrape.
 
-    Its own job, so that analyze needs no network. Without pushgateway_url it does nothing
-    (exit 0). Exit 1 when the push failed: counted in push.json, exported by the next analyze.
+    Its own job, so that analyze needs no network. With neither set it does nothing (exit
+    0). Exit 1 when a send failed: counted in push.json or remote-write.json, exported by
+    the next analyze.
     """
     if_idle = flags.pop("if_idle")
     settings = settings_from(flags)
-    if not settings.pushgateway_url:
+    if not (settings.pushgateway_url or settings.remote_write_url):
         if not if_idle:
-            log("cctrack push: no pushgateway_url is set (docs/settings.md); nothing to push")
+            log(
+                "cctrack push: neither pushgateway_url nor remote_write_url is set "
+                "(docs/settings.md); nothing to push"
+            )
         raise typer.Exit(0)
-    code = as_job("push", settings, if_idle, lambda: step("push", lambda: do_push(settings)))
-    raise typer.Exit(code)
+    raise typer.Exit(as_job("push", settings, if_idle, lambda: do_push(settings)))
 
 
 @app.command()
@@ -352,8 +394,8 @@ def run(
     def work() -> int:
         captured = step("capture", lambda: do_capture(settings))
         analyzed = step("analyze", lambda: do_analyze(settings, rebuild))
-        if analyzed == 0 and settings.pushgateway_url:
-            analyzed = step("push", lambda: do_push(settings))
+        if analyzed == 0 and (settings.pushgateway_url or settings.remote_write_url):
+            analyzed = do_push(settings)
         if demo and analyzed == 0:
             sys.stdout.write(settings.textfile_path.read_text())
             from cctrack.shipped import command_name

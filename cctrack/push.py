@@ -14,7 +14,7 @@ import json
 import os
 import stat
 import urllib.parse
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -31,14 +31,16 @@ PUSH_DEADLINE = 30.0
 # How long a refused connection or a 5xx is tried again (a gateway that restarts).
 PUSH_RETRY_FOR = 5.0
 JOB = "cctrack"
+# How the sends went: one status file per sink (recorded below, exported by analyze).
 STATUS_FILE = "push.json"
+REMOTE_WRITE_STATUS_FILE = "remote-write.json"
 
 
-def load_status(data_dir: Path) -> PushStatus:
-    """The push record; a missing or unreadable one starts again from nothing (a counter reset,
-    which Prometheus's increase() and rate() take in their stride)."""
+def load_status(data_dir: Path, name: str = STATUS_FILE) -> PushStatus:
+    """A sink's record (push.json, remote-write.json); a missing or unreadable one starts
+    again from nothing (a counter reset, which increase() and rate() take in their stride)."""
     try:
-        obj = read_json(data_dir / STATUS_FILE)
+        obj = read_json(data_dir / name)
         last = obj.get("last_success") if isinstance(obj, dict) else None
         failures = obj.get("failures", 0) if isinstance(obj, dict) else 0
         if isinstance(failures, bool) or not isinstance(failures, int) or failures < 0:
@@ -48,51 +50,49 @@ def load_status(data_dir: Path) -> PushStatus:
         return PushStatus()
 
 
-def save_status(data_dir: Path, status: PushStatus) -> None:
+def save_status(data_dir: Path, status: PushStatus, name: str = STATUS_FILE) -> None:
     last = format_time(status.last_success, milliseconds=True) if status.last_success else None
     obj = {"last_success": last, "failures": status.failures}
-    write_atomic(data_dir / STATUS_FILE, json.dumps(obj).encode())
+    write_atomic(data_dir / name, json.dumps(obj).encode())
 
 
-def read_basic_auth(path: Path) -> tuple[str, str]:
+def read_basic_auth(path: Path, key: str = "pushgateway_auth_file") -> tuple[str, str]:
     """`user:password` from a file only its owner can read: never from a flag or the
     environment, where other users and logs can see it."""
     try:
         # Never through a link, never blocking on a FIFO.
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
     except OSError as exc:
-        raise CctrackError(f"cannot read pushgateway_auth_file {path}: {exc.strerror}") from None
+        raise CctrackError(f"cannot read {key} {path}: {exc.strerror}") from None
     with os.fdopen(fd, "rb") as handle:
         st = os.fstat(handle.fileno())
         if not stat.S_ISREG(st.st_mode):
-            raise CctrackError(f"pushgateway_auth_file {path} is not a regular file")
+            raise CctrackError(f"{key} {path} is not a regular file")
         if st.st_uid != os.geteuid() or stat.S_IMODE(st.st_mode) & 0o077:
             raise CctrackError(
-                f"pushgateway_auth_file {path} must belong to you and be readable by you "
-                f"alone (chmod 600 {path})"
+                f"{key} {path} must belong to you and be readable by you alone (chmod 600 {path})"
             )
         text = handle.read(4096).decode("utf-8", "replace").strip()
     user, sep, password = text.partition(":")
     if not sep or not user:
-        raise CctrackError(f"pushgateway_auth_file {path} must hold one line user:password")
+        raise CctrackError(f"{key} {path} must hold one line user:password")
     return user, password
 
 
-def check_url(url: str, with_auth: bool) -> None:
+def check_url(url: str, with_auth: bool, key: str = "pushgateway_url") -> None:
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise CctrackError(f"pushgateway_url {url!r} must be an http:// or https:// URL")
+        raise CctrackError(f"{key} {url!r} must be an http:// or https:// URL")
     if with_auth and parts.scheme == "http" and not is_loopback(parts.hostname):
         raise CctrackError(
-            "pushgateway_url must be https:// when pushgateway_auth_file is set: "
+            f"{key} must be https:// when {key.replace('_url', '_auth_file')} is set: "
             "basic auth over plain http shows the password to the network"
         )
 
 
-def textfile_registry(path: Path) -> Any:
-    """The textfile analyze wrote, parsed back by prometheus_client, as a registry to push."""
+def textfile_families(path: Path) -> list[Any]:
+    """The textfile analyze wrote, parsed back by prometheus_client."""
     from prometheus_client.parser import text_string_to_metric_families
-    from prometheus_client.registry import Collector
 
     try:
         text = path.read_text()
@@ -103,9 +103,24 @@ def textfile_registry(path: Path) -> Any:
     except OSError as exc:
         raise CctrackError(f"cannot read {path}: {exc.strerror}") from None
     try:
-        metrics = list(text_string_to_metric_families(text))
+        return list(text_string_to_metric_families(text))
     except ValueError as exc:
         raise CctrackError(f"{path} does not parse as the text format: {exc}") from None
+
+
+def textfile_samples(path: Path) -> Iterator[tuple[str, dict[str, str], float]]:
+    """Every sample of the textfile: its name as exposed (`…_total` for a counter), labels,
+    value."""
+    for family in textfile_families(path):
+        for sample in family.samples:
+            yield sample.name, dict(sample.labels), float(sample.value)
+
+
+def textfile_registry(path: Path) -> Any:
+    """The textfile as a prometheus_client registry, to push."""
+    from prometheus_client.registry import Collector
+
+    metrics = textfile_families(path)
 
     class Textfile(Collector):
         def collect(self) -> Iterable[Any]:
@@ -130,8 +145,6 @@ def push(url: str, registry: Any, hostname: str, user: str, auth_file: Path | No
         def handler(url: str, method: str, timeout: float | None, headers: Any, data: bytes) -> Any:
             return basic_auth_handler(url, method, timeout, headers, data, username, password)
 
-    from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential
-
     def once() -> None:
         push_to_gateway(
             url,
@@ -142,9 +155,16 @@ def push(url: str, registry: Any, hostname: str, user: str, auth_file: Path | No
             handler=handler,
         )
 
+    send_with_retries(once, url, "push")
+
+
+def send_with_retries(once: Callable[[], None], url: str, what: str) -> None:
+    """One send, tried again with back-off while a refused connection, a 5xx or a 429 may
+    pass within seconds (a receiver restarting), anything else failing at once; all of it
+    within PUSH_DEADLINE. Raises CctrackError saying what failed."""
+    from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential
+
     def attempts() -> None:
-        # A refused connection or a 5xx may pass within seconds (a gateway restarting):
-        # tried again with back-off while the deadline allows; anything else at once.
         for attempt in Retrying(
             stop=stop_after_delay(PUSH_RETRY_FOR),
             wait=wait_exponential(multiplier=0.5, max=4),
@@ -155,23 +175,36 @@ def push(url: str, registry: Any, hostname: str, user: str, auth_file: Path | No
                 once()
 
     try:
-        within_deadline(attempts, PUSH_DEADLINE, f"the push to {url}")
+        within_deadline(attempts, PUSH_DEADLINE, f"the {what} to {url}")
     except DeadlineExceeded as exc:
-        raise CctrackError(f"push failed: {exc} (a slow gateway or proxy)") from None
+        raise CctrackError(f"{what} failed: {exc} (a slow receiver or proxy)") from None
     except OSError as exc:  # URLError and HTTPError are OSErrors
         reason = getattr(exc, "reason", None) or exc
-        raise CctrackError(f"push to {url} failed: {reason}") from None
+        raise CctrackError(f"{what} to {url} failed: {reason}") from None
 
 
 def transient(exc: BaseException) -> bool:
-    """Worth another try: the gateway refused the connection or answered 5xx."""
+    """Worth another try: the receiver refused the connection, answered 5xx, or 429."""
     import urllib.error
 
     if isinstance(exc, urllib.error.HTTPError):
-        return exc.code >= 500
+        return exc.code >= 500 or exc.code == 429
     return isinstance(exc, (ConnectionRefusedError, ConnectionResetError)) or isinstance(
         getattr(exc, "reason", None), (ConnectionRefusedError, ConnectionResetError)
     )
+
+
+def recorded(data_dir: Path, status_file: str, now: datetime, send: Callable[[], str]) -> str:
+    """A sink's send, and its outcome added to the sink's status file (exported by the next
+    analyze); what `send` says, or its CctrackError raised again."""
+    status = load_status(data_dir, status_file)
+    try:
+        said = send()
+    except CctrackError:
+        save_status(data_dir, status.after(now, failed=True), status_file)
+        raise
+    save_status(data_dir, status.after(now, failed=False), status_file)
+    return said
 
 
 def push_textfile(
@@ -183,13 +216,13 @@ def push_textfile(
     auth_file: Path | None,
     now: datetime,
 ) -> str:
-    """`cctrack push`: PUT the textfile to the gateway and record how it went (push.json,
-    exported by the next analyze). Raises CctrackError when the push failed."""
-    status = load_status(data_dir)
-    try:
+    """`cctrack push` to the Pushgateway: PUT the textfile, and record how it went (push.json).
+    Raises CctrackError when the push failed."""
+
+    def send() -> str:
         push(url, textfile_registry(textfile), hostname, user, auth_file)
-    except CctrackError:
-        save_status(data_dir, status.after(now, failed=True))
-        raise
-    save_status(data_dir, status.after(now, failed=False))
-    return f"cctrack push: {textfile.name} -> {url} (job={JOB}, instance={hostname}, user={user})"
+        return (
+            f"cctrack push: {textfile.name} -> {url} (job={JOB}, instance={hostname}, user={user})"
+        )
+
+    return recorded(data_dir, STATUS_FILE, now, send)

@@ -198,6 +198,8 @@ class Report:
     user: str = ""
     # Only when a Pushgateway is configured: when the last push succeeded, failures so far.
     push: PushStatus | None = None
+    # The same for the remote write endpoint.
+    remote_write: PushStatus | None = None
 
     def profiles(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(tool.profile for tool in self.tools))
@@ -263,6 +265,7 @@ def build_report(
     user: str = "",
     push: PushStatus | None = None,
     prices: Mapping[str, Price] | None = None,
+    remote_write: PushStatus | None = None,
 ) -> Report:
     """What the state means at `now`: configured sources of configured profiles appear even
     before their first record."""
@@ -301,4 +304,5 @@ def build_report(
         unreadable_files=unreadable_files,
         user=user,
         push=push,
+        remote_write=remote_write,
     )

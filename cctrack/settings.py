@@ -137,6 +137,8 @@ class Settings:
     textfile_name: str = "cctrack-unknown.prom"
     pushgateway_url: str | None = None
     pushgateway_auth_file: Path | None = None
+    remote_write_url: str | None = None
+    remote_write_auth_file: Path | None = None
     # Empty: the one profile the top-level homes and status commands make, "default".
     configured_profiles: tuple[Profile, ...] = field(default=())
     notify_command: tuple[str, ...] = ()
@@ -296,29 +298,28 @@ def parse_textfile_name(name: Any) -> str:
     return str(name)
 
 
-def push_url(url: Any) -> str:
-    check_push_url(url)
-    return str(url)
+def sink_url(key: str) -> Callable[[Any], str]:
+    """A sink's URL (pushgateway_url, remote_write_url), which must not carry a user or
+    password: they would show in every log line and in `ps`. Their place is the sink's
+    auth file."""
 
+    def parse(url: Any) -> str:
+        import urllib.parse
 
-def check_push_url(url: Any) -> None:
-    """A pushgateway_url must not carry a user or password: they would show in every log
-    line and in `ps`. The password's place is pushgateway_auth_file."""
-    if not url:
-        return
-    import urllib.parse
+        try:
+            parts = urllib.parse.urlsplit(str(url))
+        except ValueError:
+            raise CctrackError(f"{key} is not a URL", EXIT_USAGE) from None
+        if "@" in parts.netloc:
+            raise CctrackError(
+                f"{key} carries a user or password, which would show in logs and in the "
+                "process list; write user:password into a file only you can read (chmod 600) "
+                f"and set {key.replace('_url', '_auth_file')} to it",
+                EXIT_USAGE,
+            )
+        return str(url)
 
-    try:
-        parts = urllib.parse.urlsplit(str(url))
-    except ValueError:
-        raise CctrackError("pushgateway_url is not a URL", EXIT_USAGE) from None
-    if "@" in parts.netloc:
-        raise CctrackError(
-            "pushgateway_url carries a user or password, which would show in logs and in the "
-            "process list; write user:password into a file only you can read (chmod 600) and "
-            "set pushgateway_auth_file to it",
-            EXIT_USAGE,
-        )
+    return parse
 
 
 def parse_command(value: Any, what: str) -> tuple[str, ...]:
@@ -573,12 +574,27 @@ SETTINGS = (
         "none (no push)",
         "--pushgateway-url",
         "CCTRACK_PUSHGATEWAY_URL",
-        parse=push_url,
+        parse=sink_url("pushgateway_url"),
     ),
     Setting(
         "pushgateway_auth_file",
         "basic auth for the Pushgateway: a file holding `user:password`, readable only by "
         "its owner",
+        "none",
+    ),
+    Setting(
+        "remote_write_url",
+        "Prometheus remote write endpoint that `cctrack push` also sends the textfile's "
+        "samples to (Mimir, Thanos Receive, VictoriaMetrics, Grafana Cloud)",
+        "none (no remote write)",
+        "--remote-write-url",
+        "CCTRACK_REMOTE_WRITE_URL",
+        parse=sink_url("remote_write_url"),
+    ),
+    Setting(
+        "remote_write_auth_file",
+        "basic auth for the remote write endpoint: a file holding `user:password`, readable "
+        "only by its owner",
         "none",
     ),
     Setting(
@@ -807,7 +823,11 @@ def resolve_settings(
     hostname = pick("hostname")
     claude_home = pick("claude_home")
     user = current_user()
-    auth_file = config.get("pushgateway_auth_file")
+
+    def config_file(key: str) -> Path | None:
+        given = config.get(key)
+        return Path(str(given)).expanduser() if given else None
+
     profiles = config.get("profiles")
     settings = Settings(
         data_dir=place("data_dir", state_home(env, home) / "cctrack"),
@@ -827,7 +847,9 @@ def resolve_settings(
         user=user,
         textfile_name=value("textfile_name") or f"cctrack-{user}.prom",
         pushgateway_url=value("pushgateway_url"),
-        pushgateway_auth_file=Path(str(auth_file)).expanduser() if auth_file else None,
+        pushgateway_auth_file=config_file("pushgateway_auth_file"),
+        remote_write_url=value("remote_write_url"),
+        remote_write_auth_file=config_file("remote_write_auth_file"),
         configured_profiles=parse_profiles(profiles, home) if profiles is not None else (),
         notify_command=value("notify_command"),
         notify_thresholds=value("notify_thresholds"),

@@ -300,17 +300,21 @@ def families(report: Report) -> Iterator[Family]:
         "gauge",
         "When analyze last wrote this file.",
     ).add(report.generated_at.timestamp(), **user)
-    if report.push is not None:
-        last_success, failures = report.push.last_success, report.push.failures
-        if last_success is not None:
+    for prefix, sink, status in (
+        ("cctrack_push", "the Pushgateway", report.push),
+        ("cctrack_remote_write", "the remote write endpoint", report.remote_write),
+    ):
+        if status is None:
+            continue
+        if status.last_success is not None:
             yield Family(
-                "cctrack_push_last_success_timestamp_seconds",
+                f"{prefix}_last_success_timestamp_seconds",
                 "gauge",
-                "When the metrics last reached the Pushgateway.",
-            ).add(last_success.timestamp(), **user)
-        yield Family(
-            "cctrack_push_failures", "counter", "Pushes to the Pushgateway that failed."
-        ).add(failures, **user)
+                f"When the metrics last reached {sink}.",
+            ).add(status.last_success.timestamp(), **user)
+        yield Family(f"{prefix}_failures", "counter", f"Sends to {sink} that failed.").add(
+            status.failures, **user
+        )
 
 
 def write(path: Path, report: Report) -> Path:

@@ -44,6 +44,7 @@ LAYERS = [
     "cctrack.report",
     "cctrack.textfile",
     "cctrack.push",
+    "cctrack.remote_write",
     "cctrack.show",
     "cctrack.desk",
     "cctrack.hook",

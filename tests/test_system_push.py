@@ -3,18 +3,21 @@ real prometheus with honor_labels: two machines' metrics, told apart by instance
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pwd
 import re
+import subprocess
 import time
 import urllib.request
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from builders import plan_history
-from conftest import Env, free_port, sample
+from conftest import Env, free_port, require_binary, sample, wait_for_http
 from test_system_deploy import assert_every_dashboard_query_has_data, query, running_prometheus
 
 USER = pwd.getpwuid(os.geteuid()).pw_name
@@ -131,3 +134,73 @@ def test_basic_auth_comes_only_from_a_file_of_the_owner(env: Env, tmp_path: Path
     assert "s3cret-pw" not in result.stderr
     plain = env.run("run", "--pushgateway-url", "http://push.example.net")
     assert "must be https:// when pushgateway_auth_file is set" in plain.stderr
+
+
+@contextlib.contextmanager
+def remote_write_receiver(tmp_path: Path) -> Iterator[str]:
+    """The real prometheus on 127.0.0.1 with its remote write receiver on, scraping nothing;
+    yields its URL."""
+    prometheus = require_binary("prometheus")
+    config = tmp_path / "receiver.yml"
+    config.write_text("global:\n  scrape_interval: 1m\n")
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            prometheus,
+            f"--config.file={config}",
+            f"--storage.tsdb.path={tmp_path / 'receiver-tsdb'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--web.enable-remote-write-receiver",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(f"{base}/-/ready", process)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def textfile_series(text: str) -> dict[tuple[tuple[str, str], ...], float]:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    # Empty labels are no labels to Prometheus.
+    return {
+        (("__name__", s.name), *sorted((k, v) for k, v in s.labels.items() if v)): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+@pytest.mark.component
+def test_remote_write_delivers_the_same_series_to_a_real_prometheus(
+    env: Env, tmp_path: Path
+) -> None:
+    env.use_fixed_tools()
+    env.write_token_logs()
+    with remote_write_receiver(tmp_path) as base:
+        url = f"{base}/api/v1/write"
+        for _ in range(2):  # counters arrive cumulative, as the textfile has them
+            done = env.run("run", "--remote-write-url", url)
+            assert done.returncode == 0, done.stderr
+            assert re.search(r"cctrack push: \d+ series of .* \(remote write\)", done.stderr)
+        expected = textfile_series(env.textfile.read_text())
+        arrived = {}
+        for series in query(base, '{job="cctrack"}'):
+            labels = series["metric"]
+            assert labels.pop("job") == "cctrack" and labels.pop("instance") == "testbox"
+            key = (("__name__", labels.pop("__name__")), *sorted(labels.items()))
+            arrived[key] = float(series["value"][1])
+        # The second run's textfile is what its write sent: with how the first write went.
+        assert (("__name__", "cctrack_remote_write_failures_total"), ("user", USER)) in expected
+        assert set(expected) - set(arrived) == set() and set(arrived) - set(expected) == set()
+        assert arrived == pytest.approx(expected)
+        tokens = [k for k in arrived if k[0][1] == "cctrack_claude_tokens_total"]
+        assert tokens and all(arrived[k] > 0 for k in tokens)
+    assert env.run("analyze", "--remote-write-url", url).returncode == 0
+    text = env.textfile.read_text()
+    assert sample(text, "cctrack_remote_write_failures_total", user=USER) == 0
+    assert sample(text, "cctrack_remote_write_last_success_timestamp_seconds") is not None
