@@ -13,7 +13,7 @@ from pathlib import Path
 from cctrack import checkpoint, notify, show, store, textfile
 from cctrack.errors import CctrackError
 from cctrack.files import locked, private_dir, ready_dir, remove_stale_temps, write_atomic
-from cctrack.push import REMOTE_WRITE_STATUS_FILE, load_status
+from cctrack.push import OTLP_STATUS_FILE, REMOTE_WRITE_STATUS_FILE, load_status
 from cctrack.records import qualified
 from cctrack.report import Report, build_report
 from cctrack.settings import Settings
@@ -156,6 +156,7 @@ def analyze(settings: Settings, now: datetime, rebuild: bool = False) -> Outcome
                 remote_write=load_status(data_dir, REMOTE_WRITE_STATUS_FILE)
                 if settings.remote_write_url
                 else None,
+                otlp=load_status(data_dir, OTLP_STATUS_FILE) if settings.otlp_endpoint else None,
             )
             unpriced = newly_unpriced(report, stored.state)
             path = textfile.write(target / settings.textfile_name, report)

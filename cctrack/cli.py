@@ -120,6 +120,7 @@ ANALYZE = (
     "retention_days",
     "pushgateway_url",
     "remote_write_url",
+    "otlp_endpoint",
     "hostname",
 )
 RUN = (
@@ -133,6 +134,7 @@ RUN = (
     "retention_days",
     "pushgateway_url",
     "remote_write_url",
+    "otlp_endpoint",
     "token_counters",
 )
 ToolsOption = Annotated[
@@ -235,10 +237,16 @@ def do_analyze(settings: Settings, rebuild: bool) -> int:
     return 0
 
 
+def sinks(settings: Settings) -> bool:
+    """Whether `cctrack push` has anywhere to send to."""
+    return bool(settings.pushgateway_url or settings.remote_write_url or settings.otlp_endpoint)
+
+
 def do_push(settings: Settings) -> int:
     """The textfile to each sink that is set; each one's failure is a step of its own."""
     from functools import partial
 
+    from cctrack.otlp import otlp_textfile
     from cctrack.push import push_textfile
     from cctrack.remote_write import remote_write_textfile
 
@@ -269,10 +277,24 @@ def do_push(settings: Settings) -> int:
         )
         return 0
 
+    def to_otlp(url: str) -> int:
+        log(
+            otlp_textfile(
+                url,
+                settings.textfile_path,
+                settings.data_dir,
+                settings.hostname,
+                settings.otlp_headers_file,
+                now(),
+            )
+        )
+        return 0
+
     codes = [0]
     for url, send in (
         (settings.pushgateway_url, to_gateway),
         (settings.remote_write_url, to_remote_write),
+        (settings.otlp_endpoint, to_otlp),
     ):
         if url:
             codes.append(step("push", partial(send, url)))
@@ -343,24 +365,30 @@ def analyze(flags: dict[str, Any], rebuild: Rebuild = False) -> None:
 
 @app.command()
 @with_options(
-    "data_dir", "textfile_dir", "pushgateway_url", "remote_write_url", "hostname", "if_idle"
+    "data_dir",
+    "textfile_dir",
+    "pushgateway_url",
+    "remote_write_url",
+    "otlp_endpoint",
+    "hostname",
+    "if_idle",
 )
 def push(flags: dict[str, Any]) -> None:
     """Send the textfile analyze wrote to the Pushgateway of pushgateway_url (PUT, group
-    job=cctrack, instance=hostname, user) and to the remote write endpoint of
-    remote_write_url, for machines a Prometheus cannot scrape.
+    job=cctrack, instance=hostname, user), the remote write endpoint of remote_write_url and
+    the OTLP/HTTP endpoint of otlp_endpoint, for machines a Prometheus cannot scrape.
 
-    Its own job, so that analyze needs no network. With neither set it does nothing (exit
-    0). Exit 1 when a send failed: counted in push.json or remote-write.json, exported by
-    the next analyze.
+    Its own job, so that analyze needs no network. With none set it does nothing (exit 0).
+    Exit 1 when a send failed: counted in push.json, remote-write.json or otlp.json,
+    exported by the next analyze.
     """
     if_idle = flags.pop("if_idle")
     settings = settings_from(flags)
-    if not (settings.pushgateway_url or settings.remote_write_url):
+    if not sinks(settings):
         if not if_idle:
             log(
-                "cctrack push: neither pushgateway_url nor remote_write_url is set "
-                "(docs/settings.md); nothing to push"
+                "cctrack push: none of pushgateway_url, remote_write_url and otlp_endpoint "
+                "is set (docs/settings.md); nothing to push"
             )
         raise typer.Exit(0)
     raise typer.Exit(as_job("push", settings, if_idle, lambda: do_push(settings)))
@@ -394,7 +422,7 @@ def run(
     def work() -> int:
         captured = step("capture", lambda: do_capture(settings))
         analyzed = step("analyze", lambda: do_analyze(settings, rebuild))
-        if analyzed == 0 and (settings.pushgateway_url or settings.remote_write_url):
+        if analyzed == 0 and sinks(settings):
             analyzed = do_push(settings)
         if demo and analyzed == 0:
             sys.stdout.write(settings.textfile_path.read_text())

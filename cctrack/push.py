@@ -15,6 +15,7 @@ import os
 import stat
 import urllib.parse
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ JOB = "cctrack"
 # How the sends went: one status file per sink (recorded below, exported by analyze).
 STATUS_FILE = "push.json"
 REMOTE_WRITE_STATUS_FILE = "remote-write.json"
+OTLP_STATUS_FILE = "otlp.json"
 
 
 def load_status(data_dir: Path, name: str = STATUS_FILE) -> PushStatus:
@@ -45,20 +47,31 @@ def load_status(data_dir: Path, name: str = STATUS_FILE) -> PushStatus:
         failures = obj.get("failures", 0) if isinstance(obj, dict) else 0
         if isinstance(failures, bool) or not isinstance(failures, int) or failures < 0:
             failures = 0
-        return PushStatus(parse_time(last) if isinstance(last, str) else None, failures)
+        since = obj.get("since") if isinstance(obj, dict) else None
+        return PushStatus(
+            parse_time(last) if isinstance(last, str) else None,
+            failures,
+            parse_time(since) if isinstance(since, str) else None,
+        )
     except (OSError, ValueError):
         return PushStatus()
 
 
 def save_status(data_dir: Path, status: PushStatus, name: str = STATUS_FILE) -> None:
-    last = format_time(status.last_success, milliseconds=True) if status.last_success else None
-    obj = {"last_success": last, "failures": status.failures}
+    def moment(value: datetime | None) -> str | None:
+        return format_time(value, milliseconds=True) if value else None
+
+    obj = {
+        "last_success": moment(status.last_success),
+        "failures": status.failures,
+        "since": moment(status.since),
+    }
     write_atomic(data_dir / name, json.dumps(obj).encode())
 
 
-def read_basic_auth(path: Path, key: str = "pushgateway_auth_file") -> tuple[str, str]:
-    """`user:password` from a file only its owner can read: never from a flag or the
-    environment, where other users and logs can see it."""
+def read_private(path: Path, key: str) -> str:
+    """A credentials file's text, from a file only its owner can read: never from a flag or
+    the environment, where other users and logs can see it."""
     try:
         # Never through a link, never blocking on a FIFO.
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
@@ -72,21 +85,28 @@ def read_basic_auth(path: Path, key: str = "pushgateway_auth_file") -> tuple[str
             raise CctrackError(
                 f"{key} {path} must belong to you and be readable by you alone (chmod 600 {path})"
             )
-        text = handle.read(4096).decode("utf-8", "replace").strip()
-    user, sep, password = text.partition(":")
+        return handle.read(4096).decode("utf-8", "replace").strip()
+
+
+def read_basic_auth(path: Path, key: str = "pushgateway_auth_file") -> tuple[str, str]:
+    """`user:password` from a private file (read_private)."""
+    user, sep, password = read_private(path, key).partition(":")
     if not sep or not user:
         raise CctrackError(f"{key} {path} must hold one line user:password")
     return user, password
 
 
-def check_url(url: str, with_auth: bool, key: str = "pushgateway_url") -> None:
+def check_url(
+    url: str, with_auth: bool, key: str = "pushgateway_url", auth_key: str | None = None
+) -> None:
+    auth_key = auth_key or key.replace("_url", "_auth_file")
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise CctrackError(f"{key} {url!r} must be an http:// or https:// URL")
     if with_auth and parts.scheme == "http" and not is_loopback(parts.hostname):
         raise CctrackError(
-            f"{key} must be https:// when {key.replace('_url', '_auth_file')} is set: "
-            "basic auth over plain http shows the password to the network"
+            f"{key} must be https:// when {auth_key} is set: "
+            "plain http shows the credentials to the network"
         )
 
 
@@ -194,12 +214,18 @@ def transient(exc: BaseException) -> bool:
     )
 
 
-def recorded(data_dir: Path, status_file: str, now: datetime, send: Callable[[], str]) -> str:
-    """A sink's send, and its outcome added to the sink's status file (exported by the next
-    analyze); what `send` says, or its CctrackError raised again."""
+def recorded(
+    data_dir: Path, status_file: str, now: datetime, send: Callable[[datetime], str]
+) -> str:
+    """A sink's send, given since when it has been sent to, and its outcome added to the
+    sink's status file (exported by the next analyze); what `send` says, or its
+    CctrackError raised again."""
     status = load_status(data_dir, status_file)
+    # Kept to the millisecond, as the status file keeps it: the next send starts the same.
+    since = status.since or now.replace(microsecond=now.microsecond // 1000 * 1000)
+    status = replace(status, since=since)
     try:
-        said = send()
+        said = send(since)
     except CctrackError:
         save_status(data_dir, status.after(now, failed=True), status_file)
         raise
@@ -219,7 +245,7 @@ def push_textfile(
     """`cctrack push` to the Pushgateway: PUT the textfile, and record how it went (push.json).
     Raises CctrackError when the push failed."""
 
-    def send() -> str:
+    def send(since: datetime) -> str:
         push(url, textfile_registry(textfile), hostname, user, auth_file)
         return (
             f"cctrack push: {textfile.name} -> {url} (job={JOB}, instance={hostname}, user={user})"

@@ -130,7 +130,7 @@ def remote_write_textfile(
 ) -> str:
     """`cctrack push` to a remote write endpoint, recorded in remote-write.json."""
 
-    def send() -> str:
+    def send(since: datetime) -> str:
         sent = remote_write(url, textfile, hostname, auth_file, now)
         return f"cctrack push: {sent} series of {textfile.name} -> {url} (remote write)"
 

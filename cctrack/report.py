@@ -82,15 +82,17 @@ def runs_out(
 
 @dataclass(frozen=True)
 class PushStatus:
-    """When a push last succeeded, and how many failed so far (a counter)."""
+    """When a sink's send last succeeded, how many failed so far (a counter), and since when
+    it has been sent to (the start of its cumulative series, for OTLP)."""
 
     last_success: datetime | None = None
     failures: int = 0
+    since: datetime | None = None
 
     def after(self, now: datetime, failed: bool) -> PushStatus:
         if failed:
-            return PushStatus(self.last_success, self.failures + 1)
-        return PushStatus(now, self.failures)
+            return PushStatus(self.last_success, self.failures + 1, self.since or now)
+        return PushStatus(now, self.failures, self.since or now)
 
 
 @dataclass(frozen=True)
@@ -198,8 +200,9 @@ class Report:
     user: str = ""
     # Only when a Pushgateway is configured: when the last push succeeded, failures so far.
     push: PushStatus | None = None
-    # The same for the remote write endpoint.
+    # The same for the remote write and the OTLP endpoints.
     remote_write: PushStatus | None = None
+    otlp: PushStatus | None = None
 
     def profiles(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(tool.profile for tool in self.tools))
@@ -266,6 +269,7 @@ def build_report(
     push: PushStatus | None = None,
     prices: Mapping[str, Price] | None = None,
     remote_write: PushStatus | None = None,
+    otlp: PushStatus | None = None,
 ) -> Report:
     """What the state means at `now`: configured sources of configured profiles appear even
     before their first record."""
@@ -305,4 +309,5 @@ def build_report(
         user=user,
         push=push,
         remote_write=remote_write,
+        otlp=otlp,
     )

@@ -139,6 +139,8 @@ class Settings:
     pushgateway_auth_file: Path | None = None
     remote_write_url: str | None = None
     remote_write_auth_file: Path | None = None
+    otlp_endpoint: str | None = None
+    otlp_headers_file: Path | None = None
     # Empty: the one profile the top-level homes and status commands make, "default".
     configured_profiles: tuple[Profile, ...] = field(default=())
     notify_command: tuple[str, ...] = ()
@@ -298,6 +300,14 @@ def parse_textfile_name(name: Any) -> str:
     return str(name)
 
 
+# Each sink's URL setting and the setting of the private file its credentials come from.
+AUTH_FILES = {
+    "pushgateway_url": "pushgateway_auth_file",
+    "remote_write_url": "remote_write_auth_file",
+    "otlp_endpoint": "otlp_headers_file",
+}
+
+
 def sink_url(key: str) -> Callable[[Any], str]:
     """A sink's URL (pushgateway_url, remote_write_url), which must not carry a user or
     password: they would show in every log line and in `ps`. Their place is the sink's
@@ -314,7 +324,7 @@ def sink_url(key: str) -> Callable[[Any], str]:
             raise CctrackError(
                 f"{key} carries a user or password, which would show in logs and in the "
                 "process list; write user:password into a file only you can read (chmod 600) "
-                f"and set {key.replace('_url', '_auth_file')} to it",
+                f"and set {AUTH_FILES[key]} to it",
                 EXIT_USAGE,
             )
         return str(url)
@@ -598,6 +608,22 @@ SETTINGS = (
         "none",
     ),
     Setting(
+        "otlp_endpoint",
+        "OTLP/HTTP metrics endpoint (`…/v1/metrics`) that `cctrack push` also sends the "
+        "textfile's metrics to (an OpenTelemetry Collector, Datadog, Honeycomb, Grafana "
+        "Cloud)",
+        "none (no OTLP)",
+        "--otlp-endpoint",
+        "CCTRACK_OTLP_ENDPOINT",
+        parse=sink_url("otlp_endpoint"),
+    ),
+    Setting(
+        "otlp_headers_file",
+        "headers for the OTLP endpoint (an API key): a file of `Name: value` lines, readable "
+        "only by its owner",
+        "none",
+    ),
+    Setting(
         "profiles",
         "profiles: several Claude Code / Codex homes, each captured every run",
         "one profile, `default`, of the homes below",
@@ -850,6 +876,8 @@ def resolve_settings(
         pushgateway_auth_file=config_file("pushgateway_auth_file"),
         remote_write_url=value("remote_write_url"),
         remote_write_auth_file=config_file("remote_write_auth_file"),
+        otlp_endpoint=value("otlp_endpoint"),
+        otlp_headers_file=config_file("otlp_headers_file"),
         configured_profiles=parse_profiles(profiles, home) if profiles is not None else (),
         notify_command=value("notify_command"),
         notify_thresholds=value("notify_thresholds"),

@@ -303,6 +303,7 @@ def families(report: Report) -> Iterator[Family]:
     for prefix, sink, status in (
         ("cctrack_push", "the Pushgateway", report.push),
         ("cctrack_remote_write", "the remote write endpoint", report.remote_write),
+        ("cctrack_otlp", "the OTLP endpoint", report.otlp),
     ):
         if status is None:
             continue

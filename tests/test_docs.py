@@ -69,7 +69,9 @@ def rendered_metric_names() -> set[str]:
         )
         lines.append(Record(seq, NOW, "h", tool, ok=True, status=status).to_line().rstrip(b"\n"))
     state.add_lines(lines)
-    text = render(families(build_report(state, NOW, push=PushStatus(NOW, 0)))).decode()
+    sent = PushStatus(NOW, 0)
+    report = build_report(state, NOW, push=sent, remote_write=sent, otlp=sent)
+    text = render(families(report)).decode()
     names = set()
     for line in text.splitlines():
         if line.startswith("# TYPE"):

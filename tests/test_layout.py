@@ -45,6 +45,7 @@ LAYERS = [
     "cctrack.textfile",
     "cctrack.push",
     "cctrack.remote_write",
+    "cctrack.otlp",
     "cctrack.show",
     "cctrack.desk",
     "cctrack.hook",

@@ -1,0 +1,149 @@
+"""OTLP/HTTP, for teams whose metrics go to an OpenTelemetry Collector, Datadog, Honeycomb
+or Grafana Cloud: `cctrack push` sends the textfile's families through the OpenTelemetry
+SDK's exporter (imported only when the sink is on), counters as cumulative monotonic sums
+(Mimir refuses delta) that start when this data directory first sent to the endpoint, the
+rest as gauges. Names stay cctrack's; the resource says service.name=cctrack and the host.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from cctrack import __version__
+from cctrack.errors import CctrackError
+from cctrack.push import (
+    OTLP_STATUS_FILE,
+    PUSH_DEADLINE,
+    check_url,
+    read_private,
+    recorded,
+    textfile_families,
+)
+
+
+def read_headers(path: Path) -> dict[str, str]:
+    """`Name: value` lines (an API key header) from a private file."""
+    headers = {}
+    for line in read_private(path, "otlp_headers_file").splitlines():
+        name, sep, value = line.partition(":")
+        if not line.strip():
+            continue
+        if not sep or not name.strip() or not value.strip():
+            raise CctrackError(f"otlp_headers_file {path} must hold lines such as `Name: value`")
+        headers[name.strip()] = value.strip()
+    return headers
+
+
+def metrics_data(textfile: Path, hostname: str, since: datetime, now: datetime) -> Any:
+    """The textfile's families as the SDK's MetricsData."""
+    from opentelemetry.sdk.metrics.export import (
+        AggregationTemporality,
+        Gauge,
+        Metric,
+        MetricsData,
+        NumberDataPoint,
+        ResourceMetrics,
+        ScopeMetrics,
+        Sum,
+    )
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+
+    start, at = int(since.timestamp() * 1e9), int(now.timestamp() * 1e9)
+
+    def points(family: Any) -> Iterator[Any]:
+        for sample in family.samples:
+            attributes = {k: v for k, v in sample.labels.items() if v}
+            yield NumberDataPoint(attributes, start, at, float(sample.value))
+
+    metrics = []
+    for family in textfile_families(textfile):
+        if not family.samples:
+            continue
+        if family.type == "counter":
+            data: Any = Sum(list(points(family)), AggregationTemporality.CUMULATIVE, True)
+            name = family.name
+        else:
+            # An info family's samples are named `…_info`, as a scrape shows them.
+            data, name = Gauge(list(points(family))), family.samples[0].name
+        metrics.append(Metric(name, family.documentation, "", data))
+    resource = Resource.create({"service.name": "cctrack", "host.name": hostname})
+    scope = InstrumentationScope("cctrack", __version__)
+    return MetricsData([ResourceMetrics(resource, [ScopeMetrics(scope, metrics, "")], "")])
+
+
+class Reasons(logging.Handler):
+    """The exporter says why an export failed only in its log; kept for the one line."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.said: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.said.append(record.getMessage())
+
+
+def export(
+    url: str,
+    textfile: Path,
+    hostname: str,
+    headers_file: Path | None,
+    since: datetime,
+    now: datetime,
+) -> int:
+    """POST the textfile's metrics to the OTLP/HTTP endpoint; how many metrics."""
+    check_url(url, headers_file is not None, "otlp_endpoint", "otlp_headers_file")
+    try:
+        import requests
+        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+        from opentelemetry.sdk.metrics.export import MetricExportResult
+    except ImportError:
+        raise CctrackError(
+            "otlp_endpoint needs the otlp extra: pip install 'cctrack[otlp]'"
+        ) from None
+    data = metrics_data(textfile, hostname, since, now)
+    session = requests.Session()
+    # A redirect is refused, not followed: it would carry the headers (an API key) along.
+    session.max_redirects = 0
+    exporter = OTLPMetricExporter(
+        endpoint=url,
+        headers=read_headers(headers_file) if headers_file else None,
+        timeout=PUSH_DEADLINE,
+        session=session,
+    )
+    reasons = Reasons()
+    log = logging.getLogger("opentelemetry.exporter.otlp.proto.http")
+    log.addHandler(reasons)
+    log.propagate = False
+    try:
+        result = exporter.export(data, timeout_millis=PUSH_DEADLINE * 1000)
+    except requests.RequestException as exc:
+        raise CctrackError(f"OTLP export to {url} failed: {exc}") from None
+    finally:
+        log.removeHandler(reasons)
+        exporter.shutdown()
+    if result != MetricExportResult.SUCCESS:
+        why = reasons.said[-1] if reasons.said else "the endpoint refused it"
+        raise CctrackError(f"OTLP export to {url} failed: {why}")
+    return sum(len(scope.metrics) for r in data.resource_metrics for scope in r.scope_metrics)
+
+
+def otlp_textfile(
+    url: str,
+    textfile: Path,
+    data_dir: Path,
+    hostname: str,
+    headers_file: Path | None,
+    now: datetime,
+) -> str:
+    """`cctrack push` to an OTLP/HTTP endpoint, recorded in otlp.json."""
+
+    def send(since: datetime) -> str:
+        sent = export(url, textfile, hostname, headers_file, since, now)
+        return f"cctrack push: {sent} metrics of {textfile.name} -> {url} (OTLP)"
+
+    return recorded(data_dir, OTLP_STATUS_FILE, now, send)
