@@ -243,61 +243,53 @@ def sinks(settings: Settings) -> bool:
 
 
 def do_push(settings: Settings) -> int:
-    """The textfile to each sink that is set; each one's failure is a step of its own."""
+    """The textfile to each sink that is set, each one's outcome recorded in its status file
+    (exported by the next analyze); each one's failure is a step of its own."""
     from functools import partial
 
     from cctrack.otlp import otlp_textfile
-    from cctrack.push import push_textfile
+    from cctrack.push import (
+        OTLP_STATUS_FILE,
+        REMOTE_WRITE_STATUS_FILE,
+        STATUS_FILE,
+        push_textfile,
+        recorded,
+    )
     from cctrack.remote_write import remote_write_textfile
 
-    def to_gateway(url: str) -> int:
+    def to(url: str, status_file: str, send: Callable[..., str]) -> int:
+        at = now()
+        textfile, hostname = settings.textfile_path, settings.hostname
         log(
-            push_textfile(
-                url,
-                settings.textfile_path,
+            recorded(
                 settings.data_dir,
-                settings.hostname,
-                settings.user,
-                settings.pushgateway_auth_file,
-                now(),
-            )
-        )
-        return 0
-
-    def to_remote_write(url: str) -> int:
-        log(
-            remote_write_textfile(
-                url,
-                settings.textfile_path,
-                settings.data_dir,
-                settings.hostname,
-                settings.remote_write_auth_file,
-                now(),
-            )
-        )
-        return 0
-
-    def to_otlp(url: str) -> int:
-        log(
-            otlp_textfile(
-                url,
-                settings.textfile_path,
-                settings.data_dir,
-                settings.hostname,
-                settings.otlp_headers_file,
-                now(),
+                status_file,
+                at,
+                lambda since: send(url, textfile, hostname, since=since, now=at),
             )
         )
         return 0
 
     codes = [0]
-    for url, send in (
-        (settings.pushgateway_url, to_gateway),
-        (settings.remote_write_url, to_remote_write),
-        (settings.otlp_endpoint, to_otlp),
+    for url, status_file, send in (
+        (
+            settings.pushgateway_url,
+            STATUS_FILE,
+            partial(push_textfile, user=settings.user, credentials=settings.pushgateway_auth_file),
+        ),
+        (
+            settings.remote_write_url,
+            REMOTE_WRITE_STATUS_FILE,
+            partial(remote_write_textfile, credentials=settings.remote_write_auth_file),
+        ),
+        (
+            settings.otlp_endpoint,
+            OTLP_STATUS_FILE,
+            partial(otlp_textfile, credentials=settings.otlp_headers_file),
+        ),
     ):
         if url:
-            codes.append(step("push", partial(send, url)))
+            codes.append(step("push", partial(to, url, status_file, send)))
     return max(codes)
 
 
@@ -478,6 +470,11 @@ ProfileOption = Annotated[
         help="Which profile ([profiles.NAME]); default: default.",
         callback=check_profile,
     ),
+]
+# For the editor's commands (statusline, hook): checked by the command, which never fails
+# the editor, not by the option.
+EditorProfileOption = Annotated[
+    str, typer.Option("--profile", help="Which profile ([profiles.NAME]); default: default.")
 ]
 
 
@@ -830,10 +827,7 @@ def statusline(
             show_default=False,
         ),
     ] = None,
-    # Checked below, not by the option: a status line never fails the editor.
-    profile: Annotated[
-        str, typer.Option("--profile", help="Which profile ([profiles.NAME]); default: default.")
-    ] = DEFAULT_PROFILE,
+    profile: EditorProfileOption = DEFAULT_PROFILE,
     tools: ToolsOption = "claude,codex",
 ) -> None:
     """A Claude Code statusLine command: store the rate_limits snapshot and print a
@@ -858,9 +852,7 @@ def statusline(
 @with_options("data_dir")
 def hook(
     flags: dict[str, Any],
-    profile: Annotated[
-        str, typer.Option("--profile", help="Which profile ([profiles.NAME]); default: default.")
-    ] = DEFAULT_PROFILE,
+    profile: EditorProfileOption = DEFAULT_PROFILE,
     tools: ToolsOption = "claude,codex",
 ) -> None:
     """A UserPromptSubmit hook for Claude Code and Codex: prints one line into the agent's

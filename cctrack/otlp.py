@@ -16,11 +16,9 @@ from typing import Any
 from cctrack import __version__
 from cctrack.errors import CctrackError
 from cctrack.push import (
-    OTLP_STATUS_FILE,
     PUSH_DEADLINE,
     check_url,
     read_private,
-    recorded,
     textfile_families,
 )
 
@@ -135,15 +133,12 @@ def export(
 def otlp_textfile(
     url: str,
     textfile: Path,
-    data_dir: Path,
     hostname: str,
-    headers_file: Path | None,
+    *,
+    credentials: Path | None,
+    since: datetime,
     now: datetime,
 ) -> str:
-    """`cctrack push` to an OTLP/HTTP endpoint, recorded in otlp.json."""
-
-    def send(since: datetime) -> str:
-        sent = export(url, textfile, hostname, headers_file, since, now)
-        return f"cctrack push: {sent} metrics of {textfile.name} -> {url} (OTLP)"
-
-    return recorded(data_dir, OTLP_STATUS_FILE, now, send)
+    """`cctrack push` to an OTLP/HTTP endpoint: cumulative sums start at `since`."""
+    sent = export(url, textfile, hostname, credentials, since, now)
+    return f"cctrack push: {sent} metrics of {textfile.name} -> {url} (OTLP)"

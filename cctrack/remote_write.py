@@ -23,9 +23,7 @@ from cctrack.errors import CctrackError
 from cctrack.push import (
     JOB,
     PUSH_TIMEOUT,
-    REMOTE_WRITE_STATUS_FILE,
     read_basic_auth,
-    recorded,
     send_with_retries,
     textfile_samples,
 )
@@ -126,12 +124,14 @@ def remote_write(
 
 
 def remote_write_textfile(
-    url: str, textfile: Path, data_dir: Path, hostname: str, auth_file: Path | None, now: datetime
+    url: str,
+    textfile: Path,
+    hostname: str,
+    *,
+    credentials: Path | None,
+    since: datetime,
+    now: datetime,
 ) -> str:
-    """`cctrack push` to a remote write endpoint, recorded in remote-write.json."""
-
-    def send(since: datetime) -> str:
-        sent = remote_write(url, textfile, hostname, auth_file, now)
-        return f"cctrack push: {sent} series of {textfile.name} -> {url} (remote write)"
-
-    return recorded(data_dir, REMOTE_WRITE_STATUS_FILE, now, send)
+    """`cctrack push` to a remote write endpoint: every sample, stamped `now`."""
+    sent = remote_write(url, textfile, hostname, credentials, now)
+    return f"cctrack push: {sent} series of {textfile.name} -> {url} (remote write)"

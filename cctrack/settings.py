@@ -470,34 +470,27 @@ def parse_thresholds(value: Any) -> tuple[float, ...]:
     return thresholds
 
 
-def parse_share(key: str) -> Callable[[Any], float]:
-    """A setting that is one share in (0, 1], such as 0.9."""
+def number_in(key: str, fits: Callable[[float], bool], rule: str) -> Callable[[Any], float]:
+    """A setting that is one number, checked by `fits`; `rule` says what fits."""
 
     def parse(value: Any) -> float:
         try:
-            share = float(value)
+            number = float(value)
         except (TypeError, ValueError):
-            share = -1.0
-        if isinstance(value, bool) or not 0 < share <= 1:
-            raise CctrackError(f"{key} must be a share between 0 and 1, such as 0.9", EXIT_USAGE)
-        return share
+            number = float("nan")
+        if isinstance(value, bool) or not fits(number):
+            raise CctrackError(f"{key} must be {rule}", EXIT_USAGE)
+        return number
 
     return parse
+
+
+def parse_share(key: str) -> Callable[[Any], float]:
+    return number_in(key, lambda n: 0 < n <= 1, "a share between 0 and 1, such as 0.9")
 
 
 def parse_minutes(key: str) -> Callable[[Any], float]:
-    """A setting that is minutes, 0 for off, at most a week."""
-
-    def parse(value: Any) -> float:
-        try:
-            minutes = float(value)
-        except (TypeError, ValueError):
-            minutes = -1.0
-        if isinstance(value, bool) or not 0 <= minutes <= 7 * 24 * 60:
-            raise CctrackError(f"{key} must be minutes from 0 (off) to 10080", EXIT_USAGE)
-        return minutes
-
-    return parse
+    return number_in(key, lambda n: 0 <= n <= 7 * 24 * 60, "minutes from 0 (off) to 10080")
 
 
 def parse_days(value: Any) -> int:

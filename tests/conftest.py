@@ -178,6 +178,13 @@ class Env:
     def token_records(self) -> list[dict[str, Any]]:
         return [r for r in self.all_records() if r.get("kind") == "tokens"]
 
+    def write_config(self, text: str) -> Path:
+        """The user's ~/.config/cctrack/config.toml, with this text."""
+        path = Path(self.vars["XDG_CONFIG_HOME"]) / "cctrack" / "config.toml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        return path
+
     def write_token_logs(self) -> None:
         from datetime import datetime, timezone
 
@@ -332,6 +339,53 @@ def quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     from cctrack import process
 
     monkeypatch.setattr(process, "BACKOFF_FIRST", 0.05)
+
+
+@dataclass
+class Receiver:
+    """A loopback HTTP server that records each POST and answers 200 (or what it is told)."""
+
+    url: str
+    requests: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+    answers: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+
+    def headers(self, index: int = -1) -> dict[str, str]:
+        """A request's headers, names in lower case."""
+        return {k.lower(): v for k, v in self.requests[index][0].items()}
+
+
+@pytest.fixture
+def receivers() -> Iterator[list[Receiver]]:
+    """Two Receivers (the second, say, where a redirect would lead)."""
+    found, servers = [], []
+    for _ in range(2):
+        receiver = Receiver("")
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            mine = receiver
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                self.mine.requests.append((dict(self.headers), body))
+                status, headers = self.mine.answers.pop(0) if self.mine.answers else (200, {})
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        receiver.url = f"http://127.0.0.1:{server.server_port}"
+        threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True).start()
+        servers.append(server)
+        found.append(receiver)
+    yield found
+    for server in servers:
+        server.shutdown()
+        server.server_close()
 
 
 @pytest.fixture

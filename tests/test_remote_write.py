@@ -5,64 +5,16 @@ tests/test_system_push.py)."""
 from __future__ import annotations
 
 import base64
-import http.server
 import json
 import os
 import pwd
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import cramjam
 import pytest
-from conftest import Env, free_port, sample
+from conftest import Env, Receiver, free_port, sample
 
 USER = pwd.getpwuid(os.geteuid()).pw_name
-
-
-@dataclass
-class Receiver:
-    url: str
-    requests: list[dict[str, Any]] = field(default_factory=list)
-    answers: list[tuple[int, dict[str, str]]] = field(default_factory=list)
-
-
-@pytest.fixture
-def receivers() -> Iterator[list[Receiver]]:
-    """Two loopback HTTP servers that record each request and answer 204 (or what they are
-    told to)."""
-    found: list[Receiver] = []
-    servers = []
-    for _ in range(2):
-        receiver = Receiver("")
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            mine = receiver
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                self.mine.requests.append({"headers": dict(self.headers), "body": body})
-                status, headers = self.mine.answers.pop(0) if self.mine.answers else (204, {})
-                self.send_response(status)
-                for key, value in headers.items():
-                    self.send_header(key, value)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        receiver.url = f"http://127.0.0.1:{server.server_port}/api/v1/write"
-        threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True).start()
-        servers.append(server)
-        found.append(receiver)
-    yield found
-    for server in servers:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture(autouse=True)
@@ -74,12 +26,6 @@ def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(push, "PUSH_RETRY_FOR", 0.5)
 
 
-def config(env: Env, text: str) -> None:
-    path = Path(env.vars["XDG_CONFIG_HOME"]) / "cctrack" / "config.toml"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-
-
 def test_one_snappy_protobuf_post_with_the_remote_write_headers(
     env: Env, receivers: list[Receiver]
 ) -> None:
@@ -88,12 +34,12 @@ def test_one_snappy_protobuf_post_with_the_remote_write_headers(
     done = env.run("run", "--remote-write-url", receiver.url)
     assert done.returncode == 0, done.stderr
     (request,) = receiver.requests
-    headers = request["headers"]
-    assert headers["Content-Encoding"] == "snappy"
-    assert headers["Content-Type"] == "application/x-protobuf"
-    assert headers["X-Prometheus-Remote-Write-Version"] == "0.1.0"
-    assert "Authorization" not in headers
-    body = bytes(cramjam.snappy.decompress_raw(request["body"]))
+    headers = receiver.headers()
+    assert headers["content-encoding"] == "snappy"
+    assert headers["content-type"] == "application/x-protobuf"
+    assert headers["x-prometheus-remote-write-version"] == "0.1.0"
+    assert "authorization" not in headers
+    body = bytes(cramjam.snappy.decompress_raw(request[1]))
     # Every series names itself and carries the group's labels.
     assert b"cctrack_codex_usage_ratio" in body and b"testbox" in body and b"cctrack" in body
 
@@ -131,7 +77,7 @@ def test_basic_auth_only_from_a_private_file_and_never_along_a_redirect(
     auth = tmp_path / "auth"
     auth.write_text("writer:s3cret-pw\n")
     auth.chmod(0o644)
-    config(env, f'remote_write_auth_file = "{auth}"\n')
+    env.write_config(f'remote_write_auth_file = "{auth}"\n')
     loose = env.run("run", "--remote-write-url", first.url)
     assert loose.returncode == 1 and "readable by you alone" in loose.stderr
     assert "s3cret-pw" not in loose.stderr and first.requests == []
@@ -140,7 +86,7 @@ def test_basic_auth_only_from_a_private_file_and_never_along_a_redirect(
     auth.chmod(0o600)
     assert env.run("run", "--remote-write-url", first.url).returncode == 0
     expected = "Basic " + base64.b64encode(b"writer:s3cret-pw").decode()
-    assert first.requests[-1]["headers"]["Authorization"] == expected
+    assert first.headers()["authorization"] == expected
     first.answers = [(307, {"Location": elsewhere.url})]
     moved = env.run("run", "--remote-write-url", first.url)
     assert moved.returncode == 1 and elsewhere.requests == []

@@ -342,18 +342,23 @@ def query(base: str, expr: str) -> list:
 
 @contextlib.contextmanager
 def running_prometheus(
-    tmp_path: Path, job: str, target: str, honor_labels: bool = False
+    tmp_path: Path, job: str = "", target: str = "", honor_labels: bool = False
 ) -> Iterator[str]:
-    """The real prometheus on 127.0.0.1 scraping one target every second; yields its URL."""
+    """The real prometheus on 127.0.0.1, with the shipped rules, scraping one target every
+    second; without a target, scraping nothing and receiving remote writes. Yields its URL."""
     prometheus = require_binary("prometheus")
     config = tmp_path / "prometheus.yml"
     honor = "    honor_labels: true\n" if honor_labels else ""
     # The shipped rules too: their recorded names are queried like any series.
     rules = "".join(f"  - {DEPLOY / 'prometheus' / name}\n" for name in RULE_FILES)
-    config.write_text(
-        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
-        f"rule_files:\n{rules}scrape_configs:\n  - job_name: {job}\n{honor}"
+    scrape = (
+        f"scrape_configs:\n  - job_name: {job}\n{honor}"
         f"    static_configs:\n      - targets: ['{target}']\n"
+        if target
+        else ""
+    )
+    config.write_text(
+        f"global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n{rules}{scrape}"
     )
     port = free_port()
     process = subprocess.Popen(
@@ -362,6 +367,7 @@ def running_prometheus(
             f"--config.file={config}",
             f"--storage.tsdb.path={tmp_path / 'tsdb'}",
             f"--web.listen-address=127.0.0.1:{port}",
+            *([] if target else ["--web.enable-remote-write-receiver"]),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

@@ -3,21 +3,18 @@ real prometheus with honor_labels: two machines' metrics, told apart by instance
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import pwd
 import re
-import subprocess
 import time
 import urllib.request
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from builders import plan_history
-from conftest import Env, free_port, require_binary, sample, wait_for_http
+from conftest import Env, free_port, sample
 from test_system_deploy import assert_every_dashboard_query_has_data, query, running_prometheus
 
 USER = pwd.getpwuid(os.geteuid()).pw_name
@@ -136,34 +133,6 @@ def test_basic_auth_comes_only_from_a_file_of_the_owner(env: Env, tmp_path: Path
     assert "must be https:// when pushgateway_auth_file is set" in plain.stderr
 
 
-@contextlib.contextmanager
-def remote_write_receiver(tmp_path: Path) -> Iterator[str]:
-    """The real prometheus on 127.0.0.1 with its remote write receiver on, scraping nothing;
-    yields its URL."""
-    prometheus = require_binary("prometheus")
-    config = tmp_path / "receiver.yml"
-    config.write_text("global:\n  scrape_interval: 1m\n")
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            prometheus,
-            f"--config.file={config}",
-            f"--storage.tsdb.path={tmp_path / 'receiver-tsdb'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--web.enable-remote-write-receiver",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_http(f"{base}/-/ready", process)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-
-
 def textfile_series(text: str) -> dict[tuple[tuple[str, str], ...], float]:
     from prometheus_client.parser import text_string_to_metric_families
 
@@ -181,7 +150,7 @@ def test_remote_write_delivers_the_same_series_to_a_real_prometheus(
 ) -> None:
     env.use_fixed_tools()
     env.write_token_logs()
-    with remote_write_receiver(tmp_path) as base:
+    with running_prometheus(tmp_path) as base:  # a remote write receiver
         url = f"{base}/api/v1/write"
         for _ in range(2):  # counters arrive cumulative, as the textfile has them
             done = env.run("run", "--remote-write-url", url)
