@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from cctrack.evidence import Counts
 from cctrack.records import DEFAULT_PROFILE, SOURCE_TOOLS, Bucket, Extras, SpendLimit, Window
@@ -45,8 +46,7 @@ MIN_SLOPE_SPAN = timedelta(minutes=15)
 RUN_OUT_BASES = ("recent", "window")
 
 
-@dataclass(frozen=True)
-class RunOut:
+class RunOut(NamedTuple):
     """When a window's limit is used up at the current rate, if that is before it resets.
     basis "recent": the slope of the last hour's snapshots (at least MIN_SLOPE_SPAN of
     them); "window": the average rate since the window began."""

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from cctrack.errors import EXIT_USAGE, CctrackError
 from cctrack.evidence import Limits
@@ -104,8 +104,7 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
 
-@dataclass(frozen=True)
-class HookRules:
+class HookRules(NamedTuple):
     """When `cctrack hook` tells the agent (settings `hook_*`, docs/settings.md)."""
 
     threshold: float = 0.9
@@ -150,7 +149,7 @@ class Settings:
     token_counters: bool = True
     prices: tuple[Price, ...] = ()
     claude_more_homes: tuple[Path, ...] = ()
-    hook: HookRules = field(default_factory=HookRules)
+    hook: HookRules = HookRules()  # noqa: RUF009 (a NamedTuple: immutable)
 
     @property
     def profiles(self) -> tuple[Profile, ...]:
@@ -648,7 +647,7 @@ SETTINGS = (
         "share used at which `cctrack hook` tells the agent about a window",
         "0.9",
         parse=parse_share("hook_threshold"),
-        fallback=HookRules.threshold,
+        fallback=HookRules().threshold,
     ),
     Setting(
         "hook_use_it_minutes",
@@ -656,14 +655,14 @@ SETTINGS = (
         "its reset (0: never)",
         "0",
         parse=parse_minutes("hook_use_it_minutes"),
-        fallback=HookRules.use_it_minutes,
+        fallback=HookRules().use_it_minutes,
     ),
     Setting(
         "hook_use_it_left",
         '"much unused" for that notice: at least this share left',
         "0.5",
         parse=parse_share("hook_use_it_left"),
-        fallback=HookRules.use_it_left,
+        fallback=HookRules().use_it_left,
     ),
     Setting(
         "event_reset_move_minutes",
