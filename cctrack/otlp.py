@@ -22,6 +22,16 @@ from cctrack.push import (
     textfile_families,
 )
 
+# cctrack's Claude counters under the names of Claude Code's own OpenTelemetry export, with
+# its spelling of the token types; deploy/prometheus/otel-names.yml records the same for
+# Prometheus. The GenAI conventions' gen_ai.client.token.usage is a histogram per request,
+# which counters cannot honestly become: it is left to the recording rules' sum.
+CLAUDE_CODE_NAMES = {
+    "cctrack_claude_tokens": ("claude_code.token.usage", "tokens"),
+    "cctrack_claude_cost_usd": ("claude_code.cost.usage", "USD"),
+}
+CLAUDE_CODE_TYPES = {"cache_read": "cacheRead", "cache_creation": "cacheCreation"}
+
 
 def read_headers(path: Path) -> dict[str, str]:
     """`Name: value` lines (an API key header) from a private file."""
@@ -53,22 +63,34 @@ def metrics_data(textfile: Path, hostname: str, since: datetime, now: datetime) 
 
     start, at = int(since.timestamp() * 1e9), int(now.timestamp() * 1e9)
 
-    def points(family: Any) -> Iterator[Any]:
+    def points(family: Any, claude_code: bool = False) -> Iterator[Any]:
         for sample in family.samples:
             attributes = {k: v for k, v in sample.labels.items() if v}
+            if claude_code:
+                kind = attributes.get("type", "")
+                attributes["source"] = "cctrack"
+                if kind:
+                    attributes["type"] = CLAUDE_CODE_TYPES.get(kind, kind)
             yield NumberDataPoint(attributes, start, at, float(sample.value))
+
+    def cumulative(family: Any, claude_code: bool = False) -> Any:
+        return Sum(list(points(family, claude_code)), AggregationTemporality.CUMULATIVE, True)
 
     metrics = []
     for family in textfile_families(textfile):
         if not family.samples:
             continue
         if family.type == "counter":
-            data: Any = Sum(list(points(family)), AggregationTemporality.CUMULATIVE, True)
-            name = family.name
+            metrics.append(Metric(family.name, family.documentation, "", cumulative(family)))
         else:
             # An info family's samples are named `…_info`, as a scrape shows them.
-            data, name = Gauge(list(points(family))), family.samples[0].name
-        metrics.append(Metric(name, family.documentation, "", data))
+            data = Gauge(list(points(family)))
+            metrics.append(Metric(family.samples[0].name, family.documentation, "", data))
+        if family.name in CLAUDE_CODE_NAMES:
+            # Also under Claude Code's own names, which dashboards query (docs/metrics.md).
+            name, unit = CLAUDE_CODE_NAMES[family.name]
+            data = cumulative(family, claude_code=True)
+            metrics.append(Metric(name, f"{family.documentation} (counted by cctrack)", unit, data))
     resource = Resource.create({"service.name": "cctrack", "host.name": hostname})
     scope = InstrumentationScope("cctrack", __version__)
     return MetricsData([ResourceMetrics(resource, [ScopeMetrics(scope, metrics, "")], "")])

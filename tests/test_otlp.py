@@ -70,6 +70,16 @@ def test_counters_go_as_cumulative_sums_from_one_start_and_gauges_as_gauges(
         assert point.as_double == sample(
             text, "cctrack_claude_tokens_total", model=labels["model"], type=labels["type"]
         )
+    # Also under Claude Code's own names, marked as cctrack's, with its type spellings.
+    usage = metrics["claude_code.token.usage"]
+    assert usage.unit == "tokens" and usage.sum.is_monotonic
+    types = {attributes(p)["type"] for p in usage.sum.data_points}
+    assert types == {"input", "output", "cacheRead", "cacheCreation"}
+    assert {attributes(p)["source"] for p in usage.sum.data_points} == {"cctrack"}
+    assert sum(p.as_double for p in usage.sum.data_points) == sum(
+        p.as_double for p in tokens.data_points
+    )
+    assert metrics["claude_code.cost.usage"].unit == "USD"
     # One start for every export of a series: a backend sees one cumulative series.
     starts = {
         p.start_time_unix_nano for p in by_name(first)["cctrack_claude_tokens"].sum.data_points
