@@ -116,7 +116,7 @@ def export(
     now: datetime,
 ) -> int:
     """POST the textfile's metrics to the OTLP/HTTP endpoint; how many metrics."""
-    check_url(url, headers_file is not None, "otlp_endpoint", "otlp_headers_file")
+    check_url(url, headers_file is not None, "otlp_endpoint")
     try:
         import requests
         from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
@@ -137,14 +137,16 @@ def export(
     )
     reasons = Reasons()
     log = logging.getLogger("opentelemetry.exporter.otlp.proto.http")
+    # Its lines are the reason said in cctrack's one line, not printed beside it.
     log.addHandler(reasons)
-    log.propagate = False
+    log.propagate, propagated = False, log.propagate
     try:
         result = exporter.export(data, timeout_millis=PUSH_DEADLINE * 1000)
     except requests.RequestException as exc:
         raise CctrackError(f"OTLP export to {url} failed: {exc}") from None
     finally:
         log.removeHandler(reasons)
+        log.propagate = propagated
         exporter.shutdown()
     if result != MetricExportResult.SUCCESS:
         why = reasons.said[-1] if reasons.said else "the endpoint refused it"

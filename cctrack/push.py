@@ -6,6 +6,10 @@ vanish there too.
 It is a job of its own so that analyze never needs the network (its unit has none) and the
 job locks never wait on it. How pushes went is kept in `push.json` in the data directory;
 analyze exports it with the next textfile, so the Pushgateway gets it one push later.
+
+What every sink of `cctrack push` shares lives here too (remote_write.py and otlp.py use
+it): the textfile parsed back, credentials from private files, retries within a deadline,
+and a status file per sink.
 """
 
 from __future__ import annotations
@@ -96,16 +100,16 @@ def read_basic_auth(path: Path, key: str = "pushgateway_auth_file") -> tuple[str
     return user, password
 
 
-def check_url(
-    url: str, with_auth: bool, key: str = "pushgateway_url", auth_key: str | None = None
-) -> None:
-    auth_key = auth_key or key.replace("_url", "_auth_file")
+def check_url(url: str, with_auth: bool, key: str = "pushgateway_url") -> None:
+    """A sink's URL (the setting `key`): http(s), and https when credentials go with it."""
+    from cctrack.settings import AUTH_FILES
+
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise CctrackError(f"{key} {url!r} must be an http:// or https:// URL")
     if with_auth and parts.scheme == "http" and not is_loopback(parts.hostname):
         raise CctrackError(
-            f"{key} must be https:// when {auth_key} is set: "
+            f"{key} must be https:// when {AUTH_FILES[key]} is set: "
             "plain http shows the credentials to the network"
         )
 

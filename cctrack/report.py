@@ -43,7 +43,6 @@ def pace_ratio(window: Window, at: datetime) -> float | None:
 
 # The recent slope needs snapshots this far apart; before that, the window's average rate.
 MIN_SLOPE_SPAN = timedelta(minutes=15)
-RUN_OUT_BASES = ("recent", "window")
 
 
 class RunOut(NamedTuple):
