@@ -308,9 +308,9 @@ AUTH_FILES = {
 
 
 def sink_url(key: str) -> Callable[[Any], str]:
-    """A sink's URL (pushgateway_url, remote_write_url), which must not carry a user or
-    password: they would show in every log line and in `ps`. Their place is the sink's
-    auth file."""
+    """A sink's URL (pushgateway_url, remote_write_url, otlp_endpoint): http(s), without a
+    user or password, which would show in every log line and in `ps`; their place is the
+    sink's auth file."""
 
     def parse(url: Any) -> str:
         import urllib.parse
@@ -319,6 +319,8 @@ def sink_url(key: str) -> Callable[[Any], str]:
             parts = urllib.parse.urlsplit(str(url))
         except ValueError:
             raise CctrackError(f"{key} is not a URL", EXIT_USAGE) from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise CctrackError(f"{key} {url!r} must be an http:// or https:// URL", EXIT_USAGE)
         if "@" in parts.netloc:
             raise CctrackError(
                 f"{key} carries a user or password, which would show in logs and in the "

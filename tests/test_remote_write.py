@@ -92,3 +92,7 @@ def test_basic_auth_only_from_a_private_file_and_never_along_a_redirect(
     assert moved.returncode == 1 and elsewhere.requests == []
     in_url = env.run("run", "--remote-write-url", "https://writer:pw@write.example.net/w")
     assert in_url.returncode == 2 and "set remote_write_auth_file" in in_url.stderr
+    for wrong in ("ftp://write.example.net/w", "write.example.net/w"):
+        refused = env.run("push", "--remote-write-url", wrong)
+        assert refused.returncode == 2, refused.stderr
+        assert "must be an http:// or https:// URL" in refused.stderr
