@@ -15,7 +15,7 @@ from cctrack.errors import CctrackError
 from cctrack.files import locked, private_dir, ready_dir, remove_stale_temps, write_atomic
 from cctrack.push import OTLP_STATUS_FILE, REMOTE_WRITE_STATUS_FILE, load_status
 from cctrack.records import qualified
-from cctrack.report import Report, build_report
+from cctrack.report import ProjectNaming, Report, build_report
 from cctrack.settings import Settings
 from cctrack.state import State
 from cctrack.store import DAY_FILE, STORE_LOCK
@@ -157,6 +157,7 @@ def analyze(settings: Settings, now: datetime, rebuild: bool = False) -> Outcome
                 if settings.remote_write_url
                 else None,
                 otlp=load_status(data_dir, OTLP_STATUS_FILE) if settings.otlp_endpoint else None,
+                naming=ProjectNaming(settings.token_projects, settings.project_names),
             )
             unpriced = newly_unpriced(report, stored.state)
             path = textfile.write(target / settings.textfile_name, report)

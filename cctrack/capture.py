@@ -87,7 +87,14 @@ def scan_profile(settings: Settings, profile: Profile, now: datetime) -> list[Sc
         else (profile.codex_home,)
         for source in settings.sources
     }
-    return scan_tokens(Path(settings.data_dir), profile.name, homes, settings.hostname, now)
+    return scan_tokens(
+        Path(settings.data_dir),
+        profile.name,
+        homes,
+        settings.hostname,
+        now,
+        projects=settings.token_projects > 0,
+    )
 
 
 def scan_job(settings: Settings, profile: Profile, now: datetime) -> process.Job:

@@ -437,11 +437,13 @@ def show(
 ) -> None:
     """What the latest analysis says: per tool and window, used, pace, time to reset, age
     of the data."""
+    from cctrack.report import ProjectNaming
     from cctrack.show import show as show_report
 
     settings = settings_from(flags)
     profiles = tuple(profile.name for profile in settings.profiles)
-    typer.echo(show_report(settings.data_dir, settings.sources, as_json, now(), profiles))
+    naming = ProjectNaming(settings.token_projects, settings.project_names)
+    typer.echo(show_report(settings.data_dir, settings.sources, as_json, now(), profiles, naming))
 
 
 def _status_tool(source: str, flags: dict[str, Any]) -> None:
@@ -785,15 +787,28 @@ def tokens(
     tool: ToolFilter = None,
     as_json: JsonOption = False,
     as_csv: CsvOption = False,
+    by: Annotated[
+        str,
+        typer.Option(
+            "--by",
+            help="model, or project (with token_projects on, from when it was turned on).",
+        ),
+    ] = "model",
 ) -> None:
     """Tokens per day (local time) and model, from the token records that capture appends:
     the numbers `ccusage daily` shows, without reading the transcripts again."""
     from cctrack.history import render_token_days, token_days
+    from cctrack.report import ProjectNaming
 
+    if by not in ("model", "project"):
+        raise CctrackError(f"unknown --by {by!r}; choose model or project", EXIT_USAGE)
     settings = settings_from(flags)
     chosen = one_tool(tool)
-    rows = token_days(settings.data_dir, parse_since(since), chosen)
-    typer.echo(render_token_days(rows, output_format(as_json, as_csv)))
+    naming = ProjectNaming(settings.token_projects, settings.project_names)
+    rows = token_days(
+        settings.data_dir, parse_since(since), chosen, naming if by == "project" else None
+    )
+    typer.echo(render_token_days(rows, output_format(as_json, as_csv), by))
 
 
 @app.command("claude-status")

@@ -22,6 +22,7 @@ from cctrack.records import (
     record_profile,
     strict_loads,
 )
+from cctrack.report import ProjectNaming
 from cctrack.state import State, TokenState
 from cctrack.timefmt import duration, format_precise, format_time, parse_time
 from cctrack.tokens.rules import window_measure
@@ -307,9 +308,16 @@ def token_records(data_dir: Path) -> list[TokenRecord]:
     return sorted(found, key=lambda record: record.seq_no)
 
 
-def token_days(data_dir: Path, since: datetime | None, tool: str | None) -> list[TokenDay]:
+def token_days(
+    data_dir: Path,
+    since: datetime | None,
+    tool: str | None,
+    naming: ProjectNaming | None = None,
+) -> list[TokenDay]:
     """Tokens per local day and model, folded from the token records by the same rules as
-    the counters (state.TokenState): what `ccusage daily` reports, from the records."""
+    the counters (state.TokenState): what `ccusage daily` reports, from the records. With
+    `naming`, per day and project instead (in the `model` column), from the records'
+    project rows: days counted before projects were have none."""
     gates: dict[tuple[str, str], TokenState] = {}
     days: dict[tuple[str, str], dict[tuple[str, str], list[int]]] = {}
     first_day = since.astimezone().date().isoformat() if since else ""
@@ -323,9 +331,17 @@ def token_days(data_dir: Path, since: datetime | None, tool: str | None) -> list
         if accepted is None:
             days[key] = {}
         table = days.setdefault(key, {})
-        for minute, model, *counts in record.rows:
+        found = (
+            [
+                (minute, naming.name(project), *counts)
+                for minute, project, _, *counts in record.projects
+            ]
+            if naming is not None
+            else record.rows
+        )
+        for minute, group, *counts in found:
             day = datetime.fromtimestamp(minute * 60).date().isoformat()
-            row = table.setdefault((day, model), [0] * len(counts))
+            row = table.setdefault((day, group), [0] * len(counts))
             for i, count in enumerate(counts):
                 row[i] += count
     return sorted(
@@ -336,7 +352,8 @@ def token_days(data_dir: Path, since: datetime | None, tool: str | None) -> list
     )
 
 
-def render_token_days(rows: list[TokenDay], fmt: str) -> str:
+def render_token_days(rows: list[TokenDay], fmt: str, group: str = "model") -> str:
+    """The days' rows; `group` names what the rows are per (model, or project)."""
     if fmt == "json":
         return "\n".join(
             json.dumps(
@@ -344,7 +361,7 @@ def render_token_days(rows: list[TokenDay], fmt: str) -> str:
                     "date": r.date,
                     "tool": r.tool,
                     "profile": r.profile,
-                    "model": r.model,
+                    group: r.model,
                     "tokens": r.by_type(),
                     "total": window_measure(r.tool, r.counts),
                 }
@@ -353,9 +370,9 @@ def render_token_days(rows: list[TokenDay], fmt: str) -> str:
         )
     if fmt == "csv":
         return _csv(
-            TOKEN_COLUMNS,
+            tuple(group if c == "model" else c for c in TOKEN_COLUMNS),
             (
-                {"date": r.date, "tool": r.tool, "profile": r.profile, "model": r.model}
+                {"date": r.date, "tool": r.tool, "profile": r.profile, group: r.model}
                 | {"type": kind, "tokens": count}
                 for r in rows
                 for kind, count in r.by_type().items()

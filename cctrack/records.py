@@ -450,6 +450,8 @@ _EPOCH_ID = re.compile(r"^[0-9a-f]{16}$")
 TOKEN_KIND = "tokens"
 # (minute since the epoch, model, change of each of the tool's four token types)
 TokenRow = tuple[int, str, int, int, int, int]
+# (minute, project, model, counts…): a project is the session's working directory.
+ProjectRow = tuple[Any, ...]
 
 
 def model_label(value: str) -> str | None:
@@ -486,12 +488,16 @@ class TokenRecord:
     rows: tuple[TokenRow, ...]
     profile: str = DEFAULT_PROFILE
     v: int = field(default=RECORD_VERSION)
+    # The same counts per project as well, when projects are counted (token_projects).
+    projects: tuple[ProjectRow, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         obj = _envelope(self, True)
         obj["kind"] = TOKEN_KIND
         obj["scan"] = [self.store, self.scan, self.part]
         obj["tokens"] = [list(row) for row in self.rows]
+        if self.projects:
+            obj["projects"] = [list(row) for row in self.projects]
         return obj
 
     def to_line(self) -> bytes:
@@ -516,16 +522,17 @@ class TokenRecord:
         rows = []
         for row in obj["tokens"]:
             minute, model, *counts = row
-            if len(counts) == 4 < len(types):
-                counts = [*counts, 0]  # written before the later types were counted apart
-            if type(minute) is not int or not 0 <= minute < 1 << 40 or len(counts) != len(types):
-                raise ValueError("bad token row")
-            if not isinstance(model, str) or model_label(model) is None:
-                raise ValueError("bad model name")
-            if not all(type(n) is int and abs(n) <= MAX_COUNT for n in counts):
-                # Past the bound, one row is refused; the record's other rows still count.
-                continue
-            rows.append((minute, model, *counts))
+            checked = _token_counts(minute, model, counts, types)
+            if checked is not None:
+                rows.append((minute, model, *checked))
+        projects = []
+        for row in obj.get("projects", ()):
+            minute, project, model, *counts = row
+            if not isinstance(project, str) or len(project) > MAX_PROJECT:
+                raise ValueError("bad project")
+            checked = _token_counts(minute, model, counts, types)
+            if checked is not None:
+                projects.append((minute, project, model, *checked))
         return cls(
             seq_no=obj["seq_no"] if numbered else 0,
             timestamp=parse_time(obj["timestamp"]),
@@ -536,7 +543,28 @@ class TokenRecord:
             part=part,
             rows=tuple(rows),
             profile=record_profile(obj),
+            projects=tuple(projects),
         )
+
+
+# A working directory longer than this is no project name anyone reads.
+MAX_PROJECT = 4096
+
+
+def _token_counts(
+    minute: Any, model: Any, counts: list[Any], types: tuple[str, ...]
+) -> list[int] | None:
+    """A row's counts, checked (ValueError for a row that is not one); None for one past
+    the bound, which is refused alone: the record's other rows still count."""
+    if len(counts) == 4 < len(types):
+        counts = [*counts, 0]  # written before the later types were counted apart
+    if type(minute) is not int or not 0 <= minute < 1 << 40 or len(counts) != len(types):
+        raise ValueError("bad token row")
+    if not isinstance(model, str) or model_label(model) is None:
+        raise ValueError("bad model name")
+    if not all(type(n) is int and abs(n) <= MAX_COUNT for n in counts):
+        return None
+    return counts
 
 
 def record_profile(obj: dict[str, Any]) -> str:

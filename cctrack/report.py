@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import PurePosixPath
 from typing import NamedTuple
 
 from cctrack.evidence import Counts
@@ -107,11 +108,40 @@ class WindowReport:
 @dataclass(frozen=True)
 class WindowTokens:
     """Tokens this host's logs show since the window began, and per percent of it used
-    (None below MIN_USED_FOR_TOKENS_PER_PERCENT)."""
+    (None below MIN_USED_FOR_TOKENS_PER_PERCENT); with projects counted, the window's top
+    projects and their tokens, the rest as `other`."""
 
     window: str
     tokens: int
     per_percent: float | None
+    projects: tuple[tuple[str, int], ...] = ()
+
+
+# A project's name for tokens counted before projects were, or from a line without a
+# working directory; and for the projects past the cap.
+UNATTRIBUTED, OTHER = "unattributed", "other"
+
+
+class ProjectNaming(NamedTuple):
+    """How projects are named and how many are (settings token_projects, project_names)."""
+
+    cap: int = 0
+    names: tuple[tuple[str, str], ...] = ()
+
+    def name(self, cwd: str) -> str:
+        if not cwd:
+            return UNATTRIBUTED
+        return dict(self.names).get(cwd) or PurePosixPath(cwd).name or cwd
+
+    def top(self, by_cwd: Mapping[str, int]) -> tuple[tuple[str, int], ...]:
+        """The `cap` largest projects by name (directories of one name add up), largest
+        first, and the rest as `other`."""
+        named: dict[str, int] = {}
+        for cwd, count in by_cwd.items():
+            named[self.name(cwd)] = named.get(self.name(cwd), 0) + count
+        ranked = sorted(((n, c) for n, c in named.items() if c), key=lambda nc: (-nc[1], nc[0]))
+        rest = sum(count for _, count in ranked[self.cap :])
+        return tuple(ranked[: self.cap]) + (((OTHER, rest),) if rest else ())
 
 
 @dataclass(frozen=True)
@@ -122,6 +152,35 @@ class TokenReport:
     unpriced: tuple[str, ...]
     today: int
     windows: tuple[WindowTokens, ...]
+    # With projects counted: the totals by (model, type, project), the `cap` largest
+    # projects of all named and the rest as `other`, what no project holds `unattributed`.
+    by_project: tuple[tuple[str, str, str, int], ...] = ()
+
+
+NO_PROJECTS = ProjectNaming()
+
+
+def totals_by_project(
+    tokens: TokenState, naming: ProjectNaming
+) -> tuple[tuple[str, str, str, int], ...]:
+    """The counters' rows with a project label; they add up to the totals."""
+    lifetime: dict[str, int] = {}
+    for (_, _, cwd), count in tokens.project_totals.items():
+        lifetime[cwd] = lifetime.get(cwd, 0) + count
+    kept = {name for name, _ in naming.top(lifetime) if name != OTHER}
+    rows: dict[tuple[str, str, str], int] = {}
+    attributed: dict[tuple[str, str], int] = {}
+    for (model, kind, cwd), count in tokens.project_totals.items():
+        name = naming.name(cwd)
+        key = (model, kind, name if name in kept else OTHER)
+        rows[key] = rows.get(key, 0) + count
+        attributed[(model, kind)] = attributed.get((model, kind), 0) + count
+    for (model, kind), count in tokens.totals.items():
+        rest = count - attributed.get((model, kind), 0)
+        if rest:
+            key = (model, kind, UNATTRIBUTED)
+            rows[key] = rows.get(key, 0) + rest
+    return tuple((m, k, p, n) for (m, k, p), n in sorted(rows.items()) if n)
 
 
 def token_report(
@@ -130,6 +189,7 @@ def token_report(
     windows: tuple[WindowReport, ...],
     prices: Mapping[str, Price],
     now: datetime,
+    naming: ProjectNaming = NO_PROJECTS,
 ) -> TokenReport:
     by_model: dict[str, dict[str, int]] = {}
     for (model, kind), count in tokens.totals.items():
@@ -151,13 +211,20 @@ def token_report(
         per_percent = None
         if window.used_ratio >= MIN_USED_FOR_TOKENS_PER_PERCENT:
             per_percent = used / (window.used_ratio * 100)
-        measured.append(WindowTokens(window.name, used, per_percent))
+        projects: tuple[tuple[str, int], ...] = ()
+        if naming.cap:
+            by_cwd = tokens.projects_since(start)
+            # What no project holds (counted before projects were) is named too.
+            by_cwd[""] = by_cwd.get("", 0) + used - sum(by_cwd.values())
+            projects = naming.top(by_cwd)
+        measured.append(WindowTokens(window.name, used, per_percent, projects))
     return TokenReport(
         totals=tuple((m, k, n) for (m, k), n in sorted(tokens.totals.items())),
         costs=tuple(costs),
         unpriced=tuple(unpriced),
         today=tokens.since(midnight),
         windows=tuple(measured),
+        by_project=totals_by_project(tokens, naming) if naming.cap else (),
     )
 
 
@@ -217,6 +284,7 @@ def tool_report(
     prices: Mapping[str, Price] | None = None,
     recent: Mapping[str, RecentUse] | None = None,
     weekly_per_five_hour: float | None = None,
+    naming: ProjectNaming = NO_PROJECTS,
 ) -> ToolReport:
     success = tool.last_success
     status = success.status.as_of(now) if success and success.status else None
@@ -253,7 +321,7 @@ def tool_report(
         spend=status.spend if status else (),
         extras=status.extras if status else None,
         evidence=evidence,
-        tokens=token_report(name, tokens, windows, prices or {}, now) if tokens else None,
+        tokens=token_report(name, tokens, windows, prices or {}, now, naming) if tokens else None,
         weekly_per_five_hour=weekly_per_five_hour,
     )
 
@@ -269,6 +337,7 @@ def build_report(
     prices: Mapping[str, Price] | None = None,
     remote_write: PushStatus | None = None,
     otlp: PushStatus | None = None,
+    naming: ProjectNaming = NO_PROJECTS,
 ) -> Report:
     """What the state means at `now`: configured sources of configured profiles appear even
     before their first record."""
@@ -299,6 +368,7 @@ def build_report(
                 state.cycles[(profile, tool)].last_weekly_per_five_hour
                 if (profile, tool) in state.cycles
                 else None,
+                naming,
             )
             for profile, tool in keys
         ),

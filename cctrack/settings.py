@@ -147,6 +147,9 @@ class Settings:
     notify_timeout: float = DEFAULT_NOTIFY_TIMEOUT
     event_limits: Limits = field(default_factory=Limits)
     token_counters: bool = True
+    # Projects named per window (0: projects are not counted), and names by directory.
+    token_projects: int = 0
+    project_names: tuple[tuple[str, str], ...] = ()
     prices: tuple[Price, ...] = ()
     claude_more_homes: tuple[Path, ...] = ()
     hook: HookRules = HookRules()  # noqa: RUF009 (a NamedTuple: immutable)
@@ -494,6 +497,28 @@ def parse_minutes(key: str) -> Callable[[Any], float]:
     return number_in(key, lambda n: 0 <= n <= 7 * 24 * 60, "minutes from 0 (off) to 10080")
 
 
+def parse_projects_cap(value: Any) -> int:
+    try:
+        cap = int(value)
+    except (TypeError, ValueError):
+        cap = -1
+    if isinstance(value, bool) or not 0 <= cap <= 50 or str(cap) != str(value).strip():
+        raise CctrackError("token_projects must be a whole number from 0 (off) to 50", EXIT_USAGE)
+    return cap
+
+
+def parse_project_names(value: Any) -> tuple[tuple[str, str], ...]:
+    """`[project_names]`: "/home/me/src/app" = "app", paths as the sessions' cwd says them."""
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and v for k, v in value.items()
+    ):
+        raise CctrackError(
+            'project_names must be a table of paths and names, such as "/home/me/app" = "app"',
+            EXIT_USAGE,
+        )
+    return tuple(sorted(value.items()))
+
+
 def parse_days(value: Any) -> int:
     try:
         days = int(value)
@@ -745,6 +770,24 @@ SETTINGS = (
         fallback=True,
     ),
     Setting(
+        "token_projects",
+        "per-project token counting: how many projects each window names (their share in "
+        "`show` and `latest.json`, a `project` label on the token counters), the rest as "
+        "`other`; 0 is off ([tokens.md](tokens.md#projects))",
+        "0 (off)",
+        env="CCTRACK_TOKEN_PROJECTS",
+        parse=parse_projects_cap,
+        fallback=0,
+    ),
+    Setting(
+        "project_names",
+        "names for projects by their directory (a table of path = name); others are named "
+        "by their directory's last part",
+        "none",
+        parse=parse_project_names,
+        fallback=(),
+    ),
+    Setting(
         "prices",
         "API prices, USD per million tokens, extending or overriding the shipped table",
         "the table in `cctrack/tokens/prices.py`",
@@ -877,6 +920,8 @@ def resolve_settings(
         notify_thresholds=value("notify_thresholds"),
         event_limits=parse_event_limits(config),
         token_counters=value("token_counters"),
+        token_projects=value("token_projects"),
+        project_names=value("project_names"),
         prices=value("prices"),
         # Where Claude Code also keeps transcripts, and ccusage looks, when no home is set.
         claude_more_homes=()

@@ -9,7 +9,15 @@ from typing import Any
 
 from cctrack import checkpoint
 from cctrack.records import DEFAULT_PROFILE, qualified
-from cctrack.report import Report, RunOut, TokenReport, ToolReport, build_report
+from cctrack.report import (
+    NO_PROJECTS,
+    ProjectNaming,
+    Report,
+    RunOut,
+    TokenReport,
+    ToolReport,
+    build_report,
+)
 from cctrack.timefmt import clock, duration, format_time
 
 LATEST_FILE = "latest.json"
@@ -79,6 +87,13 @@ def _tool_lines(tool: ToolReport, now: datetime) -> list[str]:
             )
             parts.append(f"{measured.window} {measured.tokens:,}{per}")
         lines.append(f"  {'tokens':<14} {'; '.join(parts)}")
+        for measured in tool.tokens.windows:
+            if measured.projects:
+                shares = ", ".join(
+                    f"{name} {count / measured.tokens * 100:.0f}%"
+                    for name, count in measured.projects
+                )
+                lines.append(f"  {'projects':<14} {measured.window}: {shares}")
     return lines
 
 
@@ -154,18 +169,36 @@ def token_json(tokens: TokenReport) -> dict[str, Any]:
     return {
         "today": tokens.today,
         "windows": {
-            w.window: {"tokens": w.tokens, "per_percent": w.per_percent} for w in tokens.windows
+            w.window: {
+                "tokens": w.tokens,
+                "per_percent": w.per_percent,
+                **(
+                    {
+                        "projects": [
+                            {"project": name, "tokens": count, "share": count / w.tokens}
+                            for name, count in w.projects
+                        ]
+                    }
+                    if w.projects
+                    else {}
+                ),
+            }
+            for w in tokens.windows
         },
     }
 
 
 def latest_report(
-    data_dir: Path, sources: tuple[str, ...], profiles: tuple[str, ...], now: datetime
+    data_dir: Path,
+    sources: tuple[str, ...],
+    profiles: tuple[str, ...],
+    now: datetime,
+    naming: ProjectNaming = NO_PROJECTS,
 ) -> tuple[Report, str | None]:
     """The latest analysis as it reads at `now` (windows whose reset has passed have rolled
     over), and why there is none yet, if there is none."""
     stored, missing = checkpoint.load(data_dir)
-    return build_report(stored.state, now, sources, profiles=profiles), missing
+    return build_report(stored.state, now, sources, profiles=profiles, naming=naming), missing
 
 
 def latest_json(report: Report) -> dict[str, Any]:
@@ -179,9 +212,10 @@ def show(
     as_json: bool,
     now: datetime,
     profiles: tuple[str, ...] = (DEFAULT_PROFILE,),
+    naming: ProjectNaming = NO_PROJECTS,
 ) -> str:
     """The latest analysis as of `now`: windows whose reset has passed since read as rolled over."""
-    report, missing = latest_report(data_dir, sources, profiles, now)
+    report, missing = latest_report(data_dir, sources, profiles, now, naming)
     if missing and not as_json:
         return f"nothing analysed yet in {data_dir} ({missing}); run `cctrack run`"
     if as_json:

@@ -261,6 +261,10 @@ class TokenState:
     last: tuple[int, int] = (0, -1)
     totals: dict[tuple[str, str], int] = field(default_factory=dict)
     minutes: dict[int, int] = field(default_factory=dict)
+    # With projects counted (token_projects): per (model, type, project) and per (minute,
+    # project), a project being a working directory.
+    project_totals: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    project_minutes: dict[tuple[int, str], int] = field(default_factory=dict)
 
     def accept(self, record: TokenRecord) -> bool | None:
         """Whether to fold the record: False for one folded before (appended again after a
@@ -280,6 +284,7 @@ class TokenState:
             return
         if accepted is None:
             self.totals, self.minutes = {}, {}
+            self.project_totals, self.project_minutes = {}, {}
         types = TOKEN_TYPES[self.tool]
         for minute, model, *counts in record.rows:
             for kind, count in zip(types, counts, strict=True):
@@ -288,10 +293,29 @@ class TokenState:
             measured = window_measure(self.tool, counts)
             if measured:
                 self.minutes[minute] = bounded(self.minutes.get(minute, 0) + measured)
+        for minute, project, model, *counts in record.projects:
+            for kind, count in zip(types, counts, strict=True):
+                if count:
+                    key = (model, kind, project)
+                    self.project_totals[key] = bounded(self.project_totals.get(key, 0) + count)
+            measured = window_measure(self.tool, counts)
+            if measured:
+                at = (minute, project)
+                self.project_minutes[at] = bounded(self.project_minutes.get(at, 0) + measured)
 
     def prune(self, now: datetime) -> None:
         oldest = int(now.timestamp()) // 60 - TOKEN_MINUTES_KEPT
         self.minutes = {m: n for m, n in self.minutes.items() if m >= oldest}
+        self.project_minutes = {k: n for k, n in self.project_minutes.items() if k[0] >= oldest}
+
+    def projects_since(self, start: datetime) -> dict[str, int]:
+        """Tokens per project (working directory) from the minute that holds start on."""
+        first = int(start.timestamp()) // 60
+        found: dict[str, int] = {}
+        for (minute, project), count in self.project_minutes.items():
+            if minute >= first:
+                found[project] = found.get(project, 0) + count
+        return found
 
     def since(self, start: datetime) -> int:
         """Tokens from the minute that holds start on."""
@@ -305,6 +329,14 @@ class TokenState:
             "last": list(self.last),
             "totals": [[m, k, n] for (m, k), n in sorted(self.totals.items())],
             "minutes": [[m, n] for m, n in sorted(self.minutes.items())],
+            **(
+                {
+                    "project_totals": [[*k, n] for k, n in sorted(self.project_totals.items())],
+                    "project_minutes": [[*k, n] for k, n in sorted(self.project_minutes.items())],
+                }
+                if self.project_totals or self.project_minutes
+                else {}
+            ),
         }
 
     @classmethod
@@ -318,6 +350,12 @@ class TokenState:
             last=(int(scan), int(part)),
             totals={(str(m), str(k)): int(n) for m, k, n in obj["totals"]},
             minutes={int(m): int(n) for m, n in obj["minutes"]},
+            project_totals={
+                (str(m), str(k), str(p)): int(n) for m, k, p, n in obj.get("project_totals", [])
+            },
+            project_minutes={
+                (int(m), str(p)): int(n) for m, p, n in obj.get("project_minutes", [])
+            },
         )
 
 

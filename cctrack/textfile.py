@@ -176,8 +176,12 @@ def token_families(prefix: str, reports: list[ToolReport], user: str) -> Iterato
         if report.tokens is None:
             continue
         labels = who(report, user)
-        for model, kind, count in report.tokens.totals:
-            totals.add(count, model=model, type=kind, **labels)
+        if report.tokens.by_project:
+            for model, kind, project, count in report.tokens.by_project:
+                totals.add(count, model=model, type=kind, project=project, **labels)
+        else:
+            for model, kind, count in report.tokens.totals:
+                totals.add(count, model=model, type=kind, **labels)
         for model, usd in report.tokens.costs:
             cost.add(usd, model=model, **labels)
         for measured in report.tokens.windows:

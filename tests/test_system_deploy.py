@@ -401,9 +401,10 @@ def test_every_dashboard_panel_has_data_in_real_prometheus(
     # run-out panel has a value too.
     env.use_fixed_tools(codex=(0.75, 0.13))
     env.write_token_logs()
-    # Closed 5-hour windows in the history: the cycles panel has a value too.
+    # Closed 5-hour windows in the history, and projects counted: the cycles and project
+    # panels have values too.
     plan_history(env.data_dir, datetime.now(timezone.utc) - timedelta(hours=21), [0.5, 0.8])
-    assert env.run("run").returncode == 0
+    assert env.run("run", CCTRACK_TOKEN_PROJECTS="3").returncode == 0
     target = urllib.parse.urlparse(node_exporter.url).netloc
     with running_prometheus(tmp_path, "node", target) as base:
         assert_every_dashboard_query_has_data(base)

@@ -35,7 +35,13 @@ def test_two_machines_push_and_prometheus_tells_them_apart(
         data = env.root / f"data-{host}"
         plan_history(data, datetime.now(timezone.utc) - timedelta(hours=21), [0.5, 0.8])
         result = env.run(
-            "run", "--pushgateway-url", pushgateway, "--hostname", host, CCTRACK_DATA_DIR=str(data)
+            "run",
+            "--pushgateway-url",
+            pushgateway,
+            "--hostname",
+            host,
+            CCTRACK_DATA_DIR=str(data),
+            CCTRACK_TOKEN_PROJECTS="3",
         )
         assert result.returncode == 0, result.stderr
         assert "push to" not in result.stderr  # nothing to say when it worked

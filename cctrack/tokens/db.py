@@ -24,7 +24,7 @@ create table if not exists files(
 create table if not exists claude_slots(
     row integer primary key, message int not null, request int, minute int not null,
     model text not null, a int not null, b int not null, c int not null, d int not null,
-    sidechain int not null, speed int not null);
+    sidechain int not null, speed int not null, project text not null default '');
 create index if not exists claude_slots_message on claude_slots(message);
 create table if not exists codex_seen(key integer primary key) without rowid;
 create table if not exists pending(part integer primary key, record blob not null);
@@ -49,6 +49,10 @@ class ScanStore:
         db.execute("pragma journal_mode=wal")
         db.execute("pragma synchronous=full")
         db.executescript(SCHEMA)
+        columns = {row[1] for row in db.execute("pragma table_info(claude_slots)")}
+        if "project" not in columns:
+            # A store from before projects were counted: its slots have no project ("").
+            db.execute("alter table claude_slots add column project text not null default ''")
         return cls(db)
 
     def close(self) -> None:
@@ -130,7 +134,7 @@ class ScanStore:
 
     def claude_slots(self, messages: Sequence[int]) -> Iterator[tuple[Any, ...]]:
         """The stored slots of these messages: (row, message, request, minute, model, four
-        counts, sidechain, speed), in row order per batch."""
+        counts, sidechain, speed, project), in row order per batch."""
         for i in range(0, len(messages), IN_BATCH):
             batch = messages[i : i + IN_BATCH]
             yield from self.db.execute(
@@ -141,7 +145,7 @@ class ScanStore:
 
     def save_claude_slots(self, rows: Iterable[tuple[Any, ...]]) -> None:
         self.db.executemany(
-            "insert or replace into claude_slots values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "insert or replace into claude_slots values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             list(rows),
         )
 

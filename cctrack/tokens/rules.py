@@ -105,6 +105,8 @@ class ClaudeEntry(NamedTuple):
     sidechain: bool
     # The usage names a speed: of two equal copies, ccusage keeps the one that does.
     speed: bool
+    # The session's working directory, when projects are counted (token_projects); "".
+    project: str = ""
 
     def total(self) -> int:
         return sum(self.counts)
@@ -144,9 +146,10 @@ def _plain_text(value: Any) -> bool:
     return value is None or (type(value) is str and value != "")
 
 
-def claude_entry(line: bytes) -> ClaudeEntry | None:
+def claude_entry(line: bytes, projects: bool = False) -> ClaudeEntry | None:
     """The usage an assistant line reports, or None for any other line (and for lines
-    ccusage skips: a null where it wants a value, an empty id, a version not x.y.z)."""
+    ccusage skips: a null where it wants a value, an empty id, a version not x.y.z); with
+    `projects`, the line's working directory as its project."""
     if b'"usage"' not in line:
         return None
     try:
@@ -155,6 +158,7 @@ def claude_entry(line: bytes) -> ClaudeEntry | None:
         return None
     if type(obj) is not dict:
         return None
+    cwd = obj.get("cwd") if projects else None
     message = obj.get("message")
     if type(message) is not dict or "usage" not in message:
         # A subagent's progress line carries the subagent's message one level down.
@@ -197,6 +201,7 @@ def claude_entry(line: bytes) -> ClaudeEntry | None:
         counts,
         sidechain is True,
         speed is not None,
+        cwd if type(cwd) is str else "",
     )
 
 
@@ -281,6 +286,8 @@ class CodexEntry(NamedTuple):
     minute: int
     model: str
     counts: Counts
+    # The turn's working directory (turn_context), when projects are counted; "".
+    project: str = ""
 
 
 @dataclass
@@ -304,16 +311,23 @@ class CodexSession:
     held: list[Any] = field(default_factory=list)
     # The replayed second, while the events stamped with it are skipped.
     replay: str | None = None
+    # The working directory of the current turn (turn_context's cwd), the events' project
+    # when projects are counted.
+    cwd: str = ""
 
     def to_json(self) -> list[Any]:
         previous = list(self.previous) if self.previous else None
-        if not (self.deciding or self.replay):
+        if not (self.deciding or self.replay or self.cwd):
             return [previous, self.model]
-        return [previous, self.model, self.deciding, self.first_second, self.held, self.replay]
+        state = [previous, self.model, self.deciding, self.first_second, self.held, self.replay]
+        return [*state, self.cwd] if self.cwd else state
 
     @classmethod
     def from_json(cls, obj: Any) -> CodexSession:
         previous, model, *replaying = obj
+        cwd = replaying.pop() if len(replaying) == 5 else ""
+        if not isinstance(cwd, str):
+            raise ValueError("bad Codex session state")
         if previous is not None:
             if len(previous) == 5:
                 previous = [*previous, 0]  # kept before cache writes were read
@@ -329,7 +343,7 @@ class CodexSession:
             raise ValueError("bad Codex session state")
         if not all(v is None or isinstance(v, str) for v in (first_second, replay)):
             raise ValueError("bad Codex session state")
-        return cls(previous, model, deciding, first_second, held, replay)
+        return cls(previous, model, deciding, first_second, held, replay, cwd)
 
     def feed(self, line: bytes) -> list[CodexEntry]:
         """The entries a line gives: none, one, or, when it ends a sub-agent session's
@@ -368,6 +382,9 @@ class CodexSession:
             model = _model_of(payload)
             if model:
                 self.model = model
+            cwd = payload.get("cwd")
+            if type(cwd) is str:
+                self.cwd = cwd
             return None
         if not _token_count(obj):
             return None
@@ -412,7 +429,7 @@ class CodexSession:
         # Input is counted without its cached part and its cache writes, as ccusage reports
         # it: then no two types overlap but reasoning, which is part of output.
         counts = (input_tokens - cached - writes, cached, output, reasoning, writes)
-        return CodexEntry(key, when // 60000, model, counts)
+        return CodexEntry(key, when // 60000, model, counts, self.cwd)
 
 
 def _codex_time(value: Any) -> int | None:

@@ -28,7 +28,7 @@ from cctrack import store
 from cctrack.errors import CctrackError
 from cctrack.files import CLOEXEC, NOFOLLOW, private_dir, read_blocks, try_locked
 from cctrack.process import map_forked
-from cctrack.records import TokenRecord, TokenRow
+from cctrack.records import ProjectRow, TokenRecord, TokenRow
 from cctrack.tokens.db import ScanStore
 from cctrack.tokens.rules import (
     ClaudeEntry,
@@ -61,7 +61,8 @@ BATCH_BYTES = 8 << 20
 COLD_SECONDS = 86400
 FULL_CHECK_SECONDS = 600
 
-Rows = dict[tuple[int, str], list[int]]
+# (minute, model, project) -> counts; the project is "" unless projects are counted.
+Rows = dict[tuple[Any, ...], list[int]]
 
 
 def log_files(tool: str, homes: tuple[Path, ...]) -> list[str]:
@@ -230,6 +231,8 @@ class ReadTask:
     tool: str
     path: str
     mark: Mark | None
+    # Whether entries keep their project (token_projects).
+    projects: bool = False
 
 
 @dataclass(frozen=True)
@@ -280,7 +283,8 @@ def read_log(task: ReadTask) -> LogRead | None:
         entries: list[Any] = []
         for lines, end in _marked_lines(fd, start, st.st_size, MARKERS[task.tool], digest):
             if task.tool == "claude":
-                entries += [e for e in map(claude_entry, lines) if e is not None]
+                found = (claude_entry(line, task.projects) for line in lines)
+                entries += [e for e in found if e is not None]
             else:
                 for line in lines:
                     entries += session.feed(line)
@@ -288,7 +292,8 @@ def read_log(task: ReadTask) -> LogRead | None:
         entries = collapse(entries) if task.tool == "claude" else _unique_events(entries)
         rows: Rows = {}
         for entry in entries:
-            _accumulate(rows, entry.minute, entry.model, entry.counts)
+            project = entry.project if task.projects else ""
+            _accumulate(rows, (entry.minute, entry.model, project), entry.counts)
     except (OSError, ValueError):
         return None
     finally:
@@ -309,10 +314,10 @@ def read_log(task: ReadTask) -> LogRead | None:
     )
 
 
-def _accumulate(rows: Rows, minute: int, model: str, counts: Sequence[int], sign: int = 1) -> None:
-    row = rows.get((minute, model))
+def _accumulate(rows: Rows, key: tuple[Any, ...], counts: Sequence[int], sign: int = 1) -> None:
+    row = rows.get(key)
     if row is None:
-        row = rows[(minute, model)] = [0] * len(counts)
+        row = rows[key] = [0] * len(counts)
     for i, count in enumerate(counts):
         row[i] += sign * count
 
@@ -344,12 +349,13 @@ class Scanner:
         profile: str,
         hostname: str,
         now: datetime,
+        projects: bool = False,
     ) -> None:
         self.db, self.data_dir, self.tool, self.profile = db, data_dir, tool, profile
-        self.hostname, self.now = hostname, now
+        self.hostname, self.now, self.projects = hostname, now, projects
         self.workers = os.cpu_count() or 1
         self.rows: Rows = {}
-        self.parts: list[tuple[TokenRow, ...]] = []
+        self.parts: list[tuple[tuple[TokenRow, ...], tuple[ProjectRow, ...]]] = []
         self.files_read = self.bytes_read = self.uncommitted = self.appended = 0
         # The last commit's records (pending in the store), appended with the other tools'
         # once all are scanned: a minute's scan writes the day file once.
@@ -379,9 +385,18 @@ class Scanner:
             self.db.set_meta(name, str(number))
         records = [
             TokenRecord(
-                0, self.now, self.hostname, self.tool, identity, number, part, rows, self.profile
+                0,
+                self.now,
+                self.hostname,
+                self.tool,
+                identity,
+                number,
+                part,
+                rows,
+                self.profile,
+                projects=projects,
             )
-            for part, rows in enumerate(self.parts)
+            for part, (rows, projects) in enumerate(self.parts)
         ]
         self.db.add_pending(orjson.dumps(r.to_json()) for r in records)
         self.db.commit()
@@ -391,19 +406,35 @@ class Scanner:
         else:
             self.appended += len(append_pending(self.db, self.data_dir, records))
 
-    def add(self, minute: int, model: str, counts: Sequence[int], sign: int = 1) -> None:
-        if (minute, model) not in self.rows and len(self.rows) >= ROWS_PER_RECORD:
+    def add(self, entry: ClaudeEntry | CodexEntry, sign: int = 1) -> None:
+        """An entry's counts added (or, with sign -1, taken back) under its minute, model
+        and, when projects are counted, its project."""
+        key = (entry.minute, entry.model, entry.project if self.projects else "")
+        self.add_row(key, entry.counts, sign)
+
+    def add_row(self, key: tuple[int, str, str], counts: Sequence[int], sign: int = 1) -> None:
+        if key not in self.rows and len(self.rows) >= ROWS_PER_RECORD:
             self.flush()
-        _accumulate(self.rows, minute, model, counts, sign)
+        _accumulate(self.rows, key, counts, sign)
 
     def flush(self) -> None:
+        """The rows so far as one record's part: per minute and model, and with projects
+        counted, per minute, project and model too."""
+        merged: Rows = {}
+        for (minute, model, _), counts in self.rows.items():
+            _accumulate(merged, (minute, model), counts)
         rows = tuple(
             (minute, model, *counts)
-            for (minute, model), counts in sorted(self.rows.items())
+            for (minute, model), counts in sorted(merged.items())
             if any(counts)
         )
-        if rows:
-            self.parts.append(rows)  # type: ignore[arg-type]
+        projects = tuple(
+            (minute, project, model, *counts)
+            for (minute, model, project), counts in sorted(self.rows.items())
+            if self.projects and any(counts)
+        )
+        if rows or projects:
+            self.parts.append((rows, projects))
         self.rows = {}
 
     def scan(self, homes: tuple[Path, ...], everything: bool) -> None:
@@ -434,7 +465,7 @@ class Scanner:
             if batch_bytes >= BATCH_BYTES:
                 batches.append([])
                 batch_bytes = 0
-            batches[-1].append(ReadTask(self.tool, path, mark))
+            batches[-1].append(ReadTask(self.tool, path, mark, self.projects))
             grown = st.st_size - (mark.offset if mark else 0)
             batch_bytes += grown
             new_bytes += grown
@@ -448,8 +479,8 @@ class Scanner:
                 self.db.begin()
 
     def apply(self, read: LogRead) -> None:
-        for (minute, model), counts in read.rows.items():
-            self.add(minute, model, counts)
+        for key, counts in read.rows.items():
+            self.add_row(key, counts)
         if self.tool == "claude":
             self.claude_entries(read.entries)
         else:
@@ -463,20 +494,30 @@ class Scanner:
         dedup = Deduplicator()
         messages = sorted({e.message for e in entries if e.message is not None})
         for row in self.db.claude_slots(messages):
-            number, message, request, minute, model, a, b, c, d, side, speed = row
+            number, message, request, minute, model, a, b, c, d, side, speed, project = row
             entry = ClaudeEntry(
-                message, request, minute, model, (a, b, c, d), bool(side), bool(speed)
+                message, request, minute, model, (a, b, c, d), bool(side), bool(speed), project
             )
             dedup.load(message, Slot(entry, number, changed=False))
         # The log's rows count every entry: take back what is not new.
         for entry in entries:
             old, new = dedup.feed(entry)
             if new is None:
-                self.add(entry.minute, entry.model, entry.counts, -1)
+                self.add(entry, -1)
             elif old is not None:
-                self.add(old.minute, old.model, old.counts, -1)
+                self.add(old, -1)
         self.db.save_claude_slots(
-            (s.row, e.message, e.request, e.minute, e.model, *e.counts, e.sidechain, e.speed)
+            (
+                s.row,
+                e.message,
+                e.request,
+                e.minute,
+                e.model,
+                *e.counts,
+                e.sidechain,
+                e.speed,
+                e.project,
+            )
             for s in dedup.changed()
             for e in (s.entry,)
             if e.message is not None
@@ -489,7 +530,7 @@ class Scanner:
         fresh = []
         for entry in entries:
             if entry.key in seen:
-                self.add(entry.minute, entry.model, entry.counts, -1)
+                self.add(entry, -1)
             else:
                 fresh.append(entry.key)
         self.db.add_codex_seen(fresh)
@@ -501,6 +542,7 @@ def scan_tokens(
     homes: dict[str, tuple[Path, ...]],
     hostname: str,
     now: datetime,
+    projects: bool = False,
 ) -> list[ScanResult]:
     """Scan each tool's logs for the profile and append the token records found. When
     another capture is scanning this profile's logs (a long first scan, a capture started
@@ -510,7 +552,7 @@ def scan_tokens(
         if not ours:
             return []
         db = open_store(data_dir, profile)
-        scanners = [Scanner(db, data_dir, tool, profile, hostname, now) for tool in homes]
+        scanners = [Scanner(db, data_dir, tool, profile, hostname, now, projects) for tool in homes]
         try:
             append_pending(db, data_dir)
             checked = float(db.meta("checked_all_at") or 0)
