@@ -34,6 +34,8 @@ class Outcome:
     notify_problems: tuple[str, ...] = ()
     # Models seen for the first time without a price: named once, then only counted.
     unpriced: tuple[str, ...] = ()
+    # Why the HTML report (html_report) was not written, when it was not.
+    page_problem: str | None = None
 
 
 def textfile_dir(settings: Settings) -> Path:
@@ -173,7 +175,29 @@ def analyze(settings: Settings, now: datetime, rebuild: bool = False) -> Outcome
             f"cannot analyze: {exc.strerror} ({exc.filename or data_dir}); "
             "the checkpoint is left where it was"
         ) from None
-    return Outcome(report, reason, path, removed, data_dir, notes, unpriced)
+    problem = write_page(settings, now) if settings.html_report else None
+    return Outcome(report, reason, path, removed, data_dir, notes, unpriced, problem)
+
+
+def write_page(settings: Settings, now: datetime) -> str | None:
+    """The HTML report kept up to date at html_report (the whole history, read again:
+    about a second a year of it); why not, when it cannot be written. The textfile and the
+    checkpoint are written before, whatever happens here."""
+    from cctrack.page import render
+
+    assert settings.html_report is not None
+    try:
+        page = render(
+            settings.data_dir,
+            now,
+            settings.sources,
+            tuple(profile.name for profile in settings.profiles),
+            settings.event_limits,
+        )
+        write_atomic(settings.html_report, page.encode())
+    except (CctrackError, OSError) as exc:
+        return f"{settings.html_report}: {getattr(exc, 'strerror', None) or exc}"
+    return None
 
 
 def newly_unpriced(report: Report, state: State) -> tuple[str, ...]:
@@ -197,6 +221,8 @@ def log_line(outcome: Outcome) -> str:
     if outcome.notify_problems:
         failed = len(outcome.notify_problems)
         notes.append(f"{failed} notification(s) not delivered: {outcome.notify_problems[0]}")
+    if outcome.page_problem:
+        notes.append(f"the HTML report was not written: {outcome.page_problem}")
     if outcome.unpriced:
         notes.append(
             f"no API price for {', '.join(outcome.unpriced)}: counted as tokens, no cost "

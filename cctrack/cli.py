@@ -422,7 +422,9 @@ def run(
 
             log(
                 f"cctrack run: demo data; see it with "
-                f"`{command_name()} show --data-dir {settings.data_dir}`"
+                f"`{command_name()} show --data-dir {settings.data_dir}`, or as a picture "
+                f"with `{command_name()} report --html --data-dir {settings.data_dir}` "
+                "(pip install 'cctrack[report]' first)"
             )
         return captured or analyzed
 
@@ -759,6 +761,53 @@ def cycles(
     settings = settings_from(flags)
     rows = cycle_rows(settings.data_dir, parse_since(since), one_tool(tool), window)
     typer.echo(render_cycles(rows, output_format(as_json, as_csv)))
+
+
+@app.command()
+@with_options("data_dir", "sources")
+def report(
+    flags: dict[str, Any],
+    as_html: Annotated[
+        bool, typer.Option("--html", help="A self-contained HTML page (the one format).")
+    ] = False,
+    output: Annotated[
+        Optional[str],
+        typer.Option(
+            "-o",
+            "--output",
+            help="Where to write it; - for stdout. Default: cctrack-report.html here.",
+            show_default=False,
+        ),
+    ] = None,
+    since: SinceOption = None,
+    tool: ToolFilter = None,
+) -> None:
+    """A picture for people without Grafana: one HTML file (no network, no script), with
+    each window's use over time, its limit events, resets and run-out time, tokens per day
+    by model, tokens per 1 % over time and the closed windows. Opens from file://."""
+    from cctrack.files import write_atomic
+    from cctrack.page import render
+
+    if not as_html:
+        raise CctrackError("say --html: the report is an HTML page", EXIT_USAGE)
+    settings = settings_from(flags)
+    profiles = tuple(profile.name for profile in settings.profiles)
+    page = render(
+        settings.data_dir,
+        now(),
+        settings.sources,
+        profiles,
+        settings.event_limits,
+        parse_since(since),
+        one_tool(tool),
+    )
+    if output == "-":
+        sys.stdout.write(page)
+        return
+    target = Path(output or "cctrack-report.html")
+    # Private: it shows usage, projects and times of work.
+    write_atomic(target, page.encode())
+    log(f"cctrack report: wrote {target} ({len(page) // 1024} KB); open it in a browser")
 
 
 @app.command()

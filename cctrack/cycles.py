@@ -135,17 +135,22 @@ class CycleTracker:
     # The last closed 5-hour window's weekly points per 5-hour point (analyze's gauge).
     last_weekly_per_five_hour: float | None = None
 
-    def add(self, points: dict[str, tuple[Point, int | None]]) -> list[Cycle]:
-        """One record's plan windows, {window: (point, window_seconds)}; the cycles that
-        closed. The weekly window goes first, so a 5-hour snapshot knows its week."""
+    def add(self, points: dict[str, tuple[Point, int | None, bool | None]]) -> list[Cycle]:
+        """One record's plan windows, {window: (point, window_seconds, reset)}, reset being
+        what evidence.compare says of the point after the last (None: compare here); the
+        cycles that closed. The weekly window goes first, so a 5-hour snapshot knows its
+        week."""
         closed = []
         weekly: tuple[float, int] | None = None
-        for window in sorted(points, key=lambda name: name != WEEKLY):
-            point, seconds = points[window]
+        order = (WEEKLY, *(w for w in points if w != WEEKLY)) if WEEKLY in points else points
+        for window in order:
+            point, seconds, reset = points[window]
             current = self.open.get(window)
             if current is not None and point.observed_at <= current.last.observed_at:
                 continue
-            if current is not None and "reset" in compare(current.last, point, RESETS_ONLY):
+            if reset is None and current is not None:
+                reset = "reset" in compare(current.last, point, RESETS_ONLY)
+            if current is not None and reset:
                 cycle = current.close(window, point)
                 closed.append(cycle)
                 if window == WEEKLY:

@@ -157,25 +157,27 @@ class Evidence:
 
     def add(
         self, key: SeriesKey, point: Point, limits: Limits, log: list[LimitEvent] | None = None
-    ) -> None:
+    ) -> list[str] | None:
         """Advance the series by one point; the events it makes are counted, and appended
-        to log when one is given."""
+        to log when one is given. The kinds of event; None for a point that is not new."""
         before = self.last.get(key)
         if before is not None and point.observed_at <= before.observed_at:
-            return  # seen again, or older than what is known: not a new snapshot
+            return None  # seen again, or older than what is known: not a new snapshot
         self.last[key] = point
         counts = self.counts.get(key)
         if counts is None:
             counts = self.counts[key] = Counts()
         if before is None:
-            return
-        for kind in compare(before, point, limits):
+            return []
+        kinds = compare(before, point, limits)
+        for kind in kinds:
             event = LimitEvent(kind, key, before, point)
             counts.by_kind[kind] += 1
             if kind == "reset_move":
                 counts.last_move_seconds = event.move_seconds
             if log is not None:
                 log.append(event)
+        return kinds
 
 
 def key_to_text(key: SeriesKey) -> str:

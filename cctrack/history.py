@@ -214,6 +214,13 @@ def cycle_rows(
     (cycles.py), with the tokens this host's logs show within it."""
     state = State(cycle_log=[])
     store.read_forward(data_dir, state.add_lines)
+    return cycle_rows_of(state, since, tool, window)
+
+
+def cycle_rows_of(
+    state: State, since: datetime | None, tool: str | None, window: str | None
+) -> list[dict[str, Any]]:
+    """The closed windows a replay (State with a cycle_log) collected, as rows."""
     rows = []
     for (profile, name), cycle in state.cycle_log or []:
         if (tool and name != tool) or (window and cycle.window != window):

@@ -140,6 +140,7 @@ class Settings:
     remote_write_auth_file: Path | None = None
     otlp_endpoint: str | None = None
     otlp_headers_file: Path | None = None
+    html_report: Path | None = None
     # Empty: the one profile the top-level homes and status commands make, "default".
     configured_profiles: tuple[Profile, ...] = field(default=())
     notify_command: tuple[str, ...] = ()
@@ -692,6 +693,13 @@ SETTINGS = (
         fallback=HookRules().use_it_left,
     ),
     Setting(
+        "html_report",
+        "a path where analyze keeps `cctrack report --html` up to date after each run (it "
+        "reads the whole history again: about a second a year of it)",
+        "none",
+        env="CCTRACK_HTML_REPORT",
+    ),
+    Setting(
         "event_reset_move_minutes",
         "a reset time that moves by more than this, without a reset, is an event",
         "5",
@@ -915,6 +923,7 @@ def resolve_settings(
         remote_write_auth_file=config_file("remote_write_auth_file"),
         otlp_endpoint=value("otlp_endpoint"),
         otlp_headers_file=config_file("otlp_headers_file"),
+        html_report=place("html_report", Path()) if pick("html_report") else None,
         configured_profiles=parse_profiles(profiles, home) if profiles is not None else (),
         notify_command=value("notify_command"),
         notify_thresholds=value("notify_thresholds"),

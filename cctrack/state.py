@@ -380,8 +380,10 @@ class State:
     # Per (profile, tool, window, ""): the plan windows' recent snapshots.
     recent: dict[SeriesKey, RecentUse] = field(default_factory=dict)
     cycles: dict[ToolKey, CycleTracker] = field(default_factory=dict)
-    # Not stored: where `cctrack cycles` collects the closed ones.
+    # Not stored: where `cctrack cycles` collects the closed ones, and the HTML report
+    # every plan window's snapshots.
     cycle_log: list[tuple[ToolKey, Cycle]] | None = None
+    point_log: list[tuple[SeriesKey, Point]] | None = None
     # Not stored: when a change is an event (settings), and where `cctrack events` collects them.
     limits: Limits = field(default_factory=Limits)
     event_log: list[LimitEvent] | None = None
@@ -425,13 +427,20 @@ class State:
                 continue
             last_seen = obj.get("observed_at")
             plan = {}
+            tracker = self.cycles.setdefault(key, CycleTracker())
             for window, bucket, point in points_of(obj):
                 series = (profile, tool, window, bucket)
-                self.evidence.add(series, point, self.limits, self.event_log)
+                kinds = self.evidence.add(series, point, self.limits, self.event_log)
                 if not bucket:
                     self.recent.setdefault(series, RecentUse()).add(point)
-                    plan[window] = (point, window_seconds(obj, window))
-            closed = self.cycles.setdefault(key, CycleTracker()).add(plan)
+                    # The cycles take the evidence's word on a reset (not compared twice),
+                    # and a window's length only where one begins.
+                    reset = None if kinds is None else "reset" in kinds
+                    begins = reset is not False or window not in tracker.open
+                    plan[window] = (point, window_seconds(obj, window) if begins else None, reset)
+                    if self.point_log is not None:
+                        self.point_log.append((series, point))
+            closed = tracker.add(plan)
             if self.cycle_log is not None:
                 self.cycle_log.extend((key, cycle) for cycle in closed)
 

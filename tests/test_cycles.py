@@ -34,8 +34,9 @@ def test_a_reset_moved_later_while_used_up_is_one_window_not_two() -> None:
         (290, 1.0, moved),  # past nothing yet, the reset moved later
         (310, 1.0, moved),
     ]:
-        assert tracker.add({"five_hour": (point(minutes, used, resets), 18000)}) == []
-    (closed,) = tracker.add({"five_hour": (point(350, 0.02, moved + timedelta(hours=5)), 18000)})
+        assert tracker.add({"five_hour": (point(minutes, used, resets), 18000, None)}) == []
+    after = point(350, 0.02, moved + timedelta(hours=5))
+    (closed,) = tracker.add({"five_hour": (after, 18000, None)})
     assert closed.reset == moved and closed.peak == 1.0
     assert closed.full_at == T0 + timedelta(minutes=240)
     assert closed.full_seconds == (moved - closed.full_at).total_seconds()

@@ -50,6 +50,7 @@ LAYERS = [
     "cctrack.desk",
     "cctrack.hook",
     "cctrack.history",
+    "cctrack.page",
     "cctrack.notify",
     "cctrack.capture",
     "cctrack.analyze",
