@@ -326,38 +326,24 @@ def _status(report: Report, now: datetime) -> str:
             if tool.observed_at
             else "never"
         )
-        for w in tool.windows:
+        # Each limit: its name, share used, reset, and run-out time (windows only).
+        limits = [
+            (w.name, w.used_ratio, w.resets_at, w.runs_out.at if w.runs_out else None)
+            for w in tool.windows
+        ]
+        limits += [(f"spend {x.name}", x.used_ratio, x.resets_at, None) for x in tool.spend]
+        limits += [
+            (f"{x.name} ({x.window.name})", x.window.used_ratio, x.window.resets_at, None)
+            for x in tool.buckets
+        ]
+        for name, used, resets, gone in limits:
             rows.append(
                 (
                     qualified(tool.profile, tool.tool),
-                    w.name,
-                    f"{w.used_ratio * 100:.0f}%",
-                    format_time(w.resets_at) if w.resets_at else "",
-                    format_time(w.runs_out.at) if w.runs_out else "",
-                    tool.origin or "",
-                    age,
-                )
-            )
-        for spend in tool.spend:
-            rows.append(
-                (
-                    qualified(tool.profile, tool.tool),
-                    f"spend {spend.name}",
-                    f"{spend.used_ratio * 100:.0f}%",
-                    format_time(spend.resets_at) if spend.resets_at else "",
-                    "",
-                    tool.origin or "",
-                    age,
-                )
-            )
-        for bucket in tool.buckets:
-            rows.append(
-                (
-                    qualified(tool.profile, tool.tool),
-                    f"{bucket.name} ({bucket.window.name})",
-                    f"{bucket.window.used_ratio * 100:.0f}%",
-                    format_time(bucket.window.resets_at) if bucket.window.resets_at else "",
-                    "",
+                    name,
+                    f"{used * 100:.0f}%",
+                    format_time(resets) if resets else "",
+                    format_time(gone) if gone else "",
                     tool.origin or "",
                     age,
                 )
