@@ -193,6 +193,7 @@ def write_page(settings: Settings, now: datetime) -> str | None:
             settings.sources,
             tuple(profile.name for profile in settings.profiles),
             settings.event_limits,
+            naming=ProjectNaming(settings.token_projects, settings.project_names),
         )
         write_atomic(settings.html_report, page.encode())
     except (CctrackError, OSError) as exc:

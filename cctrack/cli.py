@@ -787,6 +787,7 @@ def report(
     by model, tokens per 1 % over time and the closed windows. Opens from file://."""
     from cctrack.files import write_atomic
     from cctrack.page import render
+    from cctrack.report import ProjectNaming
 
     if not as_html:
         raise CctrackError("say --html: the report is an HTML page", EXIT_USAGE)
@@ -800,6 +801,7 @@ def report(
         settings.event_limits,
         parse_since(since),
         one_tool(tool),
+        ProjectNaming(settings.token_projects, settings.project_names),
     )
     if output == "-":
         sys.stdout.write(page)

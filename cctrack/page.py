@@ -21,8 +21,8 @@ from cctrack import store
 from cctrack.errors import CctrackError
 from cctrack.evidence import LimitEvent, Limits, Point, SeriesKey
 from cctrack.history import cycle_rows_of, token_days
-from cctrack.records import qualified
-from cctrack.report import Report, ToolReport
+from cctrack.records import Extras, qualified
+from cctrack.report import NO_PROJECTS, ProjectNaming, Report, ToolReport
 from cctrack.show import latest_report
 from cctrack.state import State
 from cctrack.timefmt import duration, format_time, parse_time
@@ -349,7 +349,62 @@ def _status(report: Report, now: datetime) -> str:
                 )
             )
     table = _table(("tool", "limit", "used", "resets", "runs out", "source", "numbers from"), rows)
-    return "".join(parts) + table
+    extras = [
+        (qualified(tool.profile, tool.tool), what)
+        for tool in report.tools
+        if tool.extras is not None
+        for what in extras_said(tool.extras)
+    ]
+    shares = [
+        (
+            qualified(tool.profile, tool.tool),
+            w.window,
+            ", ".join(f"{name} {count / w.tokens * 100:.0f}%" for name, count in w.projects),
+        )
+        for tool in report.tools
+        if tool.tokens is not None
+        for w in tool.tokens.windows
+        if w.projects
+    ]
+    return (
+        "".join(parts)
+        + table
+        + (_table(("tool", "also reported"), extras) if extras else "")
+        + (_table(("tool", "window", "tokens by project"), shares) if shares else "")
+    )
+
+
+def extras_said(extras: Extras) -> list[str]:
+    """What a vendor reports besides its limits, as short phrases."""
+    said = []
+    if extras.extra_usage_enabled is not None:
+        used = (
+            f", {extras.extra_usage_used_ratio * 100:.0f}% used"
+            if extras.extra_usage_used_ratio is not None
+            else ""
+        )
+        amounts = (
+            f" ({extras.extra_usage_spent:,.2f} of {extras.extra_usage_monthly_limit:,.2f} "
+            f"{extras.currency or ''} this month)"
+            if extras.extra_usage_spent is not None and extras.extra_usage_monthly_limit
+            else ""
+        )
+        state = "on" if extras.extra_usage_enabled else "off"
+        said.append(f"extra usage {state}{used}{amounts}")
+    if extras.has_credits:
+        balance = (
+            "unlimited"
+            if extras.credits_unlimited
+            else f"{extras.credits_balance:,.2f}"
+            if extras.credits_balance is not None
+            else "unknown"
+        )
+        said.append(f"credits: {balance}")
+    if extras.limit_reached:
+        said.append(f"limit reached: {extras.limit_reached}")
+    if extras.reset_credits_available:
+        said.append(f"{extras.reset_credits_available} full reset(s) in hand")
+    return said
 
 
 def render(
@@ -360,10 +415,11 @@ def render(
     limits: Limits,
     since: datetime | None = None,
     tool: str | None = None,
+    naming: ProjectNaming = NO_PROJECTS,
 ) -> str:
     """The page, from the day files (history, events, tokens, cycles) and the latest
-    analysis (what the sources said last, run-out times)."""
-    report, _ = latest_report(data_dir, sources, profiles, now)
+    analysis (what the sources said last, run-out times, projects)."""
+    report, _ = latest_report(data_dir, sources, profiles, now, naming)
     # One pass over the day files for the snapshots, the limit events and the closed
     # windows, folded as analyze folds them; the token records apart (they are few).
     state = State(limits=limits, event_log=[], cycle_log=[], point_log=[])

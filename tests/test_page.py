@@ -102,3 +102,25 @@ def test_analyze_keeps_the_page_up_to_date_when_asked_and_goes_on_without_it(
     kept = env.run("analyze", CCTRACK_HTML_REPORT=str(nowhere))
     assert kept.returncode == 0 and env.textfile.exists()
     assert f"the HTML report was not written: {nowhere}" in kept.stderr
+
+
+def test_what_else_the_vendors_report_and_the_projects_are_on_the_page(env: Env) -> None:
+    from builders import script
+
+    now = datetime.now(UTC)
+    resets = (now + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    status = {
+        "source_tool": "codex",
+        "observed_at": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "origin": "test",
+        "windows": {"five_hour": {"used_ratio": 0.3, "window_seconds": 18000, "resets_at": resets}},
+        "extras": {"has_credits": True, "credits_unlimited": False, "credits_balance": 12.5},
+    }
+    tool = script(env.root / "codex-with-credits", f"import json; print(json.dumps({status!r}))")
+    env.use_fixed_tools()
+    env.write_token_logs()
+    env.vars["CCTRACK_TOKEN_PROJECTS"] = "2"
+    assert env.run("run", "--codex-status", str(tool)).returncode == 0
+    page = env.run("report", "--html", "-o", "-").stdout
+    assert "<td>codex</td><td>credits: 12.50</td>" in page
+    assert re.search(r"<td>claude</td><td>five_hour</td><td>project 100%</td>", page), page[-3000:]

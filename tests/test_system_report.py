@@ -21,9 +21,11 @@ pytestmark = pytest.mark.component
 LINE = (10, 132, 255)
 
 
-def screenshot(page: Path, width: int, height: int, tmp_path: Path) -> tuple[Path, str]:
+def screenshot(
+    page: Path, width: int, height: int, tmp_path: Path, dark: bool = False
+) -> tuple[Path, str]:
     chromium = require_binary("chromium")
-    shot = tmp_path / f"shot-{width}.png"
+    shot = tmp_path / f"shot-{width}{'-dark' if dark else ''}.png"
     done = subprocess.run(
         [
             chromium,
@@ -36,7 +38,8 @@ def screenshot(page: Path, width: int, height: int, tmp_path: Path) -> tuple[Pat
             # Nothing the page (or the browser) asks for could leave this machine.
             "--host-resolver-rules=MAP * ~NOTFOUND",
             "--disable-background-networking",
-            f"--user-data-dir={tmp_path / f'profile-{width}'}",
+            f"--user-data-dir={tmp_path / f'profile-{width}-{dark}'}",
+            *(["--force-dark-mode"] if dark else []),
             f"--window-size={width},{height}",
             f"--screenshot={shot}",
             page.as_uri(),
@@ -82,6 +85,14 @@ def test_the_report_in_a_real_browser(env: Env, tmp_path: Path) -> None:
         assert line > 200, f"{width} px: no chart lines ({line} pixels of the line colour)"
         if width == 1280 and os.environ.get("CCTRACK_README_SCREENSHOT"):
             shutil.copyfile(shot, os.environ["CCTRACK_README_SCREENSHOT"])
+    # A dark colour scheme: a dark page, its charts still drawn.
+    shot, log = screenshot(page, 1280, 1600, tmp_path, dark=True)
+    from PIL import Image
+
+    with Image.open(shot) as image:
+        corner = image.convert("RGB").getpixel((5, 5))
+    assert isinstance(corner, tuple) and max(corner) < 60, corner
+    assert line_pixels(shot)[1] > 50
 
 
 def test_a_blocked_fetch_would_be_seen(env: Env, tmp_path: Path) -> None:
