@@ -222,13 +222,8 @@ def read_from_marks(
     unreadable = list(listing.unreadable)
     new_marks: dict[str, FileMark] = {}
     for name in listing.names:
-        path = data_dir / name
-        try:
-            fd = os.open(path, os.O_RDONLY | NOFOLLOW | CLOEXEC)
-        except FileNotFoundError:
-            continue
-        except OSError:
-            unreadable.append(name)
+        fd = _open_day_file(data_dir, name, unreadable)
+        if fd is None:
             continue
         try:
             st = os.fstat(fd)
@@ -254,6 +249,18 @@ def read_from_marks(
             os.close(fd)
         new_marks[name] = FileMark(offset, st.st_ino, st.st_mtime_ns, digest.hexdigest())
     return ReadResult(new_marks, tuple(sorted(unreadable)))
+
+
+def _open_day_file(data_dir: Path, name: str, unreadable: list[str]) -> int | None:
+    """A day file opened to read, never through a link; None for one gone since it was
+    listed, and for one that cannot be opened, which is then named in unreadable."""
+    try:
+        return os.open(data_dir / name, os.O_RDONLY | NOFOLLOW | CLOEXEC)
+    except FileNotFoundError:
+        return None
+    except OSError:
+        unreadable.append(name)
+        return None
 
 
 def _feed_lines(
@@ -293,12 +300,8 @@ def read_forward(data_dir: Path, on_lines: Callable[[list[bytes]], None]) -> tup
     listing = list_day_files(data_dir)
     unreadable = list(listing.unreadable)
     for name in listing.names:
-        try:
-            fd = os.open(data_dir / name, os.O_RDONLY | NOFOLLOW | CLOEXEC)
-        except FileNotFoundError:
-            continue
-        except OSError:
-            unreadable.append(name)
+        fd = _open_day_file(data_dir, name, unreadable)
+        if fd is None:
             continue
         try:
             _feed_lines(fd, 0, os.fstat(fd).st_size, on_lines, _NoDigest())
