@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from cctrack.evidence import Limits, Point, compare
+from cctrack.records import is_number
 from cctrack.timefmt import format_precise, parse_time
 
 FIVE_HOUR, WEEKLY = "five_hour", "weekly"
@@ -108,7 +109,7 @@ class OpenCycle:
     @classmethod
     def from_json(cls, obj: Any) -> OpenCycle:
         first, last, peak, seconds, full_at, full_until, weekly_first, weekly_last = obj
-        if not isinstance(peak, (int, float)) or not (seconds is None or isinstance(seconds, int)):
+        if not is_number(peak) or not (seconds is None or type(seconds) is int):
             raise ValueError("bad open cycle")
 
         def weekly(value: Any) -> tuple[float, int] | None:
@@ -175,7 +176,7 @@ class CycleTracker:
     @classmethod
     def from_json(cls, obj: Any) -> CycleTracker:
         ratio = obj["last_weekly_per_five_hour"]
-        if not (ratio is None or isinstance(ratio, (int, float))):
+        if not (ratio is None or is_number(ratio)):
             raise ValueError("bad cycle tracker")
         return cls(
             {str(w): OpenCycle.from_json(c) for w, c in obj["open"].items()},

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from cctrack.files import read_json, write_atomic
-from cctrack.records import qualified
+from cctrack.records import is_number, qualified
 from cctrack.settings import HookRules
 from cctrack.show import LATEST_FILE
 from cctrack.timefmt import STALE_AFTER, clock, duration, parse_time, within
@@ -50,7 +50,7 @@ def _time(value: Any) -> datetime | None:
 
 
 def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    return float(value) if is_number(value) else None
 
 
 def windows_seen(tool: str, entry: Mapping[str, Any], now: datetime) -> list[WindowSeen]:

@@ -144,12 +144,7 @@ def _svg(figure: Any) -> str:
 
 
 def _figure(width: float = 10, height: float = 3.2) -> Any:
-    try:
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise CctrackError(
-            "the HTML report needs the report extra: pip install 'cctrack[report]'"
-        ) from None
+    from matplotlib.figure import Figure
 
     figure = Figure(figsize=(width, height), layout="constrained")
     return figure
@@ -419,6 +414,13 @@ def render(
 ) -> str:
     """The page, from the day files (history, events, tokens, cycles) and the latest
     analysis (what the sources said last, run-out times, projects)."""
+    # Every chart below imports from matplotlib: whether it is there is asked once, here.
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise CctrackError(
+            "the HTML report needs the report extra: pip install 'cctrack[report]'"
+        ) from None
     report, _ = latest_report(data_dir, sources, profiles, now, naming)
     # One pass over the day files for the snapshots, the limit events and the closed
     # windows, folded as analyze folds them; the token records apart (they are few).

@@ -6,6 +6,7 @@ every later sink render; none of them needs to know how the state was read.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -131,14 +132,15 @@ class ProjectNaming(NamedTuple):
     def name(self, cwd: str) -> str:
         if not cwd:
             return UNATTRIBUTED
-        return dict(self.names).get(cwd) or PurePosixPath(cwd).name or cwd
+        return _names(self.names).get(cwd) or PurePosixPath(cwd).name or cwd
 
     def top(self, by_cwd: Mapping[str, int]) -> tuple[tuple[str, int], ...]:
         """The `cap` largest projects by name (directories of one name add up), largest
         first, and the rest as `other`."""
         named: dict[str, int] = {}
         for cwd, count in by_cwd.items():
-            named[self.name(cwd)] = named.get(self.name(cwd), 0) + count
+            name = self.name(cwd)
+            named[name] = named.get(name, 0) + count
         ranked = sorted(((n, c) for n, c in named.items() if c), key=lambda nc: (-nc[1], nc[0]))
         rest = sum(count for _, count in ranked[self.cap :])
         return tuple(ranked[: self.cap]) + (((OTHER, rest),) if rest else ())
@@ -158,6 +160,12 @@ class TokenReport:
 
 
 NO_PROJECTS = ProjectNaming()
+
+
+@functools.cache
+def _names(pairs: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    """project_names as a lookup, made once per table, not once per project named."""
+    return dict(pairs)
 
 
 def totals_by_project(

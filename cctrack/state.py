@@ -33,6 +33,7 @@ from cctrack.records import (
     Record,
     TokenRecord,
     has_record_envelope,
+    is_number,
     record_profile,
     strict_loads,
 )
@@ -164,7 +165,7 @@ class RecentUse:
     def from_json(cls, obj: Any) -> RecentUse:
         points = []
         for at, used in obj:
-            if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (at, used)):
+            if not (is_number(at) and is_number(used)):
                 raise ValueError("bad recent use")
             points.append((float(at), float(used)))
         return cls(points)

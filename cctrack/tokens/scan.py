@@ -420,18 +420,23 @@ class Scanner:
     def flush(self) -> None:
         """The rows so far as one record's part: per minute and model, and with projects
         counted, per minute, project and model too."""
-        merged: Rows = {}
-        for (minute, model, _), counts in self.rows.items():
-            _accumulate(merged, (minute, model), counts)
+        projects: tuple[ProjectRow, ...] = ()
+        if self.projects:
+            merged: Rows = {}
+            for (minute, model, _), counts in self.rows.items():
+                _accumulate(merged, (minute, model), counts)
+            projects = tuple(
+                (minute, project, model, *counts)
+                for (minute, model, project), counts in sorted(self.rows.items())
+                if any(counts)
+            )
+        else:
+            # Every key's project is "": the rows are already one per minute and model.
+            merged = {(minute, model): counts for (minute, model, _), counts in self.rows.items()}
         rows = tuple(
             (minute, model, *counts)
             for (minute, model), counts in sorted(merged.items())
             if any(counts)
-        )
-        projects = tuple(
-            (minute, project, model, *counts)
-            for (minute, model, project), counts in sorted(self.rows.items())
-            if self.projects and any(counts)
         )
         if rows or projects:
             self.parts.append((rows, projects))
