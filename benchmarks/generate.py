@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from homes import write_claude_home, write_codex_home
 
-from cctrack.records import Record, Status, Window
+from cctrack.records import Record, Status, TokenRecord, Window
 from cctrack.sources.claude.statusline import store_statusline
 
 UTC = timezone.utc
@@ -74,6 +74,66 @@ def write_records(data_dir: Path, days: int, now: datetime, rng: random.Random) 
     return seq
 
 
+def write_plan_records(data_dir: Path, days: int, now: datetime, rng: random.Random) -> int:
+    """Records as a working week makes them: each tool busy most 5-minute steps of office
+    hours on weekdays and now and then in an evening; a 5-hour window opens at the first
+    use after the last one reset and fills as it is used, the week fills at a fifth of
+    the pace and resets every seven days; a token record per busy step and tool."""
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    start = (now - timedelta(days=days)).replace(second=0, microsecond=0)
+    models = {"claude": ("claude-sonnet-4-5", "claude-opus-4-1"), "codex": ("gpt-5-codex",)}
+    state = {
+        tool: {"reset": None, "used": 0.0, "weekly": 0.0, "week": start + timedelta(days=7)}
+        for tool in models
+    }
+    seq, scans = 0, dict.fromkeys(models, 0)
+    batches: dict[str, list[bytes]] = {}
+    moment = start
+    while moment < now - timedelta(minutes=5):
+        office = moment.weekday() < 5 and 9 <= moment.hour < 18
+        evening = moment.hour in (20, 21) and moment.toordinal() % 3 == 0
+        for tool, at in state.items():
+            seq += 1
+            if moment >= at["week"]:
+                at["week"] += timedelta(days=7)
+                at["weekly"] = 0.0
+            if at["reset"] is not None and moment >= at["reset"]:
+                at["reset"], at["used"] = None, 0.0
+            busy = (office and rng.random() < 0.8) or (evening and rng.random() < 0.5)
+            if busy:
+                if at["reset"] is None:
+                    at["reset"] = moment + timedelta(hours=5)
+                step = min(1.0 - at["used"], rng.uniform(0.002, 0.012))
+                at["used"] += step
+                at["weekly"] = min(1.0, at["weekly"] + step / 5)
+                scans[tool] += 1
+                minute = int(moment.timestamp()) // 60
+                rows = tuple(
+                    (minute - k, rng.choice(models[tool]), *(rng.randint(1, 9000) for _ in "abcd"))
+                    for k in range(rng.randint(1, 4))
+                )
+                tokens = TokenRecord(
+                    seq, moment, "bench", tool, "0123456789abcdef", scans[tool], 0, rows
+                )
+                batches.setdefault(f"usage-{moment:%Y%m%d}.jsonl", []).append(tokens.to_line())
+                seq += 1
+            if rng.random() < 0.02:
+                record = Record(seq, moment, "bench", tool, ok=False, error="timed out")
+            else:
+                windows = (
+                    Window("five_hour", round(at["used"], 4), 18000, at["reset"]),
+                    Window("weekly", round(at["weekly"], 4), 604800, at["week"]),
+                )
+                status = Status(tool, moment, "rollout", windows, "plus")
+                record = Record(seq, moment, "bench", tool, ok=True, status=status)
+            batches.setdefault(f"usage-{moment:%Y%m%d}.jsonl", []).append(record.to_line())
+        moment += timedelta(minutes=5)
+    for name, lines in batches.items():
+        (data_dir / name).write_bytes(b"".join(lines))
+    (data_dir / "seq").write_text(f"{seq}\n")
+    return seq
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -85,6 +145,13 @@ def main() -> None:
         type=int,
         help="megabytes of transcripts and rollouts together, half each (default: 1 GB of "
         "each per year of --days)",
+    )
+    parser.add_argument(
+        "--usage",
+        choices=("random", "plans"),
+        default="random",
+        help="random: every snapshot's numbers at random, nearly every one a limit event "
+        "(the fold's worst case); plans: windows filled by a working week, with token records",
     )
     parser.add_argument(
         "--no-claude-transcripts",
@@ -101,7 +168,8 @@ def main() -> None:
     if not args.no_claude_transcripts:
         write_claude_home(args.out / "claude", start, now, each, rng)
     (args.out / "claude").mkdir(exist_ok=True)
-    records = write_records(args.out / "data", args.days, now, rng)
+    writer = write_plan_records if args.usage == "plans" else write_records
+    records = writer(args.out / "data", args.days, now, rng)
     store_statusline(
         args.out / "data",
         {

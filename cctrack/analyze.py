@@ -3,6 +3,7 @@ then advance the checkpoint (and only then let old day files go)."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from collections.abc import Iterable
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from cctrack import checkpoint, notify, show, store, textfile
+from cctrack import checkpoint, notify, rollup, show, store, textfile
 from cctrack.errors import CctrackError
 from cctrack.files import locked, private_dir, ready_dir, remove_stale_temps, write_atomic
 from cctrack.push import OTLP_STATUS_FILE, REMOTE_WRITE_STATUS_FILE, load_status
@@ -20,8 +21,6 @@ from cctrack.settings import Settings
 from cctrack.state import State
 from cctrack.store import DAY_FILE, STORE_LOCK
 from cctrack.tokens.prices import price_table
-
-ANALYZE_LOCK = ".analyze.lock"
 
 
 @dataclass(frozen=True)
@@ -92,6 +91,21 @@ def remove_expired(
     return tuple(removed)
 
 
+def write_rollup(
+    data_dir: Path, stored: checkpoint.Checkpoint, clock: datetime, retention_days: int
+) -> list[str]:
+    """Append the rows the fold made to the rollup files (cut back first to what the
+    checkpoint recorded) and record their sizes; the files past the retention, to remove
+    once the checkpoint no longer names them."""
+    committed = stored.rollup_files or {}
+    rollup.cut(data_dir, committed)
+    files = rollup.append(data_dir, stored.state.rollup.drain(keep_latest=True), committed)
+    cutoff = clock - timedelta(days=retention_days) if retention_days > 0 else None
+    expired_files = rollup.expired(files, cutoff)
+    stored.rollup_files = {n: size for n, size in files.items() if n not in expired_files}
+    return expired_files
+
+
 def tell(settings: Settings, report: Report, state: State, now: datetime) -> tuple[str, ...]:
     """Hand what changed since the last analysis to notify_command, and remember this one.
     Delivered before the checkpoint moves on: an event is told at least once."""
@@ -111,14 +125,6 @@ def tell(settings: Settings, report: Report, state: State, now: datetime) -> tup
     return tuple(problems)
 
 
-def fold_new_lines(
-    data_dir: Path, stored: checkpoint.Checkpoint, settings: Settings
-) -> store.ReadResult:
-    """Fold the lines after the marks into the stored state, with the settings' thresholds."""
-    stored.state.limits = settings.event_limits
-    return store.read_from_marks(data_dir, stored.marks, stored.state.add_lines)
-
-
 def analyze(settings: Settings, now: datetime, rebuild: bool = False) -> Outcome:
     """Fold the records after the checkpoint, write the textfile, then advance the checkpoint.
 
@@ -128,23 +134,19 @@ def analyze(settings: Settings, now: datetime, rebuild: bool = False) -> Outcome
     data_dir = private_dir(Path(settings.data_dir))
     target = textfile_dir(settings)
     try:
-        with locked(data_dir / ANALYZE_LOCK):
+        with locked(data_dir / checkpoint.ANALYZE_LOCK):
             stored, reason = (
                 (checkpoint.Checkpoint(), "--rebuild") if rebuild else checkpoint.load(data_dir)
             )
-            with locked(data_dir / STORE_LOCK):
-                try:
-                    read = fold_new_lines(data_dir, stored, settings)
-                except store.RewrittenBelowCheckpoint as exc:
-                    reason = f"{exc} changed below the checkpoint"
-                    stored = checkpoint.Checkpoint()
-                    read = fold_new_lines(data_dir, stored, settings)
+            read = checkpoint.fold_new_lines(data_dir, stored, settings.event_limits)
+            reason = read.restarted or reason
             stored.marks = read.marks
             stored.state.analyzed_at = now
             clock = data_clock(now, stored.marks, stored.state.data_clock)
             stored.state.data_clock = clock
             for tokens in stored.state.tokens.values():
                 tokens.prune(clock)
+            expired_rollup = write_rollup(data_dir, stored, clock, settings.retention_days)
             report = build_report(
                 stored.state,
                 now,
@@ -166,6 +168,8 @@ def analyze(settings: Settings, now: datetime, rebuild: bool = False) -> Outcome
             notes = tell(settings, report, stored.state, now)
             write_atomic(data_dir / show.LATEST_FILE, json.dumps(show.latest_json(report)).encode())
             checkpoint.save(data_dir, stored)
+            for name in expired_rollup:
+                (data_dir / name).unlink(missing_ok=True)
             with locked(data_dir / STORE_LOCK):
                 removed = remove_expired(data_dir, stored.marks, clock, settings.retention_days)
         for directory in (data_dir, target):
@@ -180,9 +184,9 @@ def analyze(settings: Settings, now: datetime, rebuild: bool = False) -> Outcome
 
 
 def write_page(settings: Settings, now: datetime) -> str | None:
-    """The HTML report kept up to date at html_report (the whole history, read again:
-    about a second a year of it); why not, when it cannot be written. The textfile and the
-    checkpoint are written before, whatever happens here."""
+    """The HTML report kept up to date at html_report (from the rollup just written);
+    why not, when it cannot be written. The textfile and the checkpoint are written
+    before, whatever happens here."""
     from cctrack.page import render
 
     assert settings.html_report is not None
@@ -197,7 +201,14 @@ def write_page(settings: Settings, now: datetime) -> str | None:
         )
         write_atomic(settings.html_report, page.encode())
     except (CctrackError, OSError) as exc:
-        return f"{settings.html_report}: {getattr(exc, 'strerror', None) or exc}"
+        why = f"{settings.html_report}: {getattr(exc, 'strerror', None) or exc}"
+        if isinstance(exc, OSError) and exc.errno == errno.EROFS:
+            # The shipped units let analyze write only its own directories.
+            why += (
+                " (a systemd unit: `cctrack setup --systemd-user` again makes the page's "
+                "directory writable; the system units write only the data directory)"
+            )
+        return why
     return None
 
 

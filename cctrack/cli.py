@@ -625,6 +625,7 @@ def setup(
         config_file=Path(config) if config else Path(xdg) / "cctrack" / "config.toml",
         path_env=os.environ.get("PATH", ""),
         codex_home=settings.codex_home,
+        html_report=settings.html_report,
     )
     lines = run_setup(place, systemd_user, cron, textfile, statusline, remove, hook)
     for line in lines:
@@ -753,13 +754,15 @@ def cycles(
     as_json: JsonOption = False,
     as_csv: CsvOption = False,
 ) -> None:
-    """One row per closed window, from the day files: its start and reset, peak use, when it
+    """One row per closed window, as analyze folded it: its start and reset, peak use, when it
     first reached 100 % and for how long, the tokens counted here within it, and for a
     5-hour window the weekly points it cost (what a full 5-hour window costs of the week)."""
     from cctrack.history import cycle_rows, render_cycles
 
     settings = settings_from(flags)
-    rows = cycle_rows(settings.data_dir, parse_since(since), one_tool(tool), window)
+    rows = cycle_rows(
+        settings.data_dir, settings.event_limits, parse_since(since), one_tool(tool), window
+    )
     typer.echo(render_cycles(rows, output_format(as_json, as_csv)))
 
 

@@ -23,6 +23,10 @@ MIN_FIVE_HOUR_POINTS = 0.05
 RESETS_ONLY = Limits()
 
 
+def _moment(value: datetime | None) -> str | None:
+    return format_precise(value) if value else None
+
+
 class Cycle(NamedTuple):
     """One closed window; a NamedTuple, which costs a tenth of a frozen dataclass to
     define on every run. Shares are 0..1; weekly_points only for a 5-hour window that
@@ -39,6 +43,25 @@ class Cycle(NamedTuple):
     full_seconds: float
     weekly_points: float | None = None
     weekly_per_five_hour: float | None = None
+
+    def row(self, profile: str, tool: str, tokens: int | None) -> dict[str, Any]:
+        """The window as a row of `cctrack cycles` (history.CYCLE_COLUMNS), with the tokens
+        counted here within it."""
+
+        return {
+            "tool": tool,
+            "profile": profile,
+            "window": self.window,
+            "start": _moment(self.start),
+            "reset": _moment(self.reset),
+            "first_seen": _moment(self.first_seen),
+            "peak_used_ratio": self.peak,
+            "full_at": _moment(self.full_at),
+            "full_seconds": self.full_seconds,
+            "tokens": tokens,
+            "weekly_points": self.weekly_points,
+            "weekly_per_five_hour": self.weekly_per_five_hour,
+        }
 
 
 @dataclass
@@ -92,16 +115,13 @@ class OpenCycle:
         )
 
     def to_json(self) -> list[Any]:
-        def moment(value: datetime | None) -> str | None:
-            return format_precise(value) if value else None
-
         return [
             self.first.to_json(),
             self.last.to_json(),
             self.peak,
             self.window_seconds,
-            moment(self.full_at),
-            moment(self.full_until),
+            _moment(self.full_at),
+            _moment(self.full_until),
             list(self.weekly_first) if self.weekly_first else None,
             list(self.weekly_last) if self.weekly_last else None,
         ]

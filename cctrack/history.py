@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from cctrack import store
+from cctrack.checkpoint import replay
 from cctrack.evidence import LimitEvent, Limits, Point, points_of
 from cctrack.records import (
     TOKEN_TYPES,
@@ -23,6 +24,7 @@ from cctrack.records import (
     strict_loads,
 )
 from cctrack.report import ProjectNaming
+from cctrack.rollup import CycleRow
 from cctrack.state import State, TokenState
 from cctrack.timefmt import duration, format_precise, format_time, parse_time
 from cctrack.tokens.rules import window_measure
@@ -208,50 +210,26 @@ CYCLE_COLUMNS = (
 
 
 def cycle_rows(
-    data_dir: Path, since: datetime | None, tool: str | None, window: str | None
+    data_dir: Path, limits: Limits, since: datetime | None, tool: str | None, window: str | None
 ) -> list[dict[str, Any]]:
-    """Every closed window in the day files, folded exactly as analyze folds them
-    (cycles.py), with the tokens this host's logs show within it."""
-    state = State(cycle_log=[])
-    store.read_forward(data_dir, state.add_lines)
-    return cycle_rows_of(state, since, tool, window)
+    """Every closed window analyze has folded or would fold next (cycles.py), with the
+    tokens this host's logs showed within it, oldest reset first."""
+    _, held = replay(data_dir, limits)
+    return select_cycles(held.cycles, since, tool, window)
 
 
-def cycle_rows_of(
-    state: State, since: datetime | None, tool: str | None, window: str | None
+def select_cycles(
+    cycles: Iterable[CycleRow], since: datetime | None, tool: str | None, window: str | None
 ) -> list[dict[str, Any]]:
-    """The closed windows a replay (State with a cycle_log) collected, as rows."""
-    rows = []
-    for (profile, name), cycle in state.cycle_log or []:
-        if (tool and name != tool) or (window and cycle.window != window):
-            continue
-        if since is not None and cycle.reset < since:
-            continue
-        counted = state.tokens.get((profile, name))
-        tokens = None
-        if counted is not None and cycle.start is not None:
-            tokens = counted.since(cycle.start) - counted.since(cycle.reset)
-        rows.append(
-            {
-                "tool": name,
-                "profile": profile,
-                "window": cycle.window,
-                "start": _moment(cycle.start),
-                "reset": _moment(cycle.reset),
-                "first_seen": _moment(cycle.first_seen),
-                "peak_used_ratio": cycle.peak,
-                "full_at": _moment(cycle.full_at),
-                "full_seconds": cycle.full_seconds,
-                "tokens": tokens,
-                "weekly_points": cycle.weekly_points,
-                "weekly_per_five_hour": cycle.weekly_per_five_hour,
-            }
-        )
-    return rows
-
-
-def _moment(moment: datetime | None) -> str | None:
-    return format_precise(moment) if moment else None
+    """The closed windows' rows that pass the filters, oldest reset first."""
+    first = since.timestamp() if since else None
+    return [
+        c.row
+        for c in sorted(cycles, key=lambda c: (c.reset, c.row["profile"], c.row["tool"]))
+        if (tool is None or c.row["tool"] == tool)
+        and (window is None or c.row["window"] == window)
+        and (first is None or c.reset >= first)
+    ]
 
 
 def cycle_line(row: dict[str, Any]) -> str:

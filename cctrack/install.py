@@ -52,6 +52,8 @@ class Place:
     config_file: Path
     path_env: str
     codex_home: Path | None = None
+    # The HTML report analyze keeps (html_report): its directory is writable in the unit.
+    html_report: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,9 @@ def make_directories(place: Place) -> list[str]:
         what="textfile directory",
         missing_hint="; create it or run setup with --textfile-dir",
     )
+    if place.html_report is not None and not place.html_report.parent.is_dir():
+        place.html_report.parent.mkdir(mode=0o700, parents=True)
+        done.append(f"created {place.html_report.parent}")
     return done
 
 
@@ -144,10 +149,12 @@ def _unit_text(place: Place, name: str) -> str:
     text = shipped.render(f"systemd/user/{name}", place.executable)
     if name.endswith(".service"):
         # The sandbox leaves only these writable: this user's data directory, and for
-        # analyze, which writes it, the textfile directory.
+        # analyze, which writes them, the textfile directory and the HTML report's.
         writes = [place.data_dir]
         if name == "cctrack-analyze.service":
             writes.append(place.textfile_dir)
+            if place.html_report is not None:
+                writes.append(place.html_report.parent)
         # "-": a directory removed later does not stop the unit from starting.
         line = "ReadWritePaths=" + " ".join(shipped.systemd_quote(f"-{path}") for path in writes)
         text = WRITABLE.sub(lambda _: line, text, count=1)

@@ -1,38 +1,52 @@
-"""`cctrack report --html`: the day files and the latest analysis as one self-contained HTML
-page, for people without Grafana: no script, no font and no request beyond the page
-itself, so it opens from file://, offline, and can be mailed.
+"""`cctrack report --html`: the rollup (rollup.py), the last days' snapshots and the latest
+analysis as one self-contained HTML page, for people without Grafana: no script, no font
+and no request beyond the page itself, so it opens from file://, offline, and can be
+mailed.
 
 Charts are drawn by matplotlib into inline SVG (text kept as text, for screen readers and
 search), imported only here: the steady jobs never pay for it. Each chart has a text
-alternative; a dark colour scheme inverts the charts' colours.
+alternative; a dark colour scheme inverts the charts' colours. A year draws about as fast
+as a week: the rollup is read in a forked child while matplotlib is imported, and the
+charts are drawn on every core.
 """
 
 from __future__ import annotations
 
 import html
+import importlib.util
 import io
-from collections.abc import Iterable, Sequence
+import os
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from cctrack import store
+from cctrack.checkpoint import replay
 from cctrack.errors import CctrackError
-from cctrack.evidence import LimitEvent, Limits, Point, SeriesKey
-from cctrack.history import cycle_rows_of, token_days
-from cctrack.records import Extras, qualified
-from cctrack.report import NO_PROJECTS, ProjectNaming, Report, ToolReport
+from cctrack.evidence import Limits, points_of
+from cctrack.files import private_dir
+from cctrack.history import select_cycles
+from cctrack.process import forked, map_forked
+from cctrack.records import Extras, has_record_envelope, qualified, record_profile, strict_loads
+from cctrack.report import NO_PROJECTS, OTHER, ProjectNaming, Report, ToolReport
+from cctrack.rollup import QUARTERS, Rollup, Snapshot
 from cctrack.show import latest_report
 from cctrack.state import State
 from cctrack.timefmt import duration, format_time, parse_time
 
-# Points per line past which a series is thinned (the highest use of each stretch kept):
-# a year of 5-minute captures stays a readable line and a page of a few hundred KB.
-MAX_POINTS = 1500
+# Stretches of time a line is thinned to (the highest and the last snapshot of each
+# kept): a year of 5-minute captures stays a readable line and a page of a few hundred KB.
+MAX_POINTS = 800
+# Snapshots this recent are drawn as captured (read from the day files); older ones are
+# the rollup's highest of each hour. A weekly window and a day more.
+DETAIL = timedelta(days=8)
 # The plan windows' lengths, for a window whose latest analysis does not say its own.
 PLAN_WINDOWS = {"five_hour": 5 * 3600, "weekly": 7 * 86400}
 MAX_EVENTS = 300
+# Days of tokens past which a chart draws steps instead of bars.
+MAX_BARS = 62
 # Closed windows in the page's table: the latest; `cctrack cycles` lists them all.
 MAX_CYCLES = 100
 MARKERS = {"reset": "v", "reset_move": ">", "drop": "x", "jump": "^", "idle_rise": "o"}
@@ -60,7 +74,7 @@ th, td { text-align: left; padding: .25rem .5rem; border-bottom: 1px solid var(-
 
 @dataclass(frozen=True)
 class Series:
-    """One plan window of one tool of one profile over time."""
+    """One plan window of one tool of one profile over time, and its limit events."""
 
     profile: str
     tool: str
@@ -68,48 +82,154 @@ class Series:
     times: list[datetime]
     used: list[float]
     resets: list[datetime | None]
+    # Per kind: where its latest events were (the first of each hour), and how many
+    # there were in all.
+    marks: dict[str, list[tuple[datetime, float]]]
+    counts: dict[str, int]
 
 
-def _series(
-    points: Iterable[tuple[SeriesKey, Point]], since: datetime | None, tool: str | None
+def moment(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, timezone.utc)
+
+
+def recent_snapshots(data_dir: Path, cutover: float) -> dict[tuple[str, str, str], list[Snapshot]]:
+    """Each plan window's snapshots since the cutover, as captured (from the day files)."""
+    found: dict[tuple[str, str, str], list[Snapshot]] = {}
+
+    def collect(lines: list[bytes]) -> None:
+        for line in lines:
+            try:
+                obj = strict_loads(line)
+            except ValueError:
+                continue
+            if not has_record_envelope(obj) or "kind" in obj or obj["ok"] is not True:
+                continue
+            key = (record_profile(obj), obj["source_tool"])
+            for window, bucket, point in points_of(obj):
+                at = point.observed_at.timestamp()
+                if not bucket and at >= cutover:
+                    resets = point.resets_at.timestamp() if point.resets_at else None
+                    found.setdefault((*key, window), []).append((at, point.used_ratio, resets))
+
+    # A day file is named for when its records were captured: the day before as well.
+    first = datetime.fromtimestamp(cutover, timezone.utc) - timedelta(days=1)
+    store.read_forward(data_dir, collect, first.strftime("%Y%m%d"))
+    return found
+
+
+def thinned(snapshots: list[Snapshot]) -> list[Snapshot]:
+    """At most twice MAX_POINTS of the snapshots (in time order): per stretch of time, the
+    one that used most and the last, which the line holds until the next."""
+    if len(snapshots) <= 2 * MAX_POINTS:
+        return snapshots
+    start = snapshots[0][0]
+    step = (snapshots[-1][0] - start) / MAX_POINTS or 1.0
+    high: dict[int, Snapshot] = {}
+    last: dict[int, Snapshot] = {}
+    for snapshot in snapshots:
+        index = int((snapshot[0] - start) / step)
+        if index not in high or snapshot[1] > high[index][1]:
+            high[index] = snapshot
+        last[index] = snapshot
+    return sorted({*high.values(), *last.values()})
+
+
+def usage_series(
+    held: Rollup,
+    recent: dict[tuple[str, str, str], list[Snapshot]],
+    cutover: float,
+    since: datetime | None,
+    tool: str | None,
 ) -> list[Series]:
-    """Each plan window's snapshots, in the order their numbers were true."""
-    found: dict[tuple[str, str, str], list[Point]] = {}
-    for (profile, name, window, _), point in points:
-        if (tool is None or name == tool) and (since is None or point.observed_at >= since):
-            found.setdefault((profile, name, window), []).append(point)
+    """Each plan window's use, thinned: the rollup's hourly highs before the cutover, the
+    snapshots as captured after it; and its limit events."""
+    first = since.timestamp() if since else float("-inf")
+    snapshots: dict[tuple[str, str, str], list[Snapshot]] = {}
+    marks: dict[tuple[str, str, str], dict[str, list[tuple[float, float]]]] = {}
+    counts: dict[tuple[str, str, str], dict[str, int]] = {}
+    for row in held.hours.values():
+        key = (row.key[0], row.key[1], row.key[2])
+        if (tool is not None and key[1] != tool) or row.last[0] < first:
+            continue
+        if row.last[0] < cutover:
+            snapshots.setdefault(key, []).extend({row.high, row.last})
+        for kind, count in row.counts.items():
+            table = counts.setdefault(key, {})
+            table[kind] = table.get(kind, 0) + count
+        for kind, place in row.first.items():
+            if place[0] >= first:
+                marks.setdefault(key, {}).setdefault(kind, []).append(place)
+    for key, found in recent.items():
+        if tool is None or key[1] == tool:
+            snapshots.setdefault(key, []).extend(s for s in found if s[0] >= first)
     series = []
-    for key in sorted(found):
-        ordered = sorted(found[key], key=lambda p: p.observed_at)
+    for key in sorted(snapshots):
+        shown = thinned(sorted(snapshots[key]))
+        if not shown:
+            continue
         series.append(
             Series(
                 *key,
-                [p.observed_at for p in ordered],
-                [p.used_ratio for p in ordered],
-                [p.resets_at for p in ordered],
+                [moment(s[0]) for s in shown],
+                [s[1] for s in shown],
+                [moment(s[2]) if s[2] is not None else None for s in shown],
+                {
+                    # At most MAX_EVENTS of a kind, spread over the span: thousands of
+                    # marks are no picture (the caption counts them all).
+                    kind: [
+                        (moment(at), used)
+                        for at, used in sorted(places)[:: -(-len(places) // MAX_EVENTS)]
+                    ]
+                    for kind, places in marks.get(key, {}).items()
+                },
+                counts.get(key, {}),
             )
         )
     return series
 
 
-def thinned(series: Series) -> Series:
-    """At most MAX_POINTS points: per stretch of time, the snapshot that used most."""
-    if len(series.times) <= MAX_POINTS:
-        return series
-    step = len(series.times) / MAX_POINTS
-    keep = []
-    for index in range(MAX_POINTS):
-        part = range(int(index * step), min(len(series.times), int((index + 1) * step)))
-        if part:
-            keep.append(max(part, key=series.used.__getitem__))
-    return Series(
-        series.profile,
-        series.tool,
-        series.window,
-        [series.times[i] for i in keep],
-        [series.used[i] for i in keep],
-        [series.resets[i] for i in keep],
-    )
+def token_days(
+    held: Rollup,
+    state: State,
+    since: datetime | None,
+    tool: str | None,
+    naming: ProjectNaming | None = None,
+) -> dict[str, dict[tuple[str, str], int]]:
+    """Per tool, the tokens that count against a window per local day and model (with
+    naming: per project), as the counters count them: from the scan store counting now."""
+    counting = {key: tokens.store for key, tokens in state.tokens.items()}
+    first_day = since.astimezone().date().isoformat() if since else ""
+    days: dict[str, dict[tuple[str, str], int]] = {}
+    for hour in held.tokens.values():
+        profile, name, scan_store, number = hour.key
+        if (tool is not None and name != tool) or counting.get((profile, name)) != scan_store:
+            continue
+        days_of = [local_day(number * 3600 + i * 3600 // QUARTERS) for i in range(QUARTERS)]
+        table = days.setdefault(name, {})
+        rows = hour.projects if naming is not None else hour.models
+        for label, counts in rows.items():
+            named = naming.name(label) if naming is not None else label
+            for day, count in zip(days_of, counts, strict=True):
+                if count and day >= first_day:
+                    table[(day, named)] = table.get((day, named), 0) + count
+    if naming is None:
+        return days
+    # The `cap` largest projects of each tool by name, the rest as `other`.
+    for name, table in days.items():
+        totals: dict[str, int] = {}
+        for (_, project), count in table.items():
+            totals[project] = totals.get(project, 0) + count
+        kept = {project for project, _ in naming.top(totals)} - {OTHER}
+        merged: dict[tuple[str, str], int] = {}
+        for (day, project), count in table.items():
+            group = (day, project if project in kept else OTHER)
+            merged[group] = merged.get(group, 0) + count
+        days[name] = merged
+    return days
+
+
+def local_day(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds).date().isoformat()
 
 
 def even_burn(series: Series, seconds: int | None) -> list[float | None]:
@@ -128,10 +248,15 @@ def even_burn(series: Series, seconds: int | None) -> list[float | None]:
 
 def _svg(figure: Any) -> str:
     """The figure as inline SVG, scalable by CSS: no XML prolog, no fixed size."""
+    import matplotlib
+
     out = io.StringIO()
     # No metadata block: it names addresses (RDF, Dublin Core) that no page needs.
     nothing = {"Creator": None, "Date": None, "Format": None, "Type": None}
-    figure.savefig(out, format="svg", bbox_inches="tight", metadata=nothing)
+    # Text as text (for screen readers, search and copying; and faster than paths), and
+    # the same ids for the same chart.
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "cctrack"}):
+        figure.savefig(out, format="svg", metadata=nothing)
     text = out.getvalue()
     text = text[text.index("<svg") :]
     head, rest = text.split(">", 1)
@@ -143,28 +268,53 @@ def _svg(figure: Any) -> str:
     return head + ">" + rest
 
 
-def _figure(width: float = 10, height: float = 3.2) -> Any:
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(width, height), layout="constrained")
-    return figure
-
-
-def usage_chart(
-    series: Series, seconds: int | None, events: Sequence[LimitEvent], tool: ToolReport | None
-) -> tuple[str, str]:
-    """The window's use over time, the even-burn line, the limit events, the run-out time;
-    and its text alternative."""
+def _time_axis(axes: Any) -> None:
+    """Dates along x, labelled as briefly as the span allows."""
     import matplotlib.dates as mdates
 
-    shown = thinned(series)
-    figure = _figure()
-    axes = figure.subplots()
+    locator = mdates.AutoDateLocator()  # type: ignore[no-untyped-call]
+    axes.xaxis.set_major_locator(locator)
+    axes.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
+
+
+def _counts_axis(axes: Any) -> None:
+    """Counts along y as 350k and 2M: no offset text above the axis, where the legend is."""
+    from matplotlib.ticker import EngFormatter
+
+    axes.yaxis.set_major_formatter(EngFormatter(sep=""))
+
+
+def _legend(axes: Any) -> None:
+    """The legend above the chart, where it hides no line."""
+    axes.legend(loc="lower left", bbox_to_anchor=(0, 1.01), fontsize=8, ncols=7, frameon=False)
+
+
+def _figure(height: float = 3.2, below: float = 0.55) -> tuple[Any, Any]:
+    """A chart 10 inches wide with fixed margins (inches below the axes for the time
+    labels): laying a figure out to fit its text draws it twice."""
+    from matplotlib.figure import Figure
+
+    width = 10.0
+    figure = Figure(figsize=(width, height))
+    left, right, above = 0.85, 0.4, 0.5
+    axes = figure.add_axes(
+        (left / width, below / height, 1 - (left + right) / width, 1 - (below + above) / height)
+    )
+    return figure, axes
+
+
+def usage_chart(series: Series, seconds: int | None, tool: ToolReport | None) -> tuple[str, str]:
+    """The window's use over time, the even-burn line, the limit events, the run-out time;
+    and its text alternative."""
+    shown = series
+    figure, axes = _figure()
     # Few snapshots are dots as well: one snapshot is no line.
     marker = "o" if len(shown.times) < 50 else None
+    # Steps: a snapshot's number holds until the next one (the rollup keeps no idle hour).
     axes.plot(
         shown.times,
         [u * 100 for u in shown.used],
+        drawstyle="steps-post",
         color="#0a84ff",
         lw=2,
         marker=marker,
@@ -189,12 +339,11 @@ def usage_chart(
         label="even burn",
     )
     for kind, marker in MARKERS.items():
-        # The latest MAX_EVENTS of a kind: thousands of marks are no picture.
-        found = [e for e in events if e.kind == kind][-MAX_EVENTS:]
+        found = series.marks.get(kind)
         if found:
             axes.scatter(
-                [e.after.observed_at for e in found],
-                [e.after.used_ratio * 100 for e in found],
+                [at for at, _ in found],
+                [used * 100 for _, used in found],
                 marker=marker,
                 s=28,
                 color="#ff9f0a" if kind != "reset" else "#30d158",
@@ -213,49 +362,53 @@ def usage_chart(
     axes.set_xlim(shown.times[0] - pad, last + pad)
     axes.set_ylim(0, 105)
     axes.set_ylabel("% used")
-    locator = mdates.AutoDateLocator()  # type: ignore[no-untyped-call]
-    axes.xaxis.set_major_locator(locator)
-    axes.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
+    _time_axis(axes)
     axes.grid(True, alpha=0.3)
-    axes.legend(loc="upper left", fontsize=8, ncols=4, frameon=False)
+    _legend(axes)
     who = qualified(series.profile, series.tool)
     latest = series.used[-1] * 100 if series.used else 0
+    resets = series.counts.get("reset", 0)
     text = (
-        f"{who} {series.window}: {len(series.times)} snapshots from "
+        f"{who} {series.window}: from "
         f"{format_time(series.times[0])} to {format_time(series.times[-1])}; "
         f"peak {max(series.used) * 100:.0f}%, latest {latest:.0f}%; "
-        f"{sum(e.kind == 'reset' for e in events)} resets and "
-        f"{sum(e.kind != 'reset' for e in events)} other limit events"
+        f"{resets} resets and {sum(series.counts.values()) - resets} other limit events"
         + (f"; runs out at {format_time(runs_out.at)} at the current rate" if runs_out else "")
     )
     return _svg(figure), text
 
 
-def tokens_chart(days: Sequence[Any], tool: str) -> tuple[str, str] | None:
-    """Tokens per day, stacked by model."""
-    from cctrack.tokens.rules import window_measure
+def tokens_chart(tool: str, days: dict[tuple[str, str], int], by: str) -> tuple[str, str]:
+    """Tokens per day, stacked by model (or project): bars for a few weeks, steps beyond,
+    where a bar would be a pixel wide."""
+    first, last = (date.fromisoformat(d) for d in (min(days)[0], max(days)[0]))
+    dates = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    names = sorted({name for _, name in days})
+    stacks = [[float(days.get((d.isoformat(), name), 0)) for d in dates] for name in names]
+    figure, axes = _figure()
+    if len(dates) <= MAX_BARS:
+        bottom = [0.0] * len(dates)
+        for name, values in zip(names, stacks, strict=True):
+            axes.bar(dates, values, bottom=bottom, label=name)
+            bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+        # Whole days along x, however few: a day's bar is no 24 hours of ticks.
+        from matplotlib.dates import DateFormatter, DayLocator
 
-    rows = [d for d in days if d.tool == tool]
-    if not rows:
-        return None
-    dates = sorted({d.date for d in rows})
-    models = sorted({d.model for d in rows})
-    figure = _figure(10, 3)
-    axes = figure.subplots()
-    bottom = [0.0] * len(dates)
-    for model in models:
-        values = [0.0] * len(dates)
-        for d in rows:
-            if d.model == model:
-                values[dates.index(d.date)] += window_measure(tool, d.counts)
-        axes.bar(dates, values, bottom=bottom, label=model)
-        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+        axes.set_xlim(first - timedelta(days=1), last + timedelta(days=1))
+        axes.xaxis.set_major_locator(DayLocator(interval=max(1, len(dates) // 8)))  # type: ignore[no-untyped-call]
+        axes.xaxis.set_major_formatter(DateFormatter("%b %d"))  # type: ignore[no-untyped-call]
+    else:
+        # Each day's step drawn from its midnight to the next.
+        edges = [*dates, last + timedelta(days=1)]
+        axes.stackplot(edges, *[[*v, v[-1]] for v in stacks], labels=names, step="post")
+        _time_axis(axes)
     axes.set_ylabel("tokens")
-    axes.tick_params(axis="x", labelrotation=45, labelsize=7)
-    axes.legend(fontsize=7, frameon=False, ncols=3)
+    _counts_axis(axes)
+    _legend(axes)
     axes.grid(True, axis="y", alpha=0.3)
-    total = sum(bottom)
-    text = f"{tool}: {total:,.0f} tokens over {len(dates)} days, by model: " + ", ".join(models)
+    total = sum(sum(v) for v in stacks)
+    days_said = "1 day" if len(dates) == 1 else f"{len(dates)} days"
+    text = f"{tool}: {total:,.0f} tokens over {days_said}, by {by}: " + ", ".join(names)
     return _svg(figure), text
 
 
@@ -271,8 +424,7 @@ def per_percent_chart(cycles: Sequence[dict[str, Any]]) -> tuple[str, str] | Non
             )
     if not points:
         return None
-    figure = _figure(10, 3)
-    axes = figure.subplots()
+    figure, axes = _figure()
     for (who, window), found in sorted(points.items()):
         step = max(1, len(found) // MAX_POINTS)
         shown = found[::step]
@@ -281,7 +433,9 @@ def per_percent_chart(cycles: Sequence[dict[str, Any]]) -> tuple[str, str] | Non
             [p[0] for p in shown], [p[1] for p in shown], marker=marker, label=f"{who} {window}"
         )
     axes.set_ylabel("tokens per 1 %")
-    axes.legend(fontsize=8, frameon=False)
+    _counts_axis(axes)
+    _time_axis(axes)
+    _legend(axes)
     axes.grid(True, alpha=0.3)
     text = "Tokens per 1 % of each closed window: " + "; ".join(
         f"{who} {window}: {len(found)} windows, latest {found[-1][1]:,.0f}"
@@ -402,6 +556,44 @@ def extras_said(extras: Extras) -> list[str]:
     return said
 
 
+@dataclass(frozen=True)
+class PageData:
+    """What the charts and the table of closed windows show."""
+
+    series: list[Series]
+    cycles: list[dict[str, Any]]
+    by_model: dict[str, dict[tuple[str, str], int]]
+    by_project: dict[str, dict[tuple[str, str], int]]
+
+
+def page_data(
+    data_dir: Path,
+    now: datetime,
+    limits: Limits,
+    since: datetime | None,
+    tool: str | None,
+    naming: ProjectNaming,
+) -> PageData:
+    state, held = replay(data_dir, limits)
+    # The last DETAIL as captured; before it, the highest snapshot of each hour.
+    cutover = (now - DETAIL).timestamp()
+    return PageData(
+        usage_series(held, recent_snapshots(data_dir, cutover), cutover, since, tool),
+        select_cycles(held.cycles, since, tool, None),
+        token_days(held, state, since, tool),
+        token_days(held, state, since, tool, naming) if naming.cap else {},
+    )
+
+
+Chart = tuple[Callable[..., tuple[str, str] | None], tuple[Any, ...]]
+
+
+def draw(chart: Chart) -> str:
+    """One chart (a function and its arguments) as a figure of the page, or nothing."""
+    drawn = chart[0](*chart[1])
+    return _figure_html(*drawn) if drawn else ""
+
+
 def render(
     data_dir: Path,
     now: datetime,
@@ -412,32 +604,48 @@ def render(
     tool: str | None = None,
     naming: ProjectNaming = NO_PROJECTS,
 ) -> str:
-    """The page, from the day files (history, events, tokens, cycles) and the latest
-    analysis (what the sources said last, run-out times, projects)."""
-    # Every chart below imports from matplotlib: whether it is there is asked once, here.
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        raise CctrackError(
-            "the HTML report needs the report extra: pip install 'cctrack[report]'"
-        ) from None
+    """The page, from the rollup and the last days' day files (history, events, tokens,
+    cycles) and the latest analysis (what the sources said last, run-out times, projects)."""
+    if importlib.util.find_spec("matplotlib") is None:
+        raise CctrackError("the HTML report needs the report extra: pip install 'cctrack[report]'")
+    # matplotlib keeps its font cache under HOME, which the shipped units make read-only
+    # (it would build one in a new temporary directory on every run, and say so): in the
+    # data directory instead, unless the user chose a place.
+    os.environ.setdefault("MPLCONFIGDIR", str(private_dir(data_dir / ".matplotlib")))
+    # The rollup is read in a child while matplotlib is imported here: each takes about
+    # half a second for a year.
+    with forked(page_data, data_dir, now, limits, since, tool, naming) as waiting:
+        import matplotlib.dates
+        import matplotlib.figure  # noqa: F401
+
+        found = waiting()
     report, _ = latest_report(data_dir, sources, profiles, now, naming)
-    # One pass over the day files for the snapshots, the limit events and the closed
-    # windows, folded as analyze folds them; the token records apart (they are few).
-    state = State(limits=limits, event_log=[], cycle_log=[], point_log=[])
-    store.read_forward(data_dir, state.add_lines)
-    series = _series(state.point_log or [], since, tool)
-    events = [
-        e
-        for e in state.event_log or []
-        if (since is None or e.after.observed_at >= since) and (tool is None or e.key[1] == tool)
-    ]
-    cycles = cycle_rows_of(state, since, tool, None)
-    days = token_days(data_dir, since, tool)
     by_tool = {(t.profile, t.tool): t for t in report.tools}
     lengths = {
         (t.profile, t.tool, w.name): w.window_seconds for t in report.tools for w in t.windows
     }
+    usage: list[Chart] = [
+        (
+            usage_chart,
+            (
+                s,
+                lengths.get((s.profile, s.tool, s.window)) or PLAN_WINDOWS.get(s.window),
+                by_tool.get((s.profile, s.tool)),
+            ),
+        )
+        for s in found.series
+    ]
+    tokens: list[Chart] = [
+        *((tokens_chart, (name, days, "model")) for name, days in sorted(found.by_model.items())),
+        *(
+            (tokens_chart, (name, days, "project"))
+            for name, days in sorted(found.by_project.items())
+        ),
+        (per_percent_chart, (found.cycles,)),
+    ]
+    # Each chart is drawn apart from the others: on every core.
+    figures = list(map_forked(draw, [*usage, *tokens], os.cpu_count() or 1))
+    cycles = found.cycles
     sections = [
         f"<h1>cctrack: Claude Code and Codex limits</h1><p class=muted>"
         f"made {html.escape(format_time(now))}"
@@ -446,25 +654,12 @@ def render(
         "<h2>Now</h2>",
         _status(report, now),
         "<h2>Use over time</h2>",
+        *figures[: len(usage)],
     ]
-    if not series:
+    if not usage:
         sections.append("<p class=muted>no captures in the day files yet</p>")
-    for s in series:
-        mine = [e for e in events if e.key == (s.profile, s.tool, s.window, "")]
-        seconds = lengths.get((s.profile, s.tool, s.window)) or PLAN_WINDOWS.get(s.window)
-        svg, text = usage_chart(s, seconds, mine, by_tool.get((s.profile, s.tool)))
-        sections.append(_figure_html(svg, text))
-    sections.append("<h2>Tokens</h2>")
-    drawn = False
-    for name in sorted({d.tool for d in days}):
-        chart = tokens_chart(days, name)
-        if chart:
-            sections.append(_figure_html(*chart))
-            drawn = True
-    chart = per_percent_chart(cycles)
-    if chart:
-        sections.append(_figure_html(*chart))
-    if not drawn:
+    sections += ["<h2>Tokens</h2>", *figures[len(usage) :]]
+    if not found.by_model:
         sections.append("<p class=muted>no token records yet (token counters run with capture)</p>")
     sections.append("<h2>Closed windows</h2>")
     if len(cycles) > MAX_CYCLES:

@@ -21,9 +21,11 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from cctrack.errors import Interrupted
+
+T = TypeVar("T")
 
 # A status object is a few hundred bytes; a tool printing megabytes is broken, not verbose.
 MAX_STDOUT = 1 << 20
@@ -501,6 +503,22 @@ class JsonRpcSession:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+@contextlib.contextmanager
+def forked(function: Callable[..., T], *args: Any) -> Iterator[Callable[[], T]]:
+    """function(*args) in a forked child while the caller goes on; what is given waits for
+    its result (or raises what it raised). Where forking is not safe (not Linux), it runs
+    here first."""
+    if not sys.platform.startswith("linux"):
+        result = function(*args)
+        yield lambda: result
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+        yield pool.submit(function, *args).result
 
 
 def map_forked(

@@ -694,8 +694,9 @@ SETTINGS = (
     ),
     Setting(
         "html_report",
-        "a path where analyze keeps `cctrack report --html` up to date after each run (it "
-        "reads the whole history again: about a second a year of it)",
+        "a path where analyze keeps `cctrack report --html` up to date after each run (from "
+        "the rollup: a year as fast as a week, about 1.3 s); `cctrack setup --systemd-user` "
+        "creates its directory and lets the sandboxed analyze write there",
         "none",
         env="CCTRACK_HTML_REPORT",
     ),

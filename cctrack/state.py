@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from cctrack.cycles import Cycle, CycleTracker
+from cctrack.cycles import CycleTracker
 from cctrack.evidence import (
     Counts,
     Evidence,
@@ -37,6 +37,7 @@ from cctrack.records import (
     record_profile,
     strict_loads,
 )
+from cctrack.rollup import CycleRow, Rollup
 from cctrack.timefmt import format_time, parse_time
 from cctrack.tokens.rules import window_measure
 
@@ -279,10 +280,11 @@ class TokenState:
         self.last = (record.scan, record.part)
         return None if fresh else True
 
-    def fold(self, record: TokenRecord) -> None:
+    def fold(self, record: TokenRecord) -> bool:
+        """Whether the record was folded (not one folded before)."""
         accepted = self.accept(record)
         if accepted is False:
-            return
+            return False
         if accepted is None:
             self.totals, self.minutes = {}, {}
             self.project_totals, self.project_minutes = {}, {}
@@ -303,6 +305,7 @@ class TokenState:
             if measured:
                 at = (minute, project)
                 self.project_minutes[at] = bounded(self.project_minutes.get(at, 0) + measured)
+        return True
 
     def prune(self, now: datetime) -> None:
         oldest = int(now.timestamp()) // 60 - TOKEN_MINUTES_KEPT
@@ -322,6 +325,15 @@ class TokenState:
         """Tokens from the minute that holds start on."""
         first = int(start.timestamp()) // 60
         return sum(n for m, n in self.minutes.items() if m >= first)
+
+    def between(self, start: datetime, end: datetime) -> int:
+        """Tokens from the minute that holds start to the one before the minute that holds
+        end: looked up minute by minute when that is fewer than the minutes held (a replay
+        holds a year of them, and closes a window every few hours)."""
+        first, last = int(start.timestamp()) // 60, int(end.timestamp()) // 60
+        if last - first < len(self.minutes):
+            return sum(self.minutes.get(m, 0) for m in range(first, last))
+        return sum(n for m, n in self.minutes.items() if first <= m < last)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -381,10 +393,8 @@ class State:
     # Per (profile, tool, window, ""): the plan windows' recent snapshots.
     recent: dict[SeriesKey, RecentUse] = field(default_factory=dict)
     cycles: dict[ToolKey, CycleTracker] = field(default_factory=dict)
-    # Not stored: where `cctrack cycles` collects the closed ones, and the HTML report
-    # every plan window's snapshots.
-    cycle_log: list[tuple[ToolKey, Cycle]] | None = None
-    point_log: list[tuple[SeriesKey, Point]] | None = None
+    # What the HTML report and `cctrack cycles` read, until analyze writes it out.
+    rollup: Rollup = field(default_factory=Rollup)
     # Not stored: when a change is an event (settings), and where `cctrack events` collects them.
     limits: Limits = field(default_factory=Limits)
     event_log: list[LimitEvent] | None = None
@@ -416,7 +426,16 @@ class State:
             self.invalid_lines += 1
             return
         key = (record.profile, record.source_tool)
-        self.tokens.setdefault(key, TokenState(record.source_tool)).fold(record)
+        tokens = self.tokens.setdefault(key, TokenState(record.source_tool))
+        if not tokens.fold(record):
+            return
+        where = (record.profile, record.source_tool, tokens.store)
+        for minute, model, *counts in record.rows:
+            if measured := window_measure(record.source_tool, counts):
+                self.rollup.add_tokens(where, minute, model, None, measured)
+        for minute, project, _, *counts in record.projects:
+            if measured := window_measure(record.source_tool, counts):
+                self.rollup.add_tokens(where, minute, None, project, measured)
 
     def add_evidence(self, key: ToolKey, records: list[dict[str, Any]]) -> None:
         """Every successful record, in seq order, as points of its windows and buckets. A
@@ -439,11 +458,18 @@ class State:
                     reset = None if kinds is None else "reset" in kinds
                     begins = reset is not False or window not in tracker.open
                     plan[window] = (point, window_seconds(obj, window) if begins else None, reset)
-                    if self.point_log is not None:
-                        self.point_log.append((series, point))
-            closed = tracker.add(plan)
-            if self.cycle_log is not None:
-                self.cycle_log.extend((key, cycle) for cycle in closed)
+                    if kinds is not None:
+                        self.rollup.add_point((profile, tool, window), point, kinds)
+            for cycle in tracker.add(plan):
+                counted = self.tokens.get(key)
+                # The tokens of the window as counted when it closed: those of its last
+                # minutes that a later scan finds are not added.
+                tokens = None
+                if counted is not None and cycle.start is not None:
+                    tokens = counted.between(cycle.start, cycle.reset)
+                self.rollup.cycles.append(
+                    CycleRow(cycle.row(profile, tool, tokens), cycle.reset.timestamp())
+                )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -477,6 +503,7 @@ class State:
             "cycles": {
                 key_to_json(key): cycles.to_json() for key, cycles in sorted(self.cycles.items())
             },
+            "rollup": self.rollup.to_json(),
         }
 
     @classmethod
@@ -502,4 +529,5 @@ class State:
                 for text, points in obj.get("recent", {}).items()
             },
             cycles=_by_key(obj.get("cycles", {}), CycleTracker.from_json),
+            rollup=Rollup.from_json(obj["rollup"]) if "rollup" in obj else Rollup(),
         )

@@ -203,6 +203,8 @@ def _hash_prefix(fd: int, length: int) -> Any:
 class ReadResult:
     marks: dict[str, FileMark]
     unreadable: tuple[str, ...]
+    # Why the read started over from the first record, when it did.
+    restarted: str | None = None
 
 
 def read_from_marks(
@@ -294,12 +296,17 @@ class _NoDigest:
         pass
 
 
-def read_forward(data_dir: Path, on_lines: Callable[[list[bytes]], None]) -> tuple[str, ...]:
-    """Feed every line of every day file to on_lines, oldest first, without marks or hashing
-    (what `events`, `history` and `tokens` read); return what could not be read."""
+def read_forward(
+    data_dir: Path, on_lines: Callable[[list[bytes]], None], first_day: str = ""
+) -> tuple[str, ...]:
+    """Feed every line of every day file (from first_day's, YYYYMMDD, on) to on_lines,
+    oldest first, without marks or hashing (what `events`, `history` and `tokens` read);
+    return what could not be read."""
     listing = list_day_files(data_dir)
     unreadable = list(listing.unreadable)
     for name in listing.names:
+        if name < f"usage-{first_day}":
+            continue
         fd = _open_day_file(data_dir, name, unreadable)
         if fd is None:
             continue

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import stat
 import sys
 from datetime import datetime, timedelta, timezone
@@ -14,6 +15,7 @@ from zoneinfo import ZoneInfo
 from cctrack.timefmt import format_time
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+from generate import write_plan_records
 from homes import write_claude_home, write_codex_home
 
 UTC = timezone.utc
@@ -296,3 +298,23 @@ def plan_history(
     for name, lines in files.items():
         (data_dir / name).write_bytes(b"".join(lines))
     (data_dir / "seq").write_text(f"{seq}\n")
+
+
+def working_days(root: Path, days: int, seed: int = 3) -> list[tuple[str, bytes]]:
+    """A working week's records up to now, as benchmarks/generate.py makes them (both tools
+    every 5 minutes, token records when busy), each line with its day file's name, in the
+    order capture appended them."""
+    source = root / f"generated-{days}-{seed}"
+    write_plan_records(source, days, datetime.now(timezone.utc), random.Random(seed))
+    found = []
+    for path in sorted(source.glob("usage-*.jsonl")):
+        found += [(path.name, line + b"\n") for line in path.read_bytes().splitlines()]
+    return sorted(found, key=lambda item: json.loads(item[1])["seq_no"])
+
+
+def append_lines(data_dir: Path, lines: list[tuple[str, bytes]]) -> None:
+    """Append record lines to their day files, as capture would have."""
+    data_dir.mkdir(mode=0o700, exist_ok=True)
+    for name, line in lines:
+        with open(data_dir / name, "ab") as out:
+            out.write(line)

@@ -22,9 +22,13 @@ ROOT = Path(__file__).resolve().parent.parent
 CCTRACK = Path(sys.executable).parent / "cctrack"
 
 
-def setup(env: Env, *args: str) -> subprocess.CompletedProcess[str]:
+def setup(env: Env, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(CCTRACK), "setup", *args], env=env.vars, capture_output=True, text=True, timeout=120
+        [str(CCTRACK), "setup", *args],
+        env={**env.vars, **extra},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -75,6 +79,19 @@ def test_systemd_user_setup_installs_links_and_is_idempotent(
     assert second.returncode == 0
     assert "is up to date" in second.stdout and "already runs" in second.stdout
     assert "already sends the textfile" in second.stdout
+    # With an HTML report, analyze may write its directory too (created if missing).
+    page = home / "cctrack" / "report.html"
+    third = setup(
+        env,
+        "--systemd-user",
+        "--textfile-dir",
+        str(env.textfile_dir),
+        CCTRACK_HTML_REPORT=str(page),
+    )
+    assert third.returncode == 0 and f"created {page.parent}" in third.stdout
+    analyze = (units / "cctrack-analyze.service").read_text()
+    assert f"ReadWritePaths=-{env.data_dir} -{env.textfile_dir} -{page.parent}\n" in analyze
+    assert f"ReadWritePaths=-{env.data_dir}\n" in (units / "cctrack-capture.service").read_text()
     undone = setup(env, "--uninstall")
     assert undone.returncode == 0, undone.stderr
     assert not (units / "cctrack-capture.service").exists() and not link.exists()

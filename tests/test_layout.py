@@ -39,6 +39,7 @@ LAYERS = [
     "cctrack.store",
     "cctrack.tokens.db",
     "cctrack.tokens.scan",
+    "cctrack.rollup",
     "cctrack.state",
     "cctrack.checkpoint",
     "cctrack.report",

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 from html.parser import HTMLParser
 from pathlib import Path
 
+import pytest
 from builders import plan_history
 from conftest import Env
 
@@ -68,6 +69,8 @@ def test_one_well_formed_page_with_every_part_and_nothing_to_fetch(env: Env) -> 
     assert any(label.startswith("codex five_hour: ") and "3 resets" in label for label in labels)
     assert any(label.startswith("claude: ") and "tokens over" in label for label in labels)
     assert page.count("<svg") == len(labels) >= 5
+    # Text is text (read out, found, copied), not outlines.
+    assert page.count("<text") >= 5 * len(labels) and '<defs>\n   <path id="DejaVu' not in page
     assert "<h2>Closed windows</h2>" in page and "1h50m" in page
 
 
@@ -124,3 +127,53 @@ def test_what_else_the_vendors_report_and_the_projects_are_on_the_page(env: Env)
     page = env.run("report", "--html", "-o", "-").stdout
     assert "<td>codex</td><td>credits: 12.50</td>" in page
     assert re.search(r"<td>claude</td><td>five_hour</td><td>project 100%</td>", page), page[-3000:]
+
+
+def test_what_was_captured_since_the_last_analysis_is_on_the_page(env: Env) -> None:
+    history(env)
+    env.use_fixed_tools(codex=(0.9, 0.13))
+    assert env.run("capture").returncode == 0  # not analyzed yet
+    page = env.run("report", "--html", "-o", "-").stdout
+    labels = re.findall(r'role="img" aria-label="([^"]+)"', page)
+    assert any(label.startswith("codex five_hour: ") and "latest 90%" in label for label in labels)
+
+
+def test_old_hours_come_from_the_rollup_and_the_last_days_as_captured(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from builders import append_lines, working_days
+
+    from cctrack import checkpoint, page
+    from cctrack.evidence import Limits
+    from cctrack.page import DETAIL, recent_snapshots, usage_series
+
+    monkeypatch.setattr(page, "MAX_POINTS", 10**6)  # thinning apart (below)
+
+    now = datetime.now(UTC)
+    append_lines(env.data_dir, working_days(env.root, 20, seed=5))
+    assert env.run("analyze").returncode == 0
+    _, kept = checkpoint.replay(env.data_dir, Limits())
+    cutover = (now - DETAIL).timestamp()
+    recent = recent_snapshots(env.data_dir, cutover)
+    (series,) = usage_series(kept, recent, cutover, None, "codex")[:1]
+    times = [t.timestamp() for t in series.times]
+    older = [t for t in times if t < cutover]
+    rows = [r for r in kept.hours.values() if r.key[:3] == ("default", "codex", "five_hour")]
+    # Before the cutover at most the highest and the last of each hour that changed; after
+    # it every snapshot as captured (5 minutes apart, 2 % failed).
+    assert 0 < len(older) <= 2 * sum(r.last[0] < cutover for r in rows)
+    assert len(times) - len(older) == len(recent[("default", "codex", "five_hour")])
+    assert len(times) - len(older) > 0.95 * DETAIL.total_seconds() / 300
+
+
+def test_a_long_line_keeps_the_highest_and_the_last_of_each_stretch() -> None:
+    from cctrack.page import MAX_POINTS, thinned
+
+    # Ten times MAX_POINTS snapshots; in each ten a peak (0.9), and a fall (0.05) last.
+    values = {4: 0.9, 9: 0.05}
+    snapshots = [(i * 300.0, values.get(i % 10, 0.5), None) for i in range(10 * MAX_POINTS)]
+    kept = thinned(snapshots)
+    assert len(kept) <= 2 * MAX_POINTS + 2 and kept == sorted(kept)
+    assert kept[-1] == snapshots[-1]
+    assert sum(s[1] == 0.9 for s in kept) >= MAX_POINTS - 1
+    assert sum(s[1] == 0.05 for s in kept) >= MAX_POINTS * 0.9

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from cctrack import process
+from cctrack.errors import CctrackError
+from cctrack.process import forked, map_forked
 
 
 def job(tmp_path: Path, code: str, **kwargs: object) -> process.Job:
@@ -87,3 +89,20 @@ def test_a_function_runs_in_a_forked_child_with_its_own_output(tmp_path: Path) -
 def test_run_shell_passes_stdin(tmp_path: Path) -> None:
     done = process.run_shell("tr a-z A-Z", b"status line", 5.0, "wrapped")
     assert done.stdout == b"STATUS LINE"
+
+
+def _pid_and(value: int) -> tuple[int, int]:
+    if value < 0:
+        raise CctrackError("no negative values")
+    return os.getpid(), value * 2
+
+
+def test_forked_work_runs_in_a_child_while_the_caller_goes_on() -> None:
+    with forked(_pid_and, 21) as waiting:
+        here = os.getpid()
+        pid, doubled = waiting()
+    assert (doubled, pid != here) == (42, True)
+    with pytest.raises(CctrackError, match="no negative values"), forked(_pid_and, -1) as failing:
+        failing()
+    # Charts are drawn the same way, several at once, results in order.
+    assert [r[1] for r in map_forked(_pid_and, [1, 2, 3], workers=2)] == [2, 4, 6]

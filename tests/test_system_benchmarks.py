@@ -45,3 +45,28 @@ def test_generate_and_run_on_a_day_of_history(tmp_path: Path) -> None:
     row = json.loads(results.read_text())["results"]["day"]
     assert row["records"] >= 576 and row["analyze --rebuild"]["records_per_s"] > 0
     assert "| run |" in done.stdout
+
+
+def test_the_report_benchmark_runs_beside_history_csv(tmp_path: Path) -> None:
+    home = tmp_path / "plans"
+    subprocess.run(
+        [
+            *(sys.executable, str(ROOT / "benchmarks/generate.py"), "--days", "2"),
+            *("--usage", "plans", "--log-mb", "1", "--out", str(home), "--no-claude-transcripts"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    results = tmp_path / "results.json"
+    done = subprocess.run(
+        [
+            *(sys.executable, str(ROOT / "benchmarks/report.py"), "--homes", str(home)),
+            *("--repeat", "1", "--json", str(results)),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    row = json.loads(results.read_text())["results"]["plans"]
+    assert row["records"] > 1000 and row["rollup_mib"] > 0 and row["page_kib"] > 50
+    assert "| `cctrack report --html` |" in done.stdout and "x history --csv |" in done.stdout

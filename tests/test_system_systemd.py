@@ -85,8 +85,9 @@ class Host:
     ) -> subprocess.CompletedProcess[str]:
         return self.systemd.run(*argv, user=user, check=check)
 
-    def install_venv(self, user: str, venv: Path) -> Path:
-        """cctrack from the wheel into the user's own venv, made with the system python3."""
+    def install_venv(self, user: str, venv: Path, what: str = "cctrack") -> Path:
+        """cctrack (`what`: with extras) from the wheel into the user's own venv, made with
+        the system python3."""
         self.as_user(user, str(SYSTEM_PYTHON), "-m", "venv", str(venv))
         self.as_user(
             user,
@@ -96,7 +97,7 @@ class Host:
             "--no-index",
             "--find-links",
             str(self.wheelhouse),
-            "cctrack",
+            what,
         )
         return venv / "bin" / "cctrack"
 
@@ -115,7 +116,8 @@ class Host:
 
 @pytest.fixture(scope="session")
 def wheelhouse() -> Iterator[Path]:
-    """The cctrack wheel built from this checkout, and wheels of what it needs."""
+    """The cctrack wheel built from this checkout, and wheels of what it needs (with the
+    HTML report's)."""
     reason = realsystemd.why_unavailable()
     if reason:
         unavailable(reason)
@@ -134,7 +136,7 @@ def wheelhouse() -> Iterator[Path]:
             "--disable-pip-version-check",
             "-w",
             str(house),
-            str(ROOT),
+            f"{ROOT}[report]",
         ],
         check=True,
         capture_output=True,
@@ -225,8 +227,9 @@ def assert_promtool_valid(path: Path) -> None:
     assert check.returncode == 0 and check.stdout == b"" and check.stderr == b"", check
 
 
-def root_venv(host: Host, venv: Path) -> Path:
-    """cctrack from the wheel into a venv root makes with the system python3."""
+def root_venv(host: Host, venv: Path, what: str = "cctrack") -> Path:
+    """cctrack (`what`: with extras) from the wheel into a venv root makes with the system
+    python3."""
     subprocess.run([str(SYSTEM_PYTHON), "-m", "venv", str(venv)], check=True)
     subprocess.run(
         [
@@ -236,7 +239,7 @@ def root_venv(host: Host, venv: Path) -> Path:
             "--no-index",
             "--find-links",
             str(host.wheelhouse),
-            "cctrack",
+            what,
         ],
         check=True,
         capture_output=True,
@@ -247,7 +250,7 @@ def root_venv(host: Host, venv: Path) -> Path:
 def test_server_users_with_the_system_units_write_their_textfiles(
     host: Host, node_exporter_of: str
 ) -> None:
-    cctrack = root_venv(host, host.state / "opt-cctrack")
+    cctrack = root_venv(host, host.state / "opt-cctrack", "cctrack[report]")
     host.systemd.run(str(cctrack), "deploy", "systemd-system", "--to", "/run/systemd/system")
     host.systemd.drop_in("cctrack-capture@.timer", FAST_TIMER)
     host.systemd.systemctl("daemon-reload")
@@ -264,10 +267,21 @@ def test_server_users_with_the_system_units_write_their_textfiles(
 
     # Then alice's own settings, read by the sandboxed units from her home: a Claude status
     # command of her own.
-    with_status_tool(alice)
+    _, config = with_status_tool(alice)
     text = host.wait_for_sample(alice.name, "cctrack_claude_up", 1.0)
     assert sample(text, "cctrack_claude_usage_ratio", window="five_hour") == 0.37
     assert not (alice / "written-by-capture").exists()
+
+    # And her HTML report, kept by the sandboxed analyze in her state directory: the
+    # rollup read in a forked child, the charts drawn in forked workers, matplotlib's cache
+    # beside the records (her home is read-only there).
+    page = host.state / "var-lib-cctrack" / alice.name / "report.html"
+    with config.open("a") as settings:
+        settings.write(f'html_report = "/var/lib/cctrack/{alice.name}/report.html"\n')
+    host.systemd.wait_for("alice's HTML report", page.exists)
+    text = page.read_text()
+    assert text.count("<svg") >= 2 and "codex five_hour: " in text
+    assert (page.parent / ".matplotlib").is_dir()
 
     metrics = scrape(node_exporter_of)
     assert sample(metrics, "node_textfile_scrape_error") == 0.0
@@ -278,6 +292,7 @@ def test_server_users_with_the_system_units_write_their_textfiles(
     for home in (alice, bob):
         assert f"-> /var/lib/prometheus/node-exporter/cctrack-{home.name}.prom" in journal
     assert "cctrack capture:" in journal and "cctrack analyze:" in journal
+    assert "the HTML report was not written" not in journal and "Matplotlib" not in journal
 
 
 def test_the_system_units_refuse_a_cctrack_other_users_cannot_run(host: Host) -> None:
@@ -318,7 +333,10 @@ def test_a_wheel_install_with_setup_systemd_user_runs_under_the_user_manager(
     home = host.add_user("carol")
     user = home.name
     tool, config = with_status_tool(home)
-    cctrack = host.install_venv(user, home / ".local" / "venvs" / "cctrack")
+    # The README's HTML report: in a directory of its own, which setup makes writable for
+    # analyze (the rest of the home stays read-only).
+    config.write_text(config.read_text() + 'html_report = "~/cctrack/report.html"\n')
+    cctrack = host.install_venv(user, home / ".local" / "venvs" / "cctrack", "cctrack[report]")
     said = start_user_units(host, user, cctrack)
     assert "ran systemctl --user enable --now cctrack-capture.timer" in said
     assert f"created {home}/.local/state/cctrack" in said
@@ -333,8 +351,15 @@ def test_a_wheel_install_with_setup_systemd_user_runs_under_the_user_manager(
     # The user manager applied the sandbox (PrivateUsers=yes makes it able to): the status
     # command found the home read-only.
     assert not (home / "written-by-capture").exists()
-    journal = host.as_user(user, "journalctl", "--user", "-t", "cctrack", "--no-pager").stdout
-    assert "cctrack capture:" in journal and "cctrack analyze:" in journal
+    host.systemd.wait_for("carol's HTML report", (home / "cctrack/report.html").exists)
+    assert "<svg" in (home / "cctrack/report.html").read_text()
+
+    def journal() -> str:
+        return host.as_user(user, "journalctl", "--user", "-t", "cctrack", "--no-pager").stdout
+
+    # Analyze says its line once the page is written.
+    host.systemd.wait_for("analyze's line", lambda: "cctrack analyze:" in journal())
+    assert "cctrack capture:" in journal() and "not written" not in journal()
     # The sandbox holds: capture ran with a read-only home and analyze without a network.
     for unit_name, expected in (
         ("cctrack-capture.service", ("PrivateUsers=yes", "ProtectHome=read-only")),
@@ -358,7 +383,9 @@ def test_a_wheel_install_with_setup_systemd_user_runs_under_the_user_manager(
     assert f"removed {TEXTFILE_DIR}/cctrack-{user}.prom" in gone
     assert not host.textfile(user).exists()
     assert not (home / ".config/systemd/user/cctrack-capture.timer").exists()
-    assert config.read_text() == f'claude_status = "{tool}"\n'
+    assert (
+        config.read_text() == f'claude_status = "{tool}"\nhtml_report = "~/cctrack/report.html"\n'
+    )
     timers = host.as_user(user, "systemctl", "--user", "list-timers", "--all", "--no-legend").stdout
     assert "cctrack" not in timers
 

@@ -1,0 +1,173 @@
+"""rollup.py: what the HTML report draws, kept by analyze. Written exactly once whatever
+the runs in between; the same as folding every record at once; cut back after a run that
+died; replayed when it cannot be mended; gone with the retention."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from builders import append_lines, working_days
+from conftest import Env
+
+from cctrack import checkpoint, rollup
+from cctrack.errors import CctrackError
+from cctrack.evidence import Limits
+from cctrack.history import select_cycles
+from cctrack.history import token_days as token_days_from_records
+from cctrack.page import token_days
+from cctrack.report import ProjectNaming
+from cctrack.rollup import HourRow, Rollup
+from cctrack.tokens.rules import window_measure
+
+UTC = timezone.utc
+
+
+def held(env: Env) -> Rollup:
+    return checkpoint.replay(env.data_dir, Limits())[1]
+
+
+def test_runs_every_few_records_write_what_one_replay_of_them_all_writes(env: Env) -> None:
+    lines = working_days(env.root, 7)
+    chunks = 9
+    for i in range(chunks):
+        append_lines(env.data_dir, lines[i * len(lines) // chunks : (i + 1) * len(lines) // chunks])
+        assert env.run("analyze").returncode == 0
+    stepwise = held(env)
+    files = sorted(p.name for p in env.data_dir.glob("rollup-*.jsonl"))
+    assert env.run("analyze", "--rebuild").returncode == 0
+    once = held(env)
+    assert sorted(p.name for p in env.data_dir.glob("rollup-*.jsonl")) == files
+    assert stepwise.hours == once.hours and stepwise.tokens == once.tokens
+    assert select_cycles(stepwise.cycles, None, None, None) == select_cycles(
+        once.cycles, None, None, None
+    )
+    # Worth comparing: windows closed with their tokens, events, and idle hours left out.
+    assert len(once.cycles) >= 4 and all(c.row["tokens"] for c in once.cycles)
+    assert sum(row.counts.get("reset", 0) for row in once.hours.values()) >= 4
+    assert len(once.hours) < 4 * 7 * 24 / 2
+
+
+def test_the_tokens_per_day_are_the_token_records_per_day(env: Env) -> None:
+    append_lines(env.data_dir, working_days(env.root, 7))
+    assert env.run("analyze").returncode == 0
+    state, kept = checkpoint.replay(env.data_dir, Limits())
+    expected: dict[str, dict[tuple[str, str], int]] = {}
+    for day in token_days_from_records(env.data_dir, None, None):
+        table = expected.setdefault(day.tool, {})
+        table[(day.date, day.model)] = window_measure(day.tool, day.counts)
+    assert token_days(kept, state, None, None) == expected
+    assert len(expected["claude"]) >= 10  # five working days, two models
+    # --since: from its local day on.
+    since = datetime.now(UTC) - timedelta(days=1)
+    first = since.astimezone().date().isoformat()
+    recent = token_days(kept, state, since, "codex")
+    assert recent == {"codex": {k: n for k, n in expected["codex"].items() if k[0] >= first}}
+
+
+def test_projects_per_day_add_up_to_the_models_per_day(env: Env) -> None:
+    env.write_token_logs()
+    env.use_fixed_tools()
+    env.vars["CCTRACK_TOKEN_PROJECTS"] = "1"
+    assert env.run("run").returncode == 0
+    state, kept = checkpoint.replay(env.data_dir, Limits())
+    by_model = token_days(kept, state, None, None)
+    by_project = token_days(kept, state, None, None, ProjectNaming(1))
+    for tool, days in by_model.items():
+        assert sum(days.values()) == sum(by_project[tool].values()) > 0
+    # One project named, the rest `other`.
+    assert {name for _, name in by_project["claude"]} <= {"project", "other"}
+
+
+def test_what_a_run_that_died_appended_is_cut_and_never_read(env: Env) -> None:
+    append_lines(env.data_dir, working_days(env.root, 7))
+    assert env.run("analyze").returncode == 0
+    before = held(env)
+    newest = max(env.data_dir.glob("rollup-*.jsonl"))
+    size = newest.stat().st_size
+    stray = HourRow(("default", "codex", "five_hour", 1), (3600.0, 1.0, None), (3600.0, 1.0, None))
+    with open(newest, "ab") as out:  # rows appended, then the run died before its checkpoint
+        out.write(json.dumps(stray.to_json()).encode() + b"\n")
+    orphan = env.data_dir / "rollup-199001.jsonl"
+    orphan.write_bytes(json.dumps(stray.to_json()).encode() + b"\n")
+    assert held(env) == before  # readers stop at the recorded sizes
+    done = env.run("analyze")
+    assert done.returncode == 0 and "replayed" not in done.stderr
+    assert newest.stat().st_size == size and not orphan.exists()
+    assert held(env) == before
+
+
+def test_a_file_shorter_than_recorded_is_written_again_from_the_day_files(env: Env) -> None:
+    append_lines(env.data_dir, working_days(env.root, 7))
+    assert env.run("analyze").returncode == 0
+    before = held(env)
+    newest = max(env.data_dir.glob("rollup-*.jsonl"))
+    newest.write_bytes(newest.read_bytes()[:-100])
+    done = env.run("analyze")
+    assert done.returncode == 0
+    assert f"replayed all records: {newest.name} is shorter than analyze left it" in done.stderr
+    assert held(env) == before
+
+
+def test_a_checkpoint_from_before_the_rollup_replays_once(env: Env) -> None:
+    append_lines(env.data_dir, working_days(env.root, 1))
+    assert env.run("analyze").returncode == 0
+    before = held(env)
+    state_file = env.data_dir / checkpoint.STATE_FILE
+    old = json.loads(state_file.read_text())
+    del old["rollup_files"], old["rollup"]
+    state_file.write_text(json.dumps(old))
+    for path in env.data_dir.glob("rollup-*.jsonl"):
+        path.unlink()
+    done = env.run("analyze")
+    assert "replayed all records: the checkpoint was written before the report's rollup" in (
+        done.stderr
+    )
+    assert held(env) == before
+    assert "replayed" not in env.run("analyze").stderr
+
+
+def test_a_row_that_is_not_one_is_named_with_what_to_do(env: Env) -> None:
+    append_lines(env.data_dir, working_days(env.root, 7))
+    assert env.run("analyze").returncode == 0
+    newest = max(env.data_dir.glob("rollup-*.jsonl"))
+    newest.write_bytes(b'["h", "default", "codex"]\n' + newest.read_bytes())
+    state_file = env.data_dir / checkpoint.STATE_FILE
+    state = json.loads(state_file.read_text())
+    state["rollup_files"][newest.name] = newest.stat().st_size
+    state_file.write_text(json.dumps(state))
+    with pytest.raises(CctrackError, match=rf"{newest.name}: line 1 is not a rollup row"):
+        checkpoint.replay(env.data_dir, Limits())
+    done = env.run("cycles")
+    assert done.returncode == 1 and "analyze --rebuild" in done.stderr
+
+
+def test_months_past_the_retention_go_with_the_day_files(env: Env) -> None:
+    # 45 days kept 10: the cutoff is always in a later month than the first day.
+    append_lines(env.data_dir, working_days(env.root, 45))
+    assert env.run("analyze", CCTRACK_RETENTION_DAYS="10").returncode == 0
+    cutoff = (datetime.now(UTC) - timedelta(days=10)).strftime("%Y%m")
+    months = sorted(p.name[7:13] for p in env.data_dir.glob("rollup-*.jsonl"))
+    assert months and months[0] == cutoff
+    recorded = json.loads((env.data_dir / checkpoint.STATE_FILE).read_text())["rollup_files"]
+    assert sorted(recorded) == sorted(f"rollup-{m}.jsonl" for m in months)
+    first = min(row.high[0] for row in held(env).hours.values())
+    assert datetime.fromtimestamp(first, UTC).strftime("%Y%m") == cutoff
+
+
+def test_an_idle_hour_makes_no_row_and_the_line_holds_what_it_last_was() -> None:
+    from cctrack.evidence import Point
+
+    kept = Rollup()
+    key = ("default", "codex", "five_hour")
+    start = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    resets = start + timedelta(hours=5)
+    for minutes, used in [(0, 0.1), (30, 0.4), (50, 0.3), (70, 0.3), (300, 0.3), (600, 0.3)]:
+        moment = start + timedelta(minutes=minutes)
+        kept.add_point(key, Point(moment, used, resets, "rollout", moment), [])
+    rows = sorted(kept.hours.values(), key=lambda row: row.key)
+    assert [row.key[3] - rows[0].key[3] for row in rows] == [0]
+    (row,) = rows
+    assert row.high[1] == 0.4 and row.last[1] == 0.3
+    assert rollup.row_from_json(json.loads(json.dumps(row.to_json()))) == row
