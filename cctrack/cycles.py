@@ -23,6 +23,23 @@ MIN_FIVE_HOUR_POINTS = 0.05
 RESETS_ONLY = Limits()
 
 
+# A closed window as `cctrack cycles` and the rollup give it.
+COLUMNS = (
+    "tool",
+    "profile",
+    "window",
+    "start",
+    "reset",
+    "first_seen",
+    "peak_used_ratio",
+    "full_at",
+    "full_seconds",
+    "tokens",
+    "weekly_points",
+    "weekly_per_five_hour",
+)
+
+
 def _moment(value: datetime | None) -> str | None:
     return format_precise(value) if value else None
 
@@ -45,23 +62,23 @@ class Cycle(NamedTuple):
     weekly_per_five_hour: float | None = None
 
     def row(self, profile: str, tool: str, tokens: int | None) -> dict[str, Any]:
-        """The window as a row of `cctrack cycles` (history.CYCLE_COLUMNS), with the tokens
-        counted here within it."""
-
-        return {
-            "tool": tool,
-            "profile": profile,
-            "window": self.window,
-            "start": _moment(self.start),
-            "reset": _moment(self.reset),
-            "first_seen": _moment(self.first_seen),
-            "peak_used_ratio": self.peak,
-            "full_at": _moment(self.full_at),
-            "full_seconds": self.full_seconds,
-            "tokens": tokens,
-            "weekly_points": self.weekly_points,
-            "weekly_per_five_hour": self.weekly_per_five_hour,
-        }
+        """The window as a row of `cctrack cycles` (COLUMNS), with the tokens counted here
+        within it."""
+        values = (
+            tool,
+            profile,
+            self.window,
+            _moment(self.start),
+            _moment(self.reset),
+            _moment(self.first_seen),
+            self.peak,
+            _moment(self.full_at),
+            self.full_seconds,
+            tokens,
+            self.weekly_points,
+            self.weekly_per_five_hour,
+        )
+        return dict(zip(COLUMNS, values, strict=True))
 
 
 @dataclass

@@ -14,6 +14,7 @@ from typing import Any
 
 from cctrack import store
 from cctrack.checkpoint import replay
+from cctrack.cycles import COLUMNS
 from cctrack.evidence import LimitEvent, Limits, Point, points_of
 from cctrack.records import (
     TOKEN_TYPES,
@@ -193,22 +194,6 @@ def _csv(columns: tuple[str, ...], rows: Iterator[dict[str, Any]] | list[dict[st
     return out.getvalue().rstrip("\n")
 
 
-CYCLE_COLUMNS = (
-    "tool",
-    "profile",
-    "window",
-    "start",
-    "reset",
-    "first_seen",
-    "peak_used_ratio",
-    "full_at",
-    "full_seconds",
-    "tokens",
-    "weekly_points",
-    "weekly_per_five_hour",
-)
-
-
 def cycle_rows(
     data_dir: Path, limits: Limits, since: datetime | None, tool: str | None, window: str | None
 ) -> list[dict[str, Any]]:
@@ -256,7 +241,7 @@ def render_cycles(rows: list[dict[str, Any]], fmt: str) -> str:
     if fmt == "json":
         return "\n".join(json.dumps(row) for row in rows)
     if fmt == "csv":
-        return _csv(CYCLE_COLUMNS, rows)
+        return _csv(COLUMNS, rows)
     return "\n".join(cycle_line(row) for row in rows) or "no closed windows yet"
 
 

@@ -4,14 +4,14 @@ history is drawn from a few megabytes instead of being folded again.
 Per plan window, each hour in which its use or reset changed or a limit event came: the
 snapshot that used most, the last, and the events (how many of each kind, and where the
 first of each was). Per tool and hour: the tokens that count against a window, by model
-and by project, per quarter hour. Every closed window, as `cctrack cycles`
-lists it. Rows are appended to rollup-YYYYMM.jsonl (the UTC month they are about).
+and by project, per quarter hour. Every closed window, as `cctrack cycles` lists it. Rows
+are appended to rollup-YYYYMM.jsonl (the UTC month they are about).
 
 Exactly once: the checkpoint records each file's size. Analyze cuts a file back to that
 size before it appends (what a run that died before its checkpoint wrote), and readers
 read no further. A file shorter than recorded cannot be mended: analyze replays the day
-files. Rows of one hour or quarter may repeat (a snapshot that arrived late); readers
-merge them, in any order.
+files. An hour of tokens may come in more than one row (a log line found late); readers
+add them up.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from typing import Any
 
 import orjson
 
+from cctrack.cycles import COLUMNS
 from cctrack.errors import CctrackError
 from cctrack.evidence import KINDS, Point
 from cctrack.files import CLOEXEC, NOFOLLOW, fsync_dir, read_blocks, write_all
@@ -156,7 +157,7 @@ class TokenHour:
 
 @dataclass
 class CycleRow:
-    """A closed window, as a row of `cctrack cycles` (history.CYCLE_COLUMNS)."""
+    """A closed window, as a row of `cctrack cycles` (cycles.COLUMNS)."""
 
     row: dict[str, Any]
     reset: float
@@ -171,7 +172,7 @@ class CycleRow:
     @classmethod
     def from_json(cls, obj: list[Any]) -> CycleRow:
         _, reset, row = obj
-        if not is_number(reset) or not isinstance(row, dict):
+        if not is_number(reset) or not isinstance(row, dict) or tuple(row) != COLUMNS:
             raise ValueError("bad cycle row")
         return cls(row, reset)
 
@@ -182,8 +183,8 @@ ROW_TYPES: dict[str, Any] = {"h": HourRow, "t": TokenHour, "c": CycleRow}
 
 @dataclass
 class Rollup:
-    """What the rows will say, as the state folds: the rows not yet written, merged by
-    hour and quarter. Kept in the checkpoint between runs."""
+    """The rows not yet written, as the state folds (and a reader's rows, merged): kept in
+    the checkpoint between runs."""
 
     hours: dict[HourKey, HourRow] = field(default_factory=dict)
     tokens: dict[TokenKey, TokenHour] = field(default_factory=dict)
