@@ -62,8 +62,8 @@ def _snapshot(value: Any) -> Snapshot:
 @dataclass
 class HourRow:
     """One plan window's hour in which its use or reset changed, or a limit event came: its
-    highest snapshot and its last (the line holds the last until the next row), and the
-    events (how many of each kind, and where the first of each was)."""
+    highest snapshot and the last that changed something (the line holds it until the next
+    row), and the events (how many of each kind, and where the first of each was)."""
 
     key: HourKey
     high: Snapshot
@@ -189,24 +189,26 @@ class Rollup:
     hours: dict[HourKey, HourRow] = field(default_factory=dict)
     tokens: dict[TokenKey, TokenHour] = field(default_factory=dict)
     cycles: list[CycleRow] = field(default_factory=list)
-    # Each plan window's last (share used, reset): an hour that changes neither and makes
-    # no event gets no row (most hours of a year are idle ones).
-    held: dict[tuple[str, str, str], tuple[float, float | None]] = field(default_factory=dict)
+    # Each plan window's last (share used, reset): a snapshot that changes neither and
+    # makes no event is not kept, and an hour of only such gets no row (most hours of a
+    # year are idle ones, and most snapshots of a replay are cheap this way).
+    held: dict[tuple[str, str, str], tuple[float, datetime | None]] = field(default_factory=dict)
 
     def add_point(self, key: tuple[str, str, str], point: Point, kinds: list[str]) -> None:
         """A new snapshot of a plan window (newer than any before), and the events it made."""
+        value = (point.used_ratio, point.resets_at)
+        if not kinds and self.held.get(key) == value:
+            return
+        self.held[key] = value
         at = point.observed_at.timestamp()
         resets = point.resets_at.timestamp() if point.resets_at else None
         hour_key = (*key, int(at // 3600))
         snapshot = (at, point.used_ratio, resets)
         row = self.hours.get(hour_key)
         if row is None:
-            if not kinds and self.held.get(key) == snapshot[1:]:
-                return
             row = self.hours[hour_key] = HourRow(hour_key, snapshot, snapshot)
         else:
             row.see(snapshot)
-        self.held[key] = snapshot[1:]
         for kind in kinds:
             row.event(kind, at, point.used_ratio)
 
@@ -247,7 +249,10 @@ class Rollup:
         rows: list[Row] = [*self.hours.values(), *self.tokens.values(), *self.cycles]
         return {
             "rows": [row.to_json() for row in rows],
-            "held": [[*key, *value] for key, value in sorted(self.held.items())],
+            "held": [
+                [*key, used, resets.timestamp() if resets else None]
+                for key, (used, resets) in sorted(self.held.items())
+            ],
         }
 
     @classmethod
@@ -255,8 +260,10 @@ class Rollup:
         rollup = cls()
         for item in obj["rows"]:
             rollup.keep(row_from_json(item))
-        for profile, tool, window, used, resets in obj["held"]:
-            rollup.held[(str(profile), str(tool), str(window))] = _snapshot((0, used, resets))[1:]
+        for profile, tool, window, *value in obj["held"]:
+            _, used, resets = _snapshot((0, *value))
+            moment = datetime.fromtimestamp(resets, timezone.utc) if resets is not None else None
+            rollup.held[(str(profile), str(tool), str(window))] = (used, moment)
         return rollup
 
     def keep(self, row: Row) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import repeat
 from typing import Any, TypeVar
 
 from cctrack.cycles import CycleTracker
@@ -332,7 +333,7 @@ class TokenState:
         holds a year of them, and closes a window every few hours)."""
         first, last = int(start.timestamp()) // 60, int(end.timestamp()) // 60
         if last - first < len(self.minutes):
-            return sum(self.minutes.get(m, 0) for m in range(first, last))
+            return sum(map(self.minutes.get, range(first, last), repeat(0)))
         return sum(n for m, n in self.minutes.items() if first <= m < last)
 
     def to_json(self) -> dict[str, Any]:

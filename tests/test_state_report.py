@@ -218,3 +218,13 @@ def test_token_records_fold_once_and_a_new_store_starts_over() -> None:
     assert state.tokens[("default", "claude")].totals == {("m", "input"): 5}
     again = State.from_json(state.to_json())
     assert again.tokens == state.tokens
+
+
+def test_the_tokens_between_two_times_whichever_way_they_are_summed() -> None:
+    from cctrack.state import TokenState
+
+    counted = TokenState("claude", minutes={m: m % 7 for m in range(1000, 1600)})
+    start = datetime.fromtimestamp(1100 * 60 + 30, timezone.utc)
+    for minutes in (5, 300, 10080):  # fewer minutes than held, and more
+        end = start + timedelta(minutes=minutes)
+        assert counted.between(start, end) == counted.since(start) - counted.since(end)
