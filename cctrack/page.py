@@ -40,7 +40,7 @@ from cctrack.timefmt import duration, format_time, parse_time
 # kept): a year of 5-minute captures stays a readable line and a page of a few hundred KB.
 MAX_POINTS = 800
 # Snapshots this recent are drawn as captured (read from the day files); older ones are
-# the rollup's highest of each hour. A weekly window and a day more.
+# the rollup's highest and last of each hour that changed. A weekly window and a day more.
 DETAIL = timedelta(days=8)
 # The plan windows' lengths, for a window whose latest analysis does not say its own.
 PLAN_WINDOWS = {"five_hour": 5 * 3600, "weekly": 7 * 86400}
@@ -82,8 +82,8 @@ class Series:
     times: list[datetime]
     used: list[float]
     resets: list[datetime | None]
-    # Per kind: where its latest events were (the first of each hour), and how many
-    # there were in all.
+    # Per kind: where its events were (the first of each hour, at most MAX_EVENTS spread
+    # over the span), and how many there were in all.
     marks: dict[str, list[tuple[datetime, float]]]
     counts: dict[str, int]
 
@@ -141,8 +141,9 @@ def usage_series(
     since: datetime | None,
     tool: str | None,
 ) -> list[Series]:
-    """Each plan window's use, thinned: the rollup's hourly highs before the cutover, the
-    snapshots as captured after it; and its limit events."""
+    """Each plan window's use, thinned: before the cutover the rollup's highest and last
+    snapshot of each hour that changed, after it the snapshots as captured; and its limit
+    events."""
     first = since.timestamp() if since else float("-inf")
     snapshots: dict[tuple[str, str, str], list[Snapshot]] = {}
     marks: dict[tuple[str, str, str], dict[str, list[tuple[float, float]]]] = {}
@@ -306,14 +307,13 @@ def _figure(height: float = 3.2, below: float = 0.55) -> tuple[Any, Any]:
 def usage_chart(series: Series, seconds: int | None, tool: ToolReport | None) -> tuple[str, str]:
     """The window's use over time, the even-burn line, the limit events, the run-out time;
     and its text alternative."""
-    shown = series
     figure, axes = _figure()
     # Few snapshots are dots as well: one snapshot is no line.
-    marker = "o" if len(shown.times) < 50 else None
+    marker = "o" if len(series.times) < 50 else None
     # Steps: a snapshot's number holds until the next one (the rollup keeps no idle hour).
     axes.plot(
-        shown.times,
-        [u * 100 for u in shown.used],
+        series.times,
+        [u * 100 for u in series.used],
         drawstyle="steps-post",
         color="#0a84ff",
         lw=2,
@@ -324,8 +324,8 @@ def usage_chart(series: Series, seconds: int | None, tool: ToolReport | None) ->
     # The even-burn line of each window apart: a gap where one window gives way to the next.
     burn_times: list[datetime] = []
     burn: list[float] = []
-    for i, (at, share) in enumerate(zip(shown.times, even_burn(shown, seconds), strict=True)):
-        if i and shown.resets[i] != shown.resets[i - 1]:
+    for i, (at, share) in enumerate(zip(series.times, even_burn(series, seconds), strict=True)):
+        if i and series.resets[i] != series.resets[i - 1]:
             burn_times.append(at)
             burn.append(float("nan"))
         burn_times.append(at)
@@ -357,9 +357,9 @@ def usage_chart(series: Series, seconds: int | None, tool: ToolReport | None) ->
         )
     if runs_out is not None:
         axes.axvline(runs_out.at, color="#ff453a", lw=1, ls="--", label="runs out")
-    last = max([shown.times[-1], *([runs_out.at] if runs_out else [])])
-    pad = max(timedelta(minutes=10), (last - shown.times[0]) / 20)
-    axes.set_xlim(shown.times[0] - pad, last + pad)
+    last = max([series.times[-1], *([runs_out.at] if runs_out else [])])
+    pad = max(timedelta(minutes=10), (last - series.times[0]) / 20)
+    axes.set_xlim(series.times[0] - pad, last + pad)
     axes.set_ylim(0, 105)
     axes.set_ylabel("% used")
     _time_axis(axes)
@@ -575,7 +575,7 @@ def page_data(
     naming: ProjectNaming,
 ) -> PageData:
     state, held = replay(data_dir, limits)
-    # The last DETAIL as captured; before it, the highest snapshot of each hour.
+    # The last DETAIL as captured; before it, the rollup's hours.
     cutover = (now - DETAIL).timestamp()
     return PageData(
         usage_series(held, recent_snapshots(data_dir, cutover), cutover, since, tool),
