@@ -29,6 +29,14 @@ UTC = timezone.utc
 LOG_BYTES_PER_YEAR = 1 << 30
 
 
+def write_batches(data_dir: Path, batches: dict[str, list[bytes]], seq: int) -> int:
+    """Each day file's lines, and the seq counter; the number of records."""
+    for name, lines in batches.items():
+        (data_dir / name).write_bytes(b"".join(lines))
+    (data_dir / "seq").write_text(f"{seq}\n")
+    return seq
+
+
 def write_records(data_dir: Path, days: int, now: datetime, rng: random.Random) -> int:
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     moment = (now - timedelta(days=days)).replace(second=0, microsecond=0)
@@ -68,10 +76,7 @@ def write_records(data_dir: Path, days: int, now: datetime, rng: random.Random) 
                 record = Record(seq, moment, "bench", source, ok=True, status=status)
             batches.setdefault(f"usage-{moment:%Y%m%d}.jsonl", []).append(record.to_line())
         moment += timedelta(minutes=5)
-    for name, lines in batches.items():
-        (data_dir / name).write_bytes(b"".join(lines))
-    (data_dir / "seq").write_text(f"{seq}\n")
-    return seq
+    return write_batches(data_dir, batches, seq)
 
 
 def write_plan_records(data_dir: Path, days: int, now: datetime, rng: random.Random) -> int:
@@ -128,10 +133,7 @@ def write_plan_records(data_dir: Path, days: int, now: datetime, rng: random.Ran
                 record = Record(seq, moment, "bench", tool, ok=True, status=status)
             batches.setdefault(f"usage-{moment:%Y%m%d}.jsonl", []).append(record.to_line())
         moment += timedelta(minutes=5)
-    for name, lines in batches.items():
-        (data_dir / name).write_bytes(b"".join(lines))
-    (data_dir / "seq").write_text(f"{seq}\n")
-    return seq
+    return write_batches(data_dir, batches, seq)
 
 
 def main() -> None:

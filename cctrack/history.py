@@ -140,8 +140,11 @@ def render_events(events: list[LimitEvent], fmt: str) -> str:
     return "\n".join(event_line(e) for e in events) or "no limit events"
 
 
-def history_rows(data_dir: Path, since: datetime | None, tool: str | None) -> list[dict[str, Any]]:
-    """One row per window and bucket of every successful record, in seq order."""
+def successful_records(
+    data_dir: Path, tool: str | None = None, first_day: str = ""
+) -> list[dict[str, Any]]:
+    """Every successful status record (of one tool), in the day files from first_day's
+    (YYYYMMDD) on, in seq order."""
     records: list[dict[str, Any]] = []
 
     def collect(lines: list[bytes]) -> None:
@@ -153,14 +156,19 @@ def history_rows(data_dir: Path, since: datetime | None, tool: str | None) -> li
             if (
                 has_record_envelope(obj)
                 and "kind" not in obj
-                and obj["ok"]
+                and obj["ok"] is True
                 and (tool is None or obj["source_tool"] == tool)
             ):
                 records.append(obj)
 
-    store.read_forward(data_dir, collect)
+    store.read_forward(data_dir, collect, first_day)
+    return sorted(records, key=lambda o: int(o["seq_no"]))
+
+
+def history_rows(data_dir: Path, since: datetime | None, tool: str | None) -> list[dict[str, Any]]:
+    """One row per window and bucket of every successful record, in seq order."""
     rows = []
-    for obj in sorted(records, key=lambda o: int(o["seq_no"])):
+    for obj in successful_records(data_dir, tool):
         for window, bucket, point in points_of(obj):
             if since is not None and point.observed_at < since:
                 continue

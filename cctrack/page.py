@@ -22,14 +22,13 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from cctrack import store
 from cctrack.checkpoint import replay
 from cctrack.errors import CctrackError
 from cctrack.evidence import Limits, points_of
 from cctrack.files import private_dir
-from cctrack.history import select_cycles
+from cctrack.history import select_cycles, successful_records
 from cctrack.process import forked, map_forked
-from cctrack.records import Extras, has_record_envelope, qualified, record_profile, strict_loads
+from cctrack.records import Extras, qualified, record_profile
 from cctrack.report import NO_PROJECTS, OTHER, ProjectNaming, Report, ToolReport
 from cctrack.rollup import QUARTERS, Rollup, Snapshot
 from cctrack.show import latest_report
@@ -95,25 +94,15 @@ def moment(seconds: float) -> datetime:
 def recent_snapshots(data_dir: Path, cutover: float) -> dict[tuple[str, str, str], list[Snapshot]]:
     """Each plan window's snapshots since the cutover, as captured (from the day files)."""
     found: dict[tuple[str, str, str], list[Snapshot]] = {}
-
-    def collect(lines: list[bytes]) -> None:
-        for line in lines:
-            try:
-                obj = strict_loads(line)
-            except ValueError:
-                continue
-            if not has_record_envelope(obj) or "kind" in obj or obj["ok"] is not True:
-                continue
-            key = (record_profile(obj), obj["source_tool"])
-            for window, bucket, point in points_of(obj):
-                at = point.observed_at.timestamp()
-                if not bucket and at >= cutover:
-                    resets = point.resets_at.timestamp() if point.resets_at else None
-                    found.setdefault((*key, window), []).append((at, point.used_ratio, resets))
-
     # A day file is named for when its records were captured: the day before as well.
     first = datetime.fromtimestamp(cutover, timezone.utc) - timedelta(days=1)
-    store.read_forward(data_dir, collect, first.strftime("%Y%m%d"))
+    for obj in successful_records(data_dir, first_day=first.strftime("%Y%m%d")):
+        key = (record_profile(obj), obj["source_tool"])
+        for window, bucket, point in points_of(obj):
+            at = point.observed_at.timestamp()
+            if not bucket and at >= cutover:
+                resets = point.resets_at.timestamp() if point.resets_at else None
+                found.setdefault((*key, window), []).append((at, point.used_ratio, resets))
     return found
 
 
