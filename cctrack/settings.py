@@ -695,7 +695,7 @@ SETTINGS = (
     Setting(
         "html_report",
         "a path where analyze keeps `cctrack report --html` up to date after each run (from "
-        "the rollup: a year as fast as a week, about 1.3 s); `cctrack setup --systemd-user` "
+        "the rollup: a year as fast as a week, about 1.4 s); `cctrack setup --systemd-user` "
         "creates its directory and lets the sandboxed analyze write there",
         "none",
         env="CCTRACK_HTML_REPORT",
