@@ -29,7 +29,7 @@ from cctrack.files import private_dir
 from cctrack.history import select_cycles, successful_records
 from cctrack.process import forked, map_forked
 from cctrack.records import Extras, qualified, record_profile
-from cctrack.report import NO_PROJECTS, OTHER, ProjectNaming, Report, ToolReport
+from cctrack.report import NO_PROJECTS, ProjectNaming, Report, ToolReport
 from cctrack.rollup import QUARTERS, Rollup, Snapshot
 from cctrack.show import latest_report
 from cctrack.state import State
@@ -198,22 +198,20 @@ def token_days(
         table = days.setdefault(name, {})
         rows = hour.projects if naming is not None else hour.models
         for label, counts in rows.items():
-            named = naming.name(label) if naming is not None else label
             for day, count in zip(days_of, counts, strict=True):
                 if count and day >= first_day:
-                    table[(day, named)] = table.get((day, named), 0) + count
+                    table[(day, label)] = table.get((day, label), 0) + count
     if naming is None:
         return days
-    # The `cap` largest projects of each tool by name, the rest as `other`.
+    # Each tool's working directories by name: the `cap` largest, the rest as `other`.
     for name, table in days.items():
         totals: dict[str, int] = {}
-        for (_, project), count in table.items():
-            totals[project] = totals.get(project, 0) + count
-        kept = {project for project, _ in naming.top(totals)} - {OTHER}
+        for (_, cwd), count in table.items():
+            totals[cwd] = totals.get(cwd, 0) + count
+        named = naming.grouped(totals)
         merged: dict[tuple[str, str], int] = {}
-        for (day, project), count in table.items():
-            group = (day, project if project in kept else OTHER)
-            merged[group] = merged.get(group, 0) + count
+        for (day, cwd), count in table.items():
+            merged[(day, named[cwd])] = merged.get((day, named[cwd]), 0) + count
         days[name] = merged
     return days
 

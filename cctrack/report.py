@@ -145,6 +145,12 @@ class ProjectNaming(NamedTuple):
         rest = sum(count for _, count in ranked[self.cap :])
         return tuple(ranked[: self.cap]) + (((OTHER, rest),) if rest else ())
 
+    def grouped(self, by_cwd: Mapping[str, int]) -> dict[str, str]:
+        """Each working directory's label: its name if that is among the `cap` largest
+        (top), else `other`."""
+        kept = {name for name, _ in self.top(by_cwd)} - {OTHER}
+        return {cwd: name if (name := self.name(cwd)) in kept else OTHER for cwd in by_cwd}
+
 
 @dataclass(frozen=True)
 class TokenReport:
@@ -175,12 +181,11 @@ def totals_by_project(
     lifetime: dict[str, int] = {}
     for (_, _, cwd), count in tokens.project_totals.items():
         lifetime[cwd] = lifetime.get(cwd, 0) + count
-    kept = {name for name, _ in naming.top(lifetime) if name != OTHER}
+    label = naming.grouped(lifetime)
     rows: dict[tuple[str, str, str], int] = {}
     attributed: dict[tuple[str, str], int] = {}
     for (model, kind, cwd), count in tokens.project_totals.items():
-        name = naming.name(cwd)
-        key = (model, kind, name if name in kept else OTHER)
+        key = (model, kind, label[cwd])
         rows[key] = rows.get(key, 0) + count
         attributed[(model, kind)] = attributed.get((model, kind), 0) + count
     for (model, kind), count in tokens.totals.items():
