@@ -47,6 +47,8 @@ TOKEN_MINUTES_KEPT = 8 * 24 * 60
 
 # (profile, tool): the state of one source of one profile.
 ToolKey = tuple[str, str]
+# (minute, model or None, project or None, tokens that count against a window)
+Measured = tuple[int, str | None, str | None, int]
 # How far back the snapshots for a window's recent slope reach (report.runs_out).
 RECENT_SPAN = timedelta(hours=1)
 
@@ -281,15 +283,17 @@ class TokenState:
         self.last = (record.scan, record.part)
         return None if fresh else True
 
-    def fold(self, record: TokenRecord) -> bool:
-        """Whether the record was folded (not one folded before)."""
+    def fold(self, record: TokenRecord) -> list[Measured]:
+        """Fold the record (unless it was folded before); what it adds that counts against a
+        window, per minute and model or project."""
         accepted = self.accept(record)
         if accepted is False:
-            return False
+            return []
         if accepted is None:
             self.totals, self.minutes = {}, {}
             self.project_totals, self.project_minutes = {}, {}
         types = TOKEN_TYPES[self.tool]
+        added: list[Measured] = []
         for minute, model, *counts in record.rows:
             for kind, count in zip(types, counts, strict=True):
                 if count:
@@ -297,6 +301,7 @@ class TokenState:
             measured = window_measure(self.tool, counts)
             if measured:
                 self.minutes[minute] = bounded(self.minutes.get(minute, 0) + measured)
+                added.append((minute, model, None, measured))
         for minute, project, model, *counts in record.projects:
             for kind, count in zip(types, counts, strict=True):
                 if count:
@@ -306,7 +311,8 @@ class TokenState:
             if measured:
                 at = (minute, project)
                 self.project_minutes[at] = bounded(self.project_minutes.get(at, 0) + measured)
-        return True
+                added.append((minute, None, project, measured))
+        return added
 
     def prune(self, now: datetime) -> None:
         oldest = int(now.timestamp()) // 60 - TOKEN_MINUTES_KEPT
@@ -428,15 +434,10 @@ class State:
             return
         key = (record.profile, record.source_tool)
         tokens = self.tokens.setdefault(key, TokenState(record.source_tool))
-        if not tokens.fold(record):
-            return
+        added = tokens.fold(record)
         where = (record.profile, record.source_tool, tokens.store)
-        for minute, model, *counts in record.rows:
-            if measured := window_measure(record.source_tool, counts):
-                self.rollup.add_tokens(where, minute, model, None, measured)
-        for minute, project, _, *counts in record.projects:
-            if measured := window_measure(record.source_tool, counts):
-                self.rollup.add_tokens(where, minute, None, project, measured)
+        for minute, model, project, measured in added:
+            self.rollup.add_tokens(where, minute, model, project, measured)
 
     def add_evidence(self, key: ToolKey, records: list[dict[str, Any]]) -> None:
         """Every successful record, in seq order, as points of its windows and buckets. A
