@@ -55,6 +55,11 @@ class Place:
     # The HTML report analyze keeps (html_report): its directory is writable in the unit.
     html_report: Path | None = None
 
+    @property
+    def link(self) -> Path:
+        """~/.local/bin/cctrack: what setup links, and what the editors' commands run."""
+        return self.home / ".local" / "bin" / "cctrack"
+
 
 @dataclass(frozen=True)
 class Ran:
@@ -78,8 +83,8 @@ def _why(result: Ran) -> str:
 
 
 def link_executable(place: Place) -> list[str]:
-    bin_dir = place.home / ".local" / "bin"
-    link = bin_dir / "cctrack"
+    link = place.link
+    bin_dir = link.parent
     done = []
     if not bin_dir.is_dir():
         bin_dir.mkdir(parents=True)
@@ -357,7 +362,7 @@ def install_statusline(place: Place, record: dict[str, Any]) -> list[str]:
     path, settings = _load_settings(_settings_file(place))
     current = settings.get("statusLine")
     command = current.get("command") if isinstance(current, dict) else None
-    ours = f"{shlex.quote(str(place.home / '.local' / 'bin' / 'cctrack'))} statusline"
+    ours = f"{shlex.quote(str(place.link))} statusline"
     if isinstance(command, str) and "cctrack statusline" in command:
         return [f"{path} already uses cctrack's status line"]
     backup = path.with_name("settings.json.cctrack-backup")
@@ -401,7 +406,7 @@ def install_hook(place: Place, path: Path, editor: str) -> list[str]:
     groups = _hook_groups(settings, path)
     if any(_is_our_hook(h) for group in groups for h in _handlers(group)):
         return [f"{path} already runs cctrack's hook"]
-    command = f"{shlex.quote(str(place.home / '.local' / 'bin' / 'cctrack'))} hook"
+    command = f"{shlex.quote(str(place.link))} hook"
     groups.append({"hooks": [{"type": "command", "command": command, "timeout": HOOK_TIMEOUT}]})
     _write_settings(real, settings)
     return [f"added `{command}` to {editor}'s {HOOK_EVENT} hooks in {path}"]
@@ -516,7 +521,7 @@ def uninstall(place: Place) -> list[str]:
         done += remove_hook(path, editor)
     done += restore_config(place, record)
     done += remove_textfile(place)
-    link = place.home / ".local" / "bin" / "cctrack"
+    link = place.link
     if link.is_symlink() and os.path.realpath(link) == os.path.realpath(place.executable):
         link.unlink()
         done.append(f"removed {link}")
