@@ -136,7 +136,9 @@ def analyze(settings: Settings, now: datetime, rebuild: bool = False) -> Outcome
     try:
         with locked(data_dir / checkpoint.ANALYZE_LOCK):
             stored, reason = (
-                (checkpoint.Checkpoint(), "--rebuild") if rebuild else checkpoint.load(data_dir)
+                (checkpoint.Checkpoint(), "--rebuild")
+                if rebuild
+                else checkpoint.load_to_fold(data_dir)
             )
             read = checkpoint.fold_new_lines(data_dir, stored, settings.event_limits)
             reason = read.restarted or reason

@@ -64,9 +64,18 @@ def load(data_dir: Path) -> tuple[Checkpoint, str | None]:
     if obj is None:
         return Checkpoint(), "no checkpoint yet"
     try:
-        stored = Checkpoint.from_json(obj)
+        return Checkpoint.from_json(obj), None
     except (ValueError, KeyError, TypeError, AttributeError):
         return Checkpoint(), "checkpoint corrupt"
+
+
+def load_to_fold(data_dir: Path) -> tuple[Checkpoint, str | None]:
+    """The checkpoint to fold new records on, or an empty one and why every record must be
+    replayed: also when the rollup cannot go on from it (written before there was one, or
+    a file gone or shorter). Those who only read the state (`show`, the desk) use load."""
+    stored, reason = load(data_dir)
+    if reason is not None:
+        return stored, reason
     if stored.rollup_files is None:
         return Checkpoint(), "the checkpoint was written before the report's rollup"
     damage = rollup.damage(data_dir, stored.rollup_files)
@@ -104,7 +113,7 @@ def replay(data_dir: Path, limits: Limits) -> tuple[State, Rollup]:
     if not data_dir.is_dir():
         return State(limits=limits), Rollup()
     with locked(data_dir / ANALYZE_LOCK):
-        stored, _ = load(data_dir)
+        stored, _ = load_to_fold(data_dir)
         held = rollup.read(data_dir, stored.rollup_files or {})
         read = fold_new_lines(data_dir, stored, limits)
         if read.restarted:
