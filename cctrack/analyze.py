@@ -11,9 +11,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from cctrack import base as basefile
 from cctrack import checkpoint, notify, rollup, show, store, textfile
 from cctrack.errors import CctrackError
-from cctrack.files import locked, private_dir, ready_dir, remove_stale_temps, write_atomic
+from cctrack.files import (
+    locked,
+    private_dir,
+    ready_dir,
+    remove_stale_temps,
+    user_name,
+    write_atomic,
+)
+from cctrack.fold import fold
 from cctrack.push import OTLP_STATUS_FILE, REMOTE_WRITE_STATUS_FILE, load_status
 from cctrack.records import qualified
 from cctrack.report import ProjectNaming, Report, build_report
@@ -35,6 +44,12 @@ class Outcome:
     unpriced: tuple[str, ...] = ()
     # Why the HTML report (html_report) was not written, when it was not.
     page_problem: str | None = None
+    # Why the rollup alone was made again, and why the base was copied from the
+    # checkpoint, when they were (fold.py, base.py).
+    rollup_remade: str | None = None
+    base_copied: str | None = None
+    # Files in the data directory that belong to another user (a run as root left them).
+    foreign: tuple[str, ...] = ()
 
 
 def textfile_dir(settings: Settings) -> Path:
@@ -71,24 +86,22 @@ def expired(name: str, now: datetime, retention_days: int) -> bool:
     return match.group(1) < cutoff
 
 
-def remove_expired(
+def retiring(
     data_dir: Path, marks: dict[str, store.FileMark], now: datetime, retention_days: int
-) -> tuple[str, ...]:
-    """Delete day files past the retention that the saved checkpoint has read to the end;
-    their records stay counted in the state. Call with the store lock held."""
-    removed = []
+) -> list[str]:
+    """The day files past the retention that the saved checkpoint has read to the end: the
+    base folds them in before they go. Call with the store lock held."""
+    found = []
     for name, mark in sorted(marks.items()):
         if not expired(name, now, retention_days):
             continue
-        path = data_dir / name
         try:
-            st = os.stat(path, follow_symlinks=False)
-            if (st.st_ino, st.st_size) == (mark.inode, mark.offset):
-                path.unlink()
-                removed.append(name)
+            st = os.stat(data_dir / name, follow_symlinks=False)
         except FileNotFoundError:
             continue
-    return tuple(removed)
+        if (st.st_ino, st.st_size) == (mark.inode, mark.offset):
+            found.append(name)
+    return found
 
 
 def write_rollup(
@@ -135,13 +148,8 @@ def analyze(settings: Settings, now: datetime, rebuild: bool = False) -> Outcome
     target = textfile_dir(settings)
     try:
         with locked(data_dir / checkpoint.ANALYZE_LOCK):
-            stored, reason = (
-                (checkpoint.Checkpoint(), "--rebuild")
-                if rebuild
-                else checkpoint.load_to_fold(data_dir)
-            )
-            read = checkpoint.fold_new_lines(data_dir, stored, settings.event_limits)
-            reason = read.restarted or reason
+            folded = fold(data_dir, settings.event_limits, rebuild)
+            stored, read = folded.stored, folded.read
             stored.marks = read.marks
             stored.state.analyzed_at = now
             clock = data_clock(now, stored.marks, stored.state.data_clock)
@@ -173,7 +181,17 @@ def analyze(settings: Settings, now: datetime, rebuild: bool = False) -> Outcome
             for name in expired_rollup:
                 (data_dir / name).unlink(missing_ok=True)
             with locked(data_dir / STORE_LOCK):
-                removed = remove_expired(data_dir, stored.marks, clock, settings.retention_days)
+                going = retiring(data_dir, stored.marks, clock, settings.retention_days)
+                copied = basefile.keep(
+                    data_dir,
+                    stored,
+                    going,
+                    settings.event_limits,
+                    clock,
+                    settings.retention_days,
+                )
+                for name in going:
+                    (data_dir / name).unlink(missing_ok=True)
         for directory in (data_dir, target):
             remove_stale_temps(directory, now.timestamp())
     except OSError as exc:
@@ -182,7 +200,34 @@ def analyze(settings: Settings, now: datetime, rebuild: bool = False) -> Outcome
             "the checkpoint is left where it was"
         ) from None
     problem = write_page(settings, now) if settings.html_report else None
-    return Outcome(report, reason, path, removed, data_dir, notes, unpriced, problem)
+    return Outcome(
+        report,
+        folded.replayed,
+        path,
+        tuple(going),
+        data_dir,
+        notes,
+        unpriced,
+        problem,
+        folded.rollup_remade,
+        copied,
+        foreign_files(data_dir),
+    )
+
+
+def foreign_files(data_dir: Path) -> tuple[str, ...]:
+    """The entries of the data directory that belong to another user than this one."""
+    me = os.geteuid()
+    try:
+        return tuple(
+            sorted(
+                entry.name
+                for entry in os.scandir(data_dir)
+                if entry.stat(follow_symlinks=False).st_uid != me
+            )
+        )
+    except OSError:
+        return ()
 
 
 def write_page(settings: Settings, now: datetime) -> str | None:
@@ -229,6 +274,17 @@ def log_line(outcome: Outcome) -> str:
     notes = []
     if outcome.rebuilt:
         notes.append(f"replayed all records: {outcome.rebuilt}")
+    if outcome.rollup_remade:
+        notes.append(f"the report's rollup made again: {outcome.rollup_remade}")
+    if outcome.base_copied:
+        notes.append(outcome.base_copied)
+    if outcome.foreign:
+        me = user_name(os.geteuid())
+        notes.append(
+            f"{len(outcome.foreign)} file(s) here belong to another user "
+            f"({', '.join(outcome.foreign[:3])}{', ...' if len(outcome.foreign) > 3 else ''}): "
+            f"`sudo chown -R {me}: {outcome.data_dir}` gives them back"
+        )
     if outcome.report.unreadable_files:
         paths = ", ".join(str(outcome.data_dir / name) for name in outcome.report.unreadable_files)
         notes.append(f"skipped what cannot be read as a day file: {paths}")

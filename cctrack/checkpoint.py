@@ -1,20 +1,21 @@
 """How far analyze has read: the marks of the day files (store.FileMark) and the sizes of
-the rollup files, kept with the folded state in one file, written last."""
+the rollup files, kept with the folded state in one file, written last. Where a fold
+starts when it cannot go on from here: fold.py."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from cctrack import rollup, store
-from cctrack.evidence import Limits
-from cctrack.files import locked, read_json, write_atomic
-from cctrack.rollup import Rollup
+from cctrack import rollup
+from cctrack.errors import CctrackError
+from cctrack.files import read_json, user_name, write_atomic
 from cctrack.state import State
-from cctrack.store import STORE_LOCK, FileMark
+from cctrack.store import FileMark
 
 STATE_FILE = "analyze-state.json"
 STATE_VERSION = 1
@@ -55,10 +56,29 @@ class Checkpoint:
         )
 
 
-def load(data_dir: Path) -> tuple[Checkpoint, str | None]:
-    """The stored checkpoint, or an empty one and why every record must be replayed."""
+def foreign_file(path: Path) -> str:
+    """What to do about a file of analyze's that this user may not read: another user's
+    run (root's, a `sudo` without `-u`) left it. Folding from less would make totals fall."""
     try:
-        obj = read_json(data_dir / STATE_FILE)
+        owner = user_name(os.stat(path, follow_symlinks=False).st_uid)
+    except OSError:
+        owner = "another user"
+    me = user_name(os.geteuid())
+    return (
+        f"cannot read {path}: it belongs to {owner}, not to {me} (a run as another user "
+        f"left it); `sudo chown -R {me}: {path.parent}` gives the data directory back, "
+        "and nothing is folded again until then"
+    )
+
+
+def load(data_dir: Path) -> tuple[Checkpoint, str | None]:
+    """The stored checkpoint, or an empty one and why every record must be replayed. One
+    this user may not read is an error to fix, never a reason to replay."""
+    path = data_dir / STATE_FILE
+    try:
+        obj = read_json(path)
+    except PermissionError:
+        raise CctrackError(foreign_file(path)) from None
     except (OSError, ValueError) as exc:
         return Checkpoint(), f"state file unreadable ({exc.__class__.__name__})"
     if obj is None:
@@ -69,55 +89,6 @@ def load(data_dir: Path) -> tuple[Checkpoint, str | None]:
         return Checkpoint(), "checkpoint corrupt"
 
 
-def load_to_fold(data_dir: Path) -> tuple[Checkpoint, str | None]:
-    """The checkpoint to fold new records on, or an empty one and why every record must be
-    replayed: also when the rollup cannot go on from it (written before there was one, or
-    a file gone or shorter). Those who only read the state (`show`, the desk) use load."""
-    stored, reason = load(data_dir)
-    if reason is not None:
-        return stored, reason
-    if stored.rollup_files is None:
-        return Checkpoint(), "the checkpoint was written before the report's rollup"
-    damage = rollup.damage(data_dir, stored.rollup_files)
-    if damage:
-        return Checkpoint(), damage
-    return stored, None
-
-
 def save(data_dir: Path, checkpoint: Checkpoint) -> None:
     data = orjson.dumps(checkpoint.to_json())
     write_atomic(data_dir / STATE_FILE, data)
-
-
-def fold_new_lines(data_dir: Path, stored: Checkpoint, limits: Limits) -> store.ReadResult:
-    """Fold the lines after the marks into the stored state, with these event thresholds;
-    call with the analyze lock held. A day file changed below its mark starts it all over."""
-    stored.state.limits = limits
-    with locked(data_dir / STORE_LOCK):
-        try:
-            return store.read_from_marks(data_dir, stored.marks, stored.state.add_lines)
-        except store.RewrittenBelowCheckpoint as exc:
-            fresh = Checkpoint()
-            stored.state, stored.marks, stored.rollup_files = fresh.state, {}, {}
-            stored.state.limits = limits
-            read = store.read_from_marks(data_dir, {}, stored.state.add_lines)
-            return store.ReadResult(
-                read.marks, read.unreadable, f"{exc} changed below the checkpoint"
-            )
-
-
-def replay(data_dir: Path, limits: Limits) -> tuple[State, Rollup]:
-    """What analyze has folded and would fold next, without writing anything: the
-    checkpoint's state with the records after it folded in, and every rollup row (those
-    written, those held, those the new records make), merged."""
-    if not data_dir.is_dir():
-        return State(limits=limits), Rollup()
-    with locked(data_dir / ANALYZE_LOCK):
-        stored, _ = load_to_fold(data_dir)
-        held = rollup.read(data_dir, stored.rollup_files or {})
-        read = fold_new_lines(data_dir, stored, limits)
-        if read.restarted:
-            held = Rollup()
-    for row in stored.state.rollup.drain(keep_latest=False):
-        held.keep(row)
-    return stored.state, held

@@ -760,9 +760,11 @@ def cycles(
     from cctrack.history import cycle_rows, render_cycles
 
     settings = settings_from(flags)
-    rows = cycle_rows(
+    rows, left_out = cycle_rows(
         settings.data_dir, settings.event_limits, parse_since(since), one_tool(tool), window
     )
+    if left_out:
+        log(f"cctrack cycles: {left_out}")
     typer.echo(render_cycles(rows, output_format(as_json, as_csv)))
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import pwd
 import re
 import stat
 from collections.abc import Iterator
@@ -50,6 +51,14 @@ def ready_dir(path: Path, *, mode: int, create: bool, what: str, missing_hint: s
     if not os.access(path, os.W_OK | os.X_OK):
         raise CctrackError(f"{what} {path} is not writable by this user")
     return path
+
+
+def user_name(uid: int) -> str:
+    """A unix user's name, or its number when it has none."""
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
 
 
 def private_dir(path: Path) -> Path:

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from cctrack import store
-from cctrack.checkpoint import replay
 from cctrack.cycles import COLUMNS
 from cctrack.evidence import LimitEvent, Limits, Point, points_of
+from cctrack.fold import replay
 from cctrack.records import (
     TOKEN_TYPES,
     TokenRecord,
@@ -25,7 +25,7 @@ from cctrack.records import (
     strict_loads,
 )
 from cctrack.report import ProjectNaming
-from cctrack.rollup import CycleRow
+from cctrack.rollup import CycleRow, skipped_note
 from cctrack.state import State, TokenState
 from cctrack.timefmt import duration, format_precise, format_time, parse_time
 from cctrack.tokens.rules import window_measure
@@ -204,11 +204,11 @@ def _csv(columns: tuple[str, ...], rows: Iterator[dict[str, Any]] | list[dict[st
 
 def cycle_rows(
     data_dir: Path, limits: Limits, since: datetime | None, tool: str | None, window: str | None
-) -> list[dict[str, Any]]:
+) -> tuple[list[dict[str, Any]], str | None]:
     """Every closed window analyze has folded or would fold next (cycles.py), with the
-    tokens this host's logs showed within it, oldest reset first."""
+    tokens this host's logs showed within it, oldest reset first; what was left out."""
     _, held = replay(data_dir, limits)
-    return select_cycles(held.cycles, since, tool, window)
+    return select_cycles(held.cycles, since, tool, window), skipped_note(held.skipped)
 
 
 def select_cycles(

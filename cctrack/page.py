@@ -22,15 +22,15 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from cctrack.checkpoint import replay
 from cctrack.errors import CctrackError
 from cctrack.evidence import Limits, points_of
 from cctrack.files import private_dir
+from cctrack.fold import replay
 from cctrack.history import select_cycles, successful_records
 from cctrack.process import forked, map_forked
 from cctrack.records import Extras, qualified, record_profile
 from cctrack.report import NO_PROJECTS, ProjectNaming, Report, ToolReport
-from cctrack.rollup import QUARTERS, Rollup, Snapshot
+from cctrack.rollup import QUARTERS, Rollup, Snapshot, skipped_note
 from cctrack.show import latest_report
 from cctrack.state import State
 from cctrack.timefmt import duration, format_time, parse_time
@@ -551,6 +551,7 @@ class PageData:
     cycles: list[dict[str, Any]]
     by_model: dict[str, dict[tuple[str, str], int]]
     by_project: dict[str, dict[tuple[str, str], int]]
+    left_out: str | None = None
 
 
 def page_data(
@@ -569,6 +570,7 @@ def page_data(
         select_cycles(held.cycles, since, tool, None),
         token_days(held, state, since, tool),
         token_days(held, state, since, tool, naming) if naming.cap else {},
+        skipped_note(held.skipped),
     )
 
 
@@ -638,6 +640,7 @@ def render(
         f"made {html.escape(format_time(now))}"
         + (f", since {html.escape(format_time(since))}" if since else "")
         + "</p>",
+        *([f"<p class=muted>{html.escape(found.left_out)}</p>"] if found.left_out else []),
         "<h2>Now</h2>",
         _status(report, now),
         "<h2>Use over time</h2>",

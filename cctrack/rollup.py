@@ -193,6 +193,9 @@ class Rollup:
     # makes no event is not kept, and an hour of only such gets no row (most hours of a
     # year are idle ones, and most snapshots of a replay are cheap this way).
     held: dict[tuple[str, str, str], tuple[float, datetime | None]] = field(default_factory=dict)
+    # A reader's rows it could not read (a kind from a newer version, a damaged line), as
+    # "file line N": left out, and said, never hiding the rest.
+    skipped: list[str] = field(default_factory=list)
 
     def add_point(self, key: tuple[str, str, str], point: Point, kinds: list[str]) -> None:
         """A new snapshot of a plan window (newer than any before), and the events it made."""
@@ -353,16 +356,14 @@ def expired(committed: dict[str, int], cutoff: datetime | None) -> list[str]:
 
 
 def read(data_dir: Path, committed: dict[str, int]) -> Rollup:
-    """Every row the checkpoint vouches for, merged."""
+    """Every row the checkpoint vouches for, merged; a row this version cannot read is left
+    out and named in skipped."""
     held = Rollup()
     for name, size in sorted(committed.items()):
         try:
             fd = os.open(data_dir / name, os.O_RDONLY | NOFOLLOW | CLOEXEC)
         except OSError as exc:
-            raise CctrackError(
-                f"cannot read {data_dir / name}: {exc.strerror}; `cctrack analyze --rebuild` "
-                "writes it again from the day files"
-            ) from None
+            raise CctrackError(f"cannot read {data_dir / name}: {exc.strerror}") from None
         try:
             data = b"".join(read_blocks(fd, 0, size))
         finally:
@@ -377,8 +378,16 @@ def read(data_dir: Path, committed: dict[str, int]) -> Rollup:
             try:
                 held.keep(row_from_json(rows[number] if rows else orjson.loads(line)))
             except (ValueError, TypeError, KeyError, AttributeError):
-                raise CctrackError(
-                    f"{data_dir / name}: line {number + 1} is not a rollup row; "
-                    "`cctrack analyze --rebuild` writes the file again from the day files"
-                ) from None
+                held.skipped.append(f"{name} line {number + 1}")
     return held
+
+
+def skipped_note(skipped: list[str]) -> str | None:
+    """What a reader says of the rows it left out."""
+    if not skipped:
+        return None
+    where = ", ".join(skipped[:3]) + (", ..." if len(skipped) > 3 else "")
+    return (
+        f"left out {len(skipped)} rollup row(s) this version cannot read ({where}): written "
+        "by a newer cctrack, or damaged; the rest is shown"
+    )

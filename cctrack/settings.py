@@ -5,7 +5,6 @@ below gets plain values."""
 from __future__ import annotations
 
 import os
-import pwd
 import re
 import stat
 import sys
@@ -17,6 +16,7 @@ from typing import Any, NamedTuple
 
 from cctrack.errors import EXIT_USAGE, CctrackError
 from cctrack.evidence import Limits
+from cctrack.files import user_name
 from cctrack.records import DEFAULT_PROFILE, SOURCE_TOOLS, is_number, model_label
 from cctrack.sources import SourceParams
 from cctrack.tokens.prices import Price
@@ -387,10 +387,7 @@ def parse_timeout(value: Any) -> float:
 
 def current_user() -> str:
     """The unix user this runs as: the `user` label and the default textfile's name."""
-    try:
-        return pwd.getpwuid(os.geteuid()).pw_name
-    except KeyError:
-        return str(os.geteuid())
+    return user_name(os.geteuid())
 
 
 def _profile_path(table: dict[str, Any], key: str, fallback: Path) -> Path:

@@ -13,7 +13,7 @@ import hashlib
 import os
 import re
 import stat
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -73,6 +73,35 @@ def list_day_files(data_dir: Path) -> DayFiles:
         else:
             unreadable.append(entry.name)
     return DayFiles(tuple(names), tuple(unreadable))
+
+
+def first_seq_in_file(path: Path) -> int:
+    """The seq_no of the first record in the file (0 when it holds none it can read): where
+    a data directory's history now begins, after retention."""
+    try:
+        fd = os.open(path, os.O_RDONLY | NOFOLLOW | CLOEXEC)
+    except OSError:
+        return 0
+    try:
+        pending = b""
+        for block in read_blocks(fd, 0, os.fstat(fd).st_size, block=64 << 10):
+            *lines, pending = (pending + block).split(b"\n")
+            for line in lines:
+                if b'"seq_no"' not in line:
+                    continue
+                try:
+                    obj = strict_loads(line)
+                except ValueError:
+                    continue
+                if has_record_envelope(obj):
+                    return int(obj["seq_no"])
+            if len(pending) > MAX_LINE:
+                pending = b""
+    except OSError:
+        return 0
+    finally:
+        os.close(fd)
+    return 0
 
 
 def last_seq_in_file(path: Path) -> int:
@@ -208,7 +237,10 @@ class ReadResult:
 
 
 def read_from_marks(
-    data_dir: Path, marks: dict[str, FileMark], on_lines: Callable[[list[bytes]], None]
+    data_dir: Path,
+    marks: dict[str, FileMark],
+    on_lines: Callable[[list[bytes]], None],
+    only: Collection[str] | None = None,
 ) -> ReadResult:
     """Feed the lines written after the marks to on_lines, in blocks, file by file; return
     the new marks (offset, inode, mtime and a hash of every byte read, so a file truncated,
@@ -219,11 +251,14 @@ def read_from_marks(
     crash's fragment, and it is passed on for the line parser to count. A file whose inode,
     size and mtime are as marked is not opened; one that changed has the part already read
     hashed again, and RewrittenBelowCheckpoint is raised when that part is not what it was.
+    With only, just those files are read (the base folds the files retention takes).
     """
     listing = list_day_files(data_dir)
     unreadable = list(listing.unreadable)
     new_marks: dict[str, FileMark] = {}
     for name in listing.names:
+        if only is not None and name not in only:
+            continue
         fd = _open_day_file(data_dir, name, unreadable)
         if fd is None:
             continue

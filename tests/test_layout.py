@@ -42,6 +42,8 @@ LAYERS = [
     "cctrack.rollup",
     "cctrack.state",
     "cctrack.checkpoint",
+    "cctrack.base",
+    "cctrack.fold",
     "cctrack.report",
     "cctrack.textfile",
     "cctrack.push",

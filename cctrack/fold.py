@@ -1,0 +1,99 @@
+"""Where a fold of the day files starts: the checkpoint when it can go on, else the base
+(base.py) with the day files still kept folded on it, never the day files alone while a
+base holds what retention took.
+
+- A checkpoint lost, corrupt, or contradicted by a day file rewritten below its mark:
+  everything is folded again from the base.
+- A checkpoint whose rollup cannot go on (written before there was one, or a rollup file
+  gone or shorter): its totals stay as they are; only the rollup is made again, from the
+  base's rows and the day files.
+- `--rebuild`: from the base.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from cctrack import base as basefile
+from cctrack import rollup, store
+from cctrack.checkpoint import ANALYZE_LOCK, Checkpoint, load
+from cctrack.evidence import Limits
+from cctrack.files import locked
+from cctrack.rollup import Rollup
+from cctrack.state import State
+from cctrack.store import STORE_LOCK
+
+
+@dataclass
+class Folded:
+    stored: Checkpoint
+    read: store.ReadResult
+    # Why the totals were folded again from the base (or from nothing), when they were.
+    replayed: str | None = None
+    # Why the rollup alone was made again, when it was.
+    rollup_remade: str | None = None
+
+
+def _from_base(data_dir: Path, limits: Limits) -> tuple[Checkpoint, store.ReadResult, str]:
+    """The base with every day file kept folded on it (call with the store lock held); what
+    it started from, for the log line."""
+    base, why = basefile.load(data_dir)
+    start = base.start() if base else Checkpoint()
+    start.state.limits = limits
+    note = "from the base" if base else f"from the day files alone: {why}"
+    try:
+        read = store.read_from_marks(data_dir, start.marks, start.state.add_lines)
+    except store.RewrittenBelowCheckpoint as exc:
+        start = Checkpoint()
+        start.state.limits = limits
+        read = store.read_from_marks(data_dir, {}, start.state.add_lines)
+        note = f"from the day files alone: {exc} changed below the base"
+    return start, read, note
+
+
+def fold(data_dir: Path, limits: Limits, rebuild: bool = False) -> Folded:
+    """The checkpoint with the records after it folded in, or what replaces it (above).
+    Call with the analyze lock held; nothing is written."""
+    stored: Checkpoint | None
+    stored, why = (None, "--rebuild") if rebuild else load(data_dir)
+    if why is not None:
+        stored = None
+    with locked(data_dir / STORE_LOCK):
+        read = None
+        if stored is not None:
+            stored.state.limits = limits
+            try:
+                read = store.read_from_marks(data_dir, stored.marks, stored.state.add_lines)
+            except store.RewrittenBelowCheckpoint as exc:
+                stored, why = None, f"{exc} changed below the checkpoint"
+        if stored is None or read is None:
+            start, read, note = _from_base(data_dir, limits)
+            return Folded(start, read, replayed=f"{why}; folded {note}")
+        damage = (
+            "the checkpoint was written before the report's rollup"
+            if stored.rollup_files is None
+            else rollup.damage(data_dir, stored.rollup_files)
+        )
+        if damage is None:
+            return Folded(stored, read)
+        # The totals stand; the rows are made again as a replay would make them.
+        again, _, note = _from_base(data_dir, limits)
+        stored.state.rollup, stored.state.cycles = again.state.rollup, again.state.cycles
+        stored.rollup_files = {}
+        return Folded(stored, read, rollup_remade=f"{damage}; made again {note}")
+
+
+def replay(data_dir: Path, limits: Limits) -> tuple[State, Rollup]:
+    """What analyze has folded and would fold next, without writing anything: the
+    checkpoint's state with the records after it folded in, and every rollup row (those
+    written, those held, those the new records make), merged."""
+    if not data_dir.is_dir():
+        return State(limits=limits), Rollup()
+    with locked(data_dir / ANALYZE_LOCK):
+        folded = fold(data_dir, limits)
+        held = rollup.read(data_dir, folded.stored.rollup_files or {})
+    state = folded.stored.state
+    for row in state.rollup.drain(keep_latest=False):
+        held.keep(row)
+    return state, held

@@ -1,0 +1,173 @@
+"""base.py and fold.py: nothing counted is ever uncounted. A history of 30 days kept 7, so
+that retention has removed most day files, then every way of losing a file analyze
+keeps: no exported counter falls, the totals are what they were, and the rollup is what
+a rebuild makes (docs/records.md, "What each file holds")."""
+
+from __future__ import annotations
+
+import json
+from itertools import groupby
+from pathlib import Path
+
+import pytest
+from builders import working_days
+from conftest import Env
+
+from cctrack import base, checkpoint, fold
+from cctrack.evidence import Limits
+from cctrack.rollup import Rollup
+
+RETENTION = "7"
+
+
+def counters(textfile: Path) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every counter sample of a textfile, by name and labels."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    found = {}
+    for family in text_string_to_metric_families(textfile.read_text()):
+        if family.type == "counter":
+            for s in family.samples:
+                found[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return found
+
+
+def assert_none_fell(before: dict, after: dict, step: str) -> None:
+    fell = {k: (v, after.get(k)) for k, v in before.items() if after.get(k, -1) < v}
+    assert not fell, f"{step}: counters fell: {fell}"
+
+
+def rows(kept: Rollup) -> tuple:
+    cycles = sorted(json.dumps(c.to_json(), sort_keys=True) for c in kept.cycles)
+    return kept.hours, kept.tokens, cycles
+
+
+def held(env: Env) -> tuple:
+    return rows(fold.replay(env.data_dir, Limits())[1])
+
+
+def day_by_day(env: Env, days: int = 30) -> dict:
+    """The history appended a day at a time, analyzed after each with the retention;
+    checked on the way that no counter falls. The last counters."""
+    lines = working_days(env.root, days)
+    last: dict = {}
+    for name, day in groupby(sorted(lines, key=lambda item: item[0]), key=lambda item: item[0]):
+        env.data_dir.mkdir(mode=0o700, exist_ok=True)
+        with open(env.data_dir / name, "ab") as out:
+            out.write(b"".join(line for _, line in day))
+        done = env.run("analyze")
+        assert done.returncode == 0, done.stderr
+        now = counters(env.textfile)
+        assert_none_fell(last, now, name)
+        last = now
+    assert len(list(env.data_dir.glob("usage-*.jsonl"))) <= int(RETENTION) + 2
+    return last
+
+
+@pytest.fixture
+def kept7(env: Env) -> Env:
+    env.vars["CCTRACK_RETENTION_DAYS"] = RETENTION
+    return env
+
+
+def test_the_totals_of_removed_day_files_are_kept_whatever_analyze_replays(kept7: Env) -> None:
+    env = kept7
+    totals = day_by_day(env)
+    rollup_before = held(env)
+    captures = sum(v for (name, _), v in totals.items() if name.endswith("captures_total"))
+    assert captures > 8000  # 30 days of both tools every 5 minutes, most of them removed
+    state_file = env.data_dir / checkpoint.STATE_FILE
+    good = state_file.read_bytes()
+    losses = {
+        "deleted": lambda: state_file.unlink(),
+        "empty": lambda: state_file.write_bytes(b""),
+        "truncated": lambda: state_file.write_bytes(good[: len(good) // 2]),
+        "not JSON": lambda: state_file.write_bytes(b"\x00" * 100),
+    }
+    for what, lose in losses.items():
+        lose()
+        done = env.run("analyze")
+        assert done.returncode == 0, done.stderr
+        assert "replayed all records" in done.stderr and "folded from the base" in done.stderr
+        assert counters(env.textfile) == totals, what
+        assert held(env) == rollup_before, what
+    done = env.run("analyze", "--rebuild")
+    assert "replayed all records: --rebuild; folded from the base" in done.stderr
+    assert counters(env.textfile) == totals
+    assert held(env) == rollup_before
+
+
+def test_a_rollup_file_gone_shorter_or_unreadable_in_part_leaves_the_totals(kept7: Env) -> None:
+    env = kept7
+    totals = day_by_day(env)
+    rollup_before = held(env)
+    files = sorted(env.data_dir.glob("rollup-*.jsonl"))
+    newest = files[-1]
+    newest.write_bytes(newest.read_bytes()[:-300])
+    done = env.run("analyze")
+    assert "the report's rollup made again" in done.stderr and "replayed" not in done.stderr
+    assert counters(env.textfile) == totals
+    assert held(env) == rollup_before
+    # Gone: the rows its day files can make again come back; the totals never move.
+    newest.unlink()
+    done = env.run("analyze")
+    assert f"{newest.name} is gone" in done.stderr
+    assert counters(env.textfile) == totals
+    assert held(env) == rollup_before
+    # A row this version cannot read: the rest is read, analyze goes on, nothing is lost.
+    with open(newest, "ab") as out:
+        out.write(b'["z", "a kind from a newer version"]\n')
+    state = json.loads((env.data_dir / checkpoint.STATE_FILE).read_text())
+    state["rollup_files"][newest.name] = newest.stat().st_size
+    (env.data_dir / checkpoint.STATE_FILE).write_text(json.dumps(state))
+    assert env.run("analyze").returncode == 0
+    assert counters(env.textfile) == totals
+    kept = fold.replay(env.data_dir, Limits())[1]
+    assert rows(kept) == rollup_before and len(kept.skipped) == 1
+    assert env.run("cycles").returncode == 0
+
+
+def test_the_base_is_whole_or_not_used_and_is_written_again_from_the_checkpoint(
+    kept7: Env,
+) -> None:
+    env = kept7
+    totals = day_by_day(env)
+    path = env.data_dir / base.BASE_FILE
+    whole = path.read_bytes()
+    found, why = base.load(env.data_dir)
+    assert found is not None and why is None
+    assert found.seq > 0 and found.rows  # the removed days' records and their rows
+    # One flipped byte: not whole, never folded on; analyze copies it from the checkpoint.
+    damaged = bytearray(whole)
+    damaged[len(damaged) // 2] ^= 1
+    path.write_bytes(bytes(damaged))
+    assert base.load(env.data_dir)[0] is None
+    done = env.run("analyze")
+    assert "the base was copied from the checkpoint" in done.stderr
+    assert base.load(env.data_dir)[0] is not None
+    assert counters(env.textfile) == totals
+    # Then the checkpoint lost as well: the copy serves as the base did.
+    (env.data_dir / checkpoint.STATE_FILE).unlink()
+    assert env.run("analyze").returncode == 0
+    assert counters(env.textfile) == totals
+
+
+def test_a_history_whose_removed_records_no_base_holds_gets_one_copied(kept7: Env) -> None:
+    """An upgrade from a release without the base, or one that removed day files without
+    it: the checkpoint's totals are the only record of them, so the base starts as it."""
+    env = kept7
+    totals = day_by_day(env)
+    (env.data_dir / base.BASE_FILE).unlink()
+    done = env.run("analyze")
+    assert "the base was copied from the checkpoint: no base yet" in done.stderr
+    (env.data_dir / checkpoint.STATE_FILE).unlink()
+    assert env.run("analyze").returncode == 0
+    assert counters(env.textfile) == totals
+
+
+def test_a_new_data_directory_starts_with_an_empty_base(env: Env) -> None:
+    env.use_fixed_tools()
+    assert env.run("run").returncode == 0
+    found, _ = base.load(env.data_dir)
+    assert found is not None and found.seq == 0 and not found.rows
+    assert not found.checkpoint.marks and "copied" not in env.run("analyze").stderr
