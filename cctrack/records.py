@@ -28,6 +28,14 @@ MAX_SEQ = (1 << 63) - 1
 # The one bound for every count kept (tokens, captures): far above anything real, and sums
 # of it still fit the 64-bit integers of the state file and of JSON readers.
 MAX_COUNT = 1 << 62
+
+
+def bounded(count: int) -> int:
+    """A count held within MAX_COUNT either way: every total that is kept, written or
+    exported (the state, the rollup, the base, the textfile) saturates there instead of
+    growing past what the files and their readers can carry."""
+    return max(-MAX_COUNT, min(count, MAX_COUNT))
+
 # The longest window length kept (19 years); Codex's own bound is 10^7 minutes.
 MAX_WINDOW_SECONDS = 10**7 * 60
 _WINDOW_NAME = re.compile(r"^[a-z0-9_]{1,40}$")

@@ -14,7 +14,15 @@ from pathlib import PurePosixPath
 from typing import NamedTuple
 
 from cctrack.evidence import Counts
-from cctrack.records import DEFAULT_PROFILE, SOURCE_TOOLS, Bucket, Extras, SpendLimit, Window
+from cctrack.records import (
+    DEFAULT_PROFILE,
+    SOURCE_TOOLS,
+    Bucket,
+    Extras,
+    SpendLimit,
+    Window,
+    bounded,
+)
 from cctrack.state import RecentUse, State, TokenState, ToolState
 from cctrack.tokens.prices import Price, cost_usd, price_of
 
@@ -140,9 +148,9 @@ class ProjectNaming(NamedTuple):
         named: dict[str, int] = {}
         for cwd, count in by_cwd.items():
             name = self.name(cwd)
-            named[name] = named.get(name, 0) + count
+            named[name] = bounded(named.get(name, 0) + count)
         ranked = sorted(((n, c) for n, c in named.items() if c), key=lambda nc: (-nc[1], nc[0]))
-        rest = sum(count for _, count in ranked[self.cap :])
+        rest = bounded(sum(count for _, count in ranked[self.cap :]))
         return tuple(ranked[: self.cap]) + (((OTHER, rest),) if rest else ())
 
     def grouped(self, by_cwd: Mapping[str, int]) -> dict[str, str]:
@@ -180,19 +188,19 @@ def totals_by_project(
     """The counters' rows with a project label; they add up to the totals."""
     lifetime: dict[str, int] = {}
     for (_, _, cwd), count in tokens.project_totals.items():
-        lifetime[cwd] = lifetime.get(cwd, 0) + count
+        lifetime[cwd] = bounded(lifetime.get(cwd, 0) + count)
     label = naming.grouped(lifetime)
     rows: dict[tuple[str, str, str], int] = {}
     attributed: dict[tuple[str, str], int] = {}
     for (model, kind, cwd), count in tokens.project_totals.items():
         key = (model, kind, label[cwd])
-        rows[key] = rows.get(key, 0) + count
-        attributed[(model, kind)] = attributed.get((model, kind), 0) + count
+        rows[key] = bounded(rows.get(key, 0) + count)
+        attributed[(model, kind)] = bounded(attributed.get((model, kind), 0) + count)
     for (model, kind), count in tokens.totals.items():
         rest = count - attributed.get((model, kind), 0)
         if rest:
             key = (model, kind, UNATTRIBUTED)
-            rows[key] = rows.get(key, 0) + rest
+            rows[key] = bounded(rows.get(key, 0) + rest)
     return tuple((m, k, p, n) for (m, k, p), n in sorted(rows.items()) if n)
 
 

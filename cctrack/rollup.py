@@ -30,7 +30,7 @@ from cctrack.cycles import COLUMNS
 from cctrack.errors import CctrackError
 from cctrack.evidence import KINDS, Point
 from cctrack.files import CLOEXEC, NOFOLLOW, fsync_dir, read_blocks, write_all
-from cctrack.records import NUMBER_TYPES, is_number
+from cctrack.records import NUMBER_TYPES, bounded, is_number
 
 ROLLUP_FILE = re.compile(r"^rollup-(\d{6})\.jsonl$")
 # Tokens are kept per quarter hour: every UTC offset in use is a whole number of them, so
@@ -79,7 +79,7 @@ class HourRow:
             self.last = snapshot
 
     def event(self, kind: str, at: float, used: float) -> None:
-        self.counts[kind] = self.counts.get(kind, 0) + 1
+        self.counts[kind] = bounded(self.counts.get(kind, 0) + 1)
         if kind not in self.first or at < self.first[kind][0]:
             self.first[kind] = (at, used)
 
@@ -87,7 +87,7 @@ class HourRow:
         self.see(other.high)
         self.see(other.last)
         for kind, count in other.counts.items():
-            self.counts[kind] = self.counts.get(kind, 0) + count
+            self.counts[kind] = bounded(self.counts.get(kind, 0) + count)
         for kind, (at, used) in other.first.items():
             if kind not in self.first or at < self.first[kind][0]:
                 self.first[kind] = (at, used)
@@ -131,7 +131,7 @@ class TokenHour:
             for name, counts in theirs.items():
                 held = mine.setdefault(name, [0] * QUARTERS)
                 for i, count in enumerate(counts):
-                    held[i] += count
+                    held[i] = bounded(held[i] + count)
 
     @property
     def month(self) -> str:
@@ -226,7 +226,9 @@ class Rollup:
             row = self.tokens[token_key] = TokenHour(token_key)
         table, name = (row.models, model) if model is not None else (row.projects, project)
         assert name is not None
-        table.setdefault(name, [0] * QUARTERS)[part * QUARTERS // 60] += n
+        quarters = table.setdefault(name, [0] * QUARTERS)
+        quarter = part * QUARTERS // 60
+        quarters[quarter] = bounded(quarters[quarter] + n)
 
     def drain(self, keep_latest: bool) -> list[Row]:
         """The rows to write. With keep_latest, the newest hour of each window and of each

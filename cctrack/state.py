@@ -26,13 +26,13 @@ from cctrack.evidence import (
 )
 from cctrack.records import (
     DEFAULT_PROFILE,
-    MAX_COUNT,
     MAX_SEQ,
     SOURCE_TOOLS,
     TOKEN_KIND,
     TOKEN_TYPES,
     Record,
     TokenRecord,
+    bounded,
     has_record_envelope,
     is_number,
     record_profile,
@@ -325,13 +325,13 @@ class TokenState:
         found: dict[str, int] = {}
         for (minute, project), count in self.project_minutes.items():
             if minute >= first:
-                found[project] = found.get(project, 0) + count
+                found[project] = bounded(found.get(project, 0) + count)
         return found
 
     def since(self, start: datetime) -> int:
         """Tokens from the minute that holds start on."""
         first = int(start.timestamp()) // 60
-        return sum(n for m, n in self.minutes.items() if m >= first)
+        return bounded(sum(n for m, n in self.minutes.items() if m >= first))
 
     def between(self, start: datetime, end: datetime) -> int:
         """Tokens from the minute that holds start to the one before the minute that holds
@@ -339,8 +339,8 @@ class TokenState:
         holds a year of them, and closes a window every few hours)."""
         first, last = int(start.timestamp()) // 60, int(end.timestamp()) // 60
         if last - first < len(self.minutes):
-            return sum(map(self.minutes.get, range(first, last), repeat(0)))
-        return sum(n for m, n in self.minutes.items() if first <= m < last)
+            return bounded(sum(map(self.minutes.get, range(first, last), repeat(0))))
+        return bounded(sum(n for m, n in self.minutes.items() if first <= m < last))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -377,12 +377,6 @@ class TokenState:
                 (int(m), str(p)): int(n) for m, p, n in obj.get("project_minutes", [])
             },
         )
-
-
-def bounded(count: int) -> int:
-    """A sum held within what the state file (and Prometheus) can carry: a transcript that
-    claims absurd counts saturates its counter instead of making the state unsaveable."""
-    return max(-MAX_COUNT, min(count, MAX_COUNT))
 
 
 @dataclass

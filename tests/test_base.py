@@ -6,6 +6,7 @@ a rebuild makes (docs/records.md, "What each file holds")."""
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from itertools import groupby
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from cctrack.evidence import Limits
 from cctrack.rollup import Rollup
 
 RETENTION = "7"
+UTC = timezone.utc
 
 
 def counters(textfile: Path) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -171,3 +173,55 @@ def test_a_new_data_directory_starts_with_an_empty_base(env: Env) -> None:
     found, _ = base.load(env.data_dir)
     assert found is not None and found.seq == 0 and not found.rows
     assert not found.checkpoint.marks and "copied" not in env.run("analyze").stderr
+
+
+def test_token_totals_past_64_bits_saturate_in_every_file_and_never_fall(env: Env) -> None:
+    """Rows of 2^62 tokens (the most one row may claim), in one quarter hour, over several
+    analyzes with projects on: the state, the rollup, the base, the textfile and every
+    reader keep going, and each total stops at the bound instead of failing or falling."""
+    from cctrack.records import MAX_COUNT, TokenRecord
+
+    env.use_fixed_tools()
+    env.vars["CCTRACK_TOKEN_PROJECTS"] = "2"
+    assert env.run("run").returncode == 0
+    now = datetime.now(UTC)
+    minute = int(now.timestamp()) // 60
+    last: dict = {}
+    seq = 1000
+    for run in range(4):
+        lines = []
+        for part in range(1, 4):
+            seq += 1
+            rows = ((minute, "claude-opus-4-5", MAX_COUNT, MAX_COUNT, MAX_COUNT, MAX_COUNT),)
+            record = TokenRecord(
+                seq,
+                now,
+                "h",
+                "claude",
+                "00000000aaaaaaaa",
+                run + 1,
+                part,
+                rows,
+                projects=((minute, f"/src/p{part}", *rows[0][1:]),),
+            )
+            lines.append(record.to_line())
+        day = env.data_dir / f"usage-{now:%Y%m%d}.jsonl"
+        with day.open("ab") as handle:
+            handle.writelines(lines)
+        (env.data_dir / "seq").write_text(f"{seq}\n")
+        done = env.run("analyze")
+        assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+        now_counters = counters(env.textfile)
+        assert_none_fell(last, now_counters, f"analyze {run}")
+        last = now_counters
+    opus = {k: v for k, v in last.items() if ("model", "claude-opus-4-5") in k[1]}
+    assert opus and max(opus.values()) == MAX_COUNT
+    for command in (("cycles",), ("tokens",), ("tokens", "--json"), ("show",), ("history",)):
+        done = env.run(*command)
+        assert done.returncode == 0 and "Traceback" not in done.stderr, (command, done.stderr)
+    kept = fold.replay(env.data_dir, Limits())[1]
+    quarters = [n for row in kept.tokens.values() for c in row.models.values() for n in c]
+    assert max(quarters) == MAX_COUNT
+    (env.data_dir / checkpoint.STATE_FILE).unlink()  # from the base, the same totals
+    assert env.run("analyze").returncode == 0
+    assert counters(env.textfile) == last
