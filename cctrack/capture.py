@@ -12,6 +12,7 @@ from pathlib import Path
 
 from cctrack import process, store
 from cctrack.errors import EXIT_TEMPFAIL, CctrackError
+from cctrack.files import own_data_dir
 from cctrack.records import DEFAULT_PROFILE, Record, Status, parse_status_output, qualified
 from cctrack.redact import redact
 from cctrack.settings import Profile, Settings
@@ -129,6 +130,7 @@ def capture(
 ) -> Captured:
     """Query every configured source of every profile at once and append one record each;
     meanwhile, with token counters on, scan each profile's logs for new tokens."""
+    own_data_dir(Path(settings.data_dir))
     pairs = [(profile, source) for profile in settings.profiles for source in settings.sources]
     jobs = [job_for(source, settings, environ, profile) for profile, source in pairs]
     scans = []

@@ -247,6 +247,7 @@ def do_push(settings: Settings) -> int:
     (exported by the next analyze); each one's failure is a step of its own."""
     from functools import partial
 
+    from cctrack.files import own_data_dir
     from cctrack.otlp import otlp_textfile
     from cctrack.push import (
         OTLP_STATUS_FILE,
@@ -256,6 +257,8 @@ def do_push(settings: Settings) -> int:
         recorded,
     )
     from cctrack.remote_write import remote_write_textfile
+
+    own_data_dir(settings.data_dir)
 
     def to(url: str, status_file: str, send: Callable[..., str]) -> int:
         at = now()
@@ -310,9 +313,9 @@ def as_job(name: str, settings: Settings, if_idle: bool, work: Callable[[], int]
         return work()
     from contextlib import ExitStack
 
-    from cctrack.files import private_dir, try_locked
+    from cctrack.files import own_data_dir, try_locked
 
-    data_dir = private_dir(settings.data_dir)
+    data_dir = own_data_dir(settings.data_dir)
     with ExitStack() as stack:
         for job in JOB_LOCKS[name]:
             if not stack.enter_context(try_locked(data_dir / f".{job}.job.lock")):

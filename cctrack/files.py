@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from cctrack.errors import CctrackError
+from cctrack.errors import EXIT_USAGE, CctrackError
 
 NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 CLOEXEC = getattr(os, "O_CLOEXEC", 0)
@@ -63,6 +63,24 @@ def user_name(uid: int) -> str:
 
 def private_dir(path: Path) -> Path:
     return ready_dir(path, mode=0o700, create=True, what="data directory")
+
+
+def own_data_dir(path: Path) -> Path:
+    """The data directory for the jobs that write it (capture, analyze, push). Root is
+    refused another user's: the files it wrote there would be root's, which that user's
+    next run cannot read, and its textfile would export the same records a second time
+    under user="root"."""
+    private_dir(path)
+    owner = os.stat(path).st_uid
+    if os.geteuid() == 0 and owner != 0:
+        name = user_name(owner)
+        raise CctrackError(
+            f"{path} belongs to {name}, and this runs as root: run it as {name} "
+            f"(`runuser -u {name} -- cctrack ...`, or `sudo -u {name}`) so that the files "
+            f'stay {name}\'s and the metrics are labelled user="{name}" once',
+            EXIT_USAGE,
+        )
+    return path
 
 
 @contextlib.contextmanager

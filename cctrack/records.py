@@ -36,6 +36,7 @@ def bounded(count: int) -> int:
     growing past what the files and their readers can carry."""
     return max(-MAX_COUNT, min(count, MAX_COUNT))
 
+
 # The longest window length kept (19 years); Codex's own bound is 10^7 minutes.
 MAX_WINDOW_SECONDS = 10**7 * 60
 _WINDOW_NAME = re.compile(r"^[a-z0-9_]{1,40}$")

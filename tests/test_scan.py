@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import Env
 from homes import claude_turn, write_claude_home, write_codex_home
+from test_base import assert_none_fell, counters
 from test_system_pipeline import sample
 
 from cctrack import store
@@ -192,6 +193,33 @@ def test_a_removed_store_counts_the_logs_anew_instead_of_twice(env: Env) -> None
     assert value and value == sample(
         after, "cctrack_claude_tokens_total", model="claude-haiku-4-5", type="input"
     )
+
+
+def test_a_removed_store_after_the_editor_removed_old_logs_leaves_no_total_lower(
+    env: Env,
+) -> None:
+    """Claude Code removes transcripts older than cleanupPeriodDays: counted again by a new
+    store, what is left is less than was counted; the totals keep what they had, and grow
+    again from there."""
+    env.use_fixed_tools()
+    homes(env.root, seed=5)
+    shutil.copytree(env.root / "claude", env.claude_home, dirs_exist_ok=True)
+    assert env.run("run").returncode == 0
+    before = counters(env.textfile)
+    logs = sorted(env.claude_home.rglob("*.jsonl"))
+    assert len(logs) >= 2
+    for path in logs[: len(logs) // 2]:
+        path.unlink()
+    (env.data_dir / "tokens-default.sqlite").unlink()
+    assert env.run("run").returncode == 0
+    after = counters(env.textfile)
+    assert_none_fell(before, after, "a new store over fewer logs")
+    tokens = {k: v for k, v in before.items() if "_tokens_" in k[0] or "_cost_" in k[0]}
+    assert tokens and tokens == {k: v for k, v in after.items() if k in tokens}
+    # Both files lost as well: the base and the day files give the same.
+    (env.data_dir / "analyze-state.json").unlink()
+    assert env.run("analyze").returncode == 0
+    assert counters(env.textfile) == after
 
 
 def test_a_store_that_is_not_a_database_is_one_clear_error(env: Env) -> None:

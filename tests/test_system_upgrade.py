@@ -1,0 +1,120 @@
+"""Upgrades and downgrades against the real earlier releases: wheels built from this
+repository's history write a data directory with a retention that removes day files,
+then this checkout takes over, the release again, this checkout again. No exported
+counter falls at any step, and the rollup is what a rebuild makes.
+
+A new release is one more line in RELEASES: the head of each release's last stop."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from itertools import groupby
+from pathlib import Path
+
+import pytest
+from builders import working_days
+from conftest import IN_CI, Env
+from test_base import RETENTION, assert_none_fell, counters, held
+
+ROOT = Path(__file__).resolve().parent.parent
+RELEASES = {
+    # Before the rollup: its checkpoint has none, and it never heard of the base.
+    "acf71c1": "acf71c1",
+    # The rollup, no base.
+    "428db59": "428db59",
+}
+DAYS = 30
+
+
+def released(commit: str, into: Path) -> Path:
+    """The release's wheel, built from this repository's history and installed (without
+    its dependencies, which this checkout's environment has) into a directory of its own."""
+    source, wheels, target = into / "source", into / "wheels", into / "site"
+    for path in (source, wheels):
+        path.mkdir(parents=True)
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", "--format=tar", commit],
+        capture_output=True,
+        check=False,
+    )
+    if archive.returncode != 0:
+        message = f"commit {commit} is not in this clone's history: {archive.stderr.decode()}"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    subprocess.run(["tar", "-x", "-C", str(source)], input=archive.stdout, check=True)
+    pip = [sys.executable, "-m", "pip", "-q", "--disable-pip-version-check"]
+    subprocess.run([*pip, "wheel", "--no-deps", "-w", str(wheels), str(source)], check=True)
+    (wheel,) = wheels.glob("cctrack-*.whl")
+    subprocess.run([*pip, "install", "--no-deps", "--target", str(target), str(wheel)], check=True)
+    return target
+
+
+class Versions:
+    """Runs analyze as a release (from its installed wheel) or as this checkout."""
+
+    def __init__(self, env: Env, site: Path) -> None:
+        self.env, self.site = env, site
+
+    def analyze(self, release: bool) -> None:
+        if not release:
+            done = self.env.run("analyze")
+        else:
+            done = subprocess.run(
+                [sys.executable, "-c", "import cctrack.cli as c; c.main()", "analyze"],
+                env={**self.env.vars, "PYTHONPATH": str(self.site)},
+                cwd=self.site,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+        assert done.returncode == 0, done.stderr
+
+    def which(self) -> str:
+        return subprocess.run(
+            [sys.executable, "-c", "import cctrack; print(cctrack.__file__)"],
+            env={**self.env.vars, "PYTHONPATH": str(self.site)},
+            cwd=self.site,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+
+
+@pytest.mark.parametrize("release", sorted(RELEASES))
+def test_no_counter_falls_from_a_release_to_this_one_back_and_again(
+    env: Env, tmp_path: Path, release: str
+) -> None:
+    site = released(RELEASES[release], tmp_path / "release")
+    versions = Versions(env, site)
+    assert versions.which().startswith(str(site))  # the release's code, not this checkout's
+    env.vars["CCTRACK_RETENTION_DAYS"] = RETENTION
+    lines = sorted(working_days(env.root, DAYS), key=lambda item: item[0])
+    days = [(name, list(day)) for name, day in groupby(lines, key=lambda item: item[0])]
+    # Who analyzes each day: the release, this checkout, the release, this checkout.
+    plan = [True] * 15 + [False] * 5 + [True] * 4 + [False] * (len(days) - 24)
+    last: dict = {}
+    steps = []
+    for (name, day), by_release in zip(days, plan, strict=True):
+        env.data_dir.mkdir(mode=0o700, exist_ok=True)
+        with open(env.data_dir / name, "ab") as out:
+            out.write(b"".join(line for _, line in day))
+        versions.analyze(by_release)
+        now = counters(env.textfile)
+        who = release if by_release else "this checkout"
+        assert_none_fell(last, now, f"{name} analyzed by {who}")
+        last = now
+        steps.append(by_release)
+    assert steps.count(False) >= 10 and len(list(env.data_dir.glob("usage-*.jsonl"))) <= 9
+    stepwise = held(env)
+    done = env.run("analyze", "--rebuild")
+    assert done.returncode == 0
+    assert counters(env.textfile) == last
+    assert held(env) == stepwise
+    # And the checkpoint lost after all that: the base holds what the day files do not.
+    (env.data_dir / "analyze-state.json").unlink()
+    assert env.run("analyze").returncode == 0
+    assert counters(env.textfile) == last
+    os.sync()
