@@ -174,7 +174,7 @@ def analyze(settings: Settings, now: datetime, rebuild: bool = False) -> Outcome
                 naming=ProjectNaming(settings.token_projects, settings.project_names),
             )
             unpriced = newly_unpriced(report, stored.state)
-            path = textfile.write(target / settings.textfile_name, report)
+            path = textfile.write(target / settings.textfile_name, report, stored.state.carried)
             notes = tell(settings, report, stored.state, now)
             write_atomic(data_dir / show.LATEST_FILE, json.dumps(show.latest_json(report)).encode())
             checkpoint.save(data_dir, stored)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 KINDS = ("gauge", "counter", "info")
 
@@ -82,3 +82,42 @@ def render(families: Iterable[Family]) -> bytes:
         out.append(f"# TYPE {name} {kind}\n")
         out.extend(f"{_sample_line(s)}{go_float(s.value)}\n" for s in family.samples)
     return "".join(out).encode("utf-8")
+
+
+def counter_values(text: str) -> dict[str, float]:
+    """The counter samples of an exposition render() wrote, by name and labels as written."""
+    counters, found = set(), {}
+    for line in text.splitlines():
+        if line.startswith("# TYPE "):
+            _, _, name, kind = line.split(" ", 3)
+            if kind == "counter":
+                counters.add(name)
+        elif line and not line.startswith("#"):
+            ident, _, value = line.rpartition(" ")
+            if ident.partition("{")[0] in counters:
+                try:
+                    found[ident] = float(value)
+                except ValueError:
+                    continue
+    return found
+
+
+def keep_rising(
+    families: list[Family], previous: dict[str, float], carried: dict[str, float]
+) -> None:
+    """Every counter at least what was exported last: a total that comes out lower (records
+    lost with no copy left, a day file cut short below the checkpoint, logs gone before a
+    new scan store counted them again) carries the difference from then on, so that
+    Prometheus never sees a fall, which it would read as a reset and a burst."""
+    for family in families:
+        if family.kind != "counter":
+            continue
+        for i, sample in enumerate(family.samples):
+            key = _sample_line(sample)[:-1]
+            value = sample.value + carried.get(key, 0.0)
+            before = previous.get(key)
+            if before is not None and value < before:
+                carried[key] = carried.get(key, 0.0) + before - value
+                value = before
+            if value != sample.value:
+                family.samples[i] = replace(sample, value=value)

@@ -187,16 +187,16 @@ def totals_by_project(
 ) -> tuple[tuple[str, str, str, int], ...]:
     """The counters' rows with a project label; they add up to the totals."""
     lifetime: dict[str, int] = {}
-    for (_, _, cwd), count in tokens.counted_by_project.items():
+    for (_, _, cwd), count in tokens.project_totals.items():
         lifetime[cwd] = bounded(lifetime.get(cwd, 0) + count)
     label = naming.grouped(lifetime)
     rows: dict[tuple[str, str, str], int] = {}
     attributed: dict[tuple[str, str], int] = {}
-    for (model, kind, cwd), count in tokens.counted_by_project.items():
+    for (model, kind, cwd), count in tokens.project_totals.items():
         key = (model, kind, label[cwd])
         rows[key] = bounded(rows.get(key, 0) + count)
         attributed[(model, kind)] = bounded(attributed.get((model, kind), 0) + count)
-    for (model, kind), count in tokens.counted.items():
+    for (model, kind), count in tokens.totals.items():
         rest = count - attributed.get((model, kind), 0)
         if rest:
             key = (model, kind, UNATTRIBUTED)
@@ -213,7 +213,7 @@ def token_report(
     naming: ProjectNaming = NO_PROJECTS,
 ) -> TokenReport:
     by_model: dict[str, dict[str, int]] = {}
-    for (model, kind), count in tokens.counted.items():
+    for (model, kind), count in tokens.totals.items():
         by_model.setdefault(model, {})[kind] = count
     costs, unpriced = [], []
     for model, counts in sorted(by_model.items()):
@@ -240,7 +240,7 @@ def token_report(
             projects = naming.top(by_cwd)
         measured.append(WindowTokens(window.name, used, per_percent, projects))
     return TokenReport(
-        totals=tuple((m, k, n) for (m, k), n in sorted(tokens.counted.items())),
+        totals=tuple((m, k, n) for (m, k), n in sorted(tokens.totals.items())),
         costs=tuple(costs),
         unpriced=tuple(unpriced),
         today=tokens.since(midnight),

@@ -26,6 +26,7 @@ from cctrack.evidence import (
 )
 from cctrack.records import (
     DEFAULT_PROFILE,
+    MAX_COUNT,
     MAX_SEQ,
     SOURCE_TOOLS,
     TOKEN_KIND,
@@ -270,11 +271,6 @@ class TokenState:
     # project), a project being a working directory.
     project_totals: dict[tuple[str, str, str], int] = field(default_factory=dict)
     project_minutes: dict[tuple[int, str], int] = field(default_factory=dict)
-    # What the totals were when a new scan store began counting the logs again (its file
-    # was lost): the logs it no longer finds (an editor's cleanup removed them) stay
-    # counted, so that no exported total falls; a total shows the larger of the two.
-    floor: dict[tuple[str, str], int] = field(default_factory=dict)
-    project_floor: dict[tuple[str, str, str], int] = field(default_factory=dict)
 
     def accept(self, record: TokenRecord) -> bool | None:
         """Whether to fold the record: False for one folded before (appended again after a
@@ -295,8 +291,6 @@ class TokenState:
         if accepted is False:
             return []
         if accepted is None:
-            self.floor = higher(self.floor, self.totals)
-            self.project_floor = higher(self.project_floor, self.project_totals)
             self.totals, self.minutes = {}, {}
             self.project_totals, self.project_minutes = {}, {}
         types = TOKEN_TYPES[self.tool]
@@ -320,17 +314,6 @@ class TokenState:
                 self.project_minutes[at] = bounded(self.project_minutes.get(at, 0) + measured)
                 added.append((minute, None, project, measured))
         return added
-
-    @property
-    def counted(self) -> dict[tuple[str, str], int]:
-        """The totals to export: never below what was counted before a new store."""
-        return higher(self.floor, self.totals) if self.floor else self.totals
-
-    @property
-    def counted_by_project(self) -> dict[tuple[str, str, str], int]:
-        if not self.project_floor:
-            return self.project_totals
-        return higher(self.project_floor, self.project_totals)
 
     def prune(self, now: datetime) -> None:
         oldest = int(now.timestamp()) // 60 - TOKEN_MINUTES_KEPT
@@ -375,16 +358,6 @@ class TokenState:
                 if self.project_totals or self.project_minutes
                 else {}
             ),
-            **(
-                {"floor": [[m, k, n] for (m, k), n in sorted(self.floor.items())]}
-                if self.floor
-                else {}
-            ),
-            **(
-                {"project_floor": [[*k, n] for k, n in sorted(self.project_floor.items())]}
-                if self.project_floor
-                else {}
-            ),
         }
 
     @classmethod
@@ -404,23 +377,7 @@ class TokenState:
             project_minutes={
                 (int(m), str(p)): int(n) for m, p, n in obj.get("project_minutes", [])
             },
-            floor={(str(m), str(k)): _count(n) for m, k, n in obj.get("floor", [])},
-            project_floor={
-                (str(m), str(k), str(p)): _count(n) for m, k, p, n in obj.get("project_floor", [])
-            },
         )
-
-
-K = TypeVar("K")
-
-
-def higher(floor: dict[K, int], totals: dict[K, int]) -> dict[K, int]:
-    """Per key, the larger of the two."""
-    merged = dict(floor)
-    for key, count in totals.items():
-        if count > merged.get(key, 0):
-            merged[key] = count
-    return merged
 
 
 @dataclass
@@ -440,6 +397,9 @@ class State:
     cycles: dict[ToolKey, CycleTracker] = field(default_factory=dict)
     # What the HTML report and `cctrack cycles` read, until analyze writes it out.
     rollup: Rollup = field(default_factory=Rollup)
+    # What each counter carries so that none is exported below what it was last
+    # (exposition.keep_rising), by its name and labels as written.
+    carried: dict[str, float] = field(default_factory=dict)
     # Not stored: when a change is an event (settings), and where `cctrack events` collects them.
     limits: Limits = field(default_factory=Limits)
     event_log: list[LimitEvent] | None = None
@@ -544,6 +504,7 @@ class State:
                 key_to_json(key): cycles.to_json() for key, cycles in sorted(self.cycles.items())
             },
             "rollup": self.rollup.to_json(),
+            **({"carried": dict(sorted(self.carried.items()))} if self.carried else {}),
         }
 
     @classmethod
@@ -570,4 +531,11 @@ class State:
             },
             cycles=_by_key(obj.get("cycles", {}), CycleTracker.from_json),
             rollup=Rollup.from_json(obj["rollup"]) if "rollup" in obj else Rollup(),
+            carried={str(k): _carried(v) for k, v in obj.get("carried", {}).items()},
         )
+
+
+def _carried(value: Any) -> float:
+    if not is_number(value) or not 0 <= value <= float(MAX_COUNT):
+        raise ValueError("a carried count out of range")
+    return float(value)

@@ -285,6 +285,11 @@ def read_from_marks(
         finally:
             os.close(fd)
         new_marks[name] = FileMark(offset, st.st_ino, st.st_mtime_ns, digest.hexdigest())
+    # A file read before that cannot be read now keeps its mark: once it can be read again,
+    # it goes on from there instead of being counted a second time.
+    for name in unreadable:
+        if name in marks and (only is None or name in only):
+            new_marks[name] = marks[name]
     return ReadResult(new_marks, tuple(sorted(unreadable)))
 
 

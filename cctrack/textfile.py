@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
 from cctrack.errors import CctrackError
-from cctrack.exposition import Family, render
-from cctrack.files import write_atomic
+from cctrack.exposition import Family, counter_values, keep_rising, render
+from cctrack.files import CLOEXEC, NOFOLLOW, read_blocks, write_atomic
 from cctrack.report import Report, ToolReport
 
 
@@ -322,10 +324,36 @@ def families(report: Report) -> Iterator[Family]:
         )
 
 
-def write(path: Path, report: Report) -> Path:
-    """Replace the textfile in one rename; mode 0644 so node_exporter's user can read it."""
+# Far above any user's textfile (a few hundred series); a larger file is not one of ours.
+MAX_TEXTFILE = 64 << 20
+
+
+def exported_before(path: Path) -> dict[str, float]:
+    """The counters of the textfile analyze wrote last (none when it is not there or not
+    one of ours): what Prometheus has seen."""
     try:
-        write_atomic(path, render(families(report)), mode=0o644)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | NOFOLLOW | CLOEXEC)
+    except OSError:
+        return {}
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid():
+            return {}
+        data = b"".join(read_blocks(fd, 0, min(st.st_size, MAX_TEXTFILE)))
+    except OSError:
+        return {}
+    finally:
+        os.close(fd)
+    return counter_values(data.decode("utf-8", "replace"))
+
+
+def write(path: Path, report: Report, carried: dict[str, float]) -> Path:
+    """Replace the textfile in one rename; mode 0644 so node_exporter's user can read it.
+    No counter is written lower than the file it replaces says (carried, kept in the state)."""
+    found = list(families(report))
+    keep_rising(found, exported_before(path), carried)
+    try:
+        write_atomic(path, render(found), mode=0o644)
     except OSError as exc:
         raise CctrackError(
             f"cannot write {path}: {exc.strerror}; the previous file is left as it was"

@@ -354,3 +354,57 @@ def test_files_another_user_left_are_named_with_the_fix_never_folded_from_less(
     assert f"1 file(s) here belong to another user ({newest.name})" in done.stderr
     assert f"`sudo chown -R {user}: {env.data_dir}` gives them back" in done.stderr
     assert counters(textfile) == totals
+
+
+def test_records_lost_with_no_copy_left_never_lower_an_exported_counter(kept7: Env) -> None:
+    """What cannot be counted again (the checkpoint and the base both lost, a day file cut
+    short below the checkpoint) is carried from what was exported: the counters hold, and
+    the next records add to them as before."""
+    env = kept7
+    totals = day_by_day(env, days=12)
+    (env.data_dir / checkpoint.STATE_FILE).unlink()
+    (env.data_dir / base.BASE_FILE).unlink()
+    done = env.run("analyze")
+    assert "replayed all records" in done.stderr and "from the day files alone" in done.stderr
+    assert counters(env.textfile) == totals
+    newest = max(env.data_dir.glob("usage-*.jsonl"))
+    data = newest.read_bytes()
+    newest.write_bytes(data[: len(data) // 2])  # cut short below the checkpoint
+    done = env.run("analyze")
+    assert f"{newest.name} changed below the checkpoint" in done.stderr
+    cut = counters(env.textfile)
+    assert_none_fell(totals, cut, "a day file cut short")
+    assert {k: v for k, v in cut.items() if "skipped" not in k[0]} == {
+        k: v for k, v in totals.items() if "skipped" not in k[0]
+    }
+    # The carry is the state's: it holds without the textfile, and new records count on top.
+    env.textfile.unlink()
+    with newest.open("ab") as out:
+        out.write(data[len(data) // 2 :])
+    assert env.run("analyze").returncode == 0
+    after = counters(env.textfile)
+    assert_none_fell(totals, after, "the rest of the day appended again")
+    ok = [k for k in totals if k[0] == "cctrack_claude_captures_total" and ("result", "ok") in k[1]]
+    assert ok and after[ok[0]] > totals[ok[0]]
+
+
+def test_a_counter_is_carried_by_what_it_fell_by_and_no_more() -> None:
+    from cctrack.exposition import Family, counter_values, keep_rising, render
+
+    def exported(value: float, carried: dict[str, float], before: bytes) -> bytes:
+        families = [
+            Family("x", "counter", "a counter").add(value, user="a b"),
+            Family("g", "gauge", "a gauge").add(value / 10),
+        ]
+        keep_rising(families, counter_values(before.decode()), carried)
+        return render(families)
+
+    carried: dict[str, float] = {}
+    first = exported(100, carried, b"")
+    assert counter_values(first.decode()) == {'x_total{user="a b"}': 100.0} and not carried
+    fell = exported(30, carried, first)  # 70 lost
+    assert counter_values(fell.decode()) == {'x_total{user="a b"}': 100.0}
+    assert carried == {'x_total{user="a b"}': 70.0} and b"g 3.0" in fell  # gauges fall
+    rose = exported(35, carried, fell)
+    assert counter_values(rose.decode()) == {'x_total{user="a b"}': 105.0}
+    assert carried == {'x_total{user="a b"}': 70.0}

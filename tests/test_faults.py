@@ -310,12 +310,15 @@ def test_corrupt_checkpoint_rebuilds(env: Env, garbage: bytes) -> None:
     expect_counts(env, 3, "replayed all records")
 
 
-def test_day_file_truncated_below_checkpoint_is_reread(env: Env) -> None:
+def test_day_file_truncated_below_checkpoint_is_reread_and_its_counts_stay(env: Env) -> None:
     three_runs(env)
     path = day_file(env)
     lines = path.read_bytes().splitlines(keepends=True)
     path.write_bytes(b"".join(lines[:2]))  # someone cut the file back to its first capture
-    expect_counts(env, 1, "changed below the checkpoint")
+    # Read again from the start, and what was counted stays counted (carried): a counter
+    # that fell would read as a reset in Prometheus.
+    expect_counts(env, 3, "changed below the checkpoint")
+    expect_counts(env, 3, None)
 
 
 def test_day_file_replaced_below_checkpoint_is_reread(env: Env) -> None:

@@ -237,6 +237,23 @@ def test_a_directory_named_like_a_day_file_is_skipped_and_counted(env: Env) -> N
     assert metric(env, "cctrack_claude_captures_total", result="ok") == 2
 
 
+def test_a_day_file_that_cannot_be_read_for_a_while_is_not_counted_twice_after(
+    env: Env,
+) -> None:
+    env.use_fixed_tools()
+    assert env.run("run").returncode == 0
+    (day,) = env.data_dir.glob("usage-*.jsonl")
+    aside = env.root / "aside"
+    day.rename(aside)
+    day.mkdir()  # unreadable as a day file (root reads any file)
+    assert env.run("analyze").returncode == 0
+    assert metric(env, "cctrack_analyze_unreadable_files") == 1
+    day.rmdir()
+    aside.rename(day)
+    assert env.run("analyze").returncode == 0
+    assert metric(env, "cctrack_claude_captures_total", result="ok") == 1
+
+
 # ---- 7. absurd numbers ---------------------------------------------------------------------
 
 
