@@ -150,7 +150,11 @@ def parse_tools(value: str) -> tuple[str, ...]:
 
 
 Rebuild = Annotated[
-    bool, typer.Option("--rebuild", help="Ignore the checkpoint and replay every record.")
+    bool,
+    typer.Option(
+        "--rebuild",
+        help="Ignore the checkpoint and fold again from the base (what retention removed, kept in analyze-base.json) and every day file kept: the same totals, the rollup anew.",
+    ),
 ]
 
 

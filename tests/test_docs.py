@@ -97,3 +97,26 @@ def test_readme_and_docs_link_only_inside_the_repository() -> None:
                 continue
             resolved = (path.parent / target).resolve()
             assert resolved.is_relative_to(ROOT) and resolved.exists(), f"{path.name}: {target}"
+
+
+def test_every_row_of_what_survives_what_names_tests_that_exist() -> None:
+    readme = (ROOT / "README.md").read_text()
+    table = readme.split("## What survives what", 1)[1].split("\n\n")[2]
+    rows = table.splitlines()[2:]
+    assert len(rows) >= 40
+    for row in rows:
+        named = re.findall(r"`(test_\w+\.py)::(test_\w+)`", row.rsplit("|", 2)[1])
+        assert named, f"a row without its test: {row[:80]}"
+        for file, test in named:
+            source = (ROOT / "tests" / file).read_text()
+            assert re.search(rf"^def {test}\(", source, re.M), f"{file}::{test} does not exist"
+
+
+def test_the_invariants_of_the_files_name_tests_that_exist() -> None:
+    text = (ROOT / "docs" / "records.md").read_text()
+    section = text.split("## What each file holds", 1)[1]
+    named = set(re.findall(r"`(?:tests/\w+\.py::)?(test_\w+)`", section))
+    assert len(named) >= 7
+    sources = "".join(path.read_text() for path in (ROOT / "tests").glob("test_*.py"))
+    for test in named:
+        assert re.search(rf"^def {test}\(", sources, re.M), f"{test} does not exist"
