@@ -144,7 +144,7 @@ def analyze(settings: Settings, now: datetime, rebuild: bool = False) -> Outcome
     The state and checkpoint are one file written last, so a failure anywhere before leaves
     both the old textfile and the old checkpoint in place, and the next run redoes the work.
     """
-    data_dir = own_data_dir(Path(settings.data_dir))
+    data_dir = own_data_dir(Path(settings.data_dir), settings.textfile_path)
     target = textfile_dir(settings)
     try:
         with locked(data_dir / checkpoint.ANALYZE_LOCK):

@@ -130,7 +130,7 @@ def capture(
 ) -> Captured:
     """Query every configured source of every profile at once and append one record each;
     meanwhile, with token counters on, scan each profile's logs for new tokens."""
-    own_data_dir(Path(settings.data_dir))
+    own_data_dir(Path(settings.data_dir), settings.textfile_path)
     pairs = [(profile, source) for profile in settings.profiles for source in settings.sources]
     jobs = [job_for(source, settings, environ, profile) for profile, source in pairs]
     scans = []

@@ -153,7 +153,8 @@ Rebuild = Annotated[
     bool,
     typer.Option(
         "--rebuild",
-        help="Ignore the checkpoint and fold again from the base (what retention removed, kept in analyze-base.json) and every day file kept: the same totals, the rollup anew.",
+        help="Ignore the checkpoint and fold again from the base (what retention removed, "
+        "kept in analyze-base.json) and every day file kept: the same totals, the rollup anew.",
     ),
 ]
 
@@ -262,7 +263,7 @@ def do_push(settings: Settings) -> int:
     )
     from cctrack.remote_write import remote_write_textfile
 
-    own_data_dir(settings.data_dir)
+    own_data_dir(settings.data_dir, settings.textfile_path)
 
     def to(url: str, status_file: str, send: Callable[..., str]) -> int:
         at = now()
@@ -319,7 +320,7 @@ def as_job(name: str, settings: Settings, if_idle: bool, work: Callable[[], int]
 
     from cctrack.files import own_data_dir, try_locked
 
-    data_dir = own_data_dir(settings.data_dir)
+    data_dir = own_data_dir(settings.data_dir, settings.textfile_path)
     with ExitStack() as stack:
         for job in JOB_LOCKS[name]:
             if not stack.enter_context(try_locked(data_dir / f".{job}.job.lock")):

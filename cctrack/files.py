@@ -65,19 +65,25 @@ def private_dir(path: Path) -> Path:
     return ready_dir(path, mode=0o700, create=True, what="data directory")
 
 
-def own_data_dir(path: Path) -> Path:
+def own_data_dir(path: Path, textfile: Path | None = None) -> Path:
     """The data directory for the jobs that write it (capture, analyze, push). Root is
     refused another user's: the files it wrote there would be root's, which that user's
     next run cannot read, and its textfile would export the same records a second time
-    under user="root"."""
+    under user="root" (an earlier release's run may have left one: named, to remove)."""
     private_dir(path)
     owner = os.stat(path).st_uid
     if os.geteuid() == 0 and owner != 0:
         name = user_name(owner)
+        copy = ""
+        if textfile is not None and textfile.exists():
+            copy = (
+                f"; if an earlier run as root wrote {textfile} from this directory, remove "
+                f"it: it exports {name}'s records a second time"
+            )
         raise CctrackError(
             f"{path} belongs to {name}, and this runs as root: run it as {name} "
             f"(`runuser -u {name} -- cctrack ...`, or `sudo -u {name}`) so that the files "
-            f'stay {name}\'s and the metrics are labelled user="{name}" once',
+            f'stay {name}\'s and the metrics are labelled user="{name}" once{copy}',
             EXIT_USAGE,
         )
     return path

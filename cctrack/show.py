@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from cctrack import checkpoint
+from cctrack.errors import CctrackError
 from cctrack.records import DEFAULT_PROFILE, qualified
 from cctrack.report import (
     NO_PROJECTS,
@@ -196,8 +197,12 @@ def latest_report(
     naming: ProjectNaming = NO_PROJECTS,
 ) -> tuple[Report, str | None]:
     """The latest analysis as it reads at `now` (windows whose reset has passed have rolled
-    over), and why there is none yet, if there is none."""
-    stored, missing = checkpoint.load(data_dir)
+    over), and why there is none yet, if there is none: a checkpoint another user left is
+    that reason too, since the desk commands never fail the editor."""
+    try:
+        stored, missing = checkpoint.load(data_dir)
+    except CctrackError as exc:
+        stored, missing = checkpoint.Checkpoint(), str(exc)
     return build_report(stored.state, now, sources, profiles=profiles, naming=naming), missing
 
 
