@@ -14,7 +14,7 @@ from cctrack import process, store
 from cctrack.errors import EXIT_TEMPFAIL, CctrackError
 from cctrack.files import own_data_dir
 from cctrack.records import DEFAULT_PROFILE, Record, Status, parse_status_output, qualified
-from cctrack.redact import redact
+from cctrack.redact import clipped, redact
 from cctrack.settings import Profile, Settings
 from cctrack.sources.builtin import run_builtin
 from cctrack.tokens.rules import ScanResult
@@ -26,9 +26,13 @@ FORK_BUILTINS = sys.platform.startswith("linux")
 SCAN_TIMEOUT = 3600.0
 
 
+# The longest error line kept from a tool: a bound for what a broken tool may print.
+MAX_ERROR_LINE = 2000
+
+
 def _last_line(data: bytes) -> str:
     lines = data.decode("utf-8", "replace").strip().splitlines()
-    return lines[-1].strip()[:300] if lines else ""
+    return clipped(lines[-1].strip(), MAX_ERROR_LINE) if lines else ""
 
 
 def job_for(

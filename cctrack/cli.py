@@ -432,7 +432,7 @@ def run(
                 f"cctrack run: demo data; see it with "
                 f"`{command_name()} show --data-dir {settings.data_dir}`, or as a picture "
                 f"with `{command_name()} report --html --data-dir {settings.data_dir}` "
-                "(pip install 'cctrack[report]' first)"
+                "(it needs the report extra)"
             )
         return captured or analyzed
 

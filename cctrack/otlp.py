@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from cctrack import __version__
-from cctrack.errors import CctrackError
+from cctrack.errors import CctrackError, needs_extra
 from cctrack.push import (
     PUSH_DEADLINE,
     check_url,
@@ -122,9 +122,7 @@ def export(
         from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
         from opentelemetry.sdk.metrics.export import MetricExportResult
     except ImportError:
-        raise CctrackError(
-            "otlp_endpoint needs the otlp extra: pip install 'cctrack[otlp]'"
-        ) from None
+        raise needs_extra("otlp_endpoint", "otlp") from None
     data = metrics_data(textfile, hostname, since, now)
     session = requests.Session()
     # A redirect is refused, not followed: it would carry the headers (an API key) along.

@@ -22,7 +22,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from cctrack.errors import CctrackError
+from cctrack.errors import needs_extra
 from cctrack.evidence import Limits, points_of
 from cctrack.files import private_dir
 from cctrack.fold import replay
@@ -596,7 +596,7 @@ def render(
     """The page, from the rollup and the last days' day files (history, events, tokens,
     cycles) and the latest analysis (what the sources said last, run-out times, projects)."""
     if importlib.util.find_spec("matplotlib") is None:
-        raise CctrackError("the HTML report needs the report extra: pip install 'cctrack[report]'")
+        raise needs_extra("the HTML report", "report")
     # matplotlib keeps its font cache under HOME, which the shipped units make read-only
     # (it would build one in a new temporary directory on every run, and say so): in the
     # data directory instead, unless the user chose a place.

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from cctrack.errors import Interrupted
+from cctrack.redact import clipped
 
 T = TypeVar("T")
 
@@ -487,7 +488,7 @@ class JsonRpcSession:
                 if "error" in message:
                     error = message["error"]
                     reason = error.get("message") if isinstance(error, dict) else error
-                    raise ProcessFailure(f"refused: {str(reason)[:200]}")
+                    raise ProcessFailure(f"refused: {clipped(str(reason), 500)}")
                 return message.get("result")
 
     def close(self) -> None:

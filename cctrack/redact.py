@@ -59,6 +59,15 @@ def redact(text: str) -> str:
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", _secret().sub(_replace, text))
 
 
+def clipped(text: str, limit: int) -> str:
+    """text no longer than limit, cut at a word and marked where it was cut: a long line's
+    end is often its fix, so the bound is far above any message of cctrack's own."""
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit - 1)
+    return text[: cut if cut > limit // 2 else limit - 1].rstrip() + "…"
+
+
 def quote(value: Any) -> str:
     """A value taken from a tool, fit for an error message: quoted when short and plain,
     else described, so a token in the wrong field never reaches a record or a log."""

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from cctrack import __version__
-from cctrack.errors import CctrackError
+from cctrack.errors import needs_extra
 from cctrack.push import (
     JOB,
     PUSH_TIMEOUT,
@@ -83,9 +83,7 @@ def compress(data: bytes) -> bytes:
     try:
         import cramjam
     except ImportError:
-        raise CctrackError(
-            "remote_write_url needs the remote-write extra: pip install 'cctrack[remote-write]'"
-        ) from None
+        raise needs_extra("remote_write_url", "remote-write") from None
     return bytes(cramjam.snappy.compress_raw(data))
 
 

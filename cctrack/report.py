@@ -360,10 +360,16 @@ def build_report(
     otlp: PushStatus | None = None,
     naming: ProjectNaming = NO_PROJECTS,
 ) -> Report:
-    """What the state means at `now`: configured sources of configured profiles appear even
-    before their first record."""
+    """What the state means at `now`: the configured sources of the configured profiles,
+    each even before its first record, and nothing else: records of a tool that is no
+    longer a source (captured before the user's only tool's home existed, when both were
+    tried) never make it a tool that is down."""
     keys = sorted(
-        set(state.tools) | set(state.tokens) | {(p, s) for p in profiles for s in sources}
+        key
+        for key in set(state.tools)
+        | set(state.tokens)
+        | {(p, s) for p in profiles for s in sources}
+        if key[0] in profiles and key[1] in sources
     )
     return Report(
         generated_at=now,

@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from cctrack.errors import EXIT_USAGE, CctrackError
+from cctrack.errors import DISTRIBUTION, EXIT_USAGE, CctrackError
 from cctrack.files import write_atomic
 from cctrack.settings import checkout_root
 
@@ -40,7 +40,7 @@ def deploy_dir() -> Path:
         return packaged
     raise CctrackError(
         f"the deployment files are missing from this installation ({packaged}); "
-        "reinstall cctrack (pip install --force-reinstall cctrack)"
+        f"reinstall {DISTRIBUTION} from the wheel or checkout it came from"
     )
 
 

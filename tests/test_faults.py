@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from builders import script
+from builders import fixed_tool, script
 from conftest import Env, sample
 
 from cctrack.analyze import analyze
@@ -412,3 +412,35 @@ def test_file_modes_ignore_a_permissive_umask(env: Env) -> None:
     assert done.returncode == 0
     assert {stat.S_IMODE(p.stat().st_mode) for p in env.data_dir.iterdir()} == {0o600}
     assert stat.S_IMODE(env.textfile.stat().st_mode) == 0o644
+
+
+def test_a_tool_error_with_its_fix_at_the_end_of_a_long_line_keeps_the_fix(env: Env) -> None:
+    """Messages say what to do last; a 300-character cut used to lose it ("(see REA")."""
+    env.use_fixed_tools()
+    reason = "claude-status: " + "no numbers in the status line snapshot yet, " * 9
+    reason += "set Claude Code's statusLine command (see README, 'On the desk')"
+    env.vars["CLAUDE_STATUS_PATH"] = str(
+        script(env.root / "long", f"import sys; sys.exit({reason!r})")
+    )
+    assert env.run("capture").returncode == 0
+    (failed,) = [r for r in env.records() if not r["ok"]]
+    assert len(reason) > 400 and failed["error"].endswith("(see README, 'On the desk')")
+    assert env.run("analyze").returncode == 0
+    assert "(see README, 'On the desk')" in env.run("show").stdout
+
+
+def test_a_tool_the_user_does_not_have_is_never_down_whatever_came_first(env: Env) -> None:
+    """The first capture ran before Claude Code's home existed, so both tools were tried
+    and both failed; then Claude Code is installed, and this user never had Codex: no
+    `cctrack_codex_up 0` (CctrackSourceDown would fire forever), also after --rebuild."""
+    env.vars["CCTRACK_CLAUDE_OAUTH"] = "off"
+    assert env.run("run").returncode == 1  # neither tool: both tried, both failed
+    assert metric(env, "cctrack_codex_up") == 0 and metric(env, "cctrack_claude_up") == 0
+    env.claude_home.mkdir(parents=True)
+    env.vars["CLAUDE_STATUS_PATH"] = str(
+        fixed_tool(env.root / "claude-status", "claude", 0.25, 0.5)
+    )
+    for args in (("run",), ("analyze", "--rebuild")):
+        assert env.run(*args).returncode == 0
+        text = env.textfile.read_text()
+        assert "cctrack_codex_" not in text and metric(env, "cctrack_claude_up") == 1

@@ -26,3 +26,13 @@ def test_quote_shows_only_short_plain_values() -> None:
     assert quote("plus") == "'plus'"
     assert quote("Bearer sk-ant-aaaaaaaaaaaaaaaaaaaa") == "a string of 34 characters"
     assert quote(12.5) == "12.5" and quote({"a": 1}) == "a dict"
+
+
+def test_a_long_line_is_cut_at_a_word_and_marked() -> None:
+    from cctrack.redact import clipped
+
+    text = "word " * 50 + "fix: run this"
+    assert clipped(text, 1000) == text
+    cut = clipped(text, 40)
+    assert len(cut) <= 40 and cut.endswith("word…") and " wor…" not in cut
+    assert clipped("x" * 100, 40) == "x" * 39 + "…"  # one long word: cut where it must

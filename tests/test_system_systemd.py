@@ -85,7 +85,7 @@ class Host:
     ) -> subprocess.CompletedProcess[str]:
         return self.systemd.run(*argv, user=user, check=check)
 
-    def install_venv(self, user: str, venv: Path, what: str = "cctrack") -> Path:
+    def install_venv(self, user: str, venv: Path, what: str = "cctrack-exporter") -> Path:
         """cctrack (`what`: with extras) from the wheel into the user's own venv, made with
         the system python3."""
         self.as_user(user, str(SYSTEM_PYTHON), "-m", "venv", str(venv))
@@ -227,7 +227,7 @@ def assert_promtool_valid(path: Path) -> None:
     assert check.returncode == 0 and check.stdout == b"" and check.stderr == b"", check
 
 
-def root_venv(host: Host, venv: Path, what: str = "cctrack") -> Path:
+def root_venv(host: Host, venv: Path, what: str = "cctrack-exporter") -> Path:
     """cctrack (`what`: with extras) from the wheel into a venv root makes with the system
     python3."""
     subprocess.run([str(SYSTEM_PYTHON), "-m", "venv", str(venv)], check=True)
@@ -250,7 +250,7 @@ def root_venv(host: Host, venv: Path, what: str = "cctrack") -> Path:
 def test_server_users_with_the_system_units_write_their_textfiles(
     host: Host, node_exporter_of: str
 ) -> None:
-    cctrack = root_venv(host, host.state / "opt-cctrack", "cctrack[report]")
+    cctrack = root_venv(host, host.state / "opt-cctrack", "cctrack-exporter[report]")
     host.systemd.run(str(cctrack), "deploy", "systemd-system", "--to", "/run/systemd/system")
     host.systemd.drop_in("cctrack-capture@.timer", FAST_TIMER)
     host.systemd.systemctl("daemon-reload")
@@ -336,7 +336,9 @@ def test_a_wheel_install_with_setup_systemd_user_runs_under_the_user_manager(
     # The README's HTML report: in a directory of its own, which setup makes writable for
     # analyze (the rest of the home stays read-only).
     config.write_text(config.read_text() + 'html_report = "~/cctrack/report.html"\n')
-    cctrack = host.install_venv(user, home / ".local" / "venvs" / "cctrack", "cctrack[report]")
+    cctrack = host.install_venv(
+        user, home / ".local" / "venvs" / "cctrack", "cctrack-exporter[report]"
+    )
     said = start_user_units(host, user, cctrack)
     assert "ran systemctl --user enable --now cctrack-capture.timer" in said
     assert f"created {home}/.local/state/cctrack" in said
