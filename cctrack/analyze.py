@@ -60,6 +60,10 @@ def textfile_dir(settings: Settings) -> Path:
         what="textfile directory",
         missing_hint="; create it (node_exporter's --collector.textfile.directory) "
         "or set --textfile-dir / CCTRACK_TEXTFILE_DIR",
+        access_hint=f" ({user_name(os.geteuid())}): give yourself access with `sudo setfacl "
+        f"-m u:{user_name(os.geteuid())}:rwx {settings.textfile_dir}` (Debian: apt install "
+        f"acl) or `sudo chmod 1777 {settings.textfile_dir}`, or set textfile_dir to a "
+        "directory of yours",
     )
 
 

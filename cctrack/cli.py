@@ -538,7 +538,7 @@ def guard(
         Optional[str],
         typer.Option(
             "--max-age",
-            help="Numbers older than this (15m, 2h, 1d) count as unknown.",
+            help="Numbers older than this (15m, 2h, 1d) count as unknown; by default any age.",
             show_default=False,
         ),
     ] = None,
@@ -614,7 +614,8 @@ def setup(
     into ~/.local/bin, set the textfile directory, create the directories the jobs write,
     schedule the jobs (units that run this very cctrack), add the status line and the
     agent hook."""
-    from cctrack.install import Place
+    from cctrack.demo import demo_data_dir
+    from cctrack.install import Place, SetupFailed
     from cctrack.install import setup as run_setup
     from cctrack.shipped import installed_command
 
@@ -634,8 +635,14 @@ def setup(
         path_env=os.environ.get("PATH", ""),
         codex_home=settings.codex_home,
         html_report=settings.html_report,
+        demo_dir=demo_data_dir(os.environ),
     )
-    lines = run_setup(place, systemd_user, cron, textfile, statusline, remove, hook)
+    try:
+        lines = run_setup(place, systemd_user, cron, textfile, statusline, remove, hook)
+    except SetupFailed as failed:
+        for line in failed.done:
+            typer.echo(f"cctrack setup: {line}")
+        raise
     for line in lines:
         typer.echo(f"cctrack setup: {line}")
 

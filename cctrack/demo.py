@@ -11,7 +11,7 @@ from typing import Any
 
 import jsonlines
 
-from cctrack.settings import checkout_root, state_home
+from cctrack.settings import current_user, state_home
 from cctrack.sources.claude.statusline import store_statusline
 from cctrack.timefmt import format_time
 
@@ -173,23 +173,27 @@ def prepare(data_dir: Path, now: datetime) -> tuple[Path, Path]:
     return claude_home, write_codex_home(homes / "codex", now)
 
 
+def demo_data_dir(env: Mapping[str, str]) -> Path:
+    """The demo's own data directory: demo records never mix with real ones."""
+    return state_home(env, Path(env.get("HOME") or Path.home())) / "cctrack-demo"
+
+
 def demo_flags(env: Mapping[str, str], flags: Mapping[str, Any], now: datetime) -> dict[str, Any]:
     """The flags of a demo run: freshly written demo homes, no network, and a data directory
     of its own (unless given), so that demo records never mix with real ones."""
-    data_dir = (
-        flags.get("data_dir")
-        or state_home(env, Path(env.get("HOME") or Path.home())) / "cctrack-demo"
-    )
-    root = checkout_root()
+    data_dir = flags.get("data_dir") or demo_data_dir(env)
     claude_home, codex_home = prepare(Path(data_dir), now)
+    # Never where the real textfile goes (node_exporter would serve demo numbers), and named
+    # as the demo's wherever it is put: it never replaces a real one.
     textfile_dir = flags.get("textfile_dir")
     if not textfile_dir:
-        textfile_dir = root / "textfile" if root else Path(data_dir) / "textfile"
+        textfile_dir = Path(data_dir) / "textfile"
         textfile_dir.mkdir(mode=0o755, parents=True, exist_ok=True)
     return {
         **flags,
         "data_dir": data_dir,
         "textfile_dir": textfile_dir,
+        "textfile_name": f"cctrack-{current_user()}-demo.prom",
         "claude_home": claude_home,
         "codex_home": codex_home,
         "claude_oauth": False,

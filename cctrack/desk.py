@@ -293,7 +293,15 @@ def statusline(
     if "claude" in tools:
         saved = None
         try:
-            saved = store_statusline(data_dir, strict_loads(stdin), now, profile)
+            if not stdin.strip():
+                raise CctrackError("nothing on stdin (Claude Code gives its status line JSON)")
+            try:
+                payload = strict_loads(stdin)
+            except ValueError:
+                raise CctrackError(
+                    "stdin is not the JSON Claude Code gives its status line"
+                ) from None
+            saved = store_statusline(data_dir, payload, now, profile)
         except (ValueError, CctrackError, OSError) as exc:
             print(f"cctrack statusline: not stored: {redact(str(exc))}", file=sys.stderr)
         segments.append(claude_segment(saved or load_statusline(data_dir, profile), now, prefix))

@@ -29,7 +29,15 @@ _TEMP = re.compile(r"^\..+\.tmp-[0-9a-f]{16}$")
 STALE_TEMP_SECONDS = 600
 
 
-def ready_dir(path: Path, *, mode: int, create: bool, what: str, missing_hint: str = "") -> Path:
+def ready_dir(
+    path: Path,
+    *,
+    mode: int,
+    create: bool,
+    what: str,
+    missing_hint: str = "",
+    access_hint: str = "",
+) -> Path:
     """path as a directory this user can write, created with mode when asked to.
 
     A private directory (mode 0700) that already exists with wider permissions and is
@@ -49,7 +57,7 @@ def ready_dir(path: Path, *, mode: int, create: bool, what: str, missing_hint: s
     if mode == 0o700 and st.st_mode & 0o077 and st.st_uid == os.geteuid():
         os.chmod(path, 0o700)
     if not os.access(path, os.W_OK | os.X_OK):
-        raise CctrackError(f"{what} {path} is not writable by this user")
+        raise CctrackError(f"{what} {path} is not writable by this user{access_hint}")
     return path
 
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from cctrack import process, shipped
 from cctrack.errors import EXIT_USAGE, CctrackError
-from cctrack.files import private_dir, read_json, ready_dir, write_atomic
+from cctrack.files import private_dir, read_json, ready_dir, user_name, write_atomic
 
 CRON_MARK = "# cctrack"
 UNITS = (
@@ -54,6 +54,8 @@ class Place:
     codex_home: Path | None = None
     # The HTML report analyze keeps (html_report): its directory is writable in the unit.
     html_report: Path | None = None
+    # The demo's data directory (`cctrack run --demo`): uninstall removes it.
+    demo_dir: Path | None = None
 
     @property
     def link(self) -> Path:
@@ -82,12 +84,16 @@ def _why(result: Ran) -> str:
     return (result.stderr.strip().splitlines() or ["no reason given"])[-1]
 
 
-def link_executable(place: Place) -> list[str]:
+def link_executable(place: Place, record: dict[str, Any]) -> list[str]:
+    """~/.local/bin/cctrack, unless something is there already (pipx's or uv's link, which
+    stays theirs: uninstall removes only a link that setup made, as setup.json says)."""
     link = place.link
     bin_dir = link.parent
     done = []
     if not bin_dir.is_dir():
-        bin_dir.mkdir(parents=True)
+        # 0755 whatever the umask: the editors run the link, and nobody else may replace it.
+        bin_dir.mkdir(parents=True, mode=0o755)
+        bin_dir.chmod(0o755)
         done.append(f"created {bin_dir}")
     if link.exists() and os.path.realpath(link) == os.path.realpath(place.executable):
         done.append(f"{link} already runs {place.executable}")
@@ -95,6 +101,7 @@ def link_executable(place: Place) -> list[str]:
         done.append(f"left {link} as it is (another cctrack); the jobs run {place.executable}")
     else:
         link.symlink_to(place.executable)
+        record["linked"] = str(link)
         done.append(f"linked {link} -> {place.executable}")
     if str(bin_dir) not in place.path_env.split(os.pathsep):
         done.append(
@@ -117,6 +124,8 @@ def set_textfile_dir(place: Place, directory: Path, record: dict[str, Any]) -> l
         )
     line = f"textfile_dir = {json.dumps(str(directory))}"
     text = _config_text(place)
+    if not place.config_file.exists():
+        _created(record, place.config_file)
     if line in text.splitlines():
         return [f"{place.config_file} already sends the textfile to {directory}"]
     before = re.search(r"^textfile_dir\s*=.*$", text, re.M)
@@ -180,7 +189,8 @@ def _must(*args: str) -> str:
     if result.returncode != 0:
         raise CctrackError(
             f"{argv} failed: {_why(result)} (is a user manager running? "
-            "`systemctl --user status`; as root use the system units, see README)"
+            "`systemctl --user status`; without one, `cctrack setup --cron` schedules the "
+            "jobs with cron instead; as root, use the system units: docs/server.md)"
         )
     return f"ran {argv}"
 
@@ -193,8 +203,9 @@ def _timer_enabled() -> bool:
     return _systemctl("is-enabled", "--quiet", TIMER).returncode == 0
 
 
-def install_systemd(place: Place, record: dict[str, Any]) -> list[str]:
-    done = []
+def install_systemd(place: Place, record: dict[str, Any], done: list[str]) -> None:
+    """The user units installed and the timer enabled; each step said in done as it is
+    made, so that a step that fails leaves the ones before it told."""
     if record.get("schedule") != "systemd-user" and _timer_enabled():
         raise CctrackError(
             f"{TIMER} is already enabled, but not by setup: it would run the jobs twice; "
@@ -227,10 +238,12 @@ def install_systemd(place: Place, record: dict[str, Any]) -> list[str]:
     done += remove_cron_line(place)
     record["schedule"] = "systemd-user"
     done.append("note: `loginctl enable-linger $USER` keeps capturing while you are logged out")
-    return done
 
 
 def remove_units(place: Place) -> list[str]:
+    stamp = place.home / ".local" / "share" / "systemd" / "timers" / f"stamp-{TIMER}"
+    if stamp.is_file():
+        stamp.unlink()  # Persistent=true's memory of the last run
     unit_dir = _unit_dir(place)
     installed = [unit_dir / name for name in UNITS if (unit_dir / name).exists()]
     if not installed:
@@ -400,9 +413,11 @@ def _handlers(group: Any) -> list[Any]:
     return found if isinstance(found, list) else []
 
 
-def install_hook(place: Place, path: Path, editor: str) -> list[str]:
+def install_hook(place: Place, path: Path, editor: str, record: dict[str, Any]) -> list[str]:
     """cctrack's UserPromptSubmit hook added to one editor's hooks file, once."""
     real, settings = _load_settings(path)
+    if not real.exists():
+        _created(record, real)
     groups = _hook_groups(settings, path)
     if any(_is_our_hook(h) for group in groups for h in _handlers(group)):
         return [f"{path} already runs cctrack's hook"]
@@ -448,6 +463,68 @@ def _hook_files(place: Place) -> list[tuple[Path, str]]:
     if place.codex_home is not None and place.codex_home.is_dir():
         files.append((place.codex_home / "hooks.json", "Codex"))
     return files
+
+
+def _created(record: dict[str, Any], path: Path) -> None:
+    """Note a file setup creates: uninstall removes it when nothing but setup's is left."""
+    created = record.setdefault("created", [])
+    if str(path) not in created:
+        created.append(str(path))
+
+
+def remove_created(record: dict[str, Any]) -> list[str]:
+    """The files setup created that hold nothing now (an empty config file, `{}`)."""
+    done = []
+    for name in record.pop("created", []):
+        path = Path(name)
+        try:
+            text = path.read_text().strip()
+        except FileNotFoundError:
+            continue
+        except (OSError, UnicodeDecodeError):
+            continue
+        if text in ("", "{}"):
+            path.unlink()
+            done.append(f"removed {path} (setup made it; it holds nothing now)")
+    return done
+
+
+# What `cctrack --install-completion` (typer) wrote: for bash a line in ~/.bashrc and the
+# script it sources; for zsh and fish a script.
+def remove_completion(home: Path) -> list[str]:
+    done = []
+    script = home / ".bash_completions" / "cctrack.sh"
+    rc = home / ".bashrc"
+    line = f"source '{script}'"
+    if rc.is_file() and line in rc.read_text().splitlines():
+        kept = [x for x in rc.read_text().splitlines() if x != line]
+        write_atomic(rc, "".join(f"{x}\n" for x in kept).encode(), mode=rc.stat().st_mode & 0o777)
+        done.append(f"removed `{line}` from {rc}")
+    for path in (
+        script,
+        home / ".zfunc" / "_cctrack",
+        home / ".config/fish/completions/cctrack.fish",
+    ):
+        if path.is_file():
+            path.unlink()
+            done.append(f"removed {path}")
+    return done
+
+
+def acl_note(place: Place) -> list[str]:
+    """The access to the textfile directory the docs had the user grant (setfacl): said,
+    not undone, since it takes root."""
+    getfacl = shutil.which("getfacl")
+    if getfacl is None or place.textfile_dir_is_default:
+        return []
+    user = user_name(os.geteuid())
+    listed = _run([getfacl, "-cp", str(place.textfile_dir)])
+    if f"user:{user}:" not in listed.stdout:
+        return []
+    return [
+        f"note: you may remove the access you gave yourself to {place.textfile_dir}: "
+        f"`sudo setfacl -x u:{user} {place.textfile_dir}`"
+    ]
 
 
 def _write_settings(path: Path, settings: dict[str, Any]) -> None:
@@ -520,11 +597,20 @@ def uninstall(place: Place) -> list[str]:
     for path, editor in _hook_files(place):
         done += remove_hook(path, editor)
     done += restore_config(place, record)
+    done += remove_created(record)
     done += remove_textfile(place)
     link = place.link
-    if link.is_symlink() and os.path.realpath(link) == os.path.realpath(place.executable):
+    made = record.pop("linked", None) == str(link)
+    if made and link.is_symlink() and os.path.realpath(link) == os.path.realpath(place.executable):
         link.unlink()
         done.append(f"removed {link}")
+    elif link.exists():
+        done.append(f"left {link} (setup did not make it: pipx, uv or you did)")
+    done += remove_completion(place.home)
+    if place.demo_dir is not None and place.demo_dir.is_dir():
+        shutil.rmtree(place.demo_dir)
+        done.append(f"removed the demo's data in {place.demo_dir}")
+    done += acl_note(place)
     record.pop("schedule", None)
     if place.data_dir.is_dir():
         _save_setup(place, record)
@@ -553,21 +639,34 @@ def setup(
         for path, _ in _hook_files(place):
             _hook_groups(_load_settings(path)[1], path)
     record = _load_setup(place)
-    done = link_executable(place)
-    if textfile_dir is not None:
-        done += set_textfile_dir(place, textfile_dir, record)
-        place = replace(place, textfile_dir=textfile_dir, textfile_dir_is_default=False)
-    done += make_directories(place)
+    done: list[str] = []
     try:
+        done += link_executable(place, record)
+        if textfile_dir is not None:
+            done += set_textfile_dir(place, textfile_dir, record)
+            place = replace(place, textfile_dir=textfile_dir, textfile_dir_is_default=False)
+        done += make_directories(place)
         if systemd_user:
-            done += install_systemd(place, record)
+            install_systemd(place, record, done)
         if cron:
             done += install_cron(place, record)
         if statusline:
             done += install_statusline(place, record)
         if hook:
             for path, editor in _hook_files(place):
-                done += install_hook(place, path, editor)
+                done += install_hook(place, path, editor, record)
+    except CctrackError as exc:
+        raise SetupFailed(str(exc), exc.exit_code, done) from None
     finally:
         _save_setup(place, record)
     return done
+
+
+class SetupFailed(CctrackError):
+    """Setup stopped; what it had done before (kept, and undone by --uninstall)."""
+
+    def __init__(self, message: str, exit_code: int, done: list[str]) -> None:
+        if done:
+            message += "; done before it stopped (`cctrack setup --uninstall` undoes it)"
+        super().__init__(message, exit_code)
+        self.done = done

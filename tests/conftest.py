@@ -11,11 +11,13 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -416,3 +418,73 @@ def usage_api():  # type: ignore[no-untyped-def]
     yield api
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def alice(tmp_path: Path) -> Iterator[tuple[str, Env]]:
+    """A real unix user with an Env of her own, where she can reach it (not under root's
+    pytest directory)."""
+    if os.geteuid() != 0:
+        if IN_CI:
+            pytest.fail("needs root to make another user")
+        pytest.skip("needs root to make another user")
+    name = "cctrack-alice"
+    if subprocess.run(["id", name], capture_output=True).returncode != 0:
+        subprocess.run(["useradd", "--no-create-home", "--shell", "/bin/false", name], check=True)
+    entry = pwd.getpwnam(name)
+    place = Path(tempfile.mkdtemp(dir="/var/tmp", prefix="cctrack-alice-"))
+    place.chmod(0o755)
+    home, textfile_dir = place / "home", place / "textfile"
+    for path in (home, textfile_dir):
+        path.mkdir()
+        os.chown(path, entry.pw_uid, entry.pw_gid)
+    env = Env(
+        place,
+        {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(home),
+            "XDG_CONFIG_HOME": str(home / ".config"),
+            "XDG_STATE_HOME": str(home / ".local/state"),
+            "CCTRACK_DATA_DIR": str(place / "data"),
+            "CCTRACK_TEXTFILE_DIR": str(textfile_dir),
+            "CODEX_HOME": str(home / ".codex"),
+            "CLAUDE_CONFIG_DIR": str(home / ".claude"),
+            "CCTRACK_CLAUDE_OAUTH": "off",
+            "CCTRACK_HOSTNAME": "testbox",
+            "LANG": "C.UTF-8",
+        },
+    )
+    try:
+        yield name, env
+    finally:
+        shutil.rmtree(place, ignore_errors=True)
+
+
+def run_as(user: str, env: Env, *args: str) -> subprocess.CompletedProcess[str]:
+    """cctrack's command line in a child of this process that has become the user (setgid,
+    setuid): a real unix user's permissions, with the code already loaded here."""
+    # Loaded before the child drops root: this interpreter's files may be root's alone.
+    import cctrack.analyze  # noqa: F401
+
+    datetime.strptime("20261205", "%Y%m%d")
+
+    entry = pwd.getpwnam(user)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read)
+        try:
+            os.setgroups([])
+            os.setgid(entry.pw_gid)
+            os.setuid(entry.pw_uid)
+            done = in_process(args, {**env.vars, "USER": user}, None)
+            result = [done.returncode, done.stdout, done.stderr]
+        except BaseException as exc:  # noqa: BLE001  (the child's failure goes to the test)
+            result = [99, "", repr(exc)]
+        os.write(write, json.dumps(result).encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        code, out, err = json.loads(pipe.read())
+    os.waitpid(pid, 0)
+    return subprocess.CompletedProcess(["cctrack", *args], code, out, err)

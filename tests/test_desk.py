@@ -262,3 +262,14 @@ def test_a_tool_that_is_down_says_why_in_bar_and_guard(env: Env) -> None:
 def test_bar_without_any_analysis_is_unknown(env: Env) -> None:
     waybar = json.loads(env.run("bar", "--format", "waybar").stdout)
     assert waybar["class"] == "unknown" and "run `cctrack run`" in waybar["text"]
+
+
+def test_the_status_line_says_plainly_what_was_wrong_with_its_input(env: Env) -> None:
+    for given, said in (
+        (b"", "nothing on stdin (Claude Code gives its status line JSON)"),
+        (b"  \n", "nothing on stdin"),
+        (b"{not json", "stdin is not the JSON Claude Code gives its status line"),
+    ):
+        done = env.run("statusline", input=given)
+        assert done.returncode == 0 and "no Claude usage yet" in done.stdout
+        assert said in done.stderr and "char 0" not in done.stderr and "line 1" not in done.stderr

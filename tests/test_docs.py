@@ -120,3 +120,21 @@ def test_the_invariants_of_the_files_name_tests_that_exist() -> None:
     sources = "".join(path.read_text() for path in (ROOT / "tests").glob("test_*.py"))
     for test in named:
         assert re.search(rf"^def {test}\(", sources, re.M), f"{test} does not exist"
+
+
+def test_the_guards_documented_defaults_are_its_own() -> None:
+    import typer.main
+
+    from cctrack.cli import app
+
+    row = next(
+        line
+        for line in (ROOT / "docs" / "commands.md").read_text().splitlines()
+        if line.startswith("| `cctrack guard")
+    )
+    documented = dict(re.findall(r"`(--[a-z-]+) ([^`]+)`", row.split("Defaults:", 1)[1]))
+    command = typer.main.get_command(app).commands["guard"]  # type: ignore[attr-defined]
+    defaults = {f"--{p.name.replace('_', '-')}": p.default for p in command.params}
+    assert documented == {
+        name: str(defaults[name]).removesuffix(".0") for name in documented
+    } and set(documented) == {"--tool", "--window", "--min-left", "--profile"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import stat
 import subprocess
 import sys
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from builders import fixed_tool, script
-from conftest import Env, sample
+from conftest import Env, run_as, sample
 
 from cctrack.analyze import analyze
 from cctrack.capture import capture
@@ -444,3 +445,17 @@ def test_a_tool_the_user_does_not_have_is_never_down_whatever_came_first(env: En
         assert env.run(*args).returncode == 0
         text = env.textfile.read_text()
         assert "cctrack_codex_" not in text and metric(env, "cctrack_claude_up") == 1
+
+
+def test_a_textfile_directory_the_user_cannot_write_is_named_with_the_fix(
+    alice: tuple[str, Env],
+) -> None:
+    user, env = alice
+    env.data_dir.mkdir(mode=0o700)
+    os.chown(env.data_dir, pwd.getpwnam(user).pw_uid, -1)
+    env.textfile_dir.chmod(0o755)
+    os.chown(env.textfile_dir, 0, 0)  # node_exporter's directory, root's
+    done = run_as(user, env, "analyze")
+    assert done.returncode == 1
+    assert f"sudo setfacl -m u:{user}:rwx {env.textfile_dir}" in done.stderr
+    assert f"sudo chmod 1777 {env.textfile_dir}" in done.stderr

@@ -97,7 +97,7 @@ def test_systemd_user_setup_installs_links_and_is_idempotent(
     assert not (units / "cctrack-capture.service").exists() and not link.exists()
     assert "--user disable --now cctrack-capture.timer" in fake_systemctl.read_text()
     assert "kept your data" in undone.stdout
-    assert "textfile_dir" not in config.read_text()
+    assert not config.exists()  # setup made it for its one line: nothing of the user's in it
 
 
 def test_setup_fails_when_the_user_manager_cannot_enable_the_timer(env: Env) -> None:
@@ -269,7 +269,7 @@ def test_hook_setup_adds_the_agent_hook_to_both_editors_and_uninstall_takes_it_o
     assert (ran.returncode, ran.stdout) == (0, "")
     assert setup(env, "--uninstall").returncode == 0
     assert json.loads(settings.read_text()) == original
-    assert json.loads(codex.read_text()) == {}
+    assert not codex.exists()  # setup made it, and nothing else is in it
 
 
 def test_statusline_setup_reads_settings_as_claude_code_does(env: Env) -> None:
@@ -300,3 +300,66 @@ def test_statusline_setup_refuses_settings_with_comments_before_changing_anythin
     assert "Traceback" not in done.stderr and done.stderr.count("\n") == 1
     assert settings.read_text() == text
     assert not (Path(env.vars["HOME"]) / ".local/bin/cctrack").exists()
+
+
+def test_a_link_pipx_or_uv_made_stays_theirs_through_setup_and_uninstall(
+    env: Env, fake_systemctl: Path
+) -> None:
+    link = Path(env.vars["HOME"]) / ".local/bin/cctrack"
+    link.parent.mkdir(parents=True)
+    link.symlink_to(CCTRACK)  # as `pipx install` leaves it
+    first = setup(env, "--systemd-user")
+    assert first.returncode == 0 and f"{link} already runs" in first.stdout
+    undone = setup(env, "--uninstall")
+    assert undone.returncode == 0 and link.is_symlink() and Path(os.readlink(link)) == CCTRACK
+    assert f"left {link} (setup did not make it" in undone.stdout
+
+
+def test_a_setup_that_stops_halfway_says_what_it_made_and_the_way_without_systemd(
+    env: Env,
+) -> None:
+    bin_dir = env.root / "nosystemd"
+    bin_dir.mkdir()
+    # No user manager: every call but is-enabled fails, as on a server without a login.
+    script(
+        bin_dir / "systemctl",
+        "import sys; print('Failed to connect to bus: No medium found', file=sys.stderr); "
+        "sys.exit(1)",
+    )
+    env.vars["PATH"] = f"{bin_dir}:{env.vars['PATH']}"
+    done = setup(env, "--systemd-user", "--textfile-dir", str(env.textfile_dir))
+    assert done.returncode == 1
+    link = Path(env.vars["HOME"]) / ".local/bin/cctrack"
+    assert f"linked {link}" in done.stdout and "installed " in done.stdout
+    assert "set textfile_dir" in done.stdout
+    assert "`cctrack setup --cron`" in done.stderr and "--uninstall` undoes it" in done.stderr
+    undone = setup(env, "--uninstall")
+    assert undone.returncode == 0 and not link.exists()
+    config = Path(env.vars["XDG_CONFIG_HOME"]) / "cctrack/config.toml"
+    assert not config.exists()
+
+
+def test_uninstall_leaves_nothing_of_cctracks_behind(env: Env, fake_systemctl: Path) -> None:
+    home = Path(env.vars["HOME"])
+    assert setup(env, "--systemd-user").returncode == 0
+    stamp = home / ".local/share/systemd/timers/stamp-cctrack-capture.timer"
+    stamp.parent.mkdir(parents=True)
+    stamp.write_text("")
+    demo = Path(env.vars["XDG_STATE_HOME"]) / "cctrack-demo"
+    assert env.run("run", "--demo").returncode == 0 and demo.is_dir()
+    # `cctrack --install-completion bash`, as typer writes it.
+    done = subprocess.run(
+        [str(CCTRACK), "--install-completion", "bash"],
+        env={**env.vars, "SHELL": "/bin/bash"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    bashrc = home / ".bashrc"
+    assert "bash_completions/cctrack.sh" in bashrc.read_text()
+    undone = setup(env, "--uninstall")
+    assert undone.returncode == 0, undone.stderr
+    assert not stamp.exists() and not demo.exists()
+    assert "cctrack" not in bashrc.read_text()
+    assert not (home / ".bash_completions" / "cctrack.sh").exists()

@@ -218,9 +218,13 @@ def test_demo_run_prints_populated_textfile(env: Env) -> None:
     assert (
         sample(result.stdout, "cctrack_codex_usage_ratio", window="daily") is None
     )  # the model bucket is not the plan
-    # the demo keeps away from the user's real data directory
+    # the demo keeps away from the user's real data directory, and from the real textfile
+    # even where it is told to write beside it
     assert not env.data_dir.exists()
     assert (Path(env.vars["XDG_STATE_HOME"]) / "cctrack-demo").is_dir()
+    assert not env.textfile.exists()
+    demo = env.textfile_dir / env.textfile.name.replace(".prom", "-demo.prom")
+    assert demo.read_text() == result.stdout
 
 
 def test_help_explains_every_command(env: Env) -> None:
@@ -321,7 +325,10 @@ def test_readme_quickstart_on_a_machine_without_claude_or_codex(tmp_path: Path) 
     assert "bundled demo data" in done.stderr
     assert sample(done.stdout, "cctrack_codex_usage_ratio", window="weekly") == pytest.approx(0.63)
     assert sample(done.stdout, "cctrack_claude_up") == 1
-    (written,) = (clone / "textfile").glob("cctrack-*.prom")
+    # The demo's textfile is the demo's, in its own directory: never the real one's name
+    # or place (node_exporter would serve demo numbers as the user's).
+    assert not list((clone / "textfile").glob("cctrack-*.prom"))
+    (written,) = (home / ".local/state/cctrack-demo/textfile").glob("cctrack-*-demo.prom")
     assert written.read_text() == done.stdout
     # Claude Code installed but not logged in, no Codex: nothing could be captured, and the
     # quickstart says so, then shows the demo, saying it is demo data.
