@@ -362,7 +362,7 @@ def _load_settings(path: Path) -> tuple[Path, dict[str, Any]]:
         if re.search(r"^\s*//|/\*", text, re.M):
             raise CctrackError(
                 f"{path} has comments, which cctrack would lose by writing it; make the "
-                "change by hand (README: the status line, the agent hook)",
+                "change by hand (docs/desk.md: the status line, the agent hook)",
                 EXIT_USAGE,
             ) from None
         raise CctrackError(f"{path} is not valid JSON; fix it by hand first", EXIT_USAGE) from None

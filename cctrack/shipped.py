@@ -174,7 +174,7 @@ def deploy(names: list[str], to: Path | None, command: Path) -> list[tuple[str, 
             raise CctrackError(
                 f"the service users could not run {command}: {closed.path} ({closed.why}); "
                 "install cctrack into a venv made with the system's python3, e.g. "
-                "/usr/bin/python3 -m venv /opt/cctrack (see README, 'On a server')"
+                "/usr/bin/python3 -m venv /opt/cctrack (docs/server.md)"
             )
     return [(name, render(name, command)) for name in chosen]
 

@@ -100,8 +100,8 @@ def test_readme_and_docs_link_only_inside_the_repository() -> None:
 
 
 def test_every_row_of_what_survives_what_names_tests_that_exist() -> None:
-    readme = (ROOT / "README.md").read_text()
-    table = readme.split("## What survives what", 1)[1].split("\n\n")[2]
+    guide = (ROOT / "docs" / "troubleshooting.md").read_text()
+    table = guide.split("## What survives what", 1)[1].split("\n\n")[2]
     rows = table.splitlines()[2:]
     assert len(rows) >= 40
     for row in rows:
@@ -138,3 +138,62 @@ def test_the_guards_documented_defaults_are_its_own() -> None:
     assert documented == {
         name: str(defaults[name]).removesuffix(".0") for name in documented
     } and set(documented) == {"--tool", "--window", "--min-left", "--profile"}
+
+
+# An install of the bare name `cctrack` (or with extras) from the index is another project.
+FOREIGN_INSTALL = re.compile(
+    r"(?:pip3?|pipx|uv (?:tool |pip )?)\s*(?:install|inject)\s+(?:-\S+\s+)*['\"]?cctrack(?:\[|['\"\s]|$)"
+)
+
+
+def test_no_install_line_names_another_projects_package() -> None:
+    """`cctrack` on the package index is someone else's: every install line names the
+    distribution (cctrack-exporter), a wheel or a path."""
+    paths = [
+        ROOT / "README.md",
+        *(ROOT / "docs").glob("*.md"),
+        *(ROOT / "scripts").iterdir(),
+        *(ROOT / "cctrack").rglob("*.py"),
+        *(ROOT / "deploy").rglob("*"),
+        ROOT / "textfile" / "README.md",
+    ]
+    for path in paths:
+        if path.is_file():
+            for number, line in enumerate(path.read_text().splitlines(), 1):
+                assert not FOREIGN_INSTALL.search(line), f"{path}:{number}: {line}"
+                assert "git+https://github.com/cctrack" not in line, f"{path}:{number}"
+    assert FOREIGN_INSTALL.search("pip install 'cctrack[report]'")
+    assert FOREIGN_INSTALL.search("uv tool install --force cctrack")
+    assert not FOREIGN_INSTALL.search("pip install 'cctrack-exporter[report]'")
+
+
+def test_the_readmes_wheel_is_the_one_the_build_makes() -> None:
+    import tomllib
+
+    from cctrack import __version__
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wheel = f"{project['name'].replace('-', '_')}-{__version__}-py3-none-any.whl"
+    readme = (ROOT / "README.md").read_text()
+    named = set(re.findall(r"cctrack_exporter-[^\s'\"`]+?\.whl", readme))
+    assert named == {wheel}
+    assert project["name"] == "cctrack-exporter" and "urls" not in project
+    # Every install block of the README is one the suite runs (test_system_systemd.py).
+    assert set(re.findall(r"<!-- readme-test: ([a-z-]+) -->", readme)) == {
+        "user-install",
+        "pipx-install",
+        "uv-install",
+        "server-install",
+    }
+
+
+def test_every_alert_names_its_runbook_and_the_runbook_is_there() -> None:
+    rules = (ROOT / "deploy" / "prometheus" / "alerts.yml").read_text()
+    alerts = re.findall(r"- alert: (\w+)", rules)
+    named = re.findall(r'runbook: "docs/alerts.md#(alert-[a-z]+)"', rules)
+    assert len(alerts) == len(named) >= 14
+    assert named == [f"alert-{name.lower()}" for name in alerts]
+    guide = (ROOT / "docs" / "alerts.md").read_text()
+    for anchor in named:
+        assert f'<a id="{anchor}"></a>' in guide, anchor
+    assert "runbook_url" not in rules.replace("add a runbook_url", "")

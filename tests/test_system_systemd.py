@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -104,8 +105,10 @@ class Host:
     def textfile(self, user: str) -> Path:
         return self.textfile_dir / f"cctrack-{user}.prom"
 
-    def wait_for_sample(self, user: str, name: str, value: float, **labels: str) -> str:
-        path = self.textfile(user)
+    def wait_for_sample(
+        self, user: str, name: str, value: float, path: Path | None = None, **labels: str
+    ) -> str:
+        path = path or self.textfile(user)
 
         def ready() -> bool:
             return path.exists() and sample(path.read_text(), name, **labels) == value
@@ -455,13 +458,23 @@ def test_setup_cron_runs_under_the_real_cron_daemon(host: Host) -> None:
     assert "cctrack capture:" in log
 
 
-def readme_block(marker: str, wheelhouse: Path) -> str:
-    """A command block of the README as a user pastes it; the package comes from the wheel
-    built from this checkout instead of GitHub (no network here)."""
-    text = (ROOT / "README.md").read_text()
-    block = text.split(f"<!-- readme-test: {marker} -->\n```sh\n", 1)[1].split("```", 1)[0]
-    return block.replace(
-        "git+https://github.com/cctrack/cctrack", f"--no-index --find-links {wheelhouse} cctrack"
+def readme_block(marker: str, wheelhouse: Path, doc: str = "README.md") -> str:
+    """A command block of the README as a user pastes it; the wheel (`dist/…whl`, as the
+    README builds it) and what it needs come from the wheelhouse built from this checkout,
+    without an index: nothing here reaches beyond loopback."""
+    text = (ROOT / doc).read_text()
+    kind = "readme-test" if doc == "README.md" else "guide-test"
+    block = text.split(f"<!-- {kind}: {marker} -->\n```sh\n", 1)[1].split("```", 1)[0]
+    (wheel,) = re.findall(r"dist/(cctrack_exporter-\S+\.whl)", block)
+    built = wheelhouse / wheel
+    assert built.is_file(), (
+        f"the README names {wheel}; the build made {sorted(wheelhouse.glob('cctrack*'))}"
+    )
+    offline = f"--no-index --find-links {wheelhouse}"
+    return (
+        block.replace(f"pipx install dist/{wheel}", f"pipx install --pip-args='{offline}' {built}")
+        .replace(f"uv tool install dist/{wheel}", f"uv tool install {offline} {built}")
+        .replace(f"pip install dist/{wheel}", f"pip install {offline} {built}")
     )
 
 
@@ -474,13 +487,60 @@ def test_the_readme_laptop_install_works_as_written_for_a_new_user(host: Host) -
     assert "cctrack setup: ran systemctl --user enable --now cctrack-capture.timer" in done.stdout
     active = host.as_user(user, "systemctl", "--user", "is-active", "cctrack-capture.timer")
     assert active.stdout.strip() == "active"
-    # Instead of waiting five minutes for the timer: what it starts, started now.
+    # Instead of waiting five minutes for the timer: what it starts, started now. The
+    # textfile is the user's own until they are given node_exporter's directory.
+    host.as_user(user, "systemctl", "--user", "start", "cctrack-capture.service")
+    own = home / ".local/share/cctrack/textfile" / f"cctrack-{user}.prom"
+    host.wait_for_sample(user, "cctrack_codex_up", 1.0, own)
+    # docs/laptop.md's block: node_exporter's directory, once root has made it the user's.
+    host.systemd.run("setfacl", "-m", f"u:{user}:rwx", TEXTFILE_DIR)
+    guide = readme_block("laptop-textfile-dir", host.wheelhouse, "docs/laptop.md")
+    moved = host.as_user(user, "bash", "-e", "-c", guide)
+    assert f'set textfile_dir = "{TEXTFILE_DIR}"' in moved.stdout
     host.as_user(user, "systemctl", "--user", "start", "cctrack-capture.service")
     host.wait_for_sample(user, "cctrack_codex_up", 1.0)
     journal = host.as_user(user, "journalctl", "--user", "-t", "cctrack", "--since", "today")
     assert "cctrack analyze: codex up" in journal.stdout
     timers = host.as_user(user, "systemctl", "--user", "list-timers", "cctrack*").stdout
     assert "cctrack-capture.timer" in timers
+
+
+@pytest.mark.parametrize("tool", ["pipx", "uv"])
+def test_the_readmes_pipx_and_uv_installs_work_as_written_for_a_new_user(
+    host: Host, tool: str
+) -> None:
+    """The README's other two laptop blocks, as a new user: pipx (Debian's) and uv (the
+    wheel's static binary) put cctrack in ~/.local/bin, and setup leaves their link theirs."""
+    home = host.add_user(tool)
+    user = home.name
+    host.systemd.start_user_manager(user)
+    found = shutil.which(tool, path=f"/usr/bin:{Path(sys.executable).parent}")
+    if found is None:
+        unavailable(f"{tool} is not installed (scripts/test installs it)")
+    tools = host.state / f"tools-{tool}"
+    tools.mkdir(mode=0o755)
+    shutil.copy(found, tools / tool)
+    block = readme_block(f"{tool}-install", host.wheelhouse)
+    done = host.as_user(
+        user,
+        "env",
+        f"PATH={tools}:/usr/bin:/bin",
+        "UV_PYTHON_DOWNLOADS=never",
+        "UV_NO_CACHE=1",
+        "PIP_NO_INDEX=1",
+        "bash",
+        "-e",
+        "-c",
+        block,
+    )
+    link = home / ".local/bin/cctrack"
+    assert f"cctrack setup: {link} already runs" in done.stdout
+    assert "cctrack setup: ran systemctl --user enable --now cctrack-capture.timer" in done.stdout
+    host.as_user(user, "systemctl", "--user", "start", "cctrack-capture.service")
+    own = home / ".local/share/cctrack/textfile" / f"cctrack-{user}.prom"
+    host.wait_for_sample(user, "cctrack_codex_up", 1.0, own)
+    undone = host.as_user(user, str(link), "setup", "--uninstall")
+    assert f"left {link} (setup did not make it" in undone.stdout and link.is_symlink()
 
 
 def test_the_readme_server_install_works_as_written(host: Host) -> None:

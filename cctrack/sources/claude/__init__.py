@@ -96,6 +96,6 @@ def claude_status(params: SourceParams, env: Mapping[str, str], now: datetime) -
     why = problem or CctrackError("the usage endpoint's answer has no window")
     raise CctrackError(
         f"no Claude usage: no status line snapshot in {params.data_dir}, and {why}; add "
-        "`cctrack statusline` as Claude Code's statusLine command (see README)",
+        "`cctrack statusline` as Claude Code's statusLine command (docs/desk.md)",
         why.exit_code,
     )
