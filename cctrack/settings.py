@@ -47,6 +47,10 @@ class Setting:
     # the value when none is given; None where the resolver works the default out.
     parse: Callable[[Any], Any] | None = None
     fallback: Any = None
+    # Why it is taken only from a config file nobody else can change (as ssh does): it
+    # names a command to run, a private file to read and send, a URL that receives your
+    # data and its credentials, or a file to write. "" for a setting any config may set.
+    trusted_only: str = ""
 
     def row(self) -> list[str]:
         """The setting's row of the docs table."""
@@ -57,6 +61,7 @@ class Setting:
             f"`{self.env}`" if self.env else "—",
             self.key_doc or f"`{self.key}`",
             self.default,
+            self.trusted_only or "any",
         ]
 
     def help(self) -> str:
@@ -218,9 +223,6 @@ def default_textfile_dir(env: Mapping[str, str], home: Path) -> Path:
     return _xdg(env, "XDG_DATA_HOME", home, ".local/share") / "cctrack" / "textfile"
 
 
-# Settings that run a command or name a secret: taken only from a config file nobody else
-# can change (like ssh with its config), since whoever can write it could run anything as you.
-TRUSTED_ONLY = ("claude_status", "codex_status", "notify_command", "pushgateway_auth_file")
 MAX_CONFIG_BYTES = 1 << 20
 
 
@@ -251,13 +253,13 @@ def _read_config(path: Path) -> tuple[bytes, str | None]:
 
 
 def _untrusted_keys(config: dict[str, Any]) -> list[str]:
-    found = [key for key in TRUSTED_ONLY if key in config]
+    """The keys of a config file that only a file nobody else can change may set
+    (Setting.trusted_only), also within [profiles.NAME] tables."""
+    found = [key for key in config if key in TRUSTED_ONLY]
     profiles = config.get("profiles")
     for name, table in profiles.items() if isinstance(profiles, dict) else ():
         if isinstance(table, dict):
-            found += [
-                f"profiles.{name}.{k}" for k in ("claude_status", "codex_status") if k in table
-            ]
+            found += [f"profiles.{name}.{k}" for k in table if k in TRUSTED_ONLY]
     return found
 
 
@@ -277,10 +279,10 @@ def load_config(path: Path, required: bool) -> dict[str, Any]:
         raise CctrackError(f"cannot read config file {path}: {exc}", EXIT_USAGE) from None
     risky = _untrusted_keys(config) if why else []
     if risky:
+        reasons = sorted({SETTING[key.rsplit(".", 1)[-1]].trusted_only for key in risky})
         raise CctrackError(
-            f"config file {path} sets {', '.join(risky)}, which runs a command or reads a "
-            f"secret, but {why}: cctrack takes those only from a file that nobody else can "
-            "change",
+            f"config file {path} sets {', '.join(risky)}, which {'; '.join(reasons)}, but "
+            f"{why}: cctrack takes those only from a file that nobody else can change",
             EXIT_USAGE,
         )
     unknown = sorted(set(config) - set(ENVIRONMENT) - set(CONFIG_ONLY))
@@ -602,12 +604,14 @@ SETTINGS = (
         "--pushgateway-url",
         "CCTRACK_PUSHGATEWAY_URL",
         parse=sink_url("pushgateway_url"),
+        trusted_only="receives your data and its credentials",
     ),
     Setting(
         "pushgateway_auth_file",
         "basic auth for the Pushgateway: a file holding `user:password`, readable only by "
         "its owner",
         "none",
+        trusted_only="reads a private file and sends it",
     ),
     Setting(
         "remote_write_url",
@@ -617,12 +621,14 @@ SETTINGS = (
         "--remote-write-url",
         "CCTRACK_REMOTE_WRITE_URL",
         parse=sink_url("remote_write_url"),
+        trusted_only="receives your data and its credentials",
     ),
     Setting(
         "remote_write_auth_file",
         "basic auth for the remote write endpoint: a file holding `user:password`, readable "
         "only by its owner",
         "none",
+        trusted_only="reads a private file and sends it",
     ),
     Setting(
         "otlp_endpoint",
@@ -633,12 +639,14 @@ SETTINGS = (
         "--otlp-endpoint",
         "CCTRACK_OTLP_ENDPOINT",
         parse=sink_url("otlp_endpoint"),
+        trusted_only="receives your data and its credentials",
     ),
     Setting(
         "otlp_headers_file",
         "headers for the OTLP endpoint (an API key): a file of `Name: value` lines, readable "
         "only by its owner",
         "none",
+        trusted_only="reads a private file and sends it",
     ),
     Setting(
         "profiles",
@@ -652,6 +660,7 @@ SETTINGS = (
         "none",
         parse=lambda v: parse_command(v, "notify_command"),
         fallback=(),
+        trusted_only="runs a command",
     ),
     Setting(
         "notify_thresholds",
@@ -696,6 +705,7 @@ SETTINGS = (
         "creates its directory and lets the sandboxed analyze write there",
         "none",
         env="CCTRACK_HTML_REPORT",
+        trusted_only="writes a file",
     ),
     Setting(
         "event_reset_move_minutes",
@@ -723,6 +733,7 @@ SETTINGS = (
         "built-in",
         "--claude-status",
         "CLAUDE_STATUS_PATH",
+        trusted_only="runs a command",
     ),
     Setting(
         "codex_status",
@@ -730,6 +741,7 @@ SETTINGS = (
         "built-in",
         "--codex-status",
         "CODEX_STATUS_PATH",
+        trusted_only="runs a command",
     ),
     Setting(
         "sources",
@@ -817,6 +829,7 @@ SETTINGS = (
         env="CCTRACK_CLAUDE_USAGE_URL",
         parse=str,
         fallback=DEFAULT_CLAUDE_USAGE_URL,
+        trusted_only="receives your Claude Code login's token",
     ),
     Setting(
         "codex_app_server",
@@ -836,6 +849,8 @@ SETTINGS = (
     Setting("codex_home", "Codex home", "`~/.codex`", env="CODEX_HOME"),
 )
 SETTING = {setting.key: setting for setting in SETTINGS}
+# Settings a config file others can write never sets (Setting.trusted_only).
+TRUSTED_ONLY = tuple(s.key for s in SETTINGS if s.trusted_only)
 # config.toml key -> environment variable.
 ENVIRONMENT = {s.key: s.env for s in SETTINGS if s.env}
 # Read from the config file only: a secret's path and tables have no flag or variable.

@@ -8,11 +8,12 @@ import json
 import os
 import subprocess
 import sys
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from builders import script, statusline_payload
-from conftest import IN_CI, Env, sample
+from builders import script, statusline_payload, write_credentials
+from conftest import IN_CI, Env, FakeUsageAPI, Receiver, sample
 
 CCTRACK = [sys.executable, "-m", "cctrack"]
 
@@ -161,3 +162,115 @@ def test_a_fifo_where_a_json_file_belongs_never_hangs(env: Env) -> None:
     assert done.returncode != 0 and "Traceback" not in done.stderr
     analyzed = env.run("analyze", timeout=60)
     assert analyzed.returncode == 0 and "state file unreadable" in analyzed.stderr
+
+
+# A valid config value for every setting: a new setting fails the walk below until it has
+# one, and with it a decision whether a config others can write may set it.
+SAMPLE_VALUES = {
+    "data_dir": '"~/elsewhere"',
+    "textfile_dir": '"/tmp"',
+    "textfile_name": '"x.prom"',
+    "pushgateway_url": '"http://127.0.0.1:9"',
+    "pushgateway_auth_file": '"~/.ssh/id_ed25519"',
+    "remote_write_url": '"http://127.0.0.1:9/api/v1/write"',
+    "remote_write_auth_file": '"~/.ssh/id_ed25519"',
+    "otlp_endpoint": '"http://127.0.0.1:9/v1/metrics"',
+    "otlp_headers_file": '"~/.ssh/id_ed25519"',
+    "profiles": "{}",
+    "notify_command": '["/bin/true"]',
+    "notify_thresholds": "[0.5]",
+    "notify_timeout": "5",
+    "hook_threshold": "0.8",
+    "hook_use_it_minutes": "30",
+    "hook_use_it_left": "0.4",
+    "html_report": '"~/.bashrc"',
+    "event_reset_move_minutes": "5",
+    "event_drop_points": "1",
+    "event_jump_points": "10",
+    "event_jump_within_minutes": "15",
+    "claude_status": '"/bin/true"',
+    "codex_status": '"/bin/true"',
+    "sources": '["codex"]',
+    "timeout": "10",
+    "hostname": '"box"',
+    "retention_days": "30",
+    "token_counters": "false",
+    "token_projects": "0",
+    "project_names": "{}",
+    "prices": "{}",
+    "claude_oauth": "false",
+    "claude_usage_url": '"http://127.0.0.1:9/usage"',
+    "codex_app_server": "false",
+    "claude_home": '"~/.claude"',
+    "codex_home": '"~/.codex"',
+}
+# What a config others can write must never choose: a command to run, a private file to
+# read and send, where your data and its credentials go, a file to write over.
+RISKS = ("_status", "_command", "_auth_file", "_headers_file", "_url", "_endpoint", "html_report")
+
+
+def test_every_setting_says_whether_a_config_others_can_write_may_set_it(env: Env) -> None:
+    """Trust is a column of the settings table: each row walked through the real command
+    line with a config of mode 0666, and for each, refused (with the reason and the fix)
+    exactly when it is one of RISKS."""
+    from cctrack.settings import SETTINGS
+
+    assert [s.key for s in SETTINGS] == list(SAMPLE_VALUES)
+    for setting in SETTINGS:
+        risky = setting.key.endswith(RISKS)
+        assert bool(setting.trusted_only) == risky, setting.key
+        path = config_of(env, f"{setting.key} = {SAMPLE_VALUES[setting.key]}\n")
+        path.chmod(0o666)
+        done = env.run("show")
+        refused = "takes those only from a file that nobody else can change" in done.stderr
+        assert refused == risky, (setting.key, done.stderr)
+        if risky:
+            assert done.returncode == 2 and f"sets {setting.key}, which" in done.stderr
+            assert setting.trusted_only in done.stderr and f"chmod go-w {path}" in done.stderr
+        path.chmod(0o600)
+        assert "takes those only" not in env.run("show").stderr, setting.key
+
+
+@pytest.mark.parametrize(
+    ("url_key", "file_key", "path"),
+    [
+        ("remote_write_url", "remote_write_auth_file", "/api/v1/write"),
+        ("otlp_endpoint", "otlp_headers_file", "/v1/metrics"),
+        ("pushgateway_url", "pushgateway_auth_file", ""),
+    ],
+)
+def test_a_config_others_can_write_never_sends_a_private_file_anywhere(
+    env: Env, receivers: list[Receiver], url_key: str, file_key: str, path: str
+) -> None:
+    """The leak as it was found: a 0666 config in the user's own config directory names a
+    listener and one of the user's 0600 files; `push` and `run` sent its contents there."""
+    (listener, _) = receivers
+    secret = env.root / "id_ed25519"
+    secret.write_text("-----BEGIN OPENSSH PRIVATE KEY----- hunter2\n")
+    secret.chmod(0o600)
+    env.use_fixed_tools()
+    assert env.run("run").returncode == 0
+    config = config_of(env, f'{url_key} = "{listener.url}{path}"\n{file_key} = "{secret}"\n')
+    config.chmod(0o666)
+    for command in ("push", "run"):
+        done = env.run(command)
+        assert done.returncode == 2 and f"chmod go-w {config}" in done.stderr, done.stderr
+    assert listener.requests == []
+    # Even the URL alone: the textfile (plans, accounts, projects) is not theirs to have.
+    config.write_text(f'{url_key} = "{listener.url}{path}"\n')
+    assert env.run("push").returncode == 2 and listener.requests == []
+
+
+def test_a_config_others_can_write_never_points_the_claude_token_elsewhere(
+    env: Env,
+    usage_api: FakeUsageAPI,
+) -> None:
+    write_credentials(
+        env.claude_home, "sk-ant-oat01-secret", datetime.now(timezone.utc) + timedelta(hours=2)
+    )
+    env.vars.pop("CCTRACK_CLAUDE_OAUTH")
+    config = config_of(env, f'claude_usage_url = "{usage_api.url}"\n')
+    config.chmod(0o666)
+    done = env.run("capture")
+    assert done.returncode == 2 and "claude_usage_url" in done.stderr
+    assert usage_api.requests == []
