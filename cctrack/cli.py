@@ -954,10 +954,14 @@ def hook(
         if not valid_profile_name(profile):
             raise CctrackError(f"--profile must be {PROFILE_NAME_RULE}")
         read_editor_stdin()  # drained, so the editor's write never fails; not needed
-        line = hook_line(settings.data_dir, parse_tools(tools), profile, settings.hook, now())
+        line, problem = hook_line(
+            settings.data_dir, parse_tools(tools), profile, settings.hook, now()
+        )
     except (CctrackError, OSError, ValueError) as exc:
         log(f"cctrack hook: {exc}")
         return
+    if problem:
+        log(f"cctrack hook: {problem}")
     if line:
         typer.echo(line)
 

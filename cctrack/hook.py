@@ -127,17 +127,28 @@ def notices(
 
 def hook_line(
     data_dir: Path, tools: Sequence[str], profile: str, rules: HookRules, now: datetime
-) -> str:
-    """The line for the agent ("" for none); the memory of used-up windows kept current.
+) -> tuple[str, str | None]:
+    """The line for the agent ("" for none), and what went wrong with the hook's memory of
+    used-up windows, if anything: the memory only remembers "it has reset since", so a
+    memory cut short, replaced by a directory or unwritable never silences a warning.
     OSError and ValueError (an unreadable latest.json) are the caller's to report."""
     latest = read_json(data_dir / LATEST_FILE)
     if not isinstance(latest, dict):
-        return ""
-    before = read_json(data_dir / MEMORY_FILE)
+        return "", None
+    problem = None
+    path = data_dir / MEMORY_FILE
+    try:
+        before = read_json(path)
+    except (OSError, ValueError) as exc:
+        before, problem = None, f"its memory {path} could not be read ({exc}); started anew"
     exhausted = {str(k): str(v) for k, v in before.items()} if isinstance(before, dict) else {}
     said, memory, urgent = notices(latest, tools, profile, rules, now, exhausted)
-    if memory != exhausted:
-        write_atomic(data_dir / MEMORY_FILE, json.dumps(memory, sort_keys=True).encode())
+    if memory != exhausted or problem:
+        try:
+            write_atomic(path, json.dumps(memory, sort_keys=True).encode())
+        except OSError as exc:
+            problem = f"its memory {path} could not be written ({exc.strerror})"
     if not said:
-        return ""
-    return " ".join([PREFIX, "; ".join(said) + ".", *([ADVICE] if urgent else [])])
+        return "", problem
+    line = " ".join([PREFIX, "; ".join(said) + ".", *([ADVICE] if urgent else [])])
+    return line, problem

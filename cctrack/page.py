@@ -605,7 +605,11 @@ def render(
     # half a second for a year.
     with forked(page_data, data_dir, now, limits, since, tool, naming) as waiting:
         import matplotlib.dates
-        import matplotlib.figure  # noqa: F401
+        import matplotlib.figure
+
+        # Every text on a chart comes from the data (project directories, model names): a
+        # `$` there is a dollar, never the start of mathematics, and nothing is TeX.
+        matplotlib.rcParams.update({"text.parse_math": False, "text.usetex": False})
 
         found = waiting()
     report, _ = latest_report(data_dir, sources, profiles, now, naming)

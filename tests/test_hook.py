@@ -191,3 +191,24 @@ def test_the_hook_as_claude_code_runs_it(env: Env) -> None:
     )
     assert done.returncode == 0 and done.stderr == ""
     assert done.stdout.startswith("cctrack (usage limits): claude five_hour limit is 95% used")
+
+
+@pytest.mark.parametrize("broken", ["truncated", "directory", "not an object"])
+def test_the_hook_warns_whatever_state_its_memory_is_in(env: Env, broken: str) -> None:
+    """A window at 95 % is told even when hook.json was cut short by a crash, became a
+    directory or holds something else: the memory only remembers resets."""
+    env.use_fixed_tools(claude=(0.95, 0.5))
+    env.vars["CCTRACK_SOURCES"] = "claude"
+    assert env.run("run").returncode == 0
+    memory = env.data_dir / "hook.json"
+    if broken == "truncated":
+        memory.write_text('{"claude/five_hour": "2026-')
+    elif broken == "directory":
+        memory.mkdir()
+    else:
+        memory.write_text("[1, 2]")
+    done = run_hook(env)
+    assert done.returncode == 0
+    assert "claude five_hour limit is 95% used" in done.stdout, done.stderr
+    if broken != "not an object":
+        assert f"cctrack hook: its memory {memory}" in done.stderr

@@ -177,3 +177,21 @@ def test_a_long_line_keeps_the_highest_and_the_last_of_each_stretch() -> None:
     assert kept[-1] == snapshots[-1]
     assert sum(s[1] == 0.9 for s in kept) >= MAX_POINTS - 1
     assert sum(s[1] == 0.05 for s in kept) >= MAX_POINTS * 0.9
+
+
+def test_text_from_the_users_disk_is_drawn_as_it_is_never_as_markup(env: Env) -> None:
+    """A `$` in a project's directory is mathematics to the chart library unless told
+    otherwise: the page failed, and with html_report every analyze and run exited 1."""
+    env.use_fixed_tools()
+    env.write_token_logs()
+    for path in env.claude_home.rglob("*.jsonl"):
+        path.write_text(path.read_text().replace("/home/u/project", "/home/u/cost_$5_to_$10"))
+    for path in env.codex_home.rglob("*.jsonl"):
+        path.write_text(path.read_text().replace("/home/u/project", "/home/u/$$ <b>&"))
+    env.vars["CCTRACK_TOKEN_PROJECTS"] = "2"
+    page = env.root / "page.html"
+    done = env.run("run", CCTRACK_HTML_REPORT=str(page))
+    assert done.returncode == 0, done.stderr
+    text = page.read_text()
+    assert "cost_$5_to_$10" in text and "$$ &lt;b&gt;&amp;" in text and "<b>&" not in text
+    assert env.run("report", "--html", "-o", "-").returncode == 0

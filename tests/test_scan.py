@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from builders import write_token_logs
 from conftest import Env
 from homes import claude_turn, write_claude_home, write_codex_home
 from test_base import assert_none_fell, counters
@@ -467,3 +468,26 @@ def test_a_full_disk_under_the_store_says_so_and_keeps_the_store(env: Env) -> No
         assert store.exists() and store.stat().st_size >= before
     finally:
         subprocess.run(["umount", "-l", str(env.data_dir)], check=False)
+
+
+def test_a_log_whose_name_is_not_utf8_stops_no_counting(env: Env) -> None:
+    """A file name in another encoding under the projects folder (an old rsync, a Windows
+    share) made every scan fail: 0 tokens counted, well-named logs included."""
+    env.use_fixed_tools()
+    env.write_token_logs()
+    assert env.run("run").returncode == 0
+    good = counters(env.textfile)
+    folder = min(env.claude_home.rglob("*.jsonl")).parent
+    other = env.root / "other"
+    write_token_logs(other / "claude", other / "codex", datetime.now(timezone.utc), seed=99)
+    some = min((other / "claude").rglob("*.jsonl"))  # other sessions, other messages
+    odd = os.path.join(os.fsencode(folder), b"caf\xe9-session.jsonl")
+    with open(odd, "wb") as out:
+        out.write(some.read_bytes())
+    (env.data_dir / "tokens-default.sqlite").unlink()  # counted again from the start
+    done = env.run("run")
+    assert done.returncode == 0 and "surrogates" not in done.stderr, done.stderr
+    after = counters(env.textfile)
+    tokens = [k for k in good if k[0] == "cctrack_claude_tokens_total"]
+    assert tokens and all(after[k] >= good[k] for k in tokens)
+    assert any(after[k] > good[k] for k in tokens)  # the odd one counted as well

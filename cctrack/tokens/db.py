@@ -37,6 +37,13 @@ MarkRow = tuple[int, int, int, int, bytes, Any]
 BUSY_SECONDS = 5.0
 
 
+def path_key(path: str) -> str:
+    """A log's path as the store keeps it: itself when it is UTF-8 (as nearly every one
+    is), else its bytes with the odd ones written as \\xNN, which SQLite can store. A name
+    in another encoding must not stop the counting of every other log."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 class ScanStore:
     """A scan store, opened by `open` (which raises sqlite3 errors for scan.py to name)."""
 
@@ -109,7 +116,7 @@ class ScanStore:
     # ---- logs ----------------------------------------------------------------------------
 
     def file_stats(self, tool: str) -> dict[str, tuple[int, int, int]]:
-        """path -> (inode, size, mtime_ns) of every log of the tool read so far."""
+        """path_key(path) -> (inode, size, mtime_ns) of every log of the tool read so far."""
         return {
             row[0]: tuple(row[1:])
             for row in self.db.execute(
@@ -121,13 +128,14 @@ class ScanStore:
         row = self.db.execute(
             "select inode, size, mtime_ns, offset, digest, session from files "
             "where tool = ? and path = ?",
-            (tool, path),
+            (tool, path_key(path)),
         ).fetchone()
         return tuple(row)
 
     def save_mark(self, tool: str, path: str, mark: MarkRow) -> None:
         self.db.execute(
-            "insert or replace into files values (?, ?, ?, ?, ?, ?, ?, ?)", (tool, path, *mark)
+            "insert or replace into files values (?, ?, ?, ?, ?, ?, ?, ?)",
+            (tool, path_key(path), *mark),
         )
 
     # ---- what was counted ----------------------------------------------------------------

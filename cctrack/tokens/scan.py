@@ -29,7 +29,7 @@ from cctrack.errors import CctrackError
 from cctrack.files import CLOEXEC, NOFOLLOW, private_dir, read_blocks, try_locked
 from cctrack.process import map_forked
 from cctrack.records import ProjectRow, TokenRecord, TokenRow
-from cctrack.tokens.db import ScanStore
+from cctrack.tokens.db import ScanStore, path_key
 from cctrack.tokens.rules import (
     ClaudeEntry,
     CodexEntry,
@@ -455,7 +455,7 @@ class Scanner:
         batches: list[list[ReadTask]] = [[]]
         batch_bytes = new_bytes = 0
         for path in log_files(self.tool, homes):
-            known = seen.get(path)
+            known = seen.get(path_key(path))
             if known and not everything and known[2] < cold_before:
                 continue
             try:
