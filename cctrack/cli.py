@@ -301,31 +301,21 @@ def do_push(settings: Settings) -> int:
     return max(codes)
 
 
-# Each job has its own lock: a capture and an analyze started on the same minute both run
-# (analyze reads what is there); only a second copy of the same job is skipped.
-JOB_LOCKS = {
-    "capture": ("capture",),
-    "analyze": ("analyze",),
-    "push": ("push",),
-    "run": ("capture", "analyze", "push"),
-}
-
-
 def as_job(name: str, settings: Settings, if_idle: bool, work: Callable[[], int]) -> int:
-    """Run work; with --if-idle, only when no other run of the same job of this data
-    directory is still going, so slow timer or cron runs never pile up."""
+    """Run work, the job `name` (capture, analyze or push); with --if-idle, only when no
+    other run of the same job of this data directory is still going, so slow timer or cron
+    runs never pile up. Each job has its own lock, held for that job alone: a capture and
+    an analyze started on the same minute both run (analyze reads what is there), and a
+    push still waiting on a slow sink never makes the next run skip its capture."""
     if not if_idle:
         return work()
-    from contextlib import ExitStack
-
     from cctrack.files import own_data_dir, try_locked
 
     data_dir = own_data_dir(settings.data_dir, settings.textfile_path)
-    with ExitStack() as stack:
-        for job in JOB_LOCKS[name]:
-            if not stack.enter_context(try_locked(data_dir / f".{job}.job.lock")):
-                log(f"cctrack {name}: the previous cctrack {job} still runs; skipping this {name}")
-                return 0
+    with try_locked(data_dir / f".{name}.job.lock") as free:
+        if not free:
+            log(f"cctrack {name}: the previous cctrack {name} still runs; skipping this {name}")
+            return 0
         return work()
 
 
@@ -419,11 +409,14 @@ def run(
         flags = demo_flags(os.environ, flags, now())
     settings = settings_from(flags)
 
+    def job(name: str, work: Callable[[], int]) -> int:
+        return as_job(name, settings, if_idle, work)
+
     def work() -> int:
-        captured = step("capture", lambda: do_capture(settings))
-        analyzed = step("analyze", lambda: do_analyze(settings, rebuild))
+        captured = job("capture", lambda: step("capture", lambda: do_capture(settings)))
+        analyzed = job("analyze", lambda: step("analyze", lambda: do_analyze(settings, rebuild)))
         if analyzed == 0 and sinks(settings):
-            analyzed = do_push(settings)
+            analyzed = job("push", lambda: do_push(settings))
         if demo and analyzed == 0:
             sys.stdout.write(settings.textfile_path.read_text())
             from cctrack.shipped import command_name
@@ -436,7 +429,7 @@ def run(
             )
         return captured or analyzed
 
-    raise typer.Exit(as_job("run", settings, if_idle, work))
+    raise typer.Exit(work())
 
 
 @app.command()

@@ -459,3 +459,21 @@ def test_a_textfile_directory_the_user_cannot_write_is_named_with_the_fix(
     assert done.returncode == 1
     assert f"sudo setfacl -m u:{user}:rwx {env.textfile_dir}" in done.stderr
     assert f"sudo chmod 1777 {env.textfile_dir}" in done.stderr
+
+
+def test_a_push_still_running_never_makes_the_next_run_skip_its_capture(env: Env) -> None:
+    """`run --if-idle` takes each step's lock for that step alone: while an earlier push
+    waits on a slow sink, the next run still captures and analyzes, and skips only the push."""
+    import fcntl
+
+    env.use_fixed_tools()
+    assert env.run("run").returncode == 0
+    before = len(env.records())
+    with open(env.data_dir / ".push.job.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # the earlier push, still going
+        done = env.run("run", "--if-idle", CCTRACK_PUSHGATEWAY_URL="http://127.0.0.1:9")
+    assert done.returncode == 0, done.stderr
+    assert len(env.records()) == before + 2
+    assert metric(env, "cctrack_codex_captures_total", result="ok") == 2
+    assert "the previous cctrack push still runs; skipping this push" in done.stderr
+    assert "skipping this capture" not in done.stderr
