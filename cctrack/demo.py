@@ -11,6 +11,7 @@ from typing import Any
 
 import jsonlines
 
+from cctrack.files import make_dirs
 from cctrack.settings import current_user, state_home
 from cctrack.sources.claude.statusline import store_statusline
 from cctrack.timefmt import format_time
@@ -49,7 +50,7 @@ def write_codex_home(home: Path, now: datetime) -> Path:
     started = now - timedelta(minutes=40)
     local = started.astimezone()  # Codex names folders and files in local time
     folder = home / "sessions" / f"{local:%Y}" / f"{local:%m}" / f"{local:%d}"
-    folder.mkdir(parents=True, exist_ok=True)
+    make_dirs(folder, 0o700)
     path = folder / f"rollout-{local:%Y-%m-%dT%H-%M-%S}-0199a8f2-demo-4c1e-9d7a-5e2f3b1c0a11.jsonl"
     five_hour_reset = now + timedelta(hours=2, minutes=10)
     weekly_reset = now + timedelta(days=2)
@@ -108,7 +109,7 @@ def write_claude_transcript(home: Path, now: datetime) -> None:
     """A Claude Code session of the last half hour, for the token counters: two answers,
     the first written as two lines (one per content block), as Claude Code does."""
     folder = home / "projects" / "-home-demo-project"
-    folder.mkdir(parents=True, exist_ok=True)
+    make_dirs(folder, 0o700)
     lines = []
     for number, (minutes, blocks, usage) in enumerate(
         [(25, 2, (12, 640, 18304, 40210)), (10, 1, (4, 1210, 2210, 58514))]
@@ -167,7 +168,7 @@ def prepare(data_dir: Path, now: datetime) -> tuple[Path, Path]:
     """Write both demo sources into data_dir; returns (claude_home, codex_home)."""
     homes = data_dir / "demo-homes"
     claude_home = homes / "claude"
-    claude_home.mkdir(parents=True, exist_ok=True)
+    make_dirs(claude_home, 0o700)
     write_claude_snapshot(data_dir, now)
     write_claude_transcript(claude_home, now)
     return claude_home, write_codex_home(homes / "codex", now)
@@ -188,7 +189,7 @@ def demo_flags(env: Mapping[str, str], flags: Mapping[str, Any], now: datetime) 
     textfile_dir = flags.get("textfile_dir")
     if not textfile_dir:
         textfile_dir = Path(data_dir) / "textfile"
-        textfile_dir.mkdir(mode=0o755, parents=True, exist_ok=True)
+        make_dirs(textfile_dir, 0o755)
     return {
         **flags,
         "data_dir": data_dir,

@@ -8,6 +8,7 @@ textfile directory), nothing planted there can redirect a write or a chmod.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import pwd
@@ -29,6 +30,24 @@ _TEMP = re.compile(r"^\..+\.tmp-[0-9a-f]{16}$")
 STALE_TEMP_SECONDS = 600
 
 
+def make_dirs(path: Path, mode: int, parents_mode: int = 0o755) -> None:
+    """path, and the parents it lacks, created with these modes whatever the umask (under
+    umask 000 mkdir makes 0777): a directory others can write would let them replace what
+    cctrack later runs, reads or links (the status line runs ~/.local/bin/cctrack)."""
+    missing = []
+    folder = path
+    while not os.path.lexists(folder):
+        missing.append(folder)
+        folder = folder.parent
+    for made in reversed(missing):
+        wanted = mode if made == path else parents_mode
+        try:
+            made.mkdir(mode=wanted)
+        except FileExistsError:
+            continue
+        os.chmod(made, wanted)
+
+
 def ready_dir(
     path: Path,
     *,
@@ -45,7 +64,7 @@ def ready_dir(
     """
     if create:
         try:
-            path.mkdir(mode=mode, parents=True, exist_ok=True)
+            make_dirs(path, mode)
         except OSError as exc:
             raise CctrackError(f"cannot create {what} {path}: {exc.strerror}") from None
     try:
@@ -102,6 +121,25 @@ def locked(path: Path) -> Iterator[None]:
     """An exclusive flock on path, released when the process dies, so a crash never leaves
     it stuck; waits for the holder, which only ever holds it for a write or a read."""
     fd = os.open(path, os.O_RDWR | os.O_CREAT | NOFOLLOW | CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def read_locked(path: Path) -> Iterator[None]:
+    """The lock for a reader that writes nothing: held where it can be taken; on a data
+    directory this user may only read (a read-only mount, another user's copy), nobody can
+    write what is read either, so reading goes on without it."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | NOFOLLOW | CLOEXEC, 0o600)
+    except OSError as exc:
+        if exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
+            raise
+        yield
+        return
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

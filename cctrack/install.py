@@ -23,7 +23,7 @@ from typing import Any
 
 from cctrack import process, shipped
 from cctrack.errors import EXIT_USAGE, CctrackError
-from cctrack.files import private_dir, read_json, ready_dir, user_name, write_atomic
+from cctrack.files import make_dirs, private_dir, read_json, ready_dir, user_name, write_atomic
 
 CRON_MARK = "# cctrack"
 UNITS = (
@@ -91,9 +91,8 @@ def link_executable(place: Place, record: dict[str, Any]) -> list[str]:
     bin_dir = link.parent
     done = []
     if not bin_dir.is_dir():
-        # 0755 whatever the umask: the editors run the link, and nobody else may replace it.
-        bin_dir.mkdir(parents=True, mode=0o755)
-        bin_dir.chmod(0o755)
+        # The editors run the link: nobody else may replace it, whatever the umask.
+        make_dirs(bin_dir, 0o755)
         done.append(f"created {bin_dir}")
     if link.exists() and os.path.realpath(link) == os.path.realpath(place.executable):
         done.append(f"{link} already runs {place.executable}")
@@ -130,7 +129,7 @@ def set_textfile_dir(place: Place, directory: Path, record: dict[str, Any]) -> l
         return [f"{place.config_file} already sends the textfile to {directory}"]
     before = re.search(r"^textfile_dir\s*=.*$", text, re.M)
     text = text.replace(before.group(0), line, 1) if before else f"{line}\n{text}"
-    place.config_file.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(place.config_file.parent, 0o755)
     write_atomic(place.config_file, text.encode(), mode=0o644)
     # What uninstall puts back: the line setup wrote, and the one it replaced.
     record.setdefault("config_before", before.group(0) if before else None)
@@ -154,7 +153,7 @@ def make_directories(place: Place) -> list[str]:
         missing_hint="; create it or run setup with --textfile-dir",
     )
     if place.html_report is not None and not place.html_report.parent.is_dir():
-        place.html_report.parent.mkdir(mode=0o700, parents=True)
+        make_dirs(place.html_report.parent, 0o700)
         done.append(f"created {place.html_report.parent}")
     return done
 
@@ -223,7 +222,7 @@ def install_systemd(place: Place, record: dict[str, Any], done: list[str]) -> No
             EXIT_USAGE,
         )
     unit_dir = _unit_dir(place)
-    unit_dir.mkdir(parents=True, exist_ok=True)
+    make_dirs(unit_dir, 0o755)
     for name in UNITS:
         target = unit_dir / name
         text = _unit_text(place, name)
@@ -529,7 +528,7 @@ def acl_note(place: Place) -> list[str]:
 
 def _write_settings(path: Path, settings: dict[str, Any]) -> None:
     """Claude Code's settings.json, replaced atomically, keeping the mode it had."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(path.parent, 0o755)
     mode = path.stat().st_mode & 0o777 if path.exists() else 0o600
     write_atomic(path, (json.dumps(settings, indent=2) + "\n").encode(), mode=mode)
 

@@ -12,6 +12,7 @@ charts are drawn on every core.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import importlib.util
 import io
@@ -22,7 +23,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from cctrack.errors import needs_extra
+from cctrack.errors import CctrackError, needs_extra
 from cctrack.evidence import Limits, points_of
 from cctrack.files import private_dir
 from cctrack.fold import replay
@@ -599,8 +600,28 @@ def render(
         raise needs_extra("the HTML report", "report")
     # matplotlib keeps its font cache under HOME, which the shipped units make read-only
     # (it would build one in a new temporary directory on every run, and say so): in the
-    # data directory instead, unless the user chose a place.
-    os.environ.setdefault("MPLCONFIGDIR", str(private_dir(data_dir / ".matplotlib")))
+    # data directory instead, unless the user chose a place or may only read it (then
+    # matplotlib's own choice); its files private whatever the umask.
+    if "MPLCONFIGDIR" not in os.environ:
+        with contextlib.suppress(CctrackError):
+            os.environ["MPLCONFIGDIR"] = str(private_dir(data_dir / ".matplotlib"))
+    umask = os.umask(0o077)
+    try:
+        return _render(data_dir, now, sources, profiles, limits, since, tool, naming)
+    finally:
+        os.umask(umask)
+
+
+def _render(
+    data_dir: Path,
+    now: datetime,
+    sources: tuple[str, ...],
+    profiles: tuple[str, ...],
+    limits: Limits,
+    since: datetime | None,
+    tool: str | None,
+    naming: ProjectNaming,
+) -> str:
     # The rollup is read in a child while matplotlib is imported here: each takes about
     # half a second for a year.
     with forked(page_data, data_dir, now, limits, since, tool, naming) as waiting:

@@ -59,6 +59,16 @@ def require_binary(name: str) -> str:
     return path
 
 
+def require_root(why: str) -> None:
+    """A real fault that only root can make here (a mount, another unix user): a failure
+    in CI, which runs as root, a skip on a developer's machine."""
+    if os.geteuid() != 0:
+        message = f"{why} needs root"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+
+
 LIBFAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
 
 
@@ -424,10 +434,7 @@ def usage_api():  # type: ignore[no-untyped-def]
 def alice(tmp_path: Path) -> Iterator[tuple[str, Env]]:
     """A real unix user with an Env of her own, where she can reach it (not under root's
     pytest directory)."""
-    if os.geteuid() != 0:
-        if IN_CI:
-            pytest.fail("needs root to make another user")
-        pytest.skip("needs root to make another user")
+    require_root("making another user")
     name = "cctrack-alice"
     if subprocess.run(["id", name], capture_output=True).returncode != 0:
         subprocess.run(["useradd", "--no-create-home", "--shell", "/bin/false", name], check=True)

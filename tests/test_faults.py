@@ -404,15 +404,35 @@ def test_file_modes(env: Env) -> None:
 
 
 def test_file_modes_ignore_a_permissive_umask(env: Env) -> None:
+    """Under umask 000 every file and directory cctrack makes has its own mode: the data
+    private, the textfile readable, and nothing writable by others, not the chart cache,
+    not ~/.local/bin where the editors run the `cctrack` link."""
+
+    def under_umask_000(*args: str) -> None:
+        done = subprocess.run(
+            ["/bin/sh", "-c", f'umask 000; exec {sys.executable} -m cctrack "$@"', "sh", *args],
+            env=env.vars,
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, done.stderr
+
     env.use_fixed_tools()
-    done = subprocess.run(
-        ["/bin/sh", "-c", f"umask 000; exec {sys.executable} -m cctrack run"],
-        env=env.vars,
-        capture_output=True,
-    )
-    assert done.returncode == 0
+    under_umask_000("run")
     assert {stat.S_IMODE(p.stat().st_mode) for p in env.data_dir.iterdir()} == {0o600}
     assert stat.S_IMODE(env.textfile.stat().st_mode) == 0o644
+    under_umask_000("report", "--html", "-o", str(env.root / "page.html"))
+    bin_dir = env.root / "fakebin"
+    bin_dir.mkdir()
+    script(bin_dir / "systemctl", "import sys; sys.exit(1 if 'is-enabled' in sys.argv else 0)")
+    env.vars["PATH"] = f"{bin_dir}:{env.vars['PATH']}"
+    under_umask_000("setup", "--systemd-user", "--hook")
+    home = Path(env.vars["HOME"])
+    made = [env.data_dir, home / ".local", home / ".config"]
+    found = [p for top in made for p in (top, *top.rglob("*")) if not p.is_symlink()]
+    assert len(found) > 10 and home / ".local/bin" in found
+    writable = [p for p in found if stat.S_IMODE(p.stat().st_mode) & 0o022]
+    assert not writable, writable
 
 
 def test_a_tool_error_with_its_fix_at_the_end_of_a_long_line_keeps_the_fix(env: Env) -> None:

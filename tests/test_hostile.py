@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from builders import script
-from conftest import Env, FakeUsageAPI, sample
+from conftest import Env, FakeUsageAPI, require_root, sample
 
 from cctrack import files
 from cctrack.errors import CctrackError
@@ -313,3 +314,25 @@ def test_a_wide_open_data_directory_is_tightened(env: Env) -> None:
     env.data_dir.chmod(0o755)
     assert env.run("capture").returncode == 0
     assert stat.S_IMODE(env.data_dir.stat().st_mode) == 0o700
+
+
+def test_commands_that_only_read_work_on_a_read_only_data_directory(env: Env) -> None:
+    """A real read-only mount (a backup, another user's copy): `cycles` took a lock it could
+    not create, and `report --html -o elsewhere` a chart cache it could not write."""
+    require_root("a read-only mount")
+    env.use_fixed_tools()
+    assert env.run("run").returncode == 0
+    subprocess.run(["mount", "--bind", str(env.data_dir), str(env.data_dir)], check=True)
+    try:
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(env.data_dir)], check=True)
+        with pytest.raises(OSError):
+            (env.data_dir / "probe").write_text("")
+        for command in (("cycles",), ("cycles", "--json"), ("show",), ("tokens",), ("events",)):
+            done = env.run(*command)
+            assert done.returncode == 0, (command, done.stderr)
+        page = env.root / "elsewhere.html"
+        done = env.run("report", "--html", "-o", str(page))
+        assert done.returncode == 0, done.stderr
+        assert "<svg" in page.read_text()
+    finally:
+        subprocess.run(["umount", "-l", str(env.data_dir)], check=False)

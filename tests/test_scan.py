@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from builders import write_token_logs
-from conftest import Env
+from conftest import Env, require_root
 from homes import claude_turn, write_claude_home, write_codex_home
 from test_base import assert_none_fell, counters
 from test_system_pipeline import sample
@@ -435,11 +435,9 @@ def test_a_subagent_rollout_read_in_pieces_counts_what_one_read_counts(
 
 
 def test_a_full_disk_under_the_store_says_so_and_keeps_the_store(env: Env) -> None:
-    import os
     import subprocess
 
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
+    require_root("mounting a tmpfs")
     env.use_fixed_tools()
     env.write_token_logs()
     env.data_dir.mkdir(parents=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from builders import script, statusline_payload, write_credentials
-from conftest import IN_CI, Env, FakeUsageAPI, Receiver, sample
+from conftest import Env, FakeUsageAPI, Receiver, require_root, sample
 
 CCTRACK = [sys.executable, "-m", "cctrack"]
 
@@ -43,10 +43,7 @@ def test_commands_from_a_config_others_can_write_are_refused(env: Env, mode: int
 
 @pytest.fixture
 def other_user() -> str:
-    if os.geteuid() != 0:
-        if IN_CI:
-            pytest.fail("needs root to make another user")
-        pytest.skip("needs root to make another user")
+    require_root("making another user")
     name = "cctrack-other"
     if subprocess.run(["id", name], capture_output=True).returncode != 0:
         subprocess.run(["useradd", "--no-create-home", "--shell", "/bin/false", name], check=True)
