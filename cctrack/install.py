@@ -12,6 +12,7 @@ the jobs never run twice.
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 import re
@@ -354,9 +355,22 @@ def _load_settings(path: Path) -> tuple[Path, dict[str, Any]]:
         return real, {}
     except OSError as exc:
         raise CctrackError(f"cannot read {path}: {exc.strerror}") from None
-    text = data.decode("utf-8-sig", errors="replace")
     try:
-        settings = json.loads(text) if text.strip() else {}
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise CctrackError(
+            f"{path} is not UTF-8 (Claude Code writes UTF-8); cctrack would have to change "
+            "bytes it cannot read back to write it: make the change by hand (docs/desk.md)",
+            EXIT_USAGE,
+        ) from None
+    try:
+        settings = json.loads(text, object_pairs_hook=_no_repeats) if text.strip() else {}
+    except RepeatedKey as exc:
+        raise CctrackError(
+            f"{path} names {exc} twice; writing it back would keep one of them: fix it by "
+            "hand first",
+            EXIT_USAGE,
+        ) from None
     except ValueError:
         if re.search(r"^\s*//|/\*", text, re.M):
             raise CctrackError(
@@ -370,21 +384,36 @@ def _load_settings(path: Path) -> tuple[Path, dict[str, Any]]:
     return real, settings
 
 
+class RepeatedKey(ValueError):
+    """A JSON object that names a key twice: json keeps the last, so writing it back would
+    drop the other."""
+
+
+def _no_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise RepeatedKey(repr(key))
+        found[key] = value
+    return found
+
+
 def install_statusline(place: Place, record: dict[str, Any]) -> list[str]:
     path, settings = _load_settings(_settings_file(place))
     current = settings.get("statusLine")
     command = current.get("command") if isinstance(current, dict) else None
     ours = f"{shlex.quote(str(place.link))} statusline"
-    if isinstance(command, str) and "cctrack statusline" in command:
+    if isinstance(command, str) and command == record.get("statusline_ours"):
         return [f"{path} already uses cctrack's status line"]
-    backup = path.with_name("settings.json.cctrack-backup")
-    if path.exists() and not backup.exists():
-        shutil.copy2(path, backup)
+    if isinstance(command, str) and "cctrack statusline" in command:
+        return [f"left {path} as it is: its status line already runs a cctrack statusline"]
     record["statusline_before"] = current
     new = f"{ours} --wrap {shlex.quote(command)}" if isinstance(command, str) and command else ours
+    record["statusline_ours"] = new
     settings["statusLine"] = {"type": "command", "command": new}
-    _write_settings(path, settings)
-    kept = f" (wrapping your {command!r}; backup in {backup})" if command else ""
+    backup = _write_settings(path, settings)
+    kept = f" (wrapping your {command!r})" if command else ""
+    kept += f"; the file as it was: {backup}" if backup else ""
     return [f"set Claude Code's statusLine in {path} to `{new}`{kept}"]
 
 
@@ -392,7 +421,6 @@ def install_statusline(place: Place, record: dict[str, Any]) -> list[str]:
 # {"hooks": {"UserPromptSubmit": [{"hooks": [{"type": "command", "command": …}]}]}}.
 HOOK_EVENT = "UserPromptSubmit"
 HOOK_TIMEOUT = 10
-OUR_HOOK = re.compile(r"cctrack'? hook\b")
 
 
 def _hook_groups(settings: dict[str, Any], path: Path) -> list[Any]:
@@ -403,8 +431,13 @@ def _hook_groups(settings: dict[str, Any], path: Path) -> list[Any]:
     return groups
 
 
-def _is_our_hook(handler: Any) -> bool:
-    return isinstance(handler, dict) and bool(OUR_HOOK.search(str(handler.get("command", ""))))
+def _our_hook(place: Place) -> str:
+    """The one command setup adds as a hook: only a handler that runs exactly this is ours."""
+    return f"{shlex.quote(str(place.link))} hook"
+
+
+def _is_our_hook(handler: Any, place: Place) -> bool:
+    return isinstance(handler, dict) and handler.get("command") == _our_hook(place)
 
 
 def _handlers(group: Any) -> list[Any]:
@@ -418,15 +451,15 @@ def install_hook(place: Place, path: Path, editor: str, record: dict[str, Any]) 
     if not real.exists():
         _created(record, real)
     groups = _hook_groups(settings, path)
-    if any(_is_our_hook(h) for group in groups for h in _handlers(group)):
+    if any(_is_our_hook(h, place) for group in groups for h in _handlers(group)):
         return [f"{path} already runs cctrack's hook"]
-    command = f"{shlex.quote(str(place.link))} hook"
+    command = _our_hook(place)
     groups.append({"hooks": [{"type": "command", "command": command, "timeout": HOOK_TIMEOUT}]})
     _write_settings(real, settings)
     return [f"added `{command}` to {editor}'s {HOOK_EVENT} hooks in {path}"]
 
 
-def remove_hook(path: Path, editor: str) -> list[str]:
+def remove_hook(place: Place, path: Path, editor: str) -> list[str]:
     """cctrack's handlers taken out of one editor's hooks file, and what they leave empty."""
     if not path.exists():
         return []
@@ -438,11 +471,11 @@ def remove_hook(path: Path, editor: str) -> list[str]:
     kept = []
     for group in groups:
         handlers = _handlers(group)
-        mine = [h for h in handlers if _is_our_hook(h)]
+        mine = [h for h in handlers if _is_our_hook(h, place)]
         if not mine:
             kept.append(group)
         elif len(mine) < len(handlers):
-            kept.append({**group, "hooks": [h for h in handlers if not _is_our_hook(h)]})
+            kept.append({**group, "hooks": [h for h in handlers if not _is_our_hook(h, place)]})
     if kept == groups:
         return []
     if kept:
@@ -526,11 +559,22 @@ def acl_note(place: Place) -> list[str]:
     ]
 
 
-def _write_settings(path: Path, settings: dict[str, Any]) -> None:
-    """Claude Code's settings.json, replaced atomically, keeping the mode it had."""
+def _write_settings(path: Path, settings: dict[str, Any]) -> Path | None:
+    """An editor's settings file, replaced atomically, keeping its mode and its byte-order
+    mark; the file as it was is kept beside it first (NAME.cctrack-backup), which is
+    returned (None when there was no file)."""
     make_dirs(path.parent, 0o755)
-    mode = path.stat().st_mode & 0o777 if path.exists() else 0o600
-    write_atomic(path, (json.dumps(settings, indent=2) + "\n").encode(), mode=mode)
+    backup = None
+    data = b""
+    mode = 0o600
+    if path.exists():
+        data = path.read_bytes()
+        mode = path.stat().st_mode & 0o777
+        backup = path.with_name(f"{path.name}.cctrack-backup")
+        write_atomic(backup, data, mode=mode)
+    mark = codecs.BOM_UTF8 if data.startswith(codecs.BOM_UTF8) else b""
+    write_atomic(path, mark + (json.dumps(settings, indent=2) + "\n").encode(), mode=mode)
+    return backup
 
 
 def _load_setup(place: Place) -> dict[str, Any]:
@@ -554,6 +598,17 @@ def restore_statusline(place: Place, record: dict[str, Any]) -> list[str]:
     except CctrackError as exc:
         return [f"left Claude Code's settings as they are: {exc}"]
     before = record.pop("statusline_before")
+    ours = record.pop("statusline_ours", None)
+    current = settings.get("statusLine")
+    now = current.get("command") if isinstance(current, dict) else None
+    # Only what is exactly setup's is setup's: a status line chosen since stays. (A setup
+    # from before statusline_ours was recorded wrote one that runs `cctrack statusline`.)
+    if ours is not None:
+        setups = now == ours
+    else:
+        setups = isinstance(now, str) and "cctrack statusline" in now
+    if not setups:
+        return [f"left Claude Code's statusLine in {path} as it is: it is not setup's now"]
     if before is None:
         settings.pop("statusLine", None)
     else:
@@ -594,7 +649,7 @@ def uninstall(place: Place) -> list[str]:
     done += remove_cron_line(place)
     done += restore_statusline(place, record)
     for path, editor in _hook_files(place):
-        done += remove_hook(path, editor)
+        done += remove_hook(place, path, editor)
     done += restore_config(place, record)
     done += remove_created(record)
     done += remove_textfile(place)

@@ -282,10 +282,11 @@ def test_statusline_setup_reads_settings_as_claude_code_does(env: Env) -> None:
     done = setup(env, "--statusline")
     assert done.returncode == 0, done.stderr
     assert (env.claude_home / "settings.json").is_symlink()  # the link is kept
-    written = json.loads(real.read_text())
+    assert real.read_bytes().startswith(b"\xef\xbb\xbf")  # and the mark, byte for byte
+    written = json.loads(real.read_text("utf-8-sig"))
     assert written["model"] == "opus" and "cctrack" in written["statusLine"]["command"]
     assert setup(env, "--uninstall").returncode == 0
-    assert "statusLine" not in json.loads(real.read_text())
+    assert "statusLine" not in json.loads(real.read_text("utf-8-sig"))
 
 
 def test_statusline_setup_refuses_settings_with_comments_before_changing_anything(
@@ -363,3 +364,63 @@ def test_uninstall_leaves_nothing_of_cctracks_behind(env: Env, fake_systemctl: P
     assert not stamp.exists() and not demo.exists()
     assert "cctrack" not in bashrc.read_text()
     assert not (home / ".bash_completions" / "cctrack.sh").exists()
+
+
+def test_only_what_is_exactly_setups_is_setups(env: Env) -> None:
+    """A status line the user chose after setup stays on uninstall; a handler of theirs
+    that mentions `cctrack hook` is neither taken for setup's nor removed."""
+    env.claude_home.mkdir()
+    settings = env.claude_home / "settings.json"
+    theirs = {"type": "command", "command": "~/bin/log-prompts.sh && cctrack hook --tools codex"}
+    settings.write_text(json.dumps({"hooks": {"UserPromptSubmit": [{"hooks": [theirs]}]}}))
+    done = setup(env, "--statusline", "--hook")
+    assert done.returncode == 0, done.stderr
+    link = Path(env.vars["HOME"]) / ".local/bin/cctrack"
+    groups = json.loads(settings.read_text())["hooks"]["UserPromptSubmit"]
+    assert [h["command"] for g in groups for h in g["hooks"]] == [
+        theirs["command"],
+        f"{link} hook",
+    ]
+    # The user picks another status line after setup.
+    chosen = json.loads(settings.read_text())
+    chosen["statusLine"] = {"type": "command", "command": "~/bin/mine.sh"}
+    settings.write_text(json.dumps(chosen))
+    undone = setup(env, "--uninstall")
+    assert undone.returncode == 0, undone.stderr
+    after = json.loads(settings.read_text())
+    assert after["statusLine"]["command"] == "~/bin/mine.sh"
+    assert "it is not setup's now" in undone.stdout
+    assert after["hooks"]["UserPromptSubmit"] == [{"hooks": [theirs]}]
+
+
+@pytest.mark.parametrize(
+    ("data", "said"),
+    [
+        (json.dumps({"model": "opus é"}).encode("utf-16"), "is not UTF-8"),
+        ('{"model": "café"}'.encode("latin-1"), "is not UTF-8"),
+        (b'{"model": "opus", "model": "sonnet"}', "names 'model' twice"),
+    ],
+)
+def test_a_settings_file_cctrack_cannot_write_back_whole_is_refused_untouched(
+    env: Env, data: bytes, said: str
+) -> None:
+    env.claude_home.mkdir()
+    settings = env.claude_home / "settings.json"
+    settings.write_bytes(data)
+    done = setup(env, "--statusline")
+    assert done.returncode == 2 and said in done.stderr, done.stderr
+    assert settings.read_bytes() == data
+    assert not (env.claude_home / "settings.json.cctrack-backup").exists()
+
+
+def test_every_rewrite_keeps_the_file_as_it_was_beside_it(env: Env) -> None:
+    env.claude_home.mkdir()
+    settings = env.claude_home / "settings.json"
+    first = json.dumps({"model": "opus"}, indent=4).encode()
+    settings.write_bytes(first)
+    assert setup(env, "--statusline").returncode == 0
+    backup = env.claude_home / "settings.json.cctrack-backup"
+    assert backup.read_bytes() == first
+    before_hook = settings.read_bytes()
+    assert setup(env, "--hook").returncode == 0
+    assert backup.read_bytes() == before_hook
