@@ -23,10 +23,10 @@ from cctrack.files import (
     write_atomic,
 )
 from cctrack.fold import fold
-from cctrack.push import OTLP_STATUS_FILE, REMOTE_WRITE_STATUS_FILE, load_status
 from cctrack.records import qualified
-from cctrack.report import ProjectNaming, Report, build_report
+from cctrack.report import ProjectNaming, Report, SinkHealth, build_report
 from cctrack.settings import Settings
+from cctrack.sinks import SINKS, load_status
 from cctrack.state import State
 from cctrack.store import DAY_FILE, STORE_LOCK
 from cctrack.tokens.prices import price_table
@@ -168,13 +168,13 @@ def analyze(settings: Settings, now: datetime, rebuild: bool = False) -> Outcome
                 read.unreadable,
                 tuple(profile.name for profile in settings.profiles),
                 settings.user,
-                # How the pushes went (cctrack push), exported for the Pushgateway's side too.
-                push=load_status(data_dir) if settings.pushgateway_url else None,
+                # How the pushes went (cctrack push), exported for the receivers' side too.
+                sinks=tuple(
+                    SinkHealth(sink.metric, sink.who, load_status(data_dir, sink.status_file))
+                    for sink in SINKS
+                    if getattr(settings, sink.url_key)
+                ),
                 prices=price_table(settings.prices),
-                remote_write=load_status(data_dir, REMOTE_WRITE_STATUS_FILE)
-                if settings.remote_write_url
-                else None,
-                otlp=load_status(data_dir, OTLP_STATUS_FILE) if settings.otlp_endpoint else None,
                 naming=ProjectNaming(settings.token_projects, settings.project_names),
             )
             unpriced = newly_unpriced(report, stored.state)

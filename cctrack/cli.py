@@ -244,7 +244,9 @@ def do_analyze(settings: Settings, rebuild: bool) -> int:
 
 def sinks(settings: Settings) -> bool:
     """Whether `cctrack push` has anywhere to send to."""
-    return bool(settings.pushgateway_url or settings.remote_write_url or settings.otlp_endpoint)
+    from cctrack.sinks import SINKS
+
+    return any(getattr(settings, sink.url_key) for sink in SINKS)
 
 
 def do_push(settings: Settings) -> int:
@@ -253,51 +255,34 @@ def do_push(settings: Settings) -> int:
     from functools import partial
 
     from cctrack.files import own_data_dir
-    from cctrack.otlp import otlp_textfile
-    from cctrack.push import (
-        OTLP_STATUS_FILE,
-        REMOTE_WRITE_STATUS_FILE,
-        STATUS_FILE,
-        push_textfile,
-        recorded,
-    )
-    from cctrack.remote_write import remote_write_textfile
+    from cctrack.sinks import SINKS, Sink, Target, deliver, recorded
 
     own_data_dir(settings.data_dir, settings.textfile_path)
 
-    def to(url: str, status_file: str, send: Callable[..., str]) -> int:
+    def to(sink: Sink, url: str) -> int:
         at = now()
-        textfile, hostname = settings.textfile_path, settings.hostname
-        log(
-            recorded(
-                settings.data_dir,
-                status_file,
+
+        def send(since: datetime) -> str:
+            credentials = getattr(settings, sink.auth_key)
+            target = Target(
+                url,
+                settings.textfile_path,
+                settings.hostname,
+                settings.user,
+                credentials,
+                since,
                 at,
-                lambda since: send(url, textfile, hostname, since=since, now=at),
             )
-        )
+            return deliver(sink, target)
+
+        log(recorded(settings.data_dir, sink.status_file, at, send))
         return 0
 
     codes = [0]
-    for url, status_file, send in (
-        (
-            settings.pushgateway_url,
-            STATUS_FILE,
-            partial(push_textfile, user=settings.user, credentials=settings.pushgateway_auth_file),
-        ),
-        (
-            settings.remote_write_url,
-            REMOTE_WRITE_STATUS_FILE,
-            partial(remote_write_textfile, credentials=settings.remote_write_auth_file),
-        ),
-        (
-            settings.otlp_endpoint,
-            OTLP_STATUS_FILE,
-            partial(otlp_textfile, credentials=settings.otlp_headers_file),
-        ),
-    ):
+    for sink in SINKS:
+        url = getattr(settings, sink.url_key)
         if url:
-            codes.append(step("push", partial(to, url, status_file, send)))
+            codes.append(step("push", partial(to, sink, url)))
     return max(codes)
 
 

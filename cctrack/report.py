@@ -105,6 +105,16 @@ class PushStatus:
 
 
 @dataclass(frozen=True)
+class SinkHealth:
+    """How a sink's sends went, for its metrics: their prefix (`cctrack_push`), what the
+    help calls the receiver, and the status."""
+
+    metric: str
+    who: str
+    status: PushStatus
+
+
+@dataclass(frozen=True)
 class WindowReport:
     name: str
     used_ratio: float
@@ -285,11 +295,8 @@ class Report:
     torn_fragments: int
     unreadable_files: tuple[str, ...] = ()
     user: str = ""
-    # Only when a Pushgateway is configured: when the last push succeeded, failures so far.
-    push: PushStatus | None = None
-    # The same for the remote write and the OTLP endpoints.
-    remote_write: PushStatus | None = None
-    otlp: PushStatus | None = None
+    # Each sink that is set (sinks.SINKS): how its sends went.
+    sinks: tuple[SinkHealth, ...] = ()
 
     def profiles(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(tool.profile for tool in self.tools))
@@ -354,10 +361,8 @@ def build_report(
     unreadable_files: tuple[str, ...] = (),
     profiles: tuple[str, ...] = (DEFAULT_PROFILE,),
     user: str = "",
-    push: PushStatus | None = None,
+    sinks: tuple[SinkHealth, ...] = (),
     prices: Mapping[str, Price] | None = None,
-    remote_write: PushStatus | None = None,
-    otlp: PushStatus | None = None,
     naming: ProjectNaming = NO_PROJECTS,
 ) -> Report:
     """What the state means at `now`: the configured sources of the configured profiles,
@@ -403,7 +408,5 @@ def build_report(
         torn_fragments=state.torn_fragments,
         unreadable_files=unreadable_files,
         user=user,
-        push=push,
-        remote_write=remote_write,
-        otlp=otlp,
+        sinks=sinks,
     )

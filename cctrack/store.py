@@ -13,7 +13,7 @@ import hashlib
 import os
 import re
 import stat
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -78,41 +78,23 @@ def list_day_files(data_dir: Path) -> DayFiles:
 def first_seq_in_file(path: Path) -> int:
     """The seq_no of the first record in the file (0 when it holds none it can read): where
     a data directory's history now begins, after retention."""
-    try:
-        fd = os.open(path, os.O_RDONLY | NOFOLLOW | CLOEXEC)
-    except OSError:
-        return 0
-    try:
-        pending = b""
-        for block in read_blocks(fd, 0, os.fstat(fd).st_size, block=64 << 10):
-            *lines, pending = (pending + block).split(b"\n")
-            for line in lines:
-                if b'"seq_no"' not in line:
-                    continue
-                try:
-                    obj = strict_loads(line)
-                except ValueError:
-                    continue
-                if has_record_envelope(obj):
-                    return int(obj["seq_no"])
-            if len(pending) > MAX_LINE:
-                pending = b""
-    except OSError:
-        return 0
-    finally:
-        os.close(fd)
-    return 0
+    return _seq_in_file(path, first=True)
 
 
 def last_seq_in_file(path: Path) -> int:
     """The seq_no of the last record in the file, reading back from its end as far as it
     takes: junk, a NUL tail or a long broken line before it cannot hide it."""
+    return _seq_in_file(path, first=False)
+
+
+def _seq_in_file(path: Path, first: bool) -> int:
     try:
         fd = os.open(path, os.O_RDONLY | NOFOLLOW | CLOEXEC)
     except OSError:
         return 0
     try:
-        for line in lines_from_end(fd, os.fstat(fd).st_size):
+        size = os.fstat(fd).st_size
+        for line in _lines_forward(fd, size) if first else lines_from_end(fd, size):
             if b'"seq_no"' not in line:
                 continue
             try:
@@ -126,6 +108,16 @@ def last_seq_in_file(path: Path) -> int:
     finally:
         os.close(fd)
     return 0
+
+
+def _lines_forward(fd: int, size: int) -> Iterator[bytes]:
+    """The file's lines from its start, a line longer than MAX_LINE passed over."""
+    pending = b""
+    for block in read_blocks(fd, 0, size, block=64 << 10):
+        *lines, pending = (pending + block).split(b"\n")
+        yield from lines
+        if len(pending) > MAX_LINE:
+            pending = b""
 
 
 def _counter(data_dir: Path) -> int | None:

@@ -306,13 +306,8 @@ def families(report: Report) -> Iterator[Family]:
         "gauge",
         "When analyze last wrote this file.",
     ).add(report.generated_at.timestamp(), **user)
-    for prefix, sink, status in (
-        ("cctrack_push", "the Pushgateway", report.push),
-        ("cctrack_remote_write", "the remote write endpoint", report.remote_write),
-        ("cctrack_otlp", "the OTLP endpoint", report.otlp),
-    ):
-        if status is None:
-            continue
+    for health in report.sinks:
+        prefix, sink, status = health.metric, health.who, health.status
         if status.last_success is not None:
             yield Family(
                 f"{prefix}_last_success_timestamp_seconds",

@@ -215,18 +215,26 @@ class Env:
 
 @pytest.fixture
 def env(tmp_path: Path) -> Env:
-    home = tmp_path / "home"
-    textfile_dir = tmp_path / "textfile"
+    return sandbox(tmp_path)
+
+
+def sandbox(root: Path, owner: pwd.struct_passwd | None = None) -> Env:
+    """An Env under root: its own HOME, data and textfile directories (the first two made,
+    and given to owner when one is named), no real Claude or Codex."""
+    home = root / "home"
+    textfile_dir = root / "textfile"
     for path in (home, textfile_dir):
         path.mkdir()
+        if owner is not None:
+            os.chown(path, owner.pw_uid, owner.pw_gid)
     return Env(
-        tmp_path,
+        root,
         {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOME": str(home),
             "XDG_CONFIG_HOME": str(home / ".config"),
             "XDG_STATE_HOME": str(home / ".local/state"),
-            "CCTRACK_DATA_DIR": str(tmp_path / "data"),
+            "CCTRACK_DATA_DIR": str(root / "data"),
             "CCTRACK_TEXTFILE_DIR": str(textfile_dir),
             "CODEX_HOME": str(home / ".codex"),
             "CLAUDE_CONFIG_DIR": str(home / ".claude"),
@@ -441,26 +449,7 @@ def alice(tmp_path: Path) -> Iterator[tuple[str, Env]]:
     entry = pwd.getpwnam(name)
     place = Path(tempfile.mkdtemp(dir="/var/tmp", prefix="cctrack-alice-"))
     place.chmod(0o755)
-    home, textfile_dir = place / "home", place / "textfile"
-    for path in (home, textfile_dir):
-        path.mkdir()
-        os.chown(path, entry.pw_uid, entry.pw_gid)
-    env = Env(
-        place,
-        {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": str(home),
-            "XDG_CONFIG_HOME": str(home / ".config"),
-            "XDG_STATE_HOME": str(home / ".local/state"),
-            "CCTRACK_DATA_DIR": str(place / "data"),
-            "CCTRACK_TEXTFILE_DIR": str(textfile_dir),
-            "CODEX_HOME": str(home / ".codex"),
-            "CLAUDE_CONFIG_DIR": str(home / ".claude"),
-            "CCTRACK_CLAUDE_OAUTH": "off",
-            "CCTRACK_HOSTNAME": "testbox",
-            "LANG": "C.UTF-8",
-        },
-    )
+    env = sandbox(place, entry)
     try:
         yield name, env
     finally:
@@ -495,3 +484,67 @@ def run_as(user: str, env: Env, *args: str) -> subprocess.CompletedProcess[str]:
         code, out, err = json.loads(pipe.read())
     os.waitpid(pid, 0)
     return subprocess.CompletedProcess(["cctrack", *args], code, out, err)
+
+
+@dataclass
+class Peer:
+    """A raw HTTP peer on 127.0.0.1 that misbehaves: `trickle` sends its answer's head a
+    byte every `interval` seconds (`count` of them), `flood` answers 200 with a body without
+    end (bounded at 256 MiB). How many bytes of each answer it got to send."""
+
+    url: str = ""
+    mode: str = "trickle"
+    interval: float = 0.2
+    count: int = 60
+    sent: list[int] = field(default_factory=list)
+
+
+@pytest.fixture
+def peer() -> Iterator[Peer]:
+    found = Peer()
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    server.settimeout(0.2)
+    stop = threading.Event()
+
+    def answer(conn: socket.socket) -> int:
+        sent = 0
+        conn.recv(1 << 20)
+        if found.mode == "trickle":
+            conn.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+            for _ in range(found.count):
+                if stop.is_set():
+                    break
+                conn.sendall(b"a")
+                sent += 1
+                time.sleep(found.interval)
+            return sent
+        size = 256 << 20
+        conn.sendall(f"HTTP/1.1 200 OK\r\nContent-Length: {size}\r\n\r\n".encode())
+        block = b"x" * (1 << 16)
+        while sent < size and not stop.is_set():
+            conn.sendall(block)
+            sent += len(block)
+        return sent
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.settimeout(5)
+                try:
+                    found.sent.append(answer(conn))
+                except OSError:
+                    found.sent.append(-1)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    found.url = f"http://127.0.0.1:{server.getsockname()[1]}"
+    yield found
+    stop.set()
+    thread.join(timeout=10)
+    server.close()

@@ -9,8 +9,9 @@ from pathlib import Path
 
 from cctrack.exposition import render
 from cctrack.records import Bucket, Extras, Record, SpendLimit, Status, Window
-from cctrack.report import PushStatus, build_report
+from cctrack.report import PushStatus, SinkHealth, build_report
 from cctrack.settings import ENVIRONMENT, SETTINGS
+from cctrack.sinks import SINKS
 from cctrack.state import State
 from cctrack.textfile import families
 
@@ -70,7 +71,8 @@ def rendered_metric_names() -> set[str]:
         lines.append(Record(seq, NOW, "h", tool, ok=True, status=status).to_line().rstrip(b"\n"))
     state.add_lines(lines)
     sent = PushStatus(NOW, 0)
-    report = build_report(state, NOW, push=sent, remote_write=sent, otlp=sent)
+    health = tuple(SinkHealth(sink.metric, sink.who, sent) for sink in SINKS)
+    report = build_report(state, NOW, sinks=health)
     text = render(families(report)).decode()
     names = set()
     for line in text.splitlines():

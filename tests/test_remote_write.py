@@ -21,9 +21,9 @@ USER = pwd.getpwuid(os.geteuid()).pw_name
 def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     """A refused connection is retried for half a second, not five: the tests count
     attempts and outcomes, not seconds."""
-    from cctrack import push
+    from cctrack import sinks
 
-    monkeypatch.setattr(push, "PUSH_RETRY_FOR", 0.5)
+    monkeypatch.setattr(sinks, "PUSH_RETRY_FOR", 0.5)
 
 
 def test_one_snappy_protobuf_post_with_the_remote_write_headers(

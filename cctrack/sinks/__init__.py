@@ -1,48 +1,126 @@
-"""The push path, for machines Prometheus cannot scrape: `cctrack push` sends the textfile
-analyze wrote to a Prometheus Pushgateway with prometheus_client, replacing the group
-`job="cctrack", instance=<hostname>, user=<user>` (PUT), so series that vanished here
-vanish there too.
+"""`cctrack push`: the sinks, for machines Prometheus cannot scrape. Each is one row of
+SINKS and one module of this package that turns the textfile analyze wrote into one HTTP
+request (`request(Target) -> Outgoing`): the Pushgateway (pushgateway.py), Prometheus
+remote write (remote_write.py), OTLP/HTTP (otlp.py).
+
+Everything else is the same for every sink, and said once here: credentials only from
+files their owner alone can read, https when they go along (but to loopback), no
+redirect ever followed, each read bounded in time and the answer in size, retries of
+what may pass in seconds (a refused connection, a 5xx, a 429) within one total deadline,
+and how the sends went in a status file per sink, exported by the next analyze.
 
 It is a job of its own so that analyze never needs the network (its unit has none) and the
-job locks never wait on it. How pushes went is kept in `push.json` in the data directory;
-analyze exports it with the next textfile, so the Pushgateway gets it one push later.
-
-What every sink of `cctrack push` shares lives here too (remote_write.py and otlp.py use
-it): the textfile parsed back, credentials from private files, retries within a deadline,
-and a status file per sink.
+job locks never wait on it.
 """
 
 from __future__ import annotations
 
+import base64
+import importlib
 import json
 import os
 import stat
 import urllib.parse
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import replace
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from cctrack import __version__
 from cctrack.errors import CctrackError
 from cctrack.files import read_json, write_atomic
 from cctrack.net import DeadlineExceeded, is_loopback, within_deadline
 from cctrack.report import PushStatus
+from cctrack.settings import AUTH_FILES
 from cctrack.timefmt import format_time, parse_time
 
-# Each socket read; and the whole push, retries included.
+# Each socket read; and the whole send, retries included.
 PUSH_TIMEOUT = 10.0
 PUSH_DEADLINE = 30.0
-# How long a refused connection or a 5xx is tried again (a gateway that restarts).
+# How long a refused connection or a 5xx is tried again (a receiver that restarts).
 PUSH_RETRY_FOR = 5.0
+# The most of a receiver's answer that is read: an acknowledgement is a few bytes, and a
+# receiver that answers without end must not fill memory.
+MAX_ANSWER = 64 << 10
 JOB = "cctrack"
-# How the sends went: one status file per sink (recorded below, exported by analyze).
-STATUS_FILE = "push.json"
-REMOTE_WRITE_STATUS_FILE = "remote-write.json"
-OTLP_STATUS_FILE = "otlp.json"
 
 
-def load_status(data_dir: Path, name: str = STATUS_FILE) -> PushStatus:
+@dataclass(frozen=True)
+class Sink:
+    """One row of SINKS: what `cctrack push` calls the sink, its URL's setting (the private
+    file its credentials come from is settings.AUTH_FILES'), the status file its sends are
+    counted in, the module that makes its request, and the prefix and words of its health
+    metrics."""
+
+    name: str
+    url_key: str
+    status_file: str
+    module: str
+    metric: str
+    who: str
+
+    @property
+    def auth_key(self) -> str:
+        return AUTH_FILES[self.url_key]
+
+
+SINKS = (
+    Sink(
+        "push",
+        "pushgateway_url",
+        "push.json",
+        "pushgateway",
+        "cctrack_push",
+        "the Pushgateway",
+    ),
+    Sink(
+        "remote write",
+        "remote_write_url",
+        "remote-write.json",
+        "remote_write",
+        "cctrack_remote_write",
+        "the remote write endpoint",
+    ),
+    Sink(
+        "OTLP export",
+        "otlp_endpoint",
+        "otlp.json",
+        "otlp",
+        "cctrack_otlp",
+        "the OTLP endpoint",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a sink is given: where to, the textfile, who and what this machine is, the
+    credentials file, since when this data directory sends to it, and now."""
+
+    url: str
+    textfile: Path
+    hostname: str
+    user: str
+    credentials: Path | None
+    since: datetime
+    now: datetime
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A sink's one request, and what its line says was sent (`89 series of …`, and a note)."""
+
+    method: str
+    url: str
+    body: bytes
+    headers: dict[str, str]
+    sent: str
+    note: str
+
+
+def load_status(data_dir: Path, name: str) -> PushStatus:
     """A sink's record (push.json, remote-write.json); a missing or unreadable one starts
     again from nothing (a counter reset, which increase() and rate() take in their stride)."""
     try:
@@ -61,7 +139,7 @@ def load_status(data_dir: Path, name: str = STATUS_FILE) -> PushStatus:
         return PushStatus()
 
 
-def save_status(data_dir: Path, status: PushStatus, name: str = STATUS_FILE) -> None:
+def save_status(data_dir: Path, status: PushStatus, name: str) -> None:
     def moment(value: datetime | None) -> str | None:
         return format_time(value, milliseconds=True) if value else None
 
@@ -92,7 +170,7 @@ def read_private(path: Path, key: str) -> str:
         return handle.read(4096).decode("utf-8", "replace").strip()
 
 
-def read_basic_auth(path: Path, key: str = "pushgateway_auth_file") -> tuple[str, str]:
+def read_basic_auth(path: Path, key: str) -> tuple[str, str]:
     """`user:password` from a private file (read_private)."""
     user, sep, password = read_private(path, key).partition(":")
     if not sep or not user:
@@ -100,17 +178,21 @@ def read_basic_auth(path: Path, key: str = "pushgateway_auth_file") -> tuple[str
     return user, password
 
 
-def check_url(url: str, with_auth: bool, key: str = "pushgateway_url") -> None:
+def check_url(url: str, with_auth: bool, key: str, auth_key: str) -> None:
     """A sink's URL (the setting `key`, an http(s) URL: settings.sink_url) is https when
     credentials go with it, but to loopback."""
-    from cctrack.settings import AUTH_FILES
-
     parts = urllib.parse.urlsplit(url)
     if with_auth and parts.scheme == "http" and not is_loopback(parts.hostname or ""):
         raise CctrackError(
-            f"{key} must be https:// when {AUTH_FILES[key]} is set: "
+            f"{key} must be https:// when {auth_key} is set: "
             "plain http shows the credentials to the network"
         )
+
+
+def basic_auth(path: Path, key: str) -> dict[str, str]:
+    """The Authorization header of `user:password` in a private file."""
+    user, password = read_basic_auth(path, key)
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
 
 
 def textfile_families(path: Path) -> list[Any]:
@@ -139,46 +221,28 @@ def textfile_samples(path: Path) -> Iterator[tuple[str, dict[str, str], float]]:
             yield sample.name, dict(sample.labels), float(sample.value)
 
 
-def textfile_registry(path: Path) -> Any:
-    """The textfile as a prometheus_client registry, to push."""
-    from prometheus_client.registry import Collector
+class NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect is refused, not followed: it would carry the credentials along."""
 
-    metrics = textfile_families(path)
-
-    class Textfile(Collector):
-        def collect(self) -> Iterable[Any]:
-            return metrics
-
-    from prometheus_client import CollectorRegistry
-
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(Textfile())
-    return registry
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
 
 
-def push(url: str, registry: Any, hostname: str, user: str, auth_file: Path | None) -> None:
-    """PUT the registry's metrics to the Pushgateway's group for this machine and user."""
-    from prometheus_client.exposition import basic_auth_handler, default_handler, push_to_gateway
-
-    check_url(url, auth_file is not None)
-    handler: Callable[..., Any] = default_handler
-    if auth_file is not None:
-        username, password = read_basic_auth(auth_file)
-
-        def handler(url: str, method: str, timeout: float | None, headers: Any, data: bytes) -> Any:
-            return basic_auth_handler(url, method, timeout, headers, data, username, password)
+def send(outgoing: Outgoing, what: str, named: str) -> None:
+    """The request, as every sink sends it: each read within PUSH_TIMEOUT, at most
+    MAX_ANSWER bytes of the answer read, retried while it may pass, all within
+    PUSH_DEADLINE. Raises CctrackError saying what failed, naming the URL as configured."""
+    opener = urllib.request.build_opener(NoRedirects)
+    headers = {"User-Agent": f"cctrack/{__version__}", **outgoing.headers}
 
     def once() -> None:
-        push_to_gateway(
-            url,
-            job=JOB,
-            registry=registry,
-            grouping_key={"instance": hostname, "user": user},
-            timeout=PUSH_TIMEOUT,
-            handler=handler,
+        request = urllib.request.Request(
+            outgoing.url, data=outgoing.body, headers=headers, method=outgoing.method
         )
+        with opener.open(request, timeout=PUSH_TIMEOUT) as answer:
+            answer.read(MAX_ANSWER)
 
-    send_with_retries(once, url, "push")
+    send_with_retries(once, named, what)
 
 
 def send_with_retries(once: Callable[[], None], url: str, what: str) -> None:
@@ -236,17 +300,11 @@ def recorded(
     return said
 
 
-def push_textfile(
-    url: str,
-    textfile: Path,
-    hostname: str,
-    *,
-    user: str,
-    credentials: Path | None,
-    since: datetime,
-    now: datetime,
-) -> str:
-    """`cctrack push` to the Pushgateway: PUT the textfile (the group holds no history, so
-    `since` and `now` say nothing to it). Raises CctrackError when the push failed."""
-    push(url, textfile_registry(textfile), hostname, user, credentials)
-    return f"cctrack push: {textfile.name} -> {url} (job={JOB}, instance={hostname}, user={user})"
+def deliver(sink: Sink, target: Target) -> str:
+    """The textfile to one sink; its line. Raises CctrackError when the send failed."""
+    check_url(target.url, target.credentials is not None, sink.url_key, sink.auth_key)
+    module = importlib.import_module(f"cctrack.sinks.{sink.module}")
+    make: Callable[[Target], Outgoing] = module.request
+    outgoing = make(target)
+    send(outgoing, sink.name, target.url)
+    return f"cctrack push: {outgoing.sent} -> {target.url} ({outgoing.note})"

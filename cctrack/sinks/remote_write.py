@@ -12,21 +12,11 @@ tests.
 from __future__ import annotations
 
 import struct
-import urllib.request
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
-from typing import Any
 
-from cctrack import __version__
 from cctrack.errors import needs_extra
-from cctrack.push import (
-    JOB,
-    PUSH_TIMEOUT,
-    read_basic_auth,
-    send_with_retries,
-    textfile_samples,
-)
+from cctrack.sinks import JOB, Outgoing, Target, basic_auth, textfile_samples
 
 # Labels: (name, value) pairs, __name__ included.
 Series = tuple[tuple[str, str], ...]
@@ -74,11 +64,6 @@ def series_of(textfile: Path, hostname: str) -> Iterator[tuple[Series, float]]:
         yield (("__name__", name), *sorted((k, v) for k, v in named.items() if v)), value
 
 
-class NoRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
 def compress(data: bytes) -> bytes:
     try:
         import cramjam
@@ -87,49 +72,16 @@ def compress(data: bytes) -> bytes:
     return bytes(cramjam.snappy.compress_raw(data))
 
 
-def remote_write(
-    url: str, textfile: Path, hostname: str, auth_file: Path | None, now: datetime
-) -> int:
-    """POST the textfile's samples to the receiver; how many series. Raises CctrackError."""
-    from cctrack.push import check_url
-
-    check_url(url, auth_file is not None, "remote_write_url")
-    series = list(series_of(textfile, hostname))
-    body = compress(encode(series, int(now.timestamp() * 1000)))
+def request(target: Target) -> Outgoing:
+    """The textfile's samples, stamped now, as one snappy-compressed WriteRequest."""
+    series = list(series_of(target.textfile, target.hostname))
+    body = compress(encode(series, int(target.now.timestamp() * 1000)))
     headers = {
         "Content-Encoding": "snappy",
         "Content-Type": "application/x-protobuf",
         "X-Prometheus-Remote-Write-Version": "0.1.0",
-        "User-Agent": f"cctrack/{__version__}",
     }
-    if auth_file is not None:
-        import base64
-
-        user, password = read_basic_auth(auth_file, "remote_write_auth_file")
-        token = base64.b64encode(f"{user}:{password}".encode()).decode()
-        headers["Authorization"] = f"Basic {token}"
-
-    # A redirect is refused, not followed: it would carry the Authorization header along.
-    opener = urllib.request.build_opener(NoRedirects)
-
-    def once() -> None:
-        request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-        with opener.open(request, timeout=PUSH_TIMEOUT) as answer:
-            answer.read()
-
-    send_with_retries(once, url, "remote write")
-    return len(series)
-
-
-def remote_write_textfile(
-    url: str,
-    textfile: Path,
-    hostname: str,
-    *,
-    credentials: Path | None,
-    since: datetime,
-    now: datetime,
-) -> str:
-    """`cctrack push` to a remote write endpoint: every sample, stamped `now`."""
-    sent = remote_write(url, textfile, hostname, credentials, now)
-    return f"cctrack push: {sent} series of {textfile.name} -> {url} (remote write)"
+    if target.credentials is not None:
+        headers.update(basic_auth(target.credentials, "remote_write_auth_file"))
+    sent = f"{len(series)} series of {target.textfile.name}"
+    return Outgoing("POST", target.url, body, headers, sent, "remote write")

@@ -3,11 +3,12 @@ or Grafana Cloud: `cctrack push` sends the textfile's families through the OpenT
 SDK's exporter (imported only when the sink is on), counters as cumulative monotonic sums
 (Mimir refuses delta) that start when this data directory first sent to the endpoint, the
 rest as gauges. Names stay cctrack's; the resource says service.name=cctrack and the host.
+The SDK makes the protobuf; the sinks' one transport sends it (the same deadline, bounded
+answer and retries as every sink).
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -15,12 +16,7 @@ from typing import Any
 
 from cctrack import __version__
 from cctrack.errors import CctrackError, needs_extra
-from cctrack.push import (
-    PUSH_DEADLINE,
-    check_url,
-    read_private,
-    textfile_families,
-)
+from cctrack.sinks import Outgoing, Target, read_private, textfile_families
 
 # cctrack's Claude counters under the names of Claude Code's own OpenTelemetry export, with
 # its spelling of the token types; deploy/prometheus/otel-names.yml records the same for
@@ -96,71 +92,16 @@ def metrics_data(textfile: Path, hostname: str, since: datetime, now: datetime) 
     return MetricsData([ResourceMetrics(resource, [ScopeMetrics(scope, metrics, "")], "")])
 
 
-class Reasons(logging.Handler):
-    """The exporter says why an export failed only in its log; kept for the one line."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.said: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.said.append(record.getMessage())
-
-
-def export(
-    url: str,
-    textfile: Path,
-    hostname: str,
-    headers_file: Path | None,
-    since: datetime,
-    now: datetime,
-) -> int:
-    """POST the textfile's metrics to the OTLP/HTTP endpoint; how many metrics."""
-    check_url(url, headers_file is not None, "otlp_endpoint")
+def request(target: Target) -> Outgoing:
     try:
-        import requests
-        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
-        from opentelemetry.sdk.metrics.export import MetricExportResult
+        from opentelemetry.exporter.otlp.proto.common.metrics_encoder import encode_metrics
     except ImportError:
         raise needs_extra("otlp_endpoint", "otlp") from None
-    data = metrics_data(textfile, hostname, since, now)
-    session = requests.Session()
-    # A redirect is refused, not followed: it would carry the headers (an API key) along.
-    session.max_redirects = 0
-    exporter = OTLPMetricExporter(
-        endpoint=url,
-        headers=read_headers(headers_file) if headers_file else None,
-        timeout=PUSH_DEADLINE,
-        session=session,
-    )
-    reasons = Reasons()
-    log = logging.getLogger("opentelemetry.exporter.otlp.proto.http")
-    # Its lines are the reason said in cctrack's one line, not printed beside it.
-    log.addHandler(reasons)
-    log.propagate, propagated = False, log.propagate
-    try:
-        result = exporter.export(data, timeout_millis=PUSH_DEADLINE * 1000)
-    except requests.RequestException as exc:
-        raise CctrackError(f"OTLP export to {url} failed: {exc}") from None
-    finally:
-        log.removeHandler(reasons)
-        log.propagate = propagated
-        exporter.shutdown()
-    if result != MetricExportResult.SUCCESS:
-        why = reasons.said[-1] if reasons.said else "the endpoint refused it"
-        raise CctrackError(f"OTLP export to {url} failed: {why}")
-    return sum(len(scope.metrics) for r in data.resource_metrics for scope in r.scope_metrics)
-
-
-def otlp_textfile(
-    url: str,
-    textfile: Path,
-    hostname: str,
-    *,
-    credentials: Path | None,
-    since: datetime,
-    now: datetime,
-) -> str:
-    """`cctrack push` to an OTLP/HTTP endpoint: cumulative sums start at `since`."""
-    sent = export(url, textfile, hostname, credentials, since, now)
-    return f"cctrack push: {sent} metrics of {textfile.name} -> {url} (OTLP)"
+    data = metrics_data(target.textfile, target.hostname, target.since, target.now)
+    body = encode_metrics(data).SerializeToString()
+    headers = {"Content-Type": "application/x-protobuf"}
+    if target.credentials is not None:
+        headers.update(read_headers(target.credentials))
+    sent = sum(len(scope.metrics) for r in data.resource_metrics for scope in r.scope_metrics)
+    said = f"{sent} metrics of {target.textfile.name}"
+    return Outgoing("POST", target.url, body, headers, said, "OTLP")
