@@ -218,7 +218,9 @@ def _guard(
     if not match:
         names = ", ".join(w.name for w in subject.windows) or "none"
         return Verdict(EXIT_UNAVAILABLE, f"{tool} reports no {window} window (it has: {names})")
-    left = (1 - match[0].used_ratio) * 100
+    # Rounded as percentages are: 90 % used leaves 10 % (not 9.999999999999998, which read
+    # "only 10% left (less than 10%)" at --min-left 10).
+    left = round((1 - match[0].used_ratio) * 100, 6)
     resets = reset_text(match[0].resets_at, now)
     tail = f"; {resets}" if resets else ""
     if left >= min_left:

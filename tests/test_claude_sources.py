@@ -57,8 +57,11 @@ def test_an_idle_terminal_never_replaces_newer_numbers(env: Env) -> None:
         env, statusline_payload((40.0, FIVE), (25.0, WEEK)), idle, NOW - timedelta(hours=2)
     )
     assert shown.startswith("5h 60%") and "7d 30%" in shown
-    # An older window period (a terminal idle since before the reset) is never taken either.
+    # An older window period (a terminal idle since before the reset) is never taken either,
+    # however fresh its render.
     render(env, statusline_payload((97.0, FIVE - timedelta(hours=5)), None), idle, NOW)
+    kept = status(env)["windows"]["five_hour"]
+    assert kept["used_ratio"] == 0.6 and kept["resets_at"].startswith(FIVE.strftime("%Y-%m-%dT%H"))
     # A render that leaves a window out keeps it: omitted is not 0 %.
     render(env, statusline_payload((61.0, FIVE), None), busy, NOW + timedelta(seconds=30))
     windows = status(env)["windows"]

@@ -156,3 +156,28 @@ def test_token_counts_past_64_bits_cost_one_row_and_never_the_state(env: Env) ->
     assert (
         sample(text, "cctrack_claude_tokens_total", model="claude-haiku-4-5", type="input") is None
     )
+
+
+def test_a_day_file_from_a_clock_ahead_does_not_let_a_wrong_clock_delete_history(
+    env: Env,
+) -> None:
+    """The data's clock is the earliest of now, the newest day file's end and a day past the
+    previous run: with a day file captured a year ahead, only the last rule stops an analyze
+    800 days ahead from removing everything as past a 30-day retention."""
+    from cctrack.analyze import data_clock
+
+    now = datetime(2026, 12, 5, 12, tzinfo=UTC)
+    files = ["usage-20261205.jsonl", "usage-20271205.jsonl"]
+    wrong = now + timedelta(days=800)
+    assert data_clock(wrong, files, now) == now + timedelta(days=1)
+    assert data_clock(wrong, files, None) == datetime(2027, 12, 6, tzinfo=UTC)
+    assert data_clock(now + timedelta(hours=2), files, now) == now + timedelta(hours=2)
+
+    env.use_fixed_tools()
+    assert env.run("run").returncode == 0
+    assert env.run("capture", **faketime("+365d")).returncode == 0  # a clock a year ahead
+    days = sorted(env.data_dir.glob("usage-*.jsonl"))
+    assert len(days) == 2
+    done = env.run("analyze", "--retention-days", "30", **faketime("+800d"))
+    assert done.returncode == 0, done.stderr
+    assert sorted(env.data_dir.glob("usage-*.jsonl")) == days

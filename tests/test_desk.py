@@ -133,6 +133,10 @@ def test_bar_formats_and_classes(env: Env) -> None:
         (42.0, ["--window", "daily"], 69, "reports no daily window"),
         (42.0, ["--max-age", "30s"], 69, "more than --max-age"),
         (42.0, ["--max-age", "30s", "--fail-open"], 0, "--fail-open"),
+        # --fail-open opens only what is unknown: a known "too little left" stays a no.
+        (95.0, ["--min-left", "10", "--fail-open"], 1, "only 5% left"),
+        # At --min-left exactly, enough is left.
+        (90.0, ["--min-left", "10"], 0, "10% left"),
     ],
 )
 def test_guard_exit_codes(env: Env, used: float, args: list[str], code: int, words: str) -> None:

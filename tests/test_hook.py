@@ -72,6 +72,14 @@ def utc_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
             HookRules(),
             ["codex weekly limit is 93% used, resets Mon 18:00"],
         ),
+        # At the threshold exactly (0.9, a common value) it speaks; a hair below, not.
+        (
+            {"weekly": (0.9, AT + 30 * HOURS, None)},
+            None,
+            HookRules(),
+            ["codex weekly limit is 90% used, resets Mon 18:00"],
+        ),
+        ({"weekly": (0.8999, AT + 30 * HOURS, None)}, None, HookRules(), []),
         (
             {"five_hour": (0.6, AT + 2 * HOURS, AT + HOURS / 2)},
             None,

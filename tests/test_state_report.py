@@ -54,6 +54,14 @@ FIVE_HOURS = 18000
             ((T0 - timedelta(minutes=30), 0.5), (T0 - timedelta(minutes=10), 0.7)),
             RunOut(T0 + timedelta(minutes=30), "recent"),
         ),
+        # Several snapshots old enough: the slope runs from the oldest (25 % fifty minutes
+        # ago: 1 % a minute, gone in 25), not from the latest of them (0.5 % a minute).
+        (
+            0.75,
+            timedelta(hours=2),
+            ((T0 - timedelta(minutes=50), 0.25), (T0 - timedelta(minutes=20), 0.65)),
+            RunOut(T0 + timedelta(minutes=25), "recent"),
+        ),
         # Snapshots only 10 minutes apart are too close for a slope: the window's average.
         (
             0.75,
@@ -99,7 +107,9 @@ def test_the_recent_slope_is_folded_from_the_last_hour_and_starts_over_at_a_rese
     state.add_lines([line(4, used=0.05, at=later, resets=later + timedelta(hours=4, minutes=50))])
     (codex,) = build_report(state, later, ("codex",)).tools
     assert state.recent[("default", "codex", "five_hour", "")].points == [(later.timestamp(), 0.05)]
-    assert codex.windows[0].runs_out is None or codex.windows[0].runs_out.basis == "window"
+    # 5 % in the window's first 10 minutes: at that average, the rest goes in 3 h 10 m,
+    # before the reset in 4 h 50 m.
+    assert codex.windows[0].runs_out == RunOut(later + timedelta(hours=3, minutes=10), "window")
 
 
 def test_report_rolls_windows_over_at_now() -> None:
