@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from cctrack.redact import quote, redact
 
 
@@ -28,11 +30,28 @@ def test_quote_shows_only_short_plain_values() -> None:
     assert quote(12.5) == "12.5" and quote({"a": 1}) == "a dict"
 
 
-def test_a_long_line_is_cut_at_a_word_and_marked() -> None:
+@pytest.mark.parametrize(
+    ("text", "limit", "expected"),
+    [
+        ("alpha beta gamma delta", 22, "alpha beta gamma delta"),  # fits exactly: as it is
+        ("alpha beta gamma delta", 15, "alpha beta…"),  # at the last word that fits
+        ("alpha beta gamma delta", 17, "alpha beta…"),  # the mark counts: never over limit
+        ("  alpha beta gamma", 15, "  alpha beta…"),  # the start kept as it is
+        ("abcdefghij klmnopqrstuvwxyz", 20, "abcdefghij klmnopqr…"),  # a word at half: cut in it
+        ("abcdefgh ijklmnopqrstuvw", 20, "abcdefgh ijklmnopqr…"),  # likewise below half
+        ("x" * 100, 40, "x" * 39 + "…"),  # one long word: cut where it must
+    ],
+)
+def test_a_long_line_is_cut_at_a_word_and_marked(text: str, limit: int, expected: str) -> None:
+    """Equivalent mutants: rfind from 1 (a space at 0 is never past half), `/ 2` for `// 2`
+    (the same for whole numbers), limit - 2 (the space there is stripped either way)."""
     from cctrack.redact import clipped
 
-    text = "word " * 50 + "fix: run this"
-    assert clipped(text, 1000) == text
-    cut = clipped(text, 40)
-    assert len(cut) <= 40 and cut.endswith("word…") and " wor…" not in cut
-    assert clipped("x" * 100, 40) == "x" * 39 + "…"  # one long word: cut where it must
+    assert clipped(text, limit) == expected
+    assert len(clipped(text, limit)) <= limit
+
+
+def test_control_bytes_are_written_out_and_plain_text_is_not_quoted_whole() -> None:
+    assert redact("a\x1b[31mb\x00") == "a\\x1b[31mb\\x00"
+    # Not secret, but not plain either: described, never quoted.
+    assert quote("a/b") == "a string of 3 characters"
