@@ -220,3 +220,92 @@ def test_the_hook_warns_whatever_state_its_memory_is_in(env: Env, broken: str) -
     assert "claude five_hour limit is 95% used" in done.stdout, done.stderr
     if broken != "not an object":
         assert f"cctrack hook: its memory {memory}" in done.stderr
+
+
+DEFAULT_RULES = HookRules()
+
+
+def tell(latest_json: dict[str, Any], rules: HookRules = DEFAULT_RULES) -> list[str]:
+    return notices(latest_json, ("claude", "codex"), "default", rules, AT, {})[0]
+
+
+def test_what_latest_json_holds_in_any_shape_is_read_without_a_fault(utc_clock: None) -> None:
+    """A latest.json from another version, or damaged: whatever is not the expected shape is
+    passed over, and what is still says its piece."""
+    for junk in (
+        {"profiles": []},
+        {"profiles": {"default": []}},
+        {"profiles": {"default": {"codex": []}}},
+        {"profiles": {"default": {"codex": {"windows": []}}}},
+        {"profiles": {"default": {"codex": {"windows": {"five_hour": []}}}}},
+        {"profiles": {"default": {"codex": {"windows": {"five_hour": {"used_ratio": "x"}}}}}},
+    ):
+        assert tell(junk) == []
+    mixed = latest({"five_hour": (0.95, AT + HOURS, None)})
+    windows = mixed["profiles"]["default"]["codex"]["windows"]
+    mixed["profiles"]["default"]["codex"]["windows"] = {"broken": {"used_ratio": None}, **windows}
+    mixed["profiles"]["default"]["codex"]["observed_at"] = 12
+    assert tell(mixed) == ["codex five_hour limit is 95% used, resets 13:00"]
+
+
+def test_the_words_of_each_notice_at_their_edges(utc_clock: None) -> None:
+    # A reset exactly now has happened: rolled over, nothing to say.
+    assert tell(latest({"five_hour": (0.97, AT, None)})) == []
+    # No reset known.
+    assert tell(latest({"five_hour": (0.95, None, None)})) == [
+        "codex five_hour limit is 95% used, reset unknown"
+    ]
+    # Stale numbers: their age to the minute.
+    old = latest({"five_hour": (0.3, AT + HOURS, None)}, observed=AT - timedelta(seconds=7290))
+    assert tell(old) == ["codex's numbers are 2h01m old (cctrack is not capturing)"]
+    # Runs out before its reset: how early, to the minute.
+    early = latest({"five_hour": (0.6, AT + 2 * HOURS, AT + timedelta(minutes=29, seconds=30))})
+    assert tell(early) == [
+        "codex five_hour limit runs out ~12:29 at the current rate, 1h30m before it "
+        "resets 14:00 (60% used)"
+    ]
+    # Use it or lose it, at its two edges exactly.
+    rules = HookRules(use_it_minutes=60, use_it_left=0.5)
+    assert tell(latest({"weekly": (0.5, AT + HOURS, None)}), rules) == [
+        "codex weekly limit resets in 1h00m with 50% unused: room for larger work"
+    ]
+    assert tell(latest({"weekly": (0.5, AT + HOURS + timedelta(seconds=30), None)}), rules) == []
+    # Under an hour, still to the minute (a line for an agent, not a stopwatch).
+    late = latest({"five_hour": (0.3, AT + HOURS, None)}, observed=AT - timedelta(seconds=1830))
+    assert tell(late) == ["codex's numbers are 0h30m old (cctrack is not capturing)"]
+    soon = latest({"five_hour": (0.8, AT + HOURS, AT + timedelta(minutes=19, seconds=30))})
+    assert tell(soon) == [
+        "codex five_hour limit runs out ~12:19 at the current rate, 0h40m before it "
+        "resets 13:00 (80% used)"
+    ]
+
+
+def test_the_hooks_memory_carries_a_used_up_window_to_its_reset(env: Env, utc_clock: None) -> None:
+    """Through hook_line and its file: used up, then reset (to an unknown reset as well).
+    hook.py's equivalent mutants: the memory's key order (sort_keys), a missing profile's
+    default ({} or None: both are passed over), and the tool handed to windows_seen, which
+    the words never use (they name `who`)."""
+    from cctrack.hook import MEMORY_FILE, PREFIX, hook_line
+
+    env.data_dir.mkdir(parents=True)
+    path = env.data_dir / "latest.json"
+    path.write_text(json.dumps(latest({"five_hour": (1.0, AT + HOURS, None)})))
+    line, problem = hook_line(env.data_dir, ("codex",), "default", HookRules(), AT)
+    assert problem is None and line == (
+        f"{PREFIX} codex five_hour limit is 100% used, resets 13:00. {ADVICE}"
+    )
+    remembered = json.loads((env.data_dir / MEMORY_FILE).read_text())
+    assert remembered == {"codex/five_hour": (AT + HOURS).isoformat()}
+    path.write_text(
+        json.dumps(latest({"five_hour": (0.9, None, None), "weekly": (0.2, None, None)}))
+    )
+    line, _ = hook_line(env.data_dir, ("codex",), "default", HookRules(), AT)
+    assert line == (
+        f"{PREFIX} codex five_hour limit has reset after it was used up: 90% used now; "
+        f"codex five_hour limit is 90% used, reset unknown. {ADVICE}"
+    )
+    assert json.loads((env.data_dir / MEMORY_FILE).read_text()) == {}
+    # A notice that asks nothing of the agent comes without the advice.
+    path.write_text(json.dumps(latest({"five_hour": (0.3, AT + HOURS, None)}, AT - 3 * HOURS)))
+    line, _ = hook_line(env.data_dir, ("codex",), "default", HookRules(), AT)
+    assert line == f"{PREFIX} codex's numbers are 3h00m old (cctrack is not capturing)."
