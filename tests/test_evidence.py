@@ -202,3 +202,108 @@ def test_a_sequence_gives_exactly_the_expected_counters_and_events(env: Env) -> 
     assert history[0]["observed_at"] == "2026-11-20T08:00:00Z" and history[0]["used_ratio"] == "0.1"
     claude_rows = list(csv.DictReader(io.StringIO(env.run("history", "--tool", "claude").stdout)))
     assert len(claude_rows) == 6 and {r["tool"] for r in claude_rows} == {"claude"}
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "kinds"),
+    [
+        # Each rule at its edge exactly, with usage values exact in binary (0.5, 0.25, ...).
+        # A drop of exactly `drop`: counted.
+        (point(0, 0.5, R1), point(5, 0.5 - 0.0078125, R1), ["drop"]),
+        # A jump of exactly `jump`, just inside `jump_within`: counted; at it: not.
+        (point(0, 0.25, R1), point(14.9, 0.375, R1), ["jump"]),
+        (point(0, 0.25, R1), point(15, 0.375, R1), []),
+        # A reset moved by exactly `reset_move`: not yet an event.
+        (point(0, 0.5, R1), point(1, 0.5, R1 + timedelta(minutes=5)), []),
+        # Seen one RESET_SLACK before the announced reset, with use fallen: a reset.
+        (point(0, 0.5, R1), point(239, 0.25, R1 + timedelta(hours=5)), ["reset"]),
+        # Fallen, but more than the slack before the reset: a drop, not a reset.
+        (point(0, 0.5, R1), point(238.5, 0.25, R1), ["drop"]),
+        # Past the reset with use equal (the meter going on): no reset.
+        (point(0, 0.5, R1), point(250, 0.5, R1), []),
+        # Rolled over when captured exactly at the reset (capture zeroed it): a reset.
+        (point(0, 0.5, R1), point(200, 0.0, None, captured=240), ["reset"]),
+        # Captured before the reset with nothing to roll over: a drop.
+        (point(0, 0.5, R1), point(200, 0.0, None, captured=239), ["drop"]),
+        # An idle rise of exactly `rise`, the tool idle since before: counted.
+        (point(0, 0.5, R1), point(30, 0.5078125, R1, activity=T0), ["idle_rise"]),
+    ],
+)
+def test_each_rule_at_its_edge(before: Point, after: Point, kinds: list[str]) -> None:
+    limits = Limits(drop=0.0078125, jump=0.125, rise=0.0078125)
+    assert compare(before, after, limits) == kinds
+
+
+def test_points_and_counts_go_through_json_whole_and_nothing_else_does() -> None:
+    from cctrack.evidence import KINDS, Counts
+
+    full = point(10, 0.5, R1, activity=T0, captured=12)
+    bare = point(10, 0.5, None)
+    for kept in (full, bare):
+        assert Point.from_json(json.loads(json.dumps(kept.to_json()))) == kept
+    for bad in (
+        [*full.to_json()[:1], True, *full.to_json()[2:]],
+        [*full.to_json()[:1], "0.5", *full.to_json()[2:]],
+        [*full.to_json()[:3], 7, *full.to_json()[4:]],
+    ):
+        with pytest.raises(ValueError, match=r"^bad evidence point$"):
+            Point.from_json(bad)
+    counts = Counts(dict(zip(KINDS, range(len(KINDS)), strict=True)), -90.0)
+    assert Counts.from_json(json.loads(json.dumps(counts.to_json()))) == counts
+    assert Counts.from_json([[0] * len(KINDS), None]) == Counts()
+    for bad in (
+        [[0] * (len(KINDS) - 1), None],
+        [[0] * (len(KINDS) - 1) + [-1], None],
+        [[0] * (len(KINDS) - 1) + [True], None],
+        [[0] * (len(KINDS) - 1) + [1.0], None],
+        [[0] * len(KINDS), "90"],
+        [[0] * len(KINDS), False],
+    ):
+        with pytest.raises(ValueError, match=r"^bad evidence counts$"):
+            Counts.from_json(bad)
+
+
+def test_the_points_of_a_record_windows_and_buckets_whatever_else_it_holds() -> None:
+    from cctrack.evidence import points_of
+
+    record = {
+        "observed_at": "2026-11-20T08:00:00Z",
+        "timestamp": "2026-11-20T08:01:00Z",
+        "windows": {
+            "nothing": 3,
+            "bool": {"used_ratio": True},
+            "over": {"used_ratio": 1.06},
+            "negative": {"used_ratio": -0.01},
+            "zero": {"used_ratio": 0, "resets_at": "not a time"},
+            "full": {"used_ratio": 1.05, "resets_at": "2026-11-20T12:00:00Z"},
+        },
+        "buckets": [
+            "opus",
+            {"bucket": 7, "window": "weekly", "used_ratio": 0.5},
+            {"bucket": "opus", "window": "weekly", "used_ratio": 0.5},
+        ],
+    }
+    found = [(w, b, p.used_ratio, p.resets_at, p.origin) for w, b, p in points_of(record)]
+    assert found == [
+        ("zero", "", 0.0, None, ""),
+        ("full", "", 1.05, datetime(2026, 11, 20, 12, tzinfo=UTC), ""),
+        ("weekly", "opus", 0.5, None, ""),
+    ]
+    assert points_of({"timestamp": "2026-11-20T08:01:00Z"}) == []
+
+
+def test_series_keys_and_counts_as_the_state_file_keeps_them() -> None:
+    from cctrack.evidence import Evidence, key_from_text, key_to_text
+
+    key = ("work", "codex", "weekly", "opus")
+    assert key_from_text(key_to_text(key)) == key
+    for bad in ("a/b/c", "a/b/c/d/e"):
+        with pytest.raises(ValueError, match=r"^bad evidence key$"):
+            key_from_text(bad)
+    evidence = Evidence()
+    series = ("default", "codex", "five_hour", "")
+    for minutes, used in ((0, 0.5), (5, 0.25), (5, 0.0), (10, 0.125), (4, 0.9)):
+        evidence.add(series, point(minutes, used, R1), LIMITS)
+    # Two drops; the repeat at minute 5 and the older point are not snapshots.
+    assert evidence.counts[series].by_kind["drop"] == 2
+    assert evidence.last[series].used_ratio == 0.125
