@@ -223,5 +223,11 @@ def keep(
             save(data_dir, copy_of(data_dir, stored, cutoff))
             return f"the base was copied from the checkpoint: {why}"
     if retiring:
-        save(data_dir, advance(data_dir, base, retiring, limits, clock, cutoff))
+        try:
+            save(data_dir, advance(data_dir, base, retiring, limits, clock, cutoff))
+        except store.RewrittenBelowCheckpoint as exc:
+            # The file going is not what the base read of it: the checkpoint, which has
+            # read it whole as it is, becomes the base.
+            save(data_dir, copy_of(data_dir, stored, cutoff))
+            return f"the base was copied from the checkpoint: {exc} changed below the base"
     return None

@@ -345,3 +345,37 @@ def test_a_counter_is_carried_by_what_it_fell_by_and_no_more() -> None:
     rose = exported(35, carried, fell)
     assert counter_values(rose.decode()) == {'x_total{user="a b"}': 105.0}
     assert carried == {'x_total{user="a b"}': 70.0}
+
+
+def test_a_day_file_going_that_the_base_read_otherwise_makes_the_checkpoint_the_base(
+    kept7: Env,
+) -> None:
+    """The base read part of a day file (a copy of the checkpoint), then that part changed
+    before retention took the file: the checkpoint, which read it whole as it is, becomes
+    the base, and the totals stand."""
+    env = kept7
+    lines = working_days(env.root, 12)
+    days = [(name, list(day)) for name, day in groupby(sorted(lines), key=lambda i: i[0])]
+    env.data_dir.mkdir(mode=0o700)
+    first_name, first = days[0]
+    path = env.data_dir / first_name
+    # The first record already gone (seq 2 first): the base starts as a copy of the
+    # checkpoint, with a mark of the part of this file read so far.
+    path.write_bytes(b"".join(line for _, line in first[1:10]))
+    done = env.run("analyze")
+    assert "the base was copied from the checkpoint" in done.stderr
+    data = path.read_bytes()
+    assert b'"hostname":"bench"' in data
+    rest = b"".join(line for _, line in first[10:])
+    path.write_bytes(data.replace(b'"hostname":"bench"', b'"hostname":"bunch"', 1) + rest)
+    assert env.run("analyze").returncode == 0
+    for name, day in days[1:]:
+        with open(env.data_dir / name, "ab") as out:
+            out.write(b"".join(line for _, line in day))
+        done = env.run("analyze")
+        assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert not path.exists()
+    totals = counters(env.textfile)
+    (env.data_dir / checkpoint.STATE_FILE).unlink()
+    assert env.run("analyze").returncode == 0
+    assert counters(env.textfile) == totals
