@@ -424,3 +424,15 @@ def test_every_rewrite_keeps_the_file_as_it_was_beside_it(env: Env) -> None:
     before_hook = settings.read_bytes()
     assert setup(env, "--hook").returncode == 0
     assert backup.read_bytes() == before_hook
+
+
+def test_uninstall_names_the_access_it_asked_for(env: Env, fake_systemctl: Path) -> None:
+    """The docs have the user give themselves node_exporter's directory with setfacl, which
+    takes root to undo: uninstall names the command instead of leaving it forgotten."""
+    setfacl = require_binary("setfacl")
+    user = subprocess.run(["id", "-un"], capture_output=True, text=True).stdout.strip()
+    subprocess.run([setfacl, "-m", f"u:{user}:rwx", str(env.textfile_dir)], check=True)
+    assert setup(env, "--systemd-user", "--textfile-dir", str(env.textfile_dir)).returncode == 0
+    undone = setup(env, "--uninstall")
+    assert undone.returncode == 0
+    assert f"sudo setfacl -x u:{user} {env.textfile_dir}" in undone.stdout

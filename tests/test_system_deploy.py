@@ -312,6 +312,11 @@ def test_textfile_folder_is_ignored_but_documented() -> None:
         assert subprocess.run(["git", "check-ignore", "-q", generated], cwd=ROOT).returncode == 0
     kept = subprocess.run(["git", "check-ignore", "-q", "textfile/README.md"], cwd=ROOT)
     assert kept.returncode == 1
+    # The HTML report's default file, written where the command runs.
+    assert (
+        subprocess.run(["git", "check-ignore", "-q", "cctrack-report.html"], cwd=ROOT).returncode
+        == 0
+    )
 
 
 RULE_FILES = ("alerts.yml", "otel-names.yml")
