@@ -277,3 +277,61 @@ def test_the_status_line_says_plainly_what_was_wrong_with_its_input(env: Env) ->
         done = env.run("statusline", input=given)
         assert done.returncode == 0 and "no Claude usage yet" in done.stdout
         assert said in done.stderr and "char 0" not in done.stderr and "line 1" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("90s", 90), ("15m", 900), ("2h", 7200), ("1d", 86400), ("30", 1800), (" 1.5H ", 5400)],
+)
+def test_an_age_is_a_number_and_a_unit_minutes_when_bare(text: str, seconds: int) -> None:
+    from cctrack.desk import parse_age
+
+    assert parse_age(text) == timedelta(seconds=seconds)
+
+
+@pytest.mark.parametrize("text", ["", "h", "soon", "-5m", "1w"])
+def test_what_is_not_an_age_says_so(text: str) -> None:
+    from cctrack.desk import parse_age
+
+    with pytest.raises(ValueError, match=r"^not an age: "):
+        parse_age(text)
+
+
+@pytest.mark.parametrize(
+    ("used", "pace", "expected"),
+    [
+        ((), (), "ok"),
+        ((0.79,), (None,), "ok"),
+        ((0.8,), (None,), "warn"),  # WARN exactly
+        ((0.5,), (1.0,), "ok"),  # on pace exactly: not fast
+        ((0.5,), (1.01,), "warn"),
+        ((0.94, 0.2), (None, 0.5), "warn"),
+        ((0.95, 0.2), (None, None), "critical"),  # CRITICAL exactly, the worst decides
+    ],
+)
+def test_the_level_of_a_bar_at_its_edges(
+    used: tuple[float, ...], pace: tuple[float | None, ...], expected: str
+) -> None:
+    from cctrack.desk import level
+    from cctrack.report import WindowReport
+
+    windows = [
+        WindowReport(f"w{i}", u, p, 18000, None)
+        for i, (u, p) in enumerate(zip(used, pace, strict=True))
+    ]
+    assert level(windows) == expected
+
+
+def test_guard_says_each_verdict_whole(env: Env) -> None:
+    """The lines a script logs, to the word: enough left, a window it lacks, a fail-open."""
+    analysed(env, used=42.0, minutes_ago=5)
+    ok = env.run("guard", "--tool", "codex", "--min-left", "10")
+    assert re.fullmatch(
+        r"codex five_hour: 58% left \(at least 10%\); resets in 1h5\dm\n", ok.stdout
+    ), ok.stdout
+    lacking = env.run("guard", "--tool", "codex", "--window", "daily")
+    assert lacking.stdout == "codex reports no daily window (it has: five_hour, weekly)\n"
+    opened = env.run("guard", "--tool", "codex", "--max-age", "30s", "--fail-open")
+    assert opened.returncode == 0 and opened.stdout.endswith("; going ahead (--fail-open)\n")
+    other = env.run("guard", "--tool", "claude")
+    assert other.returncode == 69 and "claude" in other.stdout
