@@ -238,3 +238,110 @@ def test_the_tokens_between_two_times_whichever_way_they_are_summed() -> None:
     for minutes in (5, 300, 10080):  # fewer minutes than held, and more
         end = start + timedelta(minutes=minutes)
         assert counted.between(start, end) == counted.since(start) - counted.since(end)
+
+
+def test_a_tools_report_says_everything_its_records_said() -> None:
+    """Every field of a tool's report from a known fold: counts, the latest capture and its
+    error, the latest success, where the numbers came from, plan, account, the windows with
+    pace and run-out, and the profiles in order."""
+    from dataclasses import replace
+
+    from cctrack.report import WindowReport
+
+    state = State()
+    window = Window("five_hour", 0.75, 18000, T0 + timedelta(hours=2))
+    status = replace(Status("codex", T0, "app-server", (window,), "pro"), account="a1b2c3d4e5f6")
+    state.add_lines(
+        [
+            Record(1, T0, "h", "codex", ok=True, status=status).to_line(),
+            Record(2, T0 + timedelta(minutes=5), "h", "codex", ok=False, error="boom").to_line(),
+            line(3, source="claude", used=0.2, at=T0),
+        ]
+    )
+    report = build_report(state, T0 + timedelta(minutes=6), ("claude", "codex"))
+    assert report.profiles() == ("default",)
+    codex = next(t for t in report.tools if t.tool == "codex")
+    assert (codex.up, codex.ok_count, codex.error_count) == (False, 1, 1)
+    assert codex.last_capture == T0 + timedelta(minutes=5) and codex.last_error == "boom"
+    assert codex.last_success == T0 and codex.observed_at == T0
+    assert (codex.origin, codex.plan, codex.account) == ("app-server", "pro", "a1b2c3d4e5f6")
+    # 3 of 5 hours gone, 75 % used: pace 1.25; gone an hour from now, before the reset.
+    assert codex.windows == (
+        WindowReport(
+            "five_hour",
+            0.75,
+            pytest.approx(1.25),
+            18000,
+            T0 + timedelta(hours=2),
+            RunOut(T0 + timedelta(hours=1), "window"),
+        ),
+    )
+    claude = next(t for t in report.tools if t.tool == "claude")
+    assert claude.up and claude.plan == "plus" and claude.account is None
+    # A source configured without any record: down, and nothing else said of it.
+    (lone,) = build_report(State(), T0, ("claude",)).tools
+    assert (lone.up, lone.last_success, lone.observed_at, lone.origin) == (False, None, None, None)
+
+
+def test_a_sinks_status_after_each_send() -> None:
+    from cctrack.report import PushStatus
+
+    first = PushStatus().after(T0, failed=True)
+    assert first == PushStatus(None, 1, T0)
+    second = first.after(T0 + timedelta(minutes=5), failed=False)
+    assert second == PushStatus(T0 + timedelta(minutes=5), 1, T0)
+    third = second.after(T0 + timedelta(minutes=10), failed=True)
+    assert third == PushStatus(T0 + timedelta(minutes=5), 2, T0)
+
+
+def test_the_top_projects_by_tokens_then_name_and_the_rest_as_other() -> None:
+    from cctrack.report import OTHER, ProjectNaming
+
+    naming = ProjectNaming(2)
+    found = naming.top({"/a/zeta": 5, "/b/alpha": 5, "/c/beta": 9, "/d/gamma": 1, "/e/none": 0})
+    # By tokens, then by name; the rest (zeta 5, gamma 1) as other; none with 0 left out.
+    assert found == (("beta", 9), ("alpha", 5), (OTHER, 6))
+    assert ProjectNaming(3).top({"/a/x": 2, "/b/y": 1}) == (("x", 2), ("y", 1))
+
+
+def test_project_rows_add_up_to_the_totals_with_what_no_project_holds() -> None:
+    """Counted before projects were (or by a line without a directory): the difference
+    between a type's total and its projects' is a row of its own, so the rows add up."""
+    from cctrack.report import UNATTRIBUTED, ProjectNaming, totals_by_project
+    from cctrack.state import TokenState
+
+    tokens = TokenState("claude")
+    tokens.totals = {("opus", "input"): 100, ("opus", "output"): 7}
+    tokens.project_totals = {
+        ("opus", "input", "/src/a"): 60,
+        ("opus", "input", "/src/b"): 30,
+        ("opus", "output", "/src/a"): 7,
+    }
+    rows = totals_by_project(tokens, ProjectNaming(1))
+    assert rows == (
+        ("opus", "input", "a", 60),
+        ("opus", "input", "other", 30),
+        ("opus", "input", UNATTRIBUTED, 10),
+        ("opus", "output", "a", 7),
+    )
+    assert sum(n for *_, n in rows) == 107
+
+
+def test_todays_tokens_start_at_local_midnight(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from cctrack.report import token_report
+    from cctrack.state import TokenState
+
+    monkeypatch.setenv("TZ", "Europe/Berlin")  # UTC+1 in November
+    time.tzset()
+    try:
+        tokens = TokenState("claude")
+        now = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+        midnight = datetime(2026, 11, 23, 23, 0, tzinfo=UTC)  # local midnight
+        for moment, n in ((midnight - timedelta(minutes=1), 5), (midnight, 7), (now, 11)):
+            tokens.minutes[int(moment.timestamp()) // 60] = n
+        assert token_report("claude", tokens, (), {}, now).today == 18
+    finally:
+        monkeypatch.undo()
+        time.tzset()
