@@ -342,3 +342,75 @@ def test_a_subagent_session_without_a_replay_counts_all_once_its_second_event_is
     assert [e.model for e in released] == ["gpt-5.2", "gpt-5.2"]
     assert len(session.feed(lines[3])) == 1
     assert session.to_json() == CodexSession(session.previous, session.model).to_json()
+
+
+@pytest.mark.parametrize(
+    ("text", "millis"),
+    [
+        ("2026-11-20T10:00:00.123Z", 1_795_168_800_123),  # the tools' own form (fast path)
+        ("2026-11-20T10:00:00Z", 1_795_168_800_000),
+        ("2026-11-20T11:00:00.500+01:00", 1_795_168_800_500),
+        # Milliseconds or nothing, as ccusage's pattern takes them.
+        ("2026-11-20T11:00:00.5+01:00", None),
+        ("2026-11-20T10:00:00.123456+00:00", None),
+        ("2026-11-20T10:00:00.12aZ", None),
+        ("2026-13-20T10:00:00.123Z", None),
+        ("2026-11-20 10:00:00Z", None),
+        ("yesterday", None),
+        (1_795_168_800, None),
+    ],
+)
+def test_a_time_as_ccusage_takes_it(text: object, millis: int | None) -> None:
+    """(The fast path's own conditions are an optimisation: a mutant of them falls through
+    to the full parse, which gives the same answer, and `/` for `//` is exact on whole
+    milliseconds; those mutants are equivalent.)"""
+    from cctrack.tokens.rules import epoch_ms
+
+    assert epoch_ms(text) == millis
+
+
+@pytest.mark.parametrize(
+    ("value", "stamp"),
+    [
+        (0, "1970-01-01T00:00:00.000Z"),
+        (1_795_168_800, "2026-11-20T10:00:00.000Z"),  # seconds
+        (1_795_168_800_123, "2026-11-20T10:00:00.123Z"),  # milliseconds past 10^10
+        (-1, None),
+        (True, None),
+        ("  2026-11-20T10:00:00Z ", "2026-11-20T10:00:00Z"),
+        ("   ", None),
+        (None, None),
+    ],
+)
+def test_a_codex_lines_time_as_ccusage_compares_it(value: object, stamp: str | None) -> None:
+    from cctrack.tokens.rules import _session_stamp
+
+    assert _session_stamp(value) == stamp
+
+
+@pytest.mark.parametrize(
+    ("obj", "model"),
+    [
+        ({"model": "gpt-5", "model_name": "other"}, "gpt-5"),
+        ({"model": "", "model_name": "gpt-5-codex"}, "gpt-5-codex"),
+        ({"metadata": {"model": "o3"}}, "o3"),
+        ({"metadata": {"model": ""}}, None),
+        ({"metadata": ["o3"]}, None),
+        ({"model": 5}, None),
+    ],
+)
+def test_where_a_codex_line_names_its_model(obj: dict[str, Any], model: str | None) -> None:
+    from cctrack.tokens.rules import _model_of
+
+    assert _model_of(obj) == model
+
+
+def test_keys_are_stable_signed_64_bit_numbers() -> None:
+    from cctrack.tokens.rules import key64
+
+    assert key64("msg_01/req_01") == key64("msg_01/req_01")
+    keys = [key64(f"message {i}") for i in range(200)]
+    assert all(-(2**63) <= k < 2**63 for k in keys) and any(k < 0 for k in keys)
+    assert key64("") == int.from_bytes(
+        __import__("hashlib").blake2b(b"", digest_size=8).digest(), "big", signed=True
+    )
