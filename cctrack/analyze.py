@@ -15,6 +15,7 @@ from cctrack import base as basefile
 from cctrack import checkpoint, notify, rollup, show, store, textfile
 from cctrack.errors import CctrackError
 from cctrack.files import (
+    give_back,
     locked,
     own_data_dir,
     ready_dir,
@@ -53,6 +54,7 @@ class Outcome:
 
 
 def textfile_dir(settings: Settings) -> Path:
+    me = user_name(os.geteuid())
     return ready_dir(
         settings.textfile_dir,
         mode=0o755,
@@ -60,8 +62,8 @@ def textfile_dir(settings: Settings) -> Path:
         what="textfile directory",
         missing_hint="; create it (node_exporter's --collector.textfile.directory) "
         "or set --textfile-dir / CCTRACK_TEXTFILE_DIR",
-        access_hint=f" ({user_name(os.geteuid())}): give yourself access with `sudo setfacl "
-        f"-m u:{user_name(os.geteuid())}:rwx {settings.textfile_dir}` (Debian: apt install "
+        access_hint=f" ({me}): give yourself access with `sudo setfacl "
+        f"-m u:{me}:rwx {settings.textfile_dir}` (Debian: apt install "
         f"acl) or `sudo chmod 1777 {settings.textfile_dir}`, or set textfile_dir to a "
         "directory of yours",
     )
@@ -283,11 +285,10 @@ def log_line(outcome: Outcome) -> str:
     if outcome.base_copied:
         notes.append(outcome.base_copied)
     if outcome.foreign:
-        me = user_name(os.geteuid())
         notes.append(
             f"{len(outcome.foreign)} file(s) here belong to another user "
             f"({', '.join(outcome.foreign[:3])}{', ...' if len(outcome.foreign) > 3 else ''}): "
-            f"`sudo chown -R {me}: {outcome.data_dir}` gives them back"
+            f"{give_back(outcome.data_dir)} gives them back"
         )
     if outcome.report.unreadable_files:
         paths = ", ".join(str(outcome.data_dir / name) for name in outcome.report.unreadable_files)

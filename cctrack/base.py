@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import stat
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -33,7 +32,7 @@ from cctrack import rollup, store
 from cctrack.checkpoint import Checkpoint, foreign_file
 from cctrack.errors import CctrackError
 from cctrack.evidence import Limits
-from cctrack.files import CLOEXEC, NOFOLLOW, read_blocks, write_atomic
+from cctrack.files import read_small, write_atomic
 from cctrack.rollup import Row, row_from_json
 
 BASE_FILE = "analyze-base.json"
@@ -71,8 +70,7 @@ class Base:
                 "rows": [row.to_json() for row in self.rows],
             }
         )
-        digest = hashlib.blake2b(body, digest_size=16).hexdigest()
-        head = orjson.dumps({"v": BASE_VERSION, "size": len(body), "blake2b": digest})
+        head = orjson.dumps({"v": BASE_VERSION, "size": len(body), "blake2b": _digest(body)})
         return head + b"\n" + body + b"\n"
 
     @classmethod
@@ -85,7 +83,7 @@ class Base:
         body = rest[:-1] if rest.endswith(b"\n") else rest
         if len(body) != head.get("size"):
             raise ValueError("not whole")
-        if hashlib.blake2b(body, digest_size=16).hexdigest() != head.get("blake2b"):
+        if _digest(body) != head.get("blake2b"):
             raise ValueError("its checksum does not match")
         obj = orjson.loads(body)
         seq = obj["seq"]
@@ -96,27 +94,24 @@ class Base:
         )
 
 
+def _digest(body: bytes) -> str:
+    return hashlib.blake2b(body, digest_size=16).hexdigest()
+
+
 def load(data_dir: Path) -> tuple[Base | None, str | None]:
     """The base, or None and why there is none to fold on. A base this user may not read
     is an error to fix, never a reason to fold from less."""
     path = data_dir / BASE_FILE
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | NOFOLLOW | CLOEXEC)
-    except FileNotFoundError:
-        return None, "no base yet"
+        data = read_small(path, MAX_BASE)
     except PermissionError:
         raise CctrackError(foreign_file(path)) from None
     except OSError as exc:
         return None, f"{BASE_FILE} unreadable ({exc.strerror})"
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_BASE:
-            return None, f"{BASE_FILE} is not a base"
-        data = b"".join(read_blocks(fd, 0, st.st_size))
-    except OSError as exc:
-        return None, f"{BASE_FILE} unreadable ({exc.strerror})"
-    finally:
-        os.close(fd)
+    except ValueError:
+        return None, f"{BASE_FILE} is not a base"
+    if data is None:
+        return None, "no base yet"
     try:
         return Base.decode(data), None
     except (ValueError, KeyError, TypeError, AttributeError) as exc:

@@ -13,7 +13,7 @@ import orjson
 
 from cctrack import rollup
 from cctrack.errors import CctrackError
-from cctrack.files import read_json, user_name, write_atomic
+from cctrack.files import give_back, read_json, user_name, write_atomic
 from cctrack.state import State
 from cctrack.store import FileMark
 
@@ -63,10 +63,9 @@ def foreign_file(path: Path) -> str:
         owner = user_name(os.stat(path, follow_symlinks=False).st_uid)
     except OSError:
         owner = "another user"
-    me = user_name(os.geteuid())
     return (
-        f"cannot read {path}: it belongs to {owner}, not to {me} (a run as another user "
-        f"left it); `sudo chown -R {me}: {path.parent}` gives the data directory back, "
+        f"cannot read {path}: it belongs to {owner}, not to {user_name(os.geteuid())} (a run "
+        f"as another user left it); {give_back(path.parent)} gives the data directory back, "
         "and nothing is folded again until then"
     )
 

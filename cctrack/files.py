@@ -88,6 +88,11 @@ def user_name(uid: int) -> str:
         return str(uid)
 
 
+def give_back(directory: Path) -> str:
+    """The command that gives this user back the files another user's run left here."""
+    return f"`sudo chown -R {user_name(os.geteuid())}: {directory}`"
+
+
 def private_dir(path: Path) -> Path:
     return ready_dir(path, mode=0o700, create=True, what="data directory")
 
@@ -117,26 +122,17 @@ def own_data_dir(path: Path, textfile: Path | None = None) -> Path:
 
 
 @contextlib.contextmanager
-def locked(path: Path) -> Iterator[None]:
+def locked(path: Path, reader: bool = False) -> Iterator[None]:
     """An exclusive flock on path, released when the process dies, so a crash never leaves
-    it stuck; waits for the holder, which only ever holds it for a write or a read."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | NOFOLLOW | CLOEXEC, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
+    it stuck; waits for the holder, which only ever holds it for a write or a read.
 
-
-@contextlib.contextmanager
-def read_locked(path: Path) -> Iterator[None]:
-    """The lock for a reader that writes nothing: held where it can be taken; on a data
-    directory this user may only read (a read-only mount, another user's copy), nobody can
-    write what is read either, so reading goes on without it."""
+    A reader that writes nothing (reader=True) goes on without it where the lock file
+    cannot be made (a read-only mount, another user's copy): nobody can write what it reads
+    there either."""
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | NOFOLLOW | CLOEXEC, 0o600)
     except OSError as exc:
-        if exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
+        if not reader or exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
             raise
         yield
         return
@@ -273,9 +269,10 @@ def lines_from_end(fd: int, size: int, block: int = 64 << 10) -> Iterator[bytes]
 MAX_JSON = 64 << 20
 
 
-def read_json(path: Path) -> Any | None:
-    """A small JSON file, or None when it does not exist. Never through a link, never
-    blocking on a FIFO or a device: ValueError for anything but a regular file."""
+def read_small(path: Path, limit: int) -> bytes | None:
+    """A file of at most limit bytes, or None when it does not exist. Never through a link,
+    never blocking on a FIFO or a device: ValueError for anything but a regular file, or
+    one larger than limit; other OSErrors (no permission) are the caller's."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | NOFOLLOW | CLOEXEC)
     except FileNotFoundError:
@@ -283,10 +280,16 @@ def read_json(path: Path) -> Any | None:
     with os.fdopen(fd, "rb") as handle:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise ValueError(f"{path} is not a regular file")
-        data = handle.read(MAX_JSON + 1)
-        if len(data) > MAX_JSON:
-            raise ValueError(f"{path} is larger than {MAX_JSON >> 20} MiB")
-        return orjson.loads(data)
+        data = handle.read(limit + 1)
+        if len(data) > limit:
+            raise ValueError(f"{path} is larger than {limit >> 20} MiB")
+        return data
+
+
+def read_json(path: Path) -> Any | None:
+    """A small JSON file (read_small), or None when it does not exist."""
+    data = read_small(path, MAX_JSON)
+    return None if data is None else orjson.loads(data)
 
 
 def read_bounded(fd: int, limit: int, seconds: float) -> bytes:

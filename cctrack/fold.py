@@ -12,8 +12,6 @@ base holds what retention took.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +19,7 @@ from cctrack import base as basefile
 from cctrack import rollup, store
 from cctrack.checkpoint import ANALYZE_LOCK, Checkpoint, load
 from cctrack.evidence import Limits
-from cctrack.files import locked, read_locked
+from cctrack.files import locked
 from cctrack.rollup import Rollup
 from cctrack.state import State
 from cctrack.store import STORE_LOCK
@@ -54,19 +52,15 @@ def _from_base(data_dir: Path, limits: Limits) -> tuple[Checkpoint, store.ReadRe
     return start, read, note
 
 
-def fold(
-    data_dir: Path,
-    limits: Limits,
-    rebuild: bool = False,
-    lock: Callable[[Path], AbstractContextManager[None]] = locked,
-) -> Folded:
+def fold(data_dir: Path, limits: Limits, rebuild: bool = False, reader: bool = False) -> Folded:
     """The checkpoint with the records after it folded in, or what replaces it (above).
-    Call with the analyze lock held; nothing is written."""
+    Call with the analyze lock held; nothing is written (reader: for one that only reads,
+    files.locked)."""
     stored: Checkpoint | None
     stored, why = (None, "--rebuild") if rebuild else load(data_dir)
     if why is not None:
         stored = None
-    with lock(data_dir / STORE_LOCK):
+    with locked(data_dir / STORE_LOCK, reader):
         read = None
         if stored is not None:
             stored.state.limits = limits
@@ -97,8 +91,8 @@ def replay(data_dir: Path, limits: Limits) -> tuple[State, Rollup]:
     written, those held, those the new records make), merged."""
     if not data_dir.is_dir():
         return State(limits=limits), Rollup()
-    with read_locked(data_dir / ANALYZE_LOCK):
-        folded = fold(data_dir, limits, lock=read_locked)
+    with locked(data_dir / ANALYZE_LOCK, reader=True):
+        folded = fold(data_dir, limits, reader=True)
         held = rollup.read(data_dir, folded.stored.rollup_files or {})
     state = folded.stored.state
     for row in state.rollup.drain(keep_latest=False):

@@ -224,8 +224,6 @@ def _hash_prefix(fd: int, length: int) -> Any:
 class ReadResult:
     marks: dict[str, FileMark]
     unreadable: tuple[str, ...]
-    # Why the read started over from the first record, when it did.
-    restarted: str | None = None
 
 
 def read_from_marks(
