@@ -31,6 +31,9 @@ ROOT = HERE.parent
 
 
 def build_release(commit: str, into: Path) -> Path:
+    """The commit's wheel, built from this repository's history and installed without its
+    dependencies (this checkout's environment has them) into a directory of its own, to run
+    with PYTHONPATH (tests/test_system_upgrade.py does too)."""
     source, wheels, site = into / "source", into / "wheels", into / "site"
     source.mkdir(parents=True)
     archive = subprocess.run(
@@ -39,7 +42,7 @@ def build_release(commit: str, into: Path) -> Path:
     subprocess.run(["tar", "-x", "-C", str(source)], input=archive.stdout, check=True)
     pip = [sys.executable, "-m", "pip", "-q", "--disable-pip-version-check"]
     subprocess.run([*pip, "wheel", "--no-deps", "-w", str(wheels), str(source)], check=True)
-    (wheel,) = wheels.glob("cctrack-*.whl")
+    (wheel,) = wheels.glob("cctrack*.whl")  # cctrack-, then cctrack_exporter-
     subprocess.run([*pip, "install", "--no-deps", "--target", str(site), str(wheel)], check=True)
     return site
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from builders import working_days
 from conftest import IN_CI, Env
+from durable import build_release
 from test_base import RETENTION, assert_none_fell, counters, held
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,27 +30,16 @@ DAYS = 30
 
 
 def released(commit: str, into: Path) -> Path:
-    """The release's wheel, built from this repository's history and installed (without
-    its dependencies, which this checkout's environment has) into a directory of its own."""
-    source, wheels, target = into / "source", into / "wheels", into / "site"
-    for path in (source, wheels):
-        path.mkdir(parents=True)
-    archive = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", "--format=tar", commit],
-        capture_output=True,
-        check=False,
+    """The release's wheel, built and installed as benchmarks/durable.py builds it."""
+    known = subprocess.run(
+        ["git", "-C", str(ROOT), "cat-file", "-e", f"{commit}^{{commit}}"], capture_output=True
     )
-    if archive.returncode != 0:
-        message = f"commit {commit} is not in this clone's history: {archive.stderr.decode()}"
+    if known.returncode != 0:
+        message = f"commit {commit} is not in this clone's history"
         if IN_CI:
             pytest.fail(message)
         pytest.skip(message)
-    subprocess.run(["tar", "-x", "-C", str(source)], input=archive.stdout, check=True)
-    pip = [sys.executable, "-m", "pip", "-q", "--disable-pip-version-check"]
-    subprocess.run([*pip, "wheel", "--no-deps", "-w", str(wheels), str(source)], check=True)
-    (wheel,) = wheels.glob("cctrack-*.whl")
-    subprocess.run([*pip, "install", "--no-deps", "--target", str(target), str(wheel)], check=True)
-    return target
+    return build_release(commit, into)
 
 
 class Versions:
