@@ -511,9 +511,7 @@ def remove_created(record: dict[str, Any]) -> list[str]:
         path = Path(name)
         try:
             text = path.read_text().strip()
-        except FileNotFoundError:
-            continue
-        except (OSError, UnicodeDecodeError):
+        except (OSError, UnicodeDecodeError):  # gone, or not setup's to judge
             continue
         if text in ("", "{}"):
             path.unlink()
@@ -528,8 +526,9 @@ def remove_completion(home: Path) -> list[str]:
     script = home / ".bash_completions" / "cctrack.sh"
     rc = home / ".bashrc"
     line = f"source '{script}'"
-    if rc.is_file() and line in rc.read_text().splitlines():
-        kept = [x for x in rc.read_text().splitlines() if x != line]
+    lines = rc.read_text().splitlines() if rc.is_file() else []
+    if line in lines:
+        kept = [x for x in lines if x != line]
         write_atomic(rc, "".join(f"{x}\n" for x in kept).encode(), mode=rc.stat().st_mode & 0o777)
         done.append(f"removed `{line}` from {rc}")
     for path in (

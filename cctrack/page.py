@@ -17,7 +17,7 @@ import html
 import importlib.util
 import io
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -584,6 +584,16 @@ def draw(chart: Chart) -> str:
     return _figure_html(*drawn) if drawn else ""
 
 
+@contextlib.contextmanager
+def _private_files() -> Iterator[None]:
+    """What is created meanwhile private, whatever the umask."""
+    umask = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(umask)
+
+
 def render(
     data_dir: Path,
     now: datetime,
@@ -601,30 +611,13 @@ def render(
     # matplotlib keeps its font cache under HOME, which the shipped units make read-only
     # (it would build one in a new temporary directory on every run, and say so): in the
     # data directory instead, unless the user chose a place or may only read it (then
-    # matplotlib's own choice); its files private whatever the umask.
+    # matplotlib's own choice).
     if "MPLCONFIGDIR" not in os.environ:
         with contextlib.suppress(CctrackError):
             os.environ["MPLCONFIGDIR"] = str(private_dir(data_dir / ".matplotlib"))
-    umask = os.umask(0o077)
-    try:
-        return _render(data_dir, now, sources, profiles, limits, since, tool, naming)
-    finally:
-        os.umask(umask)
-
-
-def _render(
-    data_dir: Path,
-    now: datetime,
-    sources: tuple[str, ...],
-    profiles: tuple[str, ...],
-    limits: Limits,
-    since: datetime | None,
-    tool: str | None,
-    naming: ProjectNaming,
-) -> str:
     # The rollup is read in a child while matplotlib is imported here: each takes about
-    # half a second for a year.
-    with forked(page_data, data_dir, now, limits, since, tool, naming) as waiting:
+    # half a second for a year. The import builds the font cache: private whatever the umask.
+    with _private_files(), forked(page_data, data_dir, now, limits, since, tool, naming) as waiting:
         import matplotlib.dates
         import matplotlib.figure
 
