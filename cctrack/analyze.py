@@ -6,13 +6,12 @@ from __future__ import annotations
 import errno
 import json
 import os
-from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 
 from cctrack import base as basefile
-from cctrack import checkpoint, notify, rollup, show, store, textfile
+from cctrack import checkpoint, notify, retention, rollup, show, textfile
 from cctrack.errors import CctrackError
 from cctrack.files import (
     give_back,
@@ -29,7 +28,7 @@ from cctrack.report import ProjectNaming, Report, SinkHealth, build_report
 from cctrack.settings import Settings
 from cctrack.sinks import SINKS, load_status
 from cctrack.state import State
-from cctrack.store import DAY_FILE, STORE_LOCK
+from cctrack.store import STORE_LOCK
 from cctrack.tokens.prices import price_table
 
 
@@ -69,49 +68,8 @@ def textfile_dir(settings: Settings) -> Path:
     )
 
 
-def data_clock(now: datetime, day_files: Iterable[str], previous: datetime | None) -> datetime:
-    """The time retention and pruning go by: the wall clock, but never past the end of the
-    newest day file's date, nor more than a day past the previous run's: a clock set wrong
-    once (a year ahead) deletes no day file and prunes no token history."""
-    limits = [now]
-    days = sorted(m.group(1) for name in day_files if (m := DAY_FILE.match(name)))
-    if days:
-        newest = datetime.strptime(days[-1], "%Y%m%d").replace(tzinfo=timezone.utc)
-        limits.append(newest + timedelta(days=1))
-    if previous is not None:
-        limits.append(previous + timedelta(days=1))
-    return min(limits)
-
-
-def expired(name: str, now: datetime, retention_days: int) -> bool:
-    """Is this day file older than the retention? 0 days keeps everything."""
-    match = DAY_FILE.match(name)
-    if not match or retention_days <= 0:
-        return False
-    cutoff = (now - timedelta(days=retention_days)).strftime("%Y%m%d")
-    return match.group(1) < cutoff
-
-
-def retiring(
-    data_dir: Path, marks: dict[str, store.FileMark], now: datetime, retention_days: int
-) -> list[str]:
-    """The day files past the retention that the saved checkpoint has read to the end: the
-    base folds them in before they go. Call with the store lock held."""
-    found = []
-    for name, mark in sorted(marks.items()):
-        if not expired(name, now, retention_days):
-            continue
-        try:
-            st = os.stat(data_dir / name, follow_symlinks=False)
-        except FileNotFoundError:
-            continue
-        if (st.st_ino, st.st_size) == (mark.inode, mark.offset):
-            found.append(name)
-    return found
-
-
 def write_rollup(
-    data_dir: Path, stored: checkpoint.Checkpoint, clock: datetime, retention_days: int
+    data_dir: Path, stored: checkpoint.Checkpoint, before: datetime | None
 ) -> list[str]:
     """Append the rows the fold made to the rollup files (cut back first to what the
     checkpoint recorded) and record their sizes; the files past the retention, to remove
@@ -119,8 +77,7 @@ def write_rollup(
     committed = stored.rollup_files or {}
     rollup.cut(data_dir, committed)
     files = rollup.append(data_dir, stored.state.rollup.drain(keep_latest=True), committed)
-    cutoff = clock - timedelta(days=retention_days) if retention_days > 0 else None
-    expired_files = rollup.expired(files, cutoff)
+    expired_files = rollup.expired(files, before)
     stored.rollup_files = {n: size for n, size in files.items() if n not in expired_files}
     return expired_files
 
@@ -158,11 +115,12 @@ def analyze(settings: Settings, now: datetime, rebuild: bool = False) -> Outcome
             stored, read = folded.stored, folded.read
             stored.marks = read.marks
             stored.state.analyzed_at = now
-            clock = data_clock(now, stored.marks, stored.state.data_clock)
+            clock = retention.data_clock(now, stored.marks, stored.state.data_clock)
             stored.state.data_clock = clock
+            before = retention.cutoff(clock, settings.retention_days)
             for tokens in stored.state.tokens.values():
                 tokens.prune(clock)
-            expired_rollup = write_rollup(data_dir, stored, clock, settings.retention_days)
+            expired_rollup = write_rollup(data_dir, stored, before)
             report = build_report(
                 stored.state,
                 now,
@@ -187,14 +145,9 @@ def analyze(settings: Settings, now: datetime, rebuild: bool = False) -> Outcome
             for name in expired_rollup:
                 (data_dir / name).unlink(missing_ok=True)
             with locked(data_dir / STORE_LOCK):
-                going = retiring(data_dir, stored.marks, clock, settings.retention_days)
+                going = retention.retiring(data_dir, stored.marks, before)
                 copied = basefile.keep(
-                    data_dir,
-                    stored,
-                    going,
-                    settings.event_limits,
-                    clock,
-                    settings.retention_days,
+                    data_dir, stored, going, settings.event_limits, clock, before
                 )
                 for name in going:
                     (data_dir / name).unlink(missing_ok=True)

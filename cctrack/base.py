@@ -33,6 +33,7 @@ from cctrack.checkpoint import Checkpoint, foreign_file
 from cctrack.errors import CctrackError
 from cctrack.evidence import Limits
 from cctrack.files import read_small, write_atomic
+from cctrack.retention import month_kept
 from cctrack.rollup import Row, row_from_json
 
 BASE_FILE = "analyze-base.json"
@@ -122,12 +123,9 @@ def save(data_dir: Path, base: Base) -> None:
     write_atomic(data_dir / BASE_FILE, base.encode())
 
 
-def kept_rows(rows: list[Row], cutoff: datetime | None) -> list[Row]:
-    """The rows of the months retention keeps (rollup.expired's rule)."""
-    if cutoff is None:
-        return rows
-    month = cutoff.astimezone(timezone.utc).strftime("%Y%m")
-    return [row for row in rows if row.month >= month]
+def kept_rows(rows: list[Row], before: datetime | None) -> list[Row]:
+    """The rows of the months retention keeps."""
+    return [row for row in rows if month_kept(row.month, before)]
 
 
 def reaches(base: Base, data_dir: Path, day_files: tuple[str, ...]) -> bool:
@@ -143,7 +141,7 @@ def reaches(base: Base, data_dir: Path, day_files: tuple[str, ...]) -> bool:
     return first == 0 or first <= base.seq + 1
 
 
-def copy_of(data_dir: Path, stored: Checkpoint, cutoff: datetime | None) -> Base:
+def copy_of(data_dir: Path, stored: Checkpoint, before: datetime | None) -> Base:
     """A base that is the checkpoint as saved, with every row the rollup files hold: what
     is kept when the base does not reach the day files (the rows then exist nowhere else
     once their day files go)."""
@@ -156,7 +154,7 @@ def copy_of(data_dir: Path, stored: Checkpoint, cutoff: datetime | None) -> Base
         if mark.offset == _size(path):
             seq = max(seq, store.last_seq_in_file(path))
     copy.rollup_files = {}
-    return Base(copy, kept_rows(rows, cutoff), seq)
+    return Base(copy, kept_rows(rows, before), seq)
 
 
 def _size(path: Path) -> int:
@@ -172,7 +170,7 @@ def advance(
     retiring: list[str],
     limits: Limits,
     clock: datetime,
-    cutoff: datetime | None,
+    before: datetime | None,
 ) -> Base:
     """The base with the day files about to be removed folded in (from where it left each),
     oldest first as analyze folded them. Call with the store lock held."""
@@ -189,7 +187,7 @@ def advance(
         tokens.prune(min(clock, end))
     rows = base.rows + stored.state.rollup.drain(keep_latest=True)
     seq = max([base.seq, *(store.last_seq_in_file(data_dir / name) for name in retiring)])
-    return Base(stored, kept_rows(rows, cutoff), seq)
+    return Base(stored, kept_rows(rows, before), seq)
 
 
 def keep(
@@ -198,12 +196,11 @@ def keep(
     retiring: list[str],
     limits: Limits,
     clock: datetime,
-    retention_days: int,
+    before: datetime | None,
 ) -> str | None:
     """Write the base when the day files about to go must be folded into it first, or when
     it does not reach the day files kept; call after the checkpoint is saved, with the
     store lock held, before any day file is removed. Why it was written anew, when it was."""
-    cutoff = clock - timedelta(days=retention_days) if retention_days > 0 else None
     base, why = load(data_dir)
     names = store.list_day_files(data_dir).names
     if base is not None and not reaches(base, data_dir, names):
@@ -215,14 +212,14 @@ def keep(
             if not retiring:
                 save(data_dir, base)
         else:
-            save(data_dir, copy_of(data_dir, stored, cutoff))
+            save(data_dir, copy_of(data_dir, stored, before))
             return f"the base was copied from the checkpoint: {why}"
     if retiring:
         try:
-            save(data_dir, advance(data_dir, base, retiring, limits, clock, cutoff))
+            save(data_dir, advance(data_dir, base, retiring, limits, clock, before))
         except store.RewrittenBelowCheckpoint as exc:
             # The file going is not what the base read of it: the checkpoint, which has
             # read it whole as it is, becomes the base.
-            save(data_dir, copy_of(data_dir, stored, cutoff))
+            save(data_dir, copy_of(data_dir, stored, before))
             return f"the base was copied from the checkpoint: {exc} changed below the base"
     return None

@@ -286,6 +286,11 @@ def statusline(
             # that Claude Code would itself have run through a shell.
             done = process.run_shell(wrap, stdin, WRAP_TIMEOUT, "wrapped command")
             lines.append(done.stdout.decode("utf-8", "replace").rstrip("\n"))
+        except process.TimedOut:
+            print(
+                f"cctrack statusline: wrapped command did not finish in {WRAP_TIMEOUT:g} s",
+                file=sys.stderr,
+            )
         except process.ProcessFailure as exc:
             print(
                 f"cctrack statusline: wrapped command failed: {redact(str(exc))}", file=sys.stderr

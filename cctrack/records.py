@@ -67,8 +67,9 @@ def plan_label(value: Any) -> str | None:
 
 def strict_loads(text: str | bytes) -> Any:
     """Strict JSON: NaN and Infinity refused (Python's json accepts them), bytes only as
-    UTF-8, integers within 64 bits. orjson parses about four times as fast as the standard
-    library, which is most of what replaying a year of records costs. Raises ValueError."""
+    UTF-8; an integer past 64 bits comes back a float, which no count or seq_no takes.
+    orjson parses about four times as fast as the standard library, which is most of what
+    replaying a year of records costs. Raises ValueError."""
     return orjson.loads(text)
 
 

@@ -369,13 +369,7 @@ def build_report(
     each even before its first record, and nothing else: records of a tool that is no
     longer a source (captured before the user's only tool's home existed, when both were
     tried) never make it a tool that is down."""
-    keys = sorted(
-        key
-        for key in set(state.tools)
-        | set(state.tokens)
-        | {(p, s) for p in profiles for s in sources}
-        if key[0] in profiles and key[1] in sources
-    )
+    keys = sorted((profile, tool) for profile in profiles for tool in sources)
     return Report(
         generated_at=now,
         analyzed_at=state.analyzed_at,

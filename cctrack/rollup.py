@@ -31,6 +31,7 @@ from cctrack.errors import CctrackError
 from cctrack.evidence import KINDS, Point
 from cctrack.files import CLOEXEC, NOFOLLOW, fsync_dir, read_blocks, write_all
 from cctrack.records import NUMBER_TYPES, bounded, is_number
+from cctrack.retention import month_kept
 
 ROLLUP_FILE = re.compile(r"^rollup-(\d{6})\.jsonl$")
 # Tokens are kept per quarter hour: every UTC offset in use is a whole number of them, so
@@ -349,12 +350,13 @@ def append(data_dir: Path, rows: list[Row], committed: dict[str, int]) -> dict[s
     return sizes
 
 
-def expired(committed: dict[str, int], cutoff: datetime | None) -> list[str]:
-    """The files whose whole month is before the cutoff (retention)."""
-    if cutoff is None:
-        return []
-    month = cutoff.astimezone(timezone.utc).strftime("%Y%m")
-    return [name for name in committed if (m := ROLLUP_FILE.match(name)) and m.group(1) < month]
+def expired(committed: dict[str, int], before: datetime | None) -> list[str]:
+    """The files whose whole month is before the cutoff (retention.month_kept)."""
+    return [
+        name
+        for name in committed
+        if (m := ROLLUP_FILE.match(name)) and not month_kept(m.group(1), before)
+    ]
 
 
 def read(data_dir: Path, committed: dict[str, int]) -> Rollup:

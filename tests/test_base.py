@@ -379,3 +379,35 @@ def test_a_day_file_going_that_the_base_read_otherwise_makes_the_checkpoint_the_
     (env.data_dir / checkpoint.STATE_FILE).unlink()
     assert env.run("analyze").returncode == 0
     assert counters(env.textfile) == totals
+
+
+def test_a_base_reaches_the_day_files_kept_only_when_no_record_between_is_missing(
+    env: Env,
+) -> None:
+    """The base goes on into the oldest day file kept when it folded that file or the file's
+    first record comes right after the base's last; one record missing between them and
+    the base is not used."""
+    from builders import append_lines
+
+    from cctrack import store
+
+    lines = working_days(env.root, 2)[10:]  # as if retention took the first
+    append_lines(env.data_dir, lines)
+    names = store.list_day_files(env.data_dir).names
+    first = store.first_seq_in_file(env.data_dir / names[0])
+    assert first > 2
+    assert base.reaches(base.Base(seq=first - 1), env.data_dir, names)
+    assert base.reaches(base.Base(seq=first + 5), env.data_dir, names)
+    assert not base.reaches(base.Base(seq=first - 2), env.data_dir, names)
+    assert not base.reaches(base.Base(), env.data_dir, names)
+    folded = base.Base(seq=0)
+    folded.checkpoint.marks = {names[0]: store.FileMark(0, 0, 0, "0" * 64)}
+    assert base.reaches(folded, env.data_dir, names)
+    # Only the oldest file decides: having folded a later one does not bridge a gap.
+    later = base.Base(seq=0)
+    later.checkpoint.marks = {names[-1]: store.FileMark(0, 0, 0, "0" * 64)}
+    assert len(names) > 1 and not base.reaches(later, env.data_dir, names)
+    assert base.reaches(base.Base(seq=0), env.data_dir, ())
+    # A day file with no record it can read yet (first seq_no 0) leaves nothing between.
+    (env.data_dir / "usage-20000101.jsonl").write_bytes(b"")
+    assert base.reaches(base.Base(seq=0), env.data_dir, ("usage-20000101.jsonl", *names))

@@ -18,7 +18,6 @@ import os
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import pytest
 from builders import statusline_payload, write_credentials
 from conftest import Env, FakeUsageAPI, sample
 
@@ -185,72 +184,3 @@ def test_another_accounts_cache_is_not_used(env: Env) -> None:
     claude_json(env, NOW - timedelta(minutes=1), account="11111111-2222-3333-4444-555555555555")
     done = env.run("claude-status")
     assert done.returncode != 0 and "no Claude usage" in done.stderr
-
-
-@pytest.mark.parametrize(
-    ("old_reset", "new_reset", "later", "replaced"),
-    [
-        # Ten minutes apart or less is one period: the later truth wins, whichever reset.
-        (timedelta(0), timedelta(minutes=10), True, True),
-        (timedelta(0), timedelta(minutes=10), False, False),
-        (timedelta(minutes=10), timedelta(0), True, True),
-        # More than that: the later period wins, however old its render.
-        (timedelta(0), timedelta(minutes=10, seconds=1), False, True),
-        (timedelta(minutes=10, seconds=1), timedelta(0), True, False),
-        # A reset unknown on either side: the later truth decides.
-        (None, timedelta(hours=5), False, False),
-        (timedelta(hours=5), None, True, True),
-    ],
-)
-def test_which_render_of_a_window_is_kept(
-    old_reset: timedelta | None, new_reset: timedelta | None, later: bool, replaced: bool
-) -> None:
-    from cctrack.records import Window
-    from cctrack.sources.claude.statusline import merge_render
-
-    at = NOW
-    old = Window("five_hour", 0.4, 18000, at + old_reset if old_reset is not None else None)
-    new = Window("five_hour", 0.6, 18000, at + new_reset if new_reset is not None else None)
-    stored = merge_render(None, (old,), (), at)
-    assert stored is not None and stored.time_of("five_hour") == at
-    when = at + timedelta(seconds=1) if later else at
-    merged = merge_render(stored, (new,), (), when)
-    assert merged is not None
-    assert merged.windows == ((new,) if replaced else (old,))
-    assert merged.time_of("five_hour") == (when if replaced else at)
-
-
-def test_renders_merge_window_by_window_each_with_its_own_time() -> None:
-    from cctrack.records import SpendLimit, Window
-    from cctrack.sources.claude.statusline import merge_render
-
-    five = Window("five_hour", 0.4, 18000, FIVE)
-    week = Window("weekly", 0.2, 604800, WEEK)
-    first = merge_render(None, (five, week), (), NOW - timedelta(minutes=3))
-    assert merge_render(None, (), (), NOW) is None
-    spend = SpendLimit("individual", 0.5, WEEK)
-    later = merge_render(first, (Window("five_hour", 0.5, 18000, FIVE),), (spend,), NOW)
-    assert later is not None and later.observed_at == NOW
-    assert dict(later.times) == {
-        "five_hour": NOW,
-        "weekly": NOW - timedelta(minutes=3),
-        "individual": NOW,
-    }
-    assert [w.used_ratio for w in later.windows] == [0.5, 0.2] and later.spend == (spend,)
-
-
-def test_a_snapshot_from_before_times_were_kept_is_as_old_as_it_says() -> None:
-    """A stored snapshot without per-window times (written by an earlier version): each of
-    its windows was true when the snapshot says, not when the next render came."""
-    from cctrack.records import Window
-    from cctrack.sources.claude.saved import SavedWindows
-    from cctrack.sources.claude.statusline import merge_render
-
-    old = SavedWindows(NOW - timedelta(minutes=5), (Window("five_hour", 0.4, 18000, FIVE),))
-    older = merge_render(
-        old, (Window("five_hour", 0.3, 18000, FIVE),), (), NOW - timedelta(minutes=6)
-    )
-    assert older is not None and older.windows == old.windows
-    assert dict(older.times) == {"five_hour": NOW - timedelta(minutes=5)}
-    newer = merge_render(old, (Window("five_hour", 0.5, 18000, FIVE),), (), NOW)
-    assert newer is not None and newer.windows[0].used_ratio == 0.5

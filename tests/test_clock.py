@@ -164,7 +164,7 @@ def test_a_day_file_from_a_clock_ahead_does_not_let_a_wrong_clock_delete_history
     """The data's clock is the earliest of now, the newest day file's end and a day past the
     previous run: with a day file captured a year ahead, only the last rule stops an analyze
     800 days ahead from removing everything as past a 30-day retention."""
-    from cctrack.analyze import data_clock
+    from cctrack.retention import data_clock
 
     now = datetime(2026, 12, 5, 12, tzinfo=UTC)
     files = ["usage-20261205.jsonl", "usage-20271205.jsonl"]

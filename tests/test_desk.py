@@ -12,6 +12,8 @@ import pytest
 from builders import nested_2026, script, statusline_payload, token_count, write_rollout
 from conftest import Env, sample
 
+from cctrack.report import Report, RunOut, ToolReport, WindowReport
+
 UTC = timezone.utc
 
 
@@ -335,3 +337,275 @@ def test_guard_says_each_verdict_whole(env: Env) -> None:
     assert opened.returncode == 0 and opened.stdout.endswith("; going ahead (--fail-open)\n")
     other = env.run("guard", "--tool", "claude")
     assert other.returncode == 69 and "claude" in other.stdout
+
+
+def _desk_report(now: datetime) -> Report:
+    def tool(
+        name: str, windows: tuple, error: str | None = None, seen: datetime = now
+    ) -> ToolReport:
+        return ToolReport(name, error is None, 5, 1, now, error, now, seen, "o", None, windows)
+
+    codex = tool(
+        "codex",
+        (
+            WindowReport(
+                "five_hour",
+                0.625,
+                1.2,
+                18000,
+                now + timedelta(hours=2),
+                RunOut(now + timedelta(hours=1), "recent"),
+            ),
+            WindowReport("weekly", 0.3, None, 604800, now + timedelta(days=3)),
+            WindowReport("fortnight", 0.1, None, None, None),
+        ),
+    )
+    claude = tool(
+        "claude",
+        (WindowReport("five_hour", 0.96, 0.5, 18000, now + timedelta(minutes=30)),),
+        seen=now - timedelta(minutes=20),
+    )
+    other = ToolReport(
+        "codex",
+        True,
+        1,
+        0,
+        now,
+        None,
+        now,
+        now,
+        "o",
+        None,
+        codex.windows,
+        profile="work",
+    )
+    return Report(now, now, (claude, codex, other), 0, 0)
+
+
+def test_every_bar_format_says_each_window_whole() -> None:
+    """Each format exactly: labels, percentages, the run-out time only where it comes
+    before the reset, a reset near as a countdown and far as a clock, stale numbers aged,
+    the tooltip's and the JSON's fields, the class from the worst window."""
+    from cctrack.desk import bar
+    from cctrack.timefmt import clock
+
+    now = datetime(2026, 12, 5, 12, tzinfo=UTC)
+    report = _desk_report(now)
+    gone, week = clock(now + timedelta(hours=1), now), clock(now + timedelta(days=3), now)
+    codex = f"codex 5h 62% (gone ~{gone}, resets in 2h00m) · 7d 30% (resets {week}) · fortnight 10%"
+    claude = "claude 5h 96% (resets in 0h30m) · stale 0h20m"
+    plain = bar(report, now, ("claude", "codex"), "plain", "default")
+    assert plain == f"{claude} | {codex}"
+    assert bar(report, now, ("codex",), "plain", "work") == codex
+    assert bar(report, now, ("codex",), "tmux", "default") == (f"#[fg=yellow]{codex}#[default]")
+    assert bar(report, now, ("codex", "claude"), "i3blocks", "default") == (
+        f"{codex} | {claude}\ncodex 62% claude 96%\n#ff5555"
+    )
+    waybar = json.loads(bar(report, now, ("codex",), "waybar", "default"))
+    assert waybar == {
+        "text": codex,
+        "tooltip": f"codex five_hour: 62.5% used, pace 1.20, runs out ~{gone} at the last "
+        "hour's rate, resets in 2h00m\n"
+        f"codex weekly: 30.0% used, resets {week}\ncodex fortnight: 10.0% used",
+        "class": "warn",
+        "percentage": 62,
+    }
+    full = json.loads(bar(report, now, ("claude", "codex"), "json", "default"))
+    assert full["text"] == plain and full["class"] == "critical" and full["percentage"] == 96
+    assert full["version"] == 1
+    assert full["tools"]["claude"] == {
+        "up": True,
+        "stale": True,
+        "windows": {
+            "five_hour": {
+                "used_ratio": 0.96,
+                "pace_ratio": 0.5,
+                "runs_out_at": None,
+                "runs_out_basis": None,
+                "class": "critical",
+            }
+        },
+    }
+    five = full["tools"]["codex"]["windows"]["five_hour"]
+    assert five["runs_out_basis"] == "recent" and five["class"] == "warn"
+    assert full["tools"]["codex"]["stale"] is False
+
+
+def test_a_down_tool_in_every_bar_format_says_why_and_nothing_else() -> None:
+    from dataclasses import replace
+
+    from cctrack.desk import REASON_CHARS, bar
+
+    now = datetime(2026, 12, 5, 12, tzinfo=UTC)
+    report = _desk_report(now)
+    reason = "x" * (REASON_CHARS + 5)
+    tools = tuple(
+        replace(t, last_error=reason, up=False) if t.tool == "codex" else t for t in report.tools
+    )
+    down = replace(report, tools=tools)
+    short = "x" * (REASON_CHARS - 1) + "…"
+    assert bar(down, now, ("codex",), "plain", "default") == f"codex down: {short}"
+    text, brief, colour = bar(down, now, ("codex",), "i3blocks", "default").split("\n")
+    assert (text, brief, colour) == (f"codex down: {short}", "codex down", "#ff5555")
+    waybar = json.loads(bar(down, now, ("codex",), "waybar", "default"))
+    assert waybar["tooltip"] == f"codex down: {reason}" and waybar["class"] == "critical"
+    assert waybar["percentage"] == 0
+    full = json.loads(bar(down, now, ("codex",), "json", "default"))
+    assert full["tools"] == {"codex": {"up": False, "error": reason}}
+    nothing = bar(down, now, ("gemini",), "i3blocks", "default")
+    assert nothing == "cctrack: no data yet (run `cctrack run`)\ncctrack ?\n#6272a4"
+
+
+def test_the_status_line_runs_the_users_own_command_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The wrapped statusLine command gets Claude Code's stdin and its output goes first, as
+    it printed it but for its trailing newlines and with bytes that are not UTF-8 shown as
+    such; one that fails or hangs costs its line only, said on stderr."""
+    from cctrack import desk
+
+    now = datetime(2026, 12, 5, 12, tzinfo=UTC)
+    payload = json.dumps(statusline_payload((40, now + timedelta(hours=2)), None)).encode()
+    wrap = r"printf '\n\377 mine: '; head -c 14; printf '\n\n'"
+    out = desk.statusline(payload, tmp_path, wrap, now, ("claude",))
+    mine, ours = out.rsplit("\n", 1)
+    assert mine == '\n\ufffd mine: {"session_id":'
+    assert ours == "5h 40% (resets in 2h00m)"
+    assert capsys.readouterr().err == ""
+    # Its exit status is its own business, as it is to Claude Code.
+    out = desk.statusline(payload, tmp_path, "printf partial; exit 3", now, ("claude",))
+    assert out == f"partial\n{ours}" and capsys.readouterr().err == ""
+    monkeypatch.setattr(desk, "WRAP_TIMEOUT", 0.3)
+    assert desk.statusline(payload, tmp_path, "sleep 30", now, ("claude",)) == ours
+    assert capsys.readouterr().err == (
+        "cctrack statusline: wrapped command did not finish in 0.3 s\n"
+    )
+    assert desk.statusline(payload, tmp_path, "printf 1; kill -TERM $$", now, ("claude",)) == (
+        f"1\n{ours}"
+    )
+    flood = "head -c 2000000 /dev/zero | tr '\\0' x"
+    assert desk.statusline(payload, tmp_path, flood, now, ("claude",)) == ours
+    assert capsys.readouterr().err.startswith("cctrack statusline: wrapped command failed: ")
+
+
+def test_the_status_line_keeps_each_profiles_renders_apart(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cctrack import desk
+
+    now = datetime(2026, 12, 5, 12, tzinfo=UTC)
+    work = json.dumps(statusline_payload((70, now + timedelta(hours=1)), None)).encode()
+    home = json.dumps(statusline_payload((10, now + timedelta(hours=1)), None)).encode()
+    assert desk.statusline(work, tmp_path, None, now, ("claude",), "work") == (
+        "5h 70% (resets in 1h00m)"
+    )
+    assert desk.statusline(home, tmp_path, None, now, ("claude",)).startswith("5h 10%")
+    # Nothing piped in: each profile's own last render.
+    assert desk.statusline(b"", tmp_path, None, now, ("claude",), "work").startswith("5h 70%")
+    assert desk.statusline(b"", tmp_path, None, now, ("claude",)).startswith("5h 10%")
+    assert desk.statusline(b"", tmp_path, None, now, ("claude",), "other") == (
+        "cctrack: no Claude usage yet"
+    )
+    nothing = "cctrack statusline: not stored: nothing on stdin (Claude Code gives its status "
+    assert capsys.readouterr().err.count(nothing) == 3
+    desk.statusline(b"{", tmp_path, None, now, ("claude",))
+    assert capsys.readouterr().err == (
+        "cctrack statusline: not stored: stdin is not the JSON Claude Code gives its status line\n"
+    )
+
+
+def test_claudes_segment_says_each_window_with_its_own_time() -> None:
+    """A window from a render of minutes ago is at its own time: rolled over when its reset
+    has passed since, its run-out time from its own age; the age note from the newest."""
+    from cctrack.desk import claude_segment
+    from cctrack.records import Window
+    from cctrack.sources.claude.saved import SavedWindows
+    from cctrack.timefmt import clock
+
+    now = datetime(2026, 12, 5, 12, tzinfo=UTC)
+    five = Window("five_hour", 0.9, 18000, now + timedelta(hours=3))
+    week = Window("weekly", 0.5, 604800, now - timedelta(minutes=1))
+    saved = SavedWindows(
+        now - timedelta(minutes=2),
+        (five, week),
+        times=(("five_hour", now - timedelta(hours=1)), ("weekly", now - timedelta(minutes=2))),
+    )
+    # 90 % in the first hour of five: at that rate, gone 400 seconds after it was true.
+    gone = clock(now - timedelta(hours=1) + timedelta(seconds=400), now)
+    assert claude_segment(saved, now, prefix=False) == (
+        f"5h 90% (gone ~{gone}, resets in 3h00m) · 7d 0%"
+    )
+    stale = SavedWindows(now - timedelta(minutes=20), (five,))
+    assert claude_segment(stale, now, prefix=True).startswith("claude 5h 90%")
+    assert claude_segment(stale, now, prefix=True).endswith(" · stale 0h20m")
+
+
+def test_guard_reads_the_tool_asked_and_each_verdict_at_its_edge() -> None:
+    from dataclasses import replace
+
+    from cctrack.desk import guard
+
+    now = datetime(2026, 12, 5, 12, tzinfo=UTC)
+    report = _desk_report(now)
+    # codex, not the claude listed first: 37.5 % left of its five hours.
+    ok = guard(report, now, "codex", "five_hour", 37.5, None, False)
+    assert ok.code == 0
+    assert ok.message == "codex five_hour: 38% left (at least 37.5%); resets in 2h00m"
+    assert guard(report, now, "codex", "five_hour", 37.6, None, False).code == 1
+    assert guard(report, now, "codex", "fortnight", 90, None, False).message == (
+        "codex fortnight: 90% left (at least 90%)"
+    )
+    # The age exactly at --max-age is not older than it.
+    assert guard(report, now, "claude", "five_hour", 1, timedelta(minutes=20), False).code == 0
+    old = guard(report, now, "claude", "five_hour", 1, timedelta(minutes=19), False)
+    assert (old.code, old.message) == (
+        69,
+        "claude: the latest numbers are 20m00s old (more than --max-age 19m00s)",
+    )
+    opened = guard(report, now, "claude", "five_hour", 1, timedelta(minutes=19), True)
+    assert opened.code == 0 and opened.message.endswith("; going ahead (--fail-open)")
+    ahead = guard(report, now - timedelta(hours=1), "codex", "five_hour", 1, None, False)
+    assert (ahead.code, ahead.message) == (
+        69,
+        "codex: the latest numbers claim to be from 1h00m ahead of this clock; is a clock wrong?",
+    )
+    empty = replace(report, tools=(replace(report.tools[1], windows=()),))
+    assert guard(empty, now, "codex", "five_hour", 1, None, False).message == (
+        "codex reports no five_hour window (it has: none)"
+    )
+
+
+def test_the_small_words_at_their_edges() -> None:
+    from cctrack.desk import REASON_CHARS, age_note, down_text, parse_age, reset_text
+    from cctrack.timefmt import NEAR, clock
+
+    now = datetime(2026, 12, 5, 12, tzinfo=UTC)
+    assert reset_text(now + NEAR, now) == f"resets {clock(now + NEAR, now)}"
+    assert reset_text(now + NEAR - timedelta(minutes=1), now) == "resets in 23h59m"
+    assert age_note(now + timedelta(hours=1), now) == " · from the future (clock?)"
+    assert parse_age("0") == timedelta(0)
+    assert parse_age("0.5s") == timedelta(seconds=0.5)
+    report = _desk_report(now)
+    from dataclasses import replace
+
+    exact = replace(report.tools[1], last_error="y" * REASON_CHARS)
+    assert down_text(exact, REASON_CHARS) == "codex down: " + "y" * REASON_CHARS
+
+
+def test_bars_are_of_the_profile_asked_and_written_as_they_read() -> None:
+    from dataclasses import replace
+
+    from cctrack.desk import bar
+
+    now = datetime(2026, 12, 5, 12, tzinfo=UTC)
+    report = _desk_report(now)
+    claude, codex, work = report.tools
+    work = replace(work, windows=work.windows[1:2])
+    down = replace(codex, last_error="gone", up=False)
+    mixed = replace(report, tools=(claude, down, work))
+    assert bar(mixed, now, ("codex",), "plain", "work").startswith("codex 7d 30%")
+    assert bar(mixed, now, ("codex",), "plain", "default") == "codex down: gone"
+    raw = bar(mixed, now, ("claude", "codex"), "waybar", "default")
+    assert "·" in raw and "…" not in raw and "\\u" not in raw
+    assert json.loads(raw)["tooltip"].endswith("resets in 0h30m\ncodex down: gone")
+    assert "\\u" not in bar(mixed, now, ("claude",), "json", "default")

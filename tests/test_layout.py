@@ -37,6 +37,7 @@ LAYERS = [
     "cctrack.sources.__main__",
     "cctrack.settings",
     "cctrack.store",
+    "cctrack.retention",
     "cctrack.tokens.db",
     "cctrack.tokens.scan",
     "cctrack.rollup",

@@ -1,4 +1,4 @@
-"""The pure side of analyze: folding records and what they mean at a given `now`."""
+"""report.py, and the folding of state.py it reads: what the records mean at a given `now`."""
 
 from __future__ import annotations
 
@@ -345,3 +345,101 @@ def test_todays_tokens_start_at_local_midnight(monkeypatch: pytest.MonkeyPatch) 
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+def test_a_report_is_of_the_profiles_and_sources_set_and_carries_what_it_was_given() -> None:
+    """Each configured tool of each configured profile, in order, with its own evidence and
+    week share, whatever else the state holds; the run's facts passed on as given."""
+    from cctrack.cycles import CycleTracker
+    from cctrack.evidence import Counts
+    from cctrack.report import SinkHealth
+    from cctrack.sinks import PushStatus
+
+    state = State(analyzed_at=T0 - timedelta(minutes=1))
+    state.add_lines([line(1), line(2, "claude")])
+    state.cycles[("work", "codex")] = CycleTracker(last_weekly_per_five_hour=0.2)
+    state.cycles[("default", "codex")] = CycleTracker(last_weekly_per_five_hour=0.1)
+    mine, theirs = Counts(), Counts()
+    mine.by_kind["drop"], theirs.by_kind["drop"] = 3, 7
+    state.evidence.counts[("work", "codex", "five_hour", "")] = mine
+    state.evidence.counts[("default", "codex", "five_hour", "")] = theirs
+    health = SinkHealth("cctrack_push", "the Pushgateway", PushStatus())
+    report = build_report(
+        state, T0, ("codex",), ("usage-x.jsonl",), ("default", "work"), "alice", (health,)
+    )
+    assert [(t.profile, t.tool) for t in report.tools] == [("default", "codex"), ("work", "codex")]
+    default, work = report.tools
+    assert default.ok_count == 1 and work.ok_count == 0
+    assert (default.weekly_per_five_hour, work.weekly_per_five_hour) == (0.1, 0.2)
+    assert [c.by_kind["drop"] for _, _, c in work.evidence] == [3]
+    assert [c.by_kind["drop"] for _, _, c in default.evidence] == [7]
+    assert report.analyzed_at == T0 - timedelta(minutes=1)
+    assert report.unreadable_files == ("usage-x.jsonl",)
+    assert report.user == "alice" and report.sinks == (health,)
+    assert build_report(State(), T0).user == ""
+
+
+def test_the_slope_and_the_pace_at_their_edges() -> None:
+    from cctrack.report import MIN_SLOPE_SPAN
+
+    window = Window("five_hour", 0.75, 18000, T0 + timedelta(hours=2))
+    # A snapshot exactly MIN_SLOPE_SPAN old is old enough for a slope: 0.25 in 15 minutes,
+    # the rest in 15 more.
+    oldest = (T0 - MIN_SLOPE_SPAN).timestamp()
+    assert runs_out(window, T0, ((oldest, 0.5),)) == RunOut(T0 + MIN_SLOPE_SPAN, "recent")
+    # Numbers observed past their own reset (Codex counts on): the whole window has passed.
+    late = Window("five_hour", 0.5, 18000, T0 - timedelta(hours=1))
+    assert pace_ratio(late, T0) == pytest.approx(0.5)
+
+
+def test_tokens_per_window_per_percent_and_today_at_their_edges(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Tokens since each window began (none for a window of unknown length or reset, and
+    the windows after it still measured), per percent from 5 % used exactly, today from
+    local midnight exactly, the cost priced as the tool's, and what no project holds named
+    beside the projects."""
+    import time as clock_module
+
+    from cctrack.records import TokenRecord
+    from cctrack.report import ProjectNaming, WindowReport, token_report
+    from cctrack.state import TokenState
+    from cctrack.tokens.prices import Price
+
+    monkeypatch.setenv("TZ", "UTC")
+    clock_module.tzset()
+    midnight = datetime(2026, 11, 24, tzinfo=UTC)
+    minute = int(midnight.timestamp()) // 60
+    tokens = TokenState("claude")
+    record = TokenRecord(
+        1,
+        T0,
+        "h",
+        "claude",
+        "0123456789abcdef",
+        1,
+        0,
+        (
+            (minute - 1, "m", 1, 0, 0, 0),
+            (minute, "m", 10, 0, 0, 0),
+            (minute + 60, "m", 100, 0, 0, 0),
+        ),
+        projects=((minute + 60, "/p", "m", 40, 0, 0, 0),),
+    )
+    tokens.fold(record)
+    windows = (
+        WindowReport("unknown", 0.5, None, None, None),
+        WindowReport("five_hour", 0.05, None, 18000, midnight + timedelta(hours=5)),
+        WindowReport("weekly", 0.0499, None, 604800, midnight + timedelta(days=7)),
+    )
+    price = Price("m", input=1.0, output=0, cache_write=2.0, cache_read=0)
+    report = token_report("claude", tokens, windows, {"m": price}, T0, ProjectNaming(cap=5))
+    assert report.today == 110  # from 00:00:00.000 exactly
+    assert [(w.window, w.tokens, w.per_percent) for w in report.windows] == [
+        ("five_hour", 110, 22.0),
+        ("weekly", 110, None),
+    ]
+    assert dict(report.windows[0].projects) == {"p": 40, "unattributed": 70}
+    assert report.costs == (("m", pytest.approx(111e-6)),)
+    monkeypatch.undo()
+    clock_module.tzset()

@@ -1,0 +1,467 @@
+"""records.py at its edges: every rule of the status object and of the records
+(docs/records.md) on the value that decides it, and the message a refusal gives."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from cctrack import records
+from cctrack.records import (
+    MAX_COUNT,
+    MAX_SEQ,
+    MAX_WINDOW_SECONDS,
+    Bucket,
+    Extras,
+    Record,
+    SpendLimit,
+    Status,
+    TokenRecord,
+    Window,
+)
+
+UTC = timezone.utc
+T0 = datetime(2026, 12, 5, 12, tzinfo=UTC)
+STORE = "0123456789abcdef"
+
+
+def test_counts_saturate_at_the_bound_both_ways() -> None:
+    assert records.bounded(MAX_COUNT) == MAX_COUNT
+    assert records.bounded(MAX_COUNT + 1) == MAX_COUNT
+    assert records.bounded(-MAX_COUNT - 1) == -MAX_COUNT
+    assert records.bounded(-5) == -5
+
+
+def test_names_and_labels_taken_from_a_tool() -> None:
+    assert records.qualified("default", "codex") == "codex"
+    assert records.qualified("work", "codex") == "work/codex"
+    assert records.plan_label(" Pro ") == "pro"
+    assert records.plan_label("a" * 32) == "a" * 32
+    assert records.plan_label("a" * 33) is None
+    assert records.plan_label("pro max") is None
+    assert records.plan_label(5) is None
+    assert records.limit_reason(" Rate_Limit.Weekly ") == "rate_limit.weekly"
+    assert records.limit_reason("a" * 65) is None
+    assert records.limit_reason("a b") is None
+    assert records.limit_reason(None) is None
+    assert records.model_label("gpt-5.5@2026/x:y+z") == "gpt-5.5@2026/x:y+z"
+    assert records.model_label("a b") is None
+    assert records.model_label("m" * 101) is None
+    assert records.record_profile({"profile": "work"}) == "work"
+    assert records.record_profile({"profile": 3}) == "default"
+    assert records.record_profile({}) == "default"
+
+
+def test_numbers_are_json_numbers_finite_and_ratios_in_range() -> None:
+    assert records.is_number(1) and records.is_number(0.5)
+    assert not records.is_number(True) and not records.is_number("1")
+    with pytest.raises(ValueError, match=r"^x is not a number: 'a'$"):
+        records.finite_number("a", "x")
+    with pytest.raises(ValueError, match=r"^x is not finite$"):
+        records.finite_number(float("inf"), "x")
+    assert records.checked_ratio(0, "r") == 0.0
+    assert records.checked_ratio(1 + records.USED_RATIO_TOLERANCE, "r") == 1.0
+    assert records.checked_ratio(0.25, "r") == 0.25
+    with pytest.raises(ValueError, match=r"^r 1.06 is outside 0..1$"):
+        records.checked_ratio(1.06, "r")
+    with pytest.raises(ValueError, match=r"^r -0.001 is outside 0..1$"):
+        records.checked_ratio(-0.001, "r")
+    with pytest.raises(ValueError):
+        records.strict_loads("NaN")
+    assert type(records.strict_loads(str(1 << 64))) is float
+    assert not records.has_record_envelope(records.strict_loads(b'{"seq_no": %d}' % (1 << 64)))
+
+
+def test_a_window_rolls_over_only_at_a_reset_after_its_numbers_were_observed() -> None:
+    window = Window("five_hour", 0.4, 18000, T0 + timedelta(hours=1))
+    rolled = Window("five_hour", 0.0, 18000, None)
+    assert window.as_of(T0 + timedelta(hours=1), T0) == rolled  # at the reset exactly
+    assert window.as_of(T0 + timedelta(hours=2), T0) == rolled
+    assert window.as_of(T0 + timedelta(minutes=59), T0) == window
+    # Observed at or past its own reset: the vendor's current numbers.
+    assert window.as_of(T0 + timedelta(hours=3), T0 + timedelta(hours=1)) == window
+    unknown = Window("five_hour", 0.4, 18000, None)
+    assert unknown.as_of(T0 + timedelta(days=9), T0) == unknown
+
+
+def window_json(**fields: Any) -> dict[str, Any]:
+    return {"used_ratio": 0.5, "window_seconds": 18000, "resets_at": None, **fields}
+
+
+def test_a_window_from_json_at_its_edges() -> None:
+    assert Window.from_json("a" * 40, window_json()).name == "a" * 40
+    for name in ("a" * 41, "Five", "", 5):
+        with pytest.raises(ValueError, match=rf"^bad window name {records.quote(name)}$"):
+            Window.from_json(name, window_json())
+    with pytest.raises(ValueError, match=r"^window w is not an object$"):
+        Window.from_json("w", [])
+    assert Window.from_json("w", window_json(window_seconds=None)).window_seconds is None
+    assert Window.from_json("w", window_json(window_seconds=18000.9)).window_seconds == 18000
+    assert Window.from_json("w", window_json(window_seconds=1)).window_seconds == 1
+    at_bound = window_json(window_seconds=MAX_WINDOW_SECONDS)
+    assert Window.from_json("w", at_bound).window_seconds == MAX_WINDOW_SECONDS
+    past = window_json(window_seconds=MAX_WINDOW_SECONDS + 1)
+    assert Window.from_json("w", past).window_seconds is None
+    for seconds in (0, -1):
+        with pytest.raises(ValueError, match=r"^window w window_seconds must be positive$"):
+            Window.from_json("w", window_json(window_seconds=seconds))
+    with pytest.raises(ValueError, match=r"^window w window_seconds is not a number"):
+        Window.from_json("w", window_json(window_seconds="5h"))
+    with pytest.raises(ValueError, match=r"^window w used_ratio is not a number"):
+        Window.from_json("w", window_json(used_ratio=None))
+    with pytest.raises(ValueError, match=r"^window w resets_at 'soon': not an RFC 3339 time$"):
+        Window.from_json("w", window_json(resets_at="soon"))
+    resets = Window.from_json("w", window_json(resets_at="2026-12-05T13:00:00.250+01:00"))
+    assert resets.resets_at == datetime(2026, 12, 5, 12, 0, 0, 250000, tzinfo=UTC)
+    assert resets.to_json() == {
+        "used_ratio": 0.5,
+        "window_seconds": 18000,
+        "resets_at": "2026-12-05T12:00:00.250000Z",
+    }
+    assert Window("w", 0.5, None, None).to_json()["resets_at"] is None
+
+
+def test_a_bucket_is_a_named_window() -> None:
+    obj = {"bucket": "opus", "window": "seven_day", **window_json()}
+    bucket = Bucket.from_json(obj)
+    assert bucket == Bucket("opus", Window("seven_day", 0.5, 18000, None))
+    assert bucket.to_json() == obj
+    with pytest.raises(ValueError, match=r"^bucket is not an object$"):
+        Bucket.from_json([])
+    for name in ("Opus", "a" * 33, None):
+        with pytest.raises(ValueError, match=rf"^bad bucket name {records.quote(name)}$"):
+            Bucket.from_json({**obj, "bucket": name})
+
+
+def spend_json(**fields: Any) -> dict[str, Any]:
+    return {"limit": "individual", "used_ratio": 0.5, "resets_at": None, **fields}
+
+
+def test_a_spend_limit_may_pass_100_percent_but_not_its_bound() -> None:
+    for ratio in (0, 1.7, records.MAX_SPEND_RATIO):
+        assert SpendLimit.from_json(spend_json(used_ratio=ratio)).used_ratio == ratio
+    for ratio in (-0.01, records.MAX_SPEND_RATIO + 0.01):
+        with pytest.raises(ValueError, match=r"^spend individual used_ratio .* is out of range$"):
+            SpendLimit.from_json(spend_json(used_ratio=ratio))
+    with pytest.raises(ValueError, match=r"^spend limit is not an object$"):
+        SpendLimit.from_json(None)
+    with pytest.raises(ValueError, match=r"^bad spend limit name 'Group'$"):
+        SpendLimit.from_json(spend_json(limit="Group"))
+    with pytest.raises(ValueError, match=r"^spend individual resets_at"):
+        SpendLimit.from_json(spend_json(resets_at="later"))
+    with pytest.raises(ValueError, match=r"^used is not a number"):
+        SpendLimit.from_json(spend_json(used="5"))
+    with pytest.raises(ValueError, match=r"^amount is not a number"):
+        SpendLimit.from_json(spend_json(amount="5"))
+    with pytest.raises(ValueError, match=r"^spend individual used_ratio is not a number"):
+        SpendLimit.from_json(spend_json(used_ratio="5"))
+    full = spend_json(used=12.5, amount=25, unit="USD", resets_at="2026-12-06T00:00:00Z")
+    limit = SpendLimit.from_json(full)
+    assert limit == SpendLimit(
+        "individual", 0.5, datetime(2026, 12, 6, tzinfo=UTC), 12.5, 25, "USD"
+    )
+    assert limit.to_json() == full
+    assert SpendLimit.from_json(spend_json()).to_json() == spend_json()
+    assert SpendLimit.from_json(spend_json(unit="ABCDEFGHI")).unit is None
+    assert SpendLimit.from_json(spend_json(unit="US D")).unit is None
+    assert SpendLimit.from_json(spend_json(unit="credits")).unit == "credits"
+
+
+def test_a_spend_limit_rolls_over_with_its_amount() -> None:
+    limit = SpendLimit("individual", 0.5, T0 + timedelta(hours=1), 12.5, 25, "USD")
+    rolled = limit.as_of(T0 + timedelta(hours=1), T0)
+    assert rolled == SpendLimit("individual", 0.0, None, 0.0, 25, "USD")
+    no_amount = SpendLimit("individual", 0.5, T0 + timedelta(hours=1))
+    assert no_amount.as_of(T0 + timedelta(hours=1), T0).used is None
+    assert limit.as_of(T0 + timedelta(minutes=59), T0) == limit
+    assert limit.as_of(T0 + timedelta(hours=2), T0 + timedelta(hours=1)) == limit
+
+
+def test_extras_each_field_checked_for_its_kind() -> None:
+    full = {
+        "extra_usage_enabled": True,
+        "extra_usage_used_ratio": 0,
+        "extra_usage_monthly_limit": 50,
+        "extra_usage_spent": 12.5,
+        "currency": "EUR",
+        "has_credits": False,
+        "credits_unlimited": False,
+        "credits_balance": 3.5,
+        "limit_reached": "rate_limit",
+        "reset_credits_available": 0,
+    }
+    assert Extras.from_json(full).to_json() == full
+    assert Extras.from_json({}).to_json() == {}
+    with pytest.raises(ValueError, match=r"^extras is not an object$"):
+        Extras.from_json("x")
+    with pytest.raises(ValueError, match=r"^extra_usage_used_ratio is negative$"):
+        Extras.from_json({"extra_usage_used_ratio": -0.01})
+    with pytest.raises(ValueError, match=r"^has_credits is not true or false$"):
+        Extras.from_json({"has_credits": 1})
+    for count in (True, -1, 1.5, "2"):
+        with pytest.raises(ValueError, match=r"^reset_credits_available is not a count$"):
+            Extras.from_json({"reset_credits_available": count})
+    for key in (
+        "credits_balance",
+        "extra_usage_used_ratio",
+        "extra_usage_monthly_limit",
+        "extra_usage_spent",
+    ):
+        with pytest.raises(ValueError, match=rf"^{key} is not a number"):
+            Extras.from_json({key: "1"})
+    for key in ("has_credits", "credits_unlimited", "extra_usage_enabled"):
+        with pytest.raises(ValueError, match=rf"^{key} is not true or false$"):
+            Extras.from_json({key: "yes"})
+    dropped = Extras.from_json({"currency": "EURO1", "limit_reached": "Rate Limit"})
+    assert dropped.currency is None and dropped.limit_reached is None
+    assert Extras.from_json({"currency": "ABCDEFGHI"}).currency is None
+
+
+def status_json(**fields: Any) -> dict[str, Any]:
+    return {
+        "source_tool": "codex",
+        "observed_at": "2026-12-05T12:00:00Z",
+        "origin": "app-server",
+        "windows": {"weekly": window_json(window_seconds=604800), "five_hour": window_json()},
+        **fields,
+    }
+
+
+def test_a_status_object_is_refused_with_what_is_wrong() -> None:
+    refusals = {
+        "status is not a JSON object": [],
+        "source_tool 'gemini' is not one of claude, codex": status_json(source_tool="gemini"),
+        "bad origin 'app server'": status_json(origin="app server"),
+        "local_activity_at 'soon': not an RFC 3339 time": status_json(local_activity_at="soon"),
+        "plan is not a string": status_json(plan=5),
+        "status has no windows": status_json(windows={}),
+        "spend is not a list": status_json(spend={}),
+        "buckets is not a list": status_json(buckets={}),
+        "observed_at None: expected a time string": status_json(observed_at=None),
+    }
+    for message, obj in refusals.items():
+        with pytest.raises(ValueError, match=rf"^{message}"):
+            Status.from_json(obj)
+    with pytest.raises(ValueError, match=r"^status has no windows$"):
+        Status.from_json(status_json(windows=[]))
+    with pytest.raises(ValueError, match=r"^status is for codex, expected claude$"):
+        Status.from_json(status_json(), "claude")
+    assert Status.from_json(status_json(), "codex").source_tool == "codex"
+    assert Status.from_json(status_json(origin="a" * 40)).origin == "a" * 40
+    with pytest.raises(ValueError, match=r"^bad origin"):
+        Status.from_json(status_json(origin="a" * 41))
+
+
+def test_a_status_object_keeps_what_is_plain_and_drops_what_is_not() -> None:
+    status = Status.from_json(
+        status_json(
+            plan="Pro Max",
+            account="Not-A-Pseudonym",
+            local_activity_at="2026-12-05T11:00:00Z",
+            extras={},
+        )
+    )
+    assert status.plan is None and status.account is None and status.extras == Extras()
+    assert [w.name for w in status.windows] == ["five_hour", "weekly"]  # sorted
+    assert status.local_activity_at == T0 - timedelta(hours=1)
+    assert Status.from_json(status_json(plan="")).plan is None
+    assert Status.from_json(status_json(plan="Plus")).plan == "plus"
+    assert Status.from_json(status_json(account="acct-1")).account == "acct-1"
+    assert Status.from_json(status_json(local_activity_at="")).local_activity_at is None
+    # A spend-controlled account without any plan window.
+    spend_only = Status.from_json(status_json(windows={}, spend=[spend_json()]))
+    assert spend_only.windows == () and spend_only.spend[0].name == "individual"
+
+
+def test_a_status_object_round_trips_and_rolls_over_whole() -> None:
+    obj = status_json(
+        plan="pro",
+        account="acct-1",
+        buckets=[{"bucket": "spark", "window": "five_hour", **window_json()}],
+        extras={"has_credits": True},
+        spend=[spend_json(used=1.0)],
+        local_activity_at="2026-12-05T11:00:00Z",
+    )
+    status = Status.from_json(obj)
+    again = status.to_json()
+    assert again == {**obj, "windows": dict(sorted(obj["windows"].items()))}
+    assert list(again) == [
+        "source_tool",
+        "observed_at",
+        "origin",
+        "plan",
+        "account",
+        "windows",
+        "buckets",
+        "extras",
+        "spend",
+        "local_activity_at",
+    ]
+    bare = Status.from_json(status_json(extras={}))
+    assert set(bare.to_json()) == {"source_tool", "observed_at", "origin", "windows"}
+    reset = T0 + timedelta(hours=1)
+    due = Status(
+        "codex",
+        T0,
+        "app-server",
+        (Window("five_hour", 0.5, 18000, reset),),
+        buckets=(Bucket("spark", Window("five_hour", 0.5, 18000, reset)),),
+        spend=(SpendLimit("individual", 0.5, reset),),
+    ).as_of(reset)
+    assert due.windows[0].used_ratio == 0.0
+    assert due.buckets[0].window.used_ratio == 0.0
+    assert due.spend[0].used_ratio == 0.0
+
+
+def test_a_status_tools_output_is_refused_with_what_is_wrong() -> None:
+    import json
+
+    assert records.parse_status_output(json.dumps(status_json()).encode(), "codex").windows
+    with pytest.raises(ValueError, match=r"^output is not UTF-8$"):
+        records.parse_status_output(b"\xff{}", "codex")
+    with pytest.raises(ValueError, match=r"^output is not JSON \(.* at line 1\)$"):
+        records.parse_status_output("{", "codex")
+    with pytest.raises(ValueError, match=r"^status is for codex, expected claude$"):
+        records.parse_status_output(json.dumps(status_json()), "claude")
+
+
+def envelope(**fields: Any) -> dict[str, Any]:
+    return {
+        "v": 1,
+        "seq_no": 7,
+        "timestamp": "2026-12-05T12:00:00.123Z",
+        "hostname": "h",
+        "source_tool": "codex",
+        "ok": False,
+        "error": "down",
+        **fields,
+    }
+
+
+def test_the_envelope_every_record_has() -> None:
+    assert records.has_record_envelope(envelope())
+    assert records.has_record_envelope(envelope(seq_no=1))
+    assert records.has_record_envelope(envelope(seq_no=MAX_SEQ))
+    assert records.has_record_envelope(envelope(profile="work"))
+    assert records.has_record_envelope(envelope(ok=True, error=None))
+    for broken in (
+        envelope(v=2),
+        envelope(v=True),
+        envelope(seq_no=0),
+        envelope(seq_no=MAX_SEQ + 1),
+        envelope(seq_no=1.0),
+        envelope(source_tool="gemini"),
+        envelope(ok=1),
+        envelope(timestamp=5),
+        envelope(hostname=None),
+        envelope(error=None),
+        envelope(profile="Work"),
+        envelope(profile=7),
+        [envelope()],
+    ):
+        assert not records.has_record_envelope(broken), broken
+    missing = envelope()
+    del missing["v"]
+    assert not records.has_record_envelope(missing)
+
+
+def test_a_record_through_its_line_and_back() -> None:
+    failed = Record.from_json(envelope(profile="work"))
+    assert failed == Record(
+        7, T0.replace(microsecond=123000), "h", "codex", False, None, "down", "work"
+    )
+    assert failed.to_line() == (
+        b'{"v":1,"seq_no":7,"timestamp":"2026-12-05T12:00:00.123Z","hostname":"h",'
+        b'"source_tool":"codex","ok":false,"profile":"work","error":"down"}\n'
+    )
+    default = Record.from_json(envelope())
+    assert "profile" not in default.to_json() and default.profile == "default"
+    good = Record.from_json({**status_json(), **envelope(ok=True, error=None)})
+    assert good.status is not None and good.to_json()["windows"]
+    # A record made in code is written only with finite numbers (JSON has no NaN).
+    nan = Status("codex", T0, "app-server", (Window("five_hour", float("nan"), None, None),))
+    with pytest.raises(ValueError):
+        Record(1, T0, "h", "codex", True, nan).to_line()
+    with pytest.raises(ValueError, match=r"^error is not a string$"):
+        Record.from_json(envelope(ok=True, error=5))
+    with pytest.raises(ValueError, match=r"^not a cctrack record of this version$"):
+        Record.from_json(envelope(v=2))
+
+
+def token_json(**fields: Any) -> dict[str, Any]:
+    return {
+        **envelope(ok=True, error=None),
+        "kind": "tokens",
+        "scan": [STORE, 3, 0],
+        "tokens": [[29000000, "gpt-5.5", 10, 2, 3, 1, 0]],
+        **fields,
+    }
+
+
+def test_a_token_record_at_its_edges() -> None:
+    record = TokenRecord.from_json(token_json())
+    assert record.rows == ((29000000, "gpt-5.5", 10, 2, 3, 1, 0),)
+    assert record.profile == "default"
+    assert TokenRecord.from_json(token_json(profile="work")).profile == "work"
+    assert TokenRecord.from_json(token_json(tokens=[[0, "m", 1, 2, 3, 4, 5]])).rows[0][0] == 0
+    assert (record.store, record.scan, record.part, record.seq_no) == (STORE, 3, 0, 7)
+    assert TokenRecord.from_json(record.to_json()) == record
+    # Rows written before cache_write was counted apart: four counts, the fifth is 0.
+    old = TokenRecord.from_json(token_json(tokens=[[5, "gpt-5.5", 10, 2, 3, 1]]))
+    assert old.rows == ((5, "gpt-5.5", 10, 2, 3, 1, 0),)
+    claude = token_json(source_tool="claude", tokens=[[5, "claude-opus-4-5", 1, 2, 3, 4]])
+    assert TokenRecord.from_json(claude).rows == ((5, "claude-opus-4-5", 1, 2, 3, 4),)
+    with pytest.raises(ValueError, match=r"^bad token row$"):
+        TokenRecord.from_json({**claude, "tokens": [[5, "claude-opus-4-5", 1, 2, 3]]})
+    # A count past the bound costs its row alone.
+    rows = [[5, "gpt-5.5", MAX_COUNT + 1, 0, 0, 0, 0], [6, "gpt-5.5", -MAX_COUNT, 0, 0, 0, 0]]
+    assert TokenRecord.from_json(token_json(tokens=rows)).rows == (
+        (6, "gpt-5.5", -MAX_COUNT, 0, 0, 0, 0),
+    )
+    refusals = {
+        "not a token record": [
+            token_json(kind="status"),
+            token_json(seq_no=0),
+            {**token_json(), "v": 2},
+        ],
+        "bad scan store id": [token_json(scan=["0123", 3, 0]), token_json(scan=[5, 3, 0])],
+        "bad scan number": [
+            token_json(scan=[STORE, -1, 0]),
+            token_json(scan=[STORE, 0, MAX_SEQ + 1]),
+            token_json(scan=[STORE, True, 0]),
+        ],
+        "bad token row": [
+            token_json(tokens=[[True, "gpt-5.5", 1, 2, 3, 4, 5]]),
+            token_json(tokens=[[1 << 40, "gpt-5.5", 1, 2, 3, 4, 5]]),
+            token_json(tokens=[[-1, "gpt-5.5", 1, 2, 3, 4, 5]]),
+            token_json(tokens=[[5, "gpt-5.5", 1, 2, 3, 4, 5, 6]]),
+        ],
+        "bad model name": [
+            token_json(tokens=[[5, "gpt 5", 1, 2, 3, 4, 5]]),
+            token_json(tokens=[[5, 5, 1, 2, 3, 4, 5]]),
+        ],
+    }
+    for message, objs in refusals.items():
+        for obj in objs:
+            with pytest.raises(ValueError, match=rf"^{message}$"):
+                TokenRecord.from_json(obj)
+    edge = token_json(tokens=[[(1 << 40) - 1, "gpt-5.5", 1, 2, 3, 4, 5]], scan=[STORE, MAX_SEQ, 0])
+    assert TokenRecord.from_json(edge).scan == MAX_SEQ
+
+
+def test_a_token_record_not_yet_numbered_and_its_projects() -> None:
+    waiting = TokenRecord.from_json(token_json(seq_no=0), numbered=False)
+    assert waiting.seq_no == 0
+    with pytest.raises(ValueError, match=r"^not a token record$"):
+        TokenRecord.from_json(token_json(seq_no=0))
+    project = "/home/me/" + "p" * (records.MAX_PROJECT - 9)
+    rows = [[5, project, "gpt-5.5", 1, 2, 3, 4, 5], [5, "/x", "gpt-5.5", MAX_COUNT + 1, 0, 0, 0, 0]]
+    counted = TokenRecord.from_json(token_json(projects=rows))
+    assert counted.projects == ((5, project, "gpt-5.5", 1, 2, 3, 4, 5),)
+    assert TokenRecord.from_json(counted.to_json()) == counted
+    assert "projects" not in TokenRecord.from_json(token_json()).to_json()
+    for bad in ([5, project + "p", "gpt-5.5", 1, 2, 3, 4, 5], [5, 9, "gpt-5.5", 1, 2, 3, 4, 5]):
+        with pytest.raises(ValueError, match=r"^bad project$"):
+            TokenRecord.from_json(token_json(projects=[bad]))
