@@ -377,6 +377,19 @@ def test_a_report_is_of_the_profiles_and_sources_set_and_carries_what_it_was_giv
     assert report.unreadable_files == ("usage-x.jsonl",)
     assert report.user == "alice" and report.sinks == (health,)
     assert build_report(State(), T0).user == ""
+    # The tool's tokens priced as that tool's: Claude's cache writes at their price.
+    from cctrack.records import TokenRecord
+    from cctrack.state import TokenState
+    from cctrack.tokens.prices import Price
+
+    priced = State()
+    priced.tokens[("default", "claude")] = tokens = TokenState("claude")
+    tokens.fold(
+        TokenRecord(1, T0, "h", "claude", "0123456789abcdef", 1, 0, ((5, "m", 0, 0, 1000, 0),))
+    )
+    price = Price("m", input=1.0, output=0, cache_write=2.0, cache_read=0)
+    claude = build_report(priced, T0, ("claude",), prices={"m": price}).tools[0]
+    assert claude.tokens is not None and claude.tokens.costs == (("m", pytest.approx(0.002)),)
 
 
 def test_the_slope_and_the_pace_at_their_edges() -> None:
@@ -441,5 +454,38 @@ def test_tokens_per_window_per_percent_and_today_at_their_edges(
     ]
     assert dict(report.windows[0].projects) == {"p": 40, "unattributed": 70}
     assert report.costs == (("m", pytest.approx(111e-6)),)
+    # The counters by project add up to the totals: the projects past the cap as "other",
+    # what no project holds as "unattributed", every model apart.
+    record = TokenRecord(
+        2,
+        T0,
+        "h",
+        "claude",
+        "0123456789abcdef",
+        2,
+        0,
+        ((minute + 61, "n", 7, 0, 0, 0),),
+        projects=(
+            (minute + 61, "/q", "m", 5, 0, 0, 0),
+            (minute + 61, "/r", "m", 3, 0, 0, 0),
+            (minute + 61, "/q", "n", 7, 0, 0, 0),
+        ),
+    )
+    tokens.fold(record)
+    capped = token_report("claude", tokens, (), {}, T0, ProjectNaming(cap=1))
+    assert capped.by_project == (
+        ("m", "input", "other", 8),
+        ("m", "input", "p", 40),
+        ("m", "input", "unattributed", 63),
+        ("n", "input", "other", 7),
+    )
+    # Claude's cache writes at Claude's price for them.
+    writes = TokenState("claude")
+    writes.fold(
+        TokenRecord(1, T0, "h", "claude", "0123456789abcdef", 1, 0, ((minute, "m", 0, 0, 1000, 0),))
+    )
+    assert token_report("claude", writes, (), {"m": price}, T0).costs == (
+        ("m", pytest.approx(0.002)),
+    )
     monkeypatch.undo()
     clock_module.tzset()
