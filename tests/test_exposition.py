@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from prometheus_client import generate_latest
@@ -90,3 +91,48 @@ def test_go_float_special_values() -> None:
         "0.5",
     ]
     assert go_float(math.nan) == "NaN"
+
+
+def test_values_help_and_label_values_are_written_as_client_python_writes_them() -> None:
+    from prometheus_client import CollectorRegistry, Counter, generate_latest
+    from prometheus_client.utils import floatToGoString
+
+    for value in (0.0, -0.0, 0.5, 1.0, 123456.0, 1234567.0, 123456.789, 1e21, 1e22, -1234567.0):
+        assert go_float(value) == floatToGoString(value), value
+    assert go_float(float("inf")) == "+Inf" and go_float(float("-inf")) == "-Inf"
+    registry = CollectorRegistry()
+    theirs = Counter("odd", 'a \\ back\nslash "help"', ["who"], registry=registry)
+    theirs.labels(who='a "quoted" \\ back\nslash').inc(2)
+    ours = Family("odd", "counter", 'a \\ back\nslash "help"').add(
+        2, who='a "quoted" \\ back\nslash'
+    )
+    expected = [
+        line for line in generate_latest(registry).decode().splitlines() if "_created" not in line
+    ]
+    assert render([ours]).decode().splitlines() == expected
+    with pytest.raises(ValueError, match=r"^unknown metric kind histogram$"):
+        Family("x", "histogram", "h")
+
+
+def test_counters_are_read_back_with_or_without_labels_past_what_is_not_a_number() -> None:
+    from cctrack.exposition import counter_values
+
+    text = (
+        "# HELP a_total A.\n# TYPE a_total counter\n"
+        'a_total{x="1"} junk\na_total{x="2"} 3\nplain 4\n'
+        "# HELP b_total B.\n# TYPE b_total counter\nb_total 5\n"
+    )
+    assert counter_values(text) == {'a_total{x="2"}': 3.0, "b_total": 5.0}
+
+
+def test_a_counter_that_falls_twice_carries_both_falls() -> None:
+    from cctrack.exposition import keep_rising
+
+    carried: dict[str, float] = {}
+    first = [Family("c", "counter", "h").add(7)]
+    keep_rising(first, {"c_total": 10.0}, carried)
+    assert carried == {"c_total": 3.0} and first[0].samples[0].value == 10.0
+    second = [Family("c", "counter", "h").add(5)]
+    keep_rising(second, {"c_total": 10.0}, carried)
+    # 5 + 3 carried is 8, below the 10 exported: the carry grows by 2 more.
+    assert carried == {"c_total": 5.0} and second[0].samples[0].value == 10.0

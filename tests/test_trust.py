@@ -39,6 +39,19 @@ def test_commands_from_a_config_others_can_write_are_refused(env: Env, mode: int
     # Settings that run nothing are still read from such a file.
     config_of(env, "retention_days = 30\n").chmod(mode)
     assert env.run("analyze").returncode == 0
+    # Within a profile's table too, each named, beside those at the top.
+    path = config_of(
+        env,
+        f'notify_command = ["{tool}"]\n[profiles.work]\ncodex_home = "{env.root}"\n'
+        f'codex_status = "{tool}"\n',
+    )
+    path.chmod(mode)
+    done = env.run("capture")
+    assert done.returncode == 2 and not marker.exists()
+    assert "sets notify_command, profiles.work.codex_status, which" in done.stderr
+    # A profile's table of homes alone runs nothing and is read.
+    config_of(env, f'[profiles.work]\ncodex_home = "{env.root}"\n').chmod(mode)
+    assert env.run("analyze").returncode == 0
 
 
 @pytest.fixture
