@@ -445,7 +445,10 @@ def alice(tmp_path: Path) -> Iterator[tuple[str, Env]]:
     require_root("making another user")
     name = "cctrack-alice"
     if subprocess.run(["id", name], capture_output=True).returncode != 0:
-        subprocess.run(["useradd", "--no-create-home", "--shell", "/bin/false", name], check=True)
+        subprocess.run(
+            ["useradd", "--no-create-home", "--no-user-group", "--shell", "/bin/false", name],
+            check=True,
+        )
     entry = pwd.getpwnam(name)
     place = Path(tempfile.mkdtemp(dir="/var/tmp", prefix="cctrack-alice-"))
     place.chmod(0o755)

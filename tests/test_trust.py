@@ -59,7 +59,10 @@ def other_user() -> str:
     require_root("making another user")
     name = "cctrack-other"
     if subprocess.run(["id", name], capture_output=True).returncode != 0:
-        subprocess.run(["useradd", "--no-create-home", "--shell", "/bin/false", name], check=True)
+        subprocess.run(
+            ["useradd", "--no-create-home", "--no-user-group", "--shell", "/bin/false", name],
+            check=True,
+        )
     yield name
     subprocess.run(["userdel", name], capture_output=True)
 
