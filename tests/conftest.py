@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 import typer.main
@@ -48,14 +48,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.system)
 
 
+def unavailable(message: str) -> NoReturn:
+    """A real component missing: a failure in CI, which must have them all, and a skip on
+    a developer's machine."""
+    if IN_CI:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 def require_binary(name: str) -> str:
     """A real component: missing is a failure in CI, a skip on a developer's machine."""
     path = shutil.which(name)
     if path is None:
         message = f"{name} is not installed (apt-get install {'prometheus' if name in ('promtool', 'prometheus') else 'prometheus-node-exporter' if 'exporter' in name else 'systemd'})"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+        unavailable(message)
     return path
 
 
@@ -64,9 +70,7 @@ def require_root(why: str) -> None:
     in CI, which runs as root, a skip on a developer's machine."""
     if os.geteuid() != 0:
         message = f"{why} needs root"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+        unavailable(message)
 
 
 LIBFAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
@@ -77,9 +81,7 @@ def faketime(offset: str) -> dict[str, str]:
     ("+800d", "-2h"); the monotonic clock is left alone, so timeouts still work."""
     if not LIBFAKETIME.exists():
         message = "libfaketime is not installed (apt-get install faketime)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+        unavailable(message)
     return {
         "LD_PRELOAD": str(LIBFAKETIME),
         "FAKETIME": offset,

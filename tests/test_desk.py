@@ -466,10 +466,10 @@ def test_the_status_line_runs_the_users_own_command_first(
 
     now = datetime(2026, 12, 5, 12, tzinfo=UTC)
     payload = json.dumps(statusline_payload((40, now + timedelta(hours=2)), None)).encode()
-    wrap = r"printf '\n\377 mine: '; head -c 14; printf '\n\n'"
+    wrap = r"printf '\n\377 mine: '; head -c 14; printf ' \n\n'"
     out = desk.statusline(payload, tmp_path, wrap, now, ("claude",))
     mine, ours = out.rsplit("\n", 1)
-    assert mine == '\n\ufffd mine: {"session_id":'
+    assert mine == '\n\ufffd mine: {"session_id": '
     assert ours == "5h 40% (resets in 2h00m)"
     assert capsys.readouterr().err == ""
     # Its exit status is its own business, as it is to Claude Code.
@@ -485,7 +485,10 @@ def test_the_status_line_runs_the_users_own_command_first(
     )
     flood = "head -c 2000000 /dev/zero | tr '\\0' x"
     assert desk.statusline(payload, tmp_path, flood, now, ("claude",)) == ours
-    assert capsys.readouterr().err.startswith("cctrack statusline: wrapped command failed: ")
+    assert capsys.readouterr().err == (
+        "cctrack statusline: wrapped command failed: wrapped command printed more than 1 MiB; "
+        "it is not a status tool\n"
+    )
 
 
 def test_the_status_line_keeps_each_profiles_renders_apart(
@@ -596,6 +599,7 @@ def test_bars_are_of_the_profile_asked_and_written_as_they_read() -> None:
     from dataclasses import replace
 
     from cctrack.desk import bar
+    from cctrack.timefmt import clock
 
     now = datetime(2026, 12, 5, 12, tzinfo=UTC)
     report = _desk_report(now)
@@ -603,9 +607,27 @@ def test_bars_are_of_the_profile_asked_and_written_as_they_read() -> None:
     work = replace(work, windows=work.windows[1:2])
     down = replace(codex, last_error="gone", up=False)
     mixed = replace(report, tools=(claude, down, work))
-    assert bar(mixed, now, ("codex",), "plain", "work").startswith("codex 7d 30%")
+    assert bar(mixed, now, ("codex",), "plain", "work") == (
+        f"codex 7d 30% (resets {clock(now + timedelta(days=3), now)})"
+    )
     assert bar(mixed, now, ("codex",), "plain", "default") == "codex down: gone"
     raw = bar(mixed, now, ("claude", "codex"), "waybar", "default")
     assert "·" in raw and "…" not in raw and "\\u" not in raw
     assert json.loads(raw)["tooltip"].endswith("resets in 0h30m\ncodex down: gone")
     assert "\\u" not in bar(mixed, now, ("claude",), "json", "default")
+
+
+def test_the_status_line_shows_the_other_tools_of_its_profile_once(env: Env) -> None:
+    """Claude from what was piped in, the other tools from the latest analysis of the same
+    profile: never Claude twice, never another profile's numbers."""
+    from cctrack import desk
+
+    analysed(env, used=42.0)
+    now = datetime.now(UTC)
+    payload = json.dumps(statusline_payload((40, now + timedelta(hours=2)), None)).encode()
+    both = desk.statusline(payload, env.data_dir, None, now, ("claude", "codex"))
+    claude, codex = both.split(" | ")
+    assert claude.startswith("claude 5h 40%") and codex.startswith("codex 5h 42%")
+    assert both.count("claude") == 1
+    assert desk.statusline(b"", env.data_dir, None, now, ("codex",), "work") == ""
+    assert desk.statusline(b"", env.data_dir, None, now, ("codex",)).startswith("5h 42%")

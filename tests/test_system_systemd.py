@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 import realsystemd
 from builders import nested_2026, token_count, write_rollout
-from conftest import IN_CI, require_binary, running_node_exporter, sample
+from conftest import require_binary, running_node_exporter, sample, unavailable
 
 ROOT = Path(__file__).resolve().parent.parent
 SYSTEM_PYTHON = Path("/usr/bin/python3")
@@ -48,12 +48,6 @@ print(json.dumps({"source_tool": "claude", "observed_at": z(now), "origin": "tes
 """
 
 pytestmark = pytest.mark.component
-
-
-def unavailable(reason: str) -> None:
-    if IN_CI:
-        pytest.fail(reason)
-    pytest.skip(reason)
 
 
 @dataclass

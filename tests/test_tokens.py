@@ -19,6 +19,8 @@ from cctrack.tokens.rules import (
 )
 
 STAMP = "2026-11-20T10:00:30.250Z"
+# The key of one Codex event (test_codex_turns_...), as every release since keys were kept.
+PINNED_KEY = -8293967945891511523
 MINUTE = 1_795_168_800 // 60
 
 
@@ -414,3 +416,171 @@ def test_keys_are_stable_signed_64_bit_numbers() -> None:
     assert key64("") == int.from_bytes(
         __import__("hashlib").blake2b(b"", digest_size=8).digest(), "big", signed=True
     )
+
+
+def test_a_codex_sessions_state_through_its_json_and_what_it_refuses() -> None:
+    """The scan store keeps each rollout's session state between scans: every shape of it
+    comes back equal, and one that is not a state is refused, never half read."""
+    shapes = [
+        CodexSession(),
+        CodexSession((1, 2, 3, 4, 5, 6), "gpt-5.5"),
+        CodexSession(model="m", cwd="/p"),
+        CodexSession(None, "m", True, "2026-05-12T08:03:00", [{"a": 1}], None),
+        CodexSession((1, 2, 3, 4, 5, 6), "m", False, None, [], "2026-05-12T08:03:00", "/p"),
+    ]
+    for session in shapes:
+        assert CodexSession.from_json(json.loads(json.dumps(session.to_json()))) == session
+    assert [len(s.to_json()) for s in shapes] == [2, 2, 7, 6, 7]
+    # Kept before cache writes were read: five numbers, the sixth 0.
+    assert CodexSession.from_json([[1, 2, 3, 4, 5], None]).previous == (1, 2, 3, 4, 5, 0)
+    refused = [
+        [[1, 2, 3, 4], None],
+        [[1, 2, 3, 4, 5, -6], None],
+        [[1, 2, 3, 4, 5, True], None],
+        [[1, 2, 3, 4, 5, 6.0], None],
+        [None, 5],
+        [None, "m", False, None, [], None, 5],
+        [None, "m", "yes", None, [], None],
+        [None, "m", True, None, "held", None],
+        [None, "m", True, 5, [], None],
+        [None, "m", True, None, [], 5],
+    ]
+    for obj in refused:
+        with pytest.raises(ValueError, match=r"^bad Codex session state$"):
+            CodexSession.from_json(obj)
+
+
+def test_a_scan_result_through_its_json() -> None:
+    from cctrack.tokens.rules import ScanResult
+
+    result = ScanResult("codex", "work", 3, 4096, 2)
+    assert ScanResult.from_json(json.loads(json.dumps(result.to_json()))) == result
+
+
+def test_claudes_counts_with_and_without_their_optional_fields() -> None:
+    from cctrack.tokens.rules import _claude_counts
+
+    plain = {"input_tokens": 1, "output_tokens": 2}
+    assert _claude_counts(plain) == (1, 2, 0, 0)
+    assert _claude_counts({**plain, "cache_creation": {"ephemeral_5m_input_tokens": 3}}) == (
+        1,
+        2,
+        3,
+        0,
+    )
+    assert _claude_counts({**plain, "cache_creation": {"ephemeral_1h_input_tokens": 4}}) == (
+        1,
+        2,
+        4,
+        0,
+    )
+    both_wrong = {"ephemeral_5m_input_tokens": -1, "ephemeral_1h_input_tokens": 4}
+    assert _claude_counts({**plain, "cache_creation": both_wrong}) is None
+
+
+def test_a_claude_line_with_its_project_side_chain_and_model_as_ccusage_reads_them() -> None:
+    from cctrack.tokens.rules import ClaudeEntry
+
+    line = json.dumps(assistant(isSidechain=True)).encode()
+    found = claude_entry(line)
+    assert found is not None and found.project == "" and found.sidechain is True
+    assert claude_entry(line, projects=True).project == "/w"  # type: ignore[union-attr]
+    odd_cwd = json.dumps(assistant(cwd=5)).encode()
+    assert claude_entry(odd_cwd, projects=True).project == ""  # type: ignore[union-attr]
+    assert entry().sidechain is False  # type: ignore[union-attr]
+    assert entry(**{"message.model": "<synthetic>"}).model == UNKNOWN_MODEL  # type: ignore[union-attr]
+    assert entry(**{"message.usage.speed": "standard"}).speed is True  # type: ignore[union-attr]
+    assert entry(**{"message.usage.speed": "turbo"}) is None
+    for changes in ({"message.model": ""}, {"requestId": ""}):
+        assert entry(**changes) is None, changes
+    anonymous = entry(**{"message.id": KeyError, "requestId": KeyError})
+    assert isinstance(anonymous, ClaudeEntry)
+    assert anonymous.message is None and anonymous.request is None
+
+
+def test_copies_at_their_edges_collapse_as_the_deduplicator_ends() -> None:
+    from cctrack.tokens.rules import collapse, replaces
+
+    first, larger, other = e("m1", "r1", 10), e("m1", "r1", 12), e("m1", "r2", 5)
+    assert collapse([first, other, larger, e(None, None, 1)]) == [larger, other, e(None, None, 1)]
+    # Equal totals: the first copy stays, unless only the later one names its speed.
+    assert not replaces(e("m1", "r1", 10), first)
+    speedy = ClaudeEntry("m1", "r1", 1, "m", (10, 0, 0, 0), False, True)
+    assert replaces(speedy, first) and not replaces(speedy, speedy)
+    # A copy stored by an earlier scan, replaced: to be stored again.
+    from cctrack.tokens.rules import Slot
+
+    dedup = Deduplicator()
+    dedup.slots["m1"] = [Slot(first, row=7, changed=False)]  # type: ignore[index]
+    assert list(dedup.changed()) == []
+    dedup.feed(larger)
+    assert [slot.entry for slot in dedup.changed()] == [larger]
+    assert window_measure("claude", (1, 2, 3, 4)) == 10
+    assert window_measure("codex", (1, 2, 3, 4, 5)) == 11
+
+
+def test_codex_times_and_counts_at_their_edges() -> None:
+    from cctrack.tokens.rules import MAX_TOKENS, _codex_time, _codex_usage, _is_count, _usage_event
+
+    assert _codex_time(0) == 0
+    assert _codex_time(10_000_000_000) == 10_000_000_000_000  # seconds up to 10^10
+    assert _codex_time(10_000_000_001) == 10_000_000_001  # milliseconds past it
+    assert _codex_time(" 2026-11-20T10:00:30.250Z ") == epoch_ms(STAMP)
+    assert _codex_time(None) is None and _codex_time(-1) is None
+    assert type(epoch_ms("2026-11-20T15:30:30+05:30")) is int
+    assert _is_count(MAX_TOKENS - 1) and not _is_count(MAX_TOKENS)
+    # A total of 0 beside counts that are not: the counts' sum, as ccusage makes it.
+    by_names = {"prompt_tokens": 0, "completion_tokens": 3, "reasoning_tokens": 3}
+    assert _codex_usage({**by_names, "total_tokens": 0})[4] == 6  # type: ignore[index]
+    usages = {
+        "last": {"last_token_usage": usage(1, 0, 1, 0)},
+        "total": {"total_token_usage": usage(1, 0, 1, 0)},
+    }
+    for info in usages.values():
+        assert _usage_event(json.loads(count(info)))
+    assert not _usage_event(json.loads(count({"rate": {}})))
+    other = {"type": "event_msg", "payload": {"type": "agent_message", "info": usages["last"]}}
+    assert not _usage_event(other)
+
+
+def test_codex_turns_name_the_project_and_the_model_of_the_events_after_them() -> None:
+    session = CodexSession()
+    session.feed(codex("turn_context", {"model": "gpt-5.5", "cwd": "/p"}))
+    (found,) = session.feed(count({"last_token_usage": usage(10, 2, 1, 0)}))
+    assert (found.model, found.project) == ("gpt-5.5", "/p")
+    session.feed(codex("turn_context", {"cwd": 5}))
+    (kept,) = session.feed(count({"last_token_usage": usage(10, 2, 1, 0)}))
+    assert kept.project == "/p"
+    # A model named by the event's info, not its turn, is the session's from then on.
+    (named,) = session.feed(count({"last_token_usage": usage(3, 0, 1, 0), "model": "o5"}))
+    assert named.model == "o5" and session.model == "o5"
+    # Only a total that moved: nothing to count.
+    empty = usage(0, 0, 0, 0) | {"total_tokens": 5}
+    assert session.feed(count({"last_token_usage": empty})) == []
+    # Cache writes are at most the input not read from the cache.
+    writes = usage(100, 40, 1, 0) | {"cache_write_input_tokens": 80}
+    (capped,) = CodexSession(model="m").feed(count({"last_token_usage": writes}))
+    assert capped.counts == (0, 40, 1, 0, 60)
+    # The key of an event is stable across releases: a scan store keeps it.
+    (pinned,) = CodexSession(model="gpt-5.1").feed(count({"last_token_usage": usage(10, 2, 1, 0)}))
+    assert pinned.key == PINNED_KEY
+
+
+def test_a_subagent_session_at_its_edges() -> None:
+    # A deciding session may be fed a token_count without a time: it waits, unbroken.
+    session = CodexSession(deciding=True)
+    timeless = json.dumps(
+        {
+            "type": "event_msg",
+            "payload": {"type": "token_count", "info": {"last_token_usage": usage(1, 0, 1, 0)}},
+        }
+    ).encode()
+    session.feed(timeless)
+    # Not a replay (the second events differ): an event later in the second event's own
+    # second still counts.
+    lines = subagent_lines()
+    lines[2] = lines[2].replace(b"08:03:00", b"08:03:01")
+    lines[3] = lines[3].replace(b"08:04:00.000", b"08:03:01.500")
+    session = CodexSession(deciding=True)
+    found = [entry for line in lines for entry in session.feed(line)]
+    assert len(found) == 4

@@ -15,7 +15,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import IN_CI, Env
+from conftest import Env, unavailable
 from homes import (
     claude_turn,
     codex_subagent_session,
@@ -46,9 +46,7 @@ def ccusage() -> Path:
         if "20.0.24" in version.stdout:
             return Path(found)
     message = "ccusage 20.0.24 is not installed (scripts/test installs it with npm)"
-    if IN_CI:
-        pytest.fail(message)
-    pytest.skip(message)
+    unavailable(message)
 
 
 def ccusage_days(env: Env, claude_home: bool = True) -> Table:
