@@ -539,7 +539,12 @@ def test_codex_times_and_counts_at_their_edges() -> None:
     for info in usages.values():
         assert _usage_event(json.loads(count(info)))
     assert not _usage_event(json.loads(count({"rate": {}})))
-    other = {"type": "event_msg", "payload": {"type": "agent_message", "info": usages["last"]}}
+    other = {
+        "timestamp": STAMP,
+        "type": "event_msg",
+        "payload": {"type": "agent_message", "info": usages["last"]},
+    }
+    assert _usage_event({**other, "payload": {"type": "token_count", "info": usages["last"]}})
     assert not _usage_event(other)
 
 
@@ -564,6 +569,12 @@ def test_codex_turns_name_the_project_and_the_model_of_the_events_after_them() -
     # The key of an event is stable across releases: a scan store keeps it.
     (pinned,) = CodexSession(model="gpt-5.1").feed(count({"last_token_usage": usage(10, 2, 1, 0)}))
     assert pinned.key == PINNED_KEY
+    # Two events that differ only in their cache writes are two events.
+    plus = usage(10, 2, 1, 0) | {"cache_write_input_tokens": 3}
+    (other,) = CodexSession(model="gpt-5.1").feed(count({"last_token_usage": plus}))
+    assert other.key != pinned.key
+    # A payload that is not an object is no event.
+    assert CodexSession().feed(b'{"type":"event_msg","payload":"token_count"}') == []
 
 
 def test_a_subagent_session_at_its_edges() -> None:
