@@ -12,7 +12,7 @@ from pathlib import Path
 
 from cctrack import process
 from cctrack.errors import EXIT_UNAVAILABLE, CctrackError
-from cctrack.records import DEFAULT_PROFILE, SOURCE_TOOLS, Window, strict_loads
+from cctrack.records import DEFAULT_PROFILE, SOURCE_TOOLS, SpendLimit, Window, strict_loads
 from cctrack.redact import redact
 from cctrack.report import Report, ToolReport, WindowReport, runs_out
 from cctrack.show import latest_report, runs_out_json, runs_out_text
@@ -62,14 +62,28 @@ def age_note(observed: datetime | None, now: datetime) -> str:
     return f" · stale {duration((now - observed).total_seconds(), minutes=True)}"
 
 
+def spend_text(spend: SpendLimit, now: datetime) -> str:
+    """spend individual 32% (resets Tue 14:00), marked when it is the limit that binds."""
+    when = reset_text(spend.resets_at, now)
+    binds = ", binds" if spend.binding else ""
+    tail = f" ({when}{binds})" if when else (" (binds)" if binds else "")
+    return f"{spend.title} {spend.used_ratio * 100:.0f}%{tail}"
+
+
 def tool_segment(tool: ToolReport, now: datetime, prefix: bool) -> str:
-    parts = " · ".join(window_text(w, now) for w in tool.windows) + age_note(tool.observed_at, now)
+    texts = [window_text(w, now) for w in tool.windows] + [spend_text(s, now) for s in tool.spend]
+    parts = " · ".join(texts) + age_note(tool.observed_at, now)
     return f"{tool.tool} {parts}" if prefix else parts
+
+
+def shares(tool: ToolReport) -> list[float]:
+    """Every share used the tool reports: its windows' and its spend limits'."""
+    return [w.used_ratio for w in tool.windows] + [s.used_ratio for s in tool.spend]
 
 
 def pick(report: Report, tools: Sequence[str], profile: str = DEFAULT_PROFILE) -> list[ToolReport]:
     """The reports of these tools in this profile that have numbers, in the order asked."""
-    by_tool = {t.tool: t for t in report.tools if t.profile == profile and t.windows}
+    by_tool = {t.tool: t for t in report.tools if t.profile == profile and shares(t)}
     return [by_tool[name] for name in tools if name in by_tool]
 
 
@@ -86,9 +100,9 @@ def down_text(tool: ToolReport, limit: int | None = None) -> str:
     return f"{tool.tool} down: {reason}"
 
 
-def level(windows: Sequence[WindowReport]) -> str:
-    """ok, warn or critical, for colouring: the worst window decides."""
-    used = max((w.used_ratio for w in windows), default=0.0)
+def level(windows: Sequence[WindowReport], spend: Sequence[SpendLimit] = ()) -> str:
+    """ok, warn or critical, for colouring: the worst window or spend limit decides."""
+    used = max([w.used_ratio for w in windows] + [s.used_ratio for s in spend], default=0.0)
     fast = any(w.pace_ratio is not None and w.pace_ratio > 1 for w in windows)
     if used >= CRITICAL:
         return "critical"
@@ -100,18 +114,21 @@ def bar(report: Report, now: datetime, tools: Sequence[str], fmt: str, profile: 
     # A down tool's old numbers are not shown as if current: its reason is.
     chosen = [t for t in pick(report, tools, profile) if t not in failing]
     windows = [w for tool in chosen for w in tool.windows]
+    spend = [s for tool in chosen for s in tool.spend]
     text = " | ".join(
         [tool_segment(t, now, prefix=True) for t in chosen]
         + [down_text(t, REASON_CHARS) for t in failing]
     )
     text = text or "cctrack: no data yet (run `cctrack run`)"
     short = " ".join(
-        [f"{t.tool} {max(w.used_ratio for w in t.windows) * 100:.0f}%" for t in chosen]
+        [f"{t.tool} {max(shares(t)) * 100:.0f}%" for t in chosen]
         + [f"{t.tool} down" for t in failing]
     )
     short = short or "cctrack ?"
-    state = "critical" if failing else level(windows) if windows else "unknown"
-    percentage = round(max((w.used_ratio for w in windows), default=0.0) * 100)
+    state = "critical" if failing else level(windows, spend) if chosen else "unknown"
+    percentage = round(
+        max([w.used_ratio for w in windows] + [s.used_ratio for s in spend], default=0.0) * 100
+    )
     if fmt == "plain":
         return text
     if fmt == "tmux":
@@ -127,7 +144,8 @@ def bar(report: Report, now: datetime, tools: Sequence[str], fmt: str, profile: 
             for t in chosen
             for w in t.windows
         )
-        tooltip = "\n".join(filter(None, [tooltip, *(down_text(t) for t in failing)]))
+        spent = "\n".join(f"{t.tool} {spend_text(s, now)}" for t in chosen for s in t.spend)
+        tooltip = "\n".join(filter(None, [tooltip, spent, *(down_text(t) for t in failing)]))
         waybar = {"text": text, "tooltip": tooltip, "class": state, "percentage": percentage}
         return json.dumps(waybar, ensure_ascii=False)
     return json.dumps(
@@ -150,6 +168,15 @@ def bar(report: Report, now: datetime, tools: Sequence[str], fmt: str, profile: 
                                 "class": level([w]),
                             }
                             for w in t.windows
+                        },
+                        "spend": {
+                            s.name: {
+                                "used_ratio": s.used_ratio,
+                                "group": s.group,
+                                "binding": s.binding,
+                                "class": level((), (s,)),
+                            }
+                            for s in t.spend
                         },
                     }
                     for t in chosen

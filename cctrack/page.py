@@ -468,7 +468,10 @@ def _status(report: Report, now: datetime) -> str:
             (w.name, w.used_ratio, w.resets_at, w.runs_out.at if w.runs_out else None)
             for w in tool.windows
         ]
-        limits += [(f"spend {x.name}", x.used_ratio, x.resets_at, None) for x in tool.spend]
+        limits += [
+            (x.title + (" (binds)" if x.binding else ""), x.used_ratio, x.resets_at, None)
+            for x in tool.spend
+        ]
         limits += [
             (f"{x.name} ({x.window.name})", x.window.used_ratio, x.window.resets_at, None)
             for x in tool.buckets

@@ -169,6 +169,31 @@ class Bucket:
         return cls(name, Window.from_json(obj.get("window"), obj))
 
 
+# The kinds of a Codex spend control, as its `reachedLimitType` names them (app-server v2
+# SpendControlLimitType); `group` is how records before the other kinds were read named
+# `group_default`.
+SPEND_KINDS = (
+    "individual",
+    "group_default",
+    "group_shared",
+    "workspace_default",
+    "workspace_shared",
+    "role_budget",
+)
+MAX_GROUP_NAME = 64
+
+
+def group_name(value: Any) -> str | None:
+    """A spend group's name (an administrator's word, such as "Platform team") as a label
+    value: printable, at most MAX_GROUP_NAME characters; None when it is not one."""
+    if not isinstance(value, str):
+        return None
+    name = " ".join(value.split())
+    if not name or len(name) > MAX_GROUP_NAME or not name.isprintable():
+        return None
+    return name
+
+
 # A spend limit may be overrun: Claude Code's gateway spend_limit goes past 100 %.
 MAX_SPEND_RATIO = 100.0
 _UNIT = re.compile(r"^[A-Za-z]{1,8}$")
@@ -177,9 +202,10 @@ _UNIT = re.compile(r"^[A-Za-z]{1,8}$")
 @dataclass(frozen=True)
 class SpendLimit:
     """A limit on spend rather than on a usage window: Codex's spend controls on usage-based
-    Business/Enterprise plans (`individual`, `group`), Claude Code's gateway `spend_limit`
-    (`spend`). Used as a share (which may pass 1), when it resets, and the amounts in `unit`
-    (credits, or a currency code) when the vendor says them."""
+    Business/Enterprise plans (SPEND_KINDS), Claude Code's gateway `spend_limit` (`spend`).
+    Used as a share (which may pass 1), when it resets, the amounts in `unit` (credits, or a
+    currency code) when the vendor says them, the group a group limit is of, and whether it
+    is the limit that binds (the vendor's `reachedLimitType`)."""
 
     name: str
     used_ratio: float
@@ -187,6 +213,13 @@ class SpendLimit:
     used: float | None = None
     limit: float | None = None
     unit: str | None = None
+    group: str | None = None
+    binding: bool | None = None
+
+    @property
+    def title(self) -> str:
+        """How the limit is named to a person: `spend group_shared (Platform team)`."""
+        return f"spend {self.name}" + (f" ({self.group})" if self.group else "")
 
     def as_of(self, now: datetime, observed_at: datetime) -> SpendLimit:
         if self.resets_at is not None and observed_at < self.resets_at <= now:
@@ -201,7 +234,14 @@ class SpendLimit:
             "used_ratio": self.used_ratio,
             "resets_at": format_precise(self.resets_at) if self.resets_at else None,
         }
-        for key, value in (("used", self.used), ("amount", self.limit), ("unit", self.unit)):
+        fields = (
+            ("used", self.used),
+            ("amount", self.limit),
+            ("unit", self.unit),
+            ("group", self.group),
+            ("binding", self.binding),
+        )
+        for key, value in fields:
             if value is not None:
                 obj[key] = value
         return obj
@@ -225,6 +265,8 @@ class SpendLimit:
             _optional(obj, "used", float),
             _optional(obj, "amount", float),
             unit if isinstance(unit, str) and _UNIT.match(unit) else None,
+            group_name(obj.get("group")),
+            _optional(obj, "binding", bool),
         )
 
 

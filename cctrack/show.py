@@ -76,8 +76,10 @@ def _tool_lines(tool: ToolReport, now: datetime) -> list[str]:
             if spend.resets_at
             else ""
         )
-        name = f"spend {spend.name}"
-        lines.append(f"  {name:<14} {spend.used_ratio * 100:5.1f}% used{amounts}{resets}")
+        binds = "  <- binds" if spend.binding else ""
+        lines.append(
+            f"  {spend.title:<14} {spend.used_ratio * 100:5.1f}% used{amounts}{resets}{binds}"
+        )
     if not tool.windows and not tool.spend and not tool.last_error:
         lines.append("        no usage captured yet")
     if tool.tokens is not None:
@@ -147,6 +149,8 @@ def report_json(report: Report, analyzed_at: datetime | None) -> dict[str, Any]:
                     "used": s.used,
                     "limit": s.limit,
                     "unit": s.unit,
+                    "group": s.group,
+                    "binding": s.binding,
                 }
                 for s in tool.spend
             },

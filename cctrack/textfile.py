@@ -123,7 +123,8 @@ def spend_families(prefix: str, reports: list[ToolReport], user: str) -> Iterato
     usage = Family(
         f"{prefix}_spend_usage_ratio",
         "gauge",
-        "Share of a spend limit used (individual, group, or the gateway's spend); may pass 1.",
+        "Share of a spend limit used (a Codex spend control's kind, with its group's name for "
+        "a group limit, or the gateway's spend); may pass 1.",
     )
     resets = Family(
         f"{prefix}_spend_reset_timestamp_seconds", "gauge", "When that spend limit resets."
@@ -136,10 +137,17 @@ def spend_families(prefix: str, reports: list[ToolReport], user: str) -> Iterato
     limit = Family(
         f"{prefix}_spend_limit", "gauge", "The spend limit itself, in its unit (credits, or money)."
     )
+    binding = Family(
+        f"{prefix}_spend_binding",
+        "gauge",
+        "1 for the spend limit that binds (Codex's reachedLimitType), 0 for the others.",
+    )
     for report in reports:
         for spend in report.spend:
-            where = {"limit": spend.name, **who(report, user)}
+            where = {"limit": spend.name, "group": spend.group or "", **who(report, user)}
             usage.add(spend.used_ratio, **where)
+            if spend.binding is not None:
+                binding.add(1.0 if spend.binding else 0.0, **where)
             if spend.resets_at is not None:
                 resets.add(spend.resets_at.timestamp(), **where)
             amounts = {"unit": spend.unit or "", **where}
@@ -147,7 +155,7 @@ def spend_families(prefix: str, reports: list[ToolReport], user: str) -> Iterato
                 used.add(spend.used, **amounts)
             if spend.limit is not None:
                 limit.add(spend.limit, **amounts)
-    for family in (usage, resets, used, limit):
+    for family in (usage, resets, used, limit, binding):
         if family.samples:
             yield family
 

@@ -203,10 +203,20 @@ def script(path: Path, body: str) -> Path:
     return path
 
 
-def fixed_tool(path: Path, source: str, five_hour: float, weekly: float) -> Path:
+def fixed_tool(
+    path: Path, source: str, five_hour: float, weekly: float, spend: bool = False
+) -> Path:
     """A status tool that prints a fixed status, observed at the moment it runs, with one
-    per-model bucket beside the plan's windows. A shell script (GNU date): it runs in a few
-    milliseconds, where a Python one takes tens."""
+    per-model bucket beside the plan's windows (and, with `spend`, a group's spend limit
+    that binds). A shell script (GNU date): it runs in a few milliseconds, where a Python
+    one takes tens."""
+    limit = (
+        '\\"spend\\": [{\\"limit\\": \\"group_shared\\", \\"group\\": \\"Platform team\\", '
+        '\\"used_ratio\\": 0.4, \\"resets_at\\": \\"$week\\", \\"used\\": 400, '
+        '\\"amount\\": 1000, \\"unit\\": \\"credits\\", \\"binding\\": true}], '
+        if spend
+        else ""
+    )
     body = (
         "#!/bin/sh\n"
         'z() { date -u -d "$1" +%Y-%m-%dT%H:%M:%SZ; }\n'
@@ -217,6 +227,7 @@ def fixed_tool(path: Path, source: str, five_hour: float, weekly: float) -> Path
         '\\"window_seconds\\": 18000, \\"resets_at\\": \\"$five\\"}, '
         f'\\"weekly\\": {{\\"used_ratio\\": {weekly!r}, \\"window_seconds\\": 604800, '
         '\\"resets_at\\": \\"$week\\"}}, '
+        f"{limit}"
         '\\"buckets\\": [{\\"bucket\\": \\"opus\\", \\"window\\": \\"weekly\\", '
         '\\"used_ratio\\": 0.1, \\"window_seconds\\": 604800, \\"resets_at\\": \\"$week\\"}]}"\n'
     )

@@ -205,14 +205,19 @@ class Env:
         write_token_logs(self.claude_home, self.codex_home, datetime.now(timezone.utc))
 
     def use_fixed_tools(
-        self, claude: tuple[float, float] = (0.25, 0.5), codex: tuple[float, float] = (0.42, 0.13)
+        self,
+        claude: tuple[float, float] = (0.25, 0.5),
+        codex: tuple[float, float] = (0.42, 0.13),
+        codex_spend: bool = False,
     ) -> None:
         tools = self.root / "tools"
         tools.mkdir(exist_ok=True)
         self.vars["CLAUDE_STATUS_PATH"] = str(
             fixed_tool(tools / "claude-status", "claude", *claude)
         )
-        self.vars["CODEX_STATUS_PATH"] = str(fixed_tool(tools / "codex-status", "codex", *codex))
+        self.vars["CODEX_STATUS_PATH"] = str(
+            fixed_tool(tools / "codex-status", "codex", *codex, spend=codex_spend)
+        )
 
 
 @pytest.fixture

@@ -425,6 +425,7 @@ def test_every_bar_format_says_each_window_whole() -> None:
                 "class": "critical",
             }
         },
+        "spend": {},
     }
     five = full["tools"]["codex"]["windows"]["five_hour"]
     assert five["runs_out_basis"] == "recent" and five["class"] == "warn"

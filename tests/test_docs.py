@@ -66,7 +66,11 @@ def rendered_metric_names() -> set[str]:
             Status(tool, NOW + timedelta(minutes=later), "test", (window,), "pro"),
             buckets=(bucket,),
             extras=extras[tool],
-            spend=(SpendLimit("individual", 0.3, NOW + timedelta(days=9), 8e3, 25e3, "credits"),),
+            spend=(
+                SpendLimit(
+                    "individual", 0.3, NOW + timedelta(days=9), 8e3, 25e3, "credits", binding=True
+                ),
+            ),
         )
         lines.append(Record(seq, NOW, "h", tool, ok=True, status=status).to_line().rstrip(b"\n"))
     state.add_lines(lines)

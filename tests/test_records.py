@@ -169,6 +169,23 @@ def test_a_spend_limit_may_pass_100_percent_but_not_its_bound() -> None:
     assert SpendLimit.from_json(spend_json(unit="credits")).unit == "credits"
 
 
+def test_a_spend_limit_of_a_group_and_the_one_that_binds() -> None:
+    shared = spend_json(limit="group_shared", group="Platform  team", binding=True)
+    limit = SpendLimit.from_json(shared)
+    assert (limit.group, limit.binding, limit.title) == (
+        "Platform team",
+        True,
+        "spend group_shared (Platform team)",
+    )
+    assert limit.to_json() == {**shared, "group": "Platform team"}
+    assert SpendLimit.from_json(spend_json()).title == "spend individual"
+    for name in ("", " ", "x" * (records.MAX_GROUP_NAME + 1), "a\x1bb", 5):
+        assert SpendLimit.from_json(spend_json(group=name)).group is None, name
+    assert records.group_name("y" * records.MAX_GROUP_NAME) == "y" * records.MAX_GROUP_NAME
+    with pytest.raises(ValueError, match=r"^binding is not true or false$"):
+        SpendLimit.from_json(spend_json(binding="yes"))
+
+
 def test_a_spend_limit_rolls_over_with_its_amount() -> None:
     limit = SpendLimit("individual", 0.5, T0 + timedelta(hours=1), 12.5, 25, "USD")
     rolled = limit.as_of(T0 + timedelta(hours=1), T0)

@@ -404,7 +404,7 @@ def test_every_dashboard_panel_has_data_in_real_prometheus(
 ) -> None:  # type: ignore[no-untyped-def]
     # Codex's 5-hour window at 75 % three hours in: it runs out before its reset, so the
     # run-out panel has a value too.
-    env.use_fixed_tools(codex=(0.75, 0.13))
+    env.use_fixed_tools(codex=(0.75, 0.13), codex_spend=True)
     env.write_token_logs()
     # Closed 5-hour windows in the history, and projects counted: the cycles and project
     # panels have values too.

@@ -24,11 +24,13 @@ from cctrack.errors import CctrackError
 from cctrack.files import lines_from_end
 from cctrack.records import (
     MAX_SPEND_RATIO,
+    SPEND_KINDS,
     Bucket,
     Extras,
     SpendLimit,
     Status,
     Window,
+    group_name,
     is_number,
     limit_reason,
     plan_label,
@@ -197,10 +199,20 @@ def read_extras(limits: Any) -> Extras | None:
     return extras if extras.to_json() else None
 
 
-# Spend controls of usage-based Business/Enterprise plans, as rollouts write them (Codex
-# >= 0.149, codex-rs/protocol RateLimitSnapshot.individual_limit: SpendControlLimitSnapshot
-# {limit, used, remaining_percent, resets_at}, amounts as strings of credits).
-SPEND_LIMITS = (("individual_limit", "individual"), ("group_limit", "group"))
+# Spend controls of usage-based Business/Enterprise plans: each kind's key in a rollout's
+# `rate_limits` (Codex >= 0.149 writes `individual_limit`: SpendControlLimitSnapshot
+# {limit, used, remaining_percent, resets_at}, amounts as strings of credits) and in the
+# app-server's `spendControl` (v2 SpendControlSnapshot, read into the rollout's shape by
+# _snake). The two group kinds carry their numbers under `details`, beside `groupName`.
+SPEND_KEYS = {
+    "individual": ("individual_limit", "individualLimit"),
+    "group_default": ("group_default_limit", "groupDefaultLimit"),
+    "group_shared": ("group_shared_limit", "groupSharedLimit"),
+    "workspace_default": ("workspace_default_limit", "workspaceDefaultLimit"),
+    "workspace_shared": ("workspace_shared_limit", "workspaceSharedLimit"),
+    "role_budget": ("role_budget_limit", "roleBudgetLimit"),
+}
+assert tuple(SPEND_KEYS) == SPEND_KINDS
 
 
 def _amount(value: Any) -> float | None:
@@ -213,13 +225,16 @@ def _amount(value: Any) -> float | None:
     return number
 
 
-def read_spend(limits: Any) -> tuple[SpendLimit, ...]:
-    """The spend limits of one rate-limit object: used share (from used_percent, else
-    100 - remaining_percent, else used / limit), reset, amounts in credits."""
+def read_spend(limits: Any, now: datetime | None = None) -> tuple[SpendLimit, ...]:
+    """The spend limits of one rate-limit object, each kind the vendor reports: used share
+    (from used_percent, else 100 - remaining_percent, else used / limit), reset (resets_at,
+    else `now` + reset_after_seconds), amounts in credits, the group's name, and whether it
+    is the kind that binds (`spend_reached_type`)."""
     if not isinstance(limits, dict):
         return ()
+    binding = limits.get("spend_reached_type")
     found = []
-    for key, name in SPEND_LIMITS:
+    for name, (key, _) in SPEND_KEYS.items():
         entry = limits.get(key)
         if not isinstance(entry, dict):
             continue
@@ -235,6 +250,9 @@ def read_spend(limits: Any) -> tuple[SpendLimit, ...]:
         if ratio is None:
             continue
         resets = _amount(entry.get("resets_at"))
+        after = _amount(entry.get("reset_after_seconds"))
+        if (resets is None or not 0 < resets < 1e11) and after is not None and now is not None:
+            resets = now.timestamp() + after
         found.append(
             SpendLimit(
                 name,
@@ -243,6 +261,8 @@ def read_spend(limits: Any) -> tuple[SpendLimit, ...]:
                 used,
                 limit,
                 "credits",
+                group_name(entry.get("group_name")),
+                name == binding if isinstance(binding, str) else None,
             )
         )
     return tuple(found)
@@ -277,7 +297,7 @@ def snapshot_from_line(line: bytes) -> RateLimitSnapshot | None:
         return None
     line_time, limits = found
     windows, problem = read_rate_limits(limits, line_time)
-    spend = read_spend(limits) if is_plan_limit(limits) else ()
+    spend = read_spend(limits, line_time) if is_plan_limit(limits) else ()
     # A line saying the spend limit is reached is the newest word even without numbers: it
     # must not let an older windowed line pass for current.
     if not windows and not problem and not spend and not spend_reached(limits):
@@ -395,25 +415,34 @@ def _snake(limits: Any) -> dict[str, Any] | None:
 
     credits = limits.get("credits")
     # Spend controls: older answers carry `individualLimit`, newer ones `spendControl
-    # {reached, reachedLimitType, individualLimit, groupDefaultLimit}`
-    # (codex-rs/app-server-protocol/schema/json/v2).
+    # {reached, reachedLimitType, individualLimit, groupDefaultLimit, workspaceDefaultLimit,
+    # roleBudgetLimit, groupSharedLimit, workspaceSharedLimit}`, a group's limit as
+    # `{groupId, groupName, details}` (codex-rs/app-server-protocol/schema v2).
     control = limits.get("spendControl")
     control = control if isinstance(control, dict) else {}
 
     def spend(entry: Any) -> Any:
         if not isinstance(entry, dict):
             return None
+        group = entry.get("groupName")
+        if isinstance(entry.get("details"), dict):
+            entry = entry["details"]
         return {
             "limit": entry.get("limit"),
             "used": entry.get("used"),
             "used_percent": entry.get("usedPercent"),
             "remaining_percent": entry.get("remainingPercent"),
             "resets_at": entry.get("resetAt", entry.get("resetsAt")),
+            "reset_after_seconds": entry.get("resetAfterSeconds"),
+            "group_name": group,
         }
 
+    spends = {
+        key: spend(control.get(camel) or (limits.get(camel) if kind == "individual" else None))
+        for kind, (key, camel) in SPEND_KEYS.items()
+    }
     return {
-        "individual_limit": spend(control.get("individualLimit") or limits.get("individualLimit")),
-        "group_limit": spend(control.get("groupDefaultLimit")),
+        **spends,
         "spend_control_reached": control.get("reached", limits.get("spendControlReached")),
         "spend_reached_type": control.get("reachedLimitType"),
         "limit_id": limits.get("limitId"),
@@ -452,6 +481,11 @@ def parse_app_server_limits(result: Any, now: datetime) -> RateLimitSnapshot:
     if isinstance(count, int) and not isinstance(count, bool) and count >= 0:
         extras = replace(extras, reset_credits_available=count)
     plan = plan_label(shaped.get("plan_type"))
+    spend = read_spend(shaped, now)
+    controlled = isinstance((result.get("rateLimits") or {}).get("spendControl"), dict)
+    if controlled and not windows and not spend and problem is None:
+        # A usage-based plan, logged in: its answer names no limit with numbers.
+        problem = "a spend-controlled (usage-based) plan answered without any limit's numbers"
     return RateLimitSnapshot(
         now,
         windows,
@@ -459,7 +493,7 @@ def parse_app_server_limits(result: Any, now: datetime) -> RateLimitSnapshot:
         problem,
         buckets,
         extras if extras.to_json() else None,
-        read_spend(shaped),
+        spend,
     )
 
 
@@ -481,7 +515,10 @@ def app_server_snapshot(
         raise CctrackError(f"codex app-server {redact(str(exc))}") from None
     if not snapshot.usable:
         raise CctrackError(
-            "codex app-server answered without a plan rate limit; is Codex logged in with ChatGPT?"
+            f"codex app-server: {snapshot.problem}"
+            if snapshot.problem
+            else "codex app-server answered without a plan rate limit; is Codex logged in "
+            "with ChatGPT?"
         )
     return snapshot
 
