@@ -137,8 +137,8 @@ def reaches(base: Base, data_dir: Path, day_files: tuple[str, ...]) -> bool:
     oldest = day_files[0]
     if oldest in base.checkpoint.marks:
         return True
-    first = store.first_seq_in_file(data_dir / oldest)
-    return first == 0 or first <= base.seq + 1
+    # A file with no record it can read yet (first seq_no 0) leaves nothing between.
+    return store.first_seq_in_file(data_dir / oldest) <= base.seq + 1
 
 
 def copy_of(data_dir: Path, stored: Checkpoint, before: datetime | None) -> Base:

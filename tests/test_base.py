@@ -411,3 +411,124 @@ def test_a_base_reaches_the_day_files_kept_only_when_no_record_between_is_missin
     # A day file with no record it can read yet (first seq_no 0) leaves nothing between.
     (env.data_dir / "usage-20000101.jsonl").write_bytes(b"")
     assert base.reaches(base.Base(seq=0), env.data_dir, ("usage-20000101.jsonl", *names))
+
+
+def test_a_base_that_is_not_whole_or_of_another_version_is_not_used_and_says_why(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hashlib
+
+    from cctrack.errors import CctrackError
+
+    env.data_dir.mkdir(mode=0o700)
+    path = env.data_dir / base.BASE_FILE
+    good = base.Base(seq=5).encode()
+    head, body = good.split(b"\n", 1)
+    meta = json.loads(head)
+    # The checksum is blake2b of 16 bytes, as every release has written it.
+    assert meta["blake2b"] == hashlib.blake2b(body[:-1], digest_size=16).hexdigest()
+    path.write_bytes(good[:-1])  # without its last newline: still whole
+    assert base.load(env.data_dir)[0] == base.Base(seq=5)
+
+    def damaged(data: bytes) -> str | None:
+        path.write_bytes(data)
+        found, why = base.load(env.data_dir)
+        assert found is None
+        return why
+
+    def with_head(**changes: object) -> bytes:
+        return json.dumps({**meta, **changes}).encode() + b"\n" + body
+
+    def with_body(obj: dict) -> bytes:
+        text = json.dumps(obj).encode()
+        digest = hashlib.blake2b(text, digest_size=16).hexdigest()
+        return json.dumps({"v": 1, "size": len(text), "blake2b": digest}).encode() + b"\n" + text
+
+    name = base.BASE_FILE
+    assert damaged(with_head(v=2)) == f"{name} is damaged (not a base of this version)"
+    assert damaged(b"[1]\n" + body) == f"{name} is damaged (not a base of this version)"
+    assert damaged(with_head(size=meta["size"] + 1)) == f"{name} is damaged (not whole)"
+    assert (
+        damaged(with_head(blake2b="0" * 32)) == f"{name} is damaged (its checksum does not match)"
+    )
+    whole = json.loads(body)
+    for seq in (-1, "5"):
+        assert damaged(with_body({**whole, "seq": seq})) == f"{name} is damaged (bad seq)"
+    # One this user may not read: the fix, never a fold from less.
+    monkeypatch.setattr(base, "read_small", lambda *_: (_ for _ in ()).throw(PermissionError()))
+    with pytest.raises(CctrackError, match=str(path)):
+        base.load(env.data_dir)
+
+
+def test_a_base_folds_in_the_days_going_and_keeps_their_tokens_as_of_the_last_ones_end(
+    env: Env,
+) -> None:
+    """Tokens are pruned as of the end of the newest day going, not of now: a window that
+    closes in a day file kept still counts the tokens from before it."""
+    from cctrack.state import TOKEN_MINUTES_KEPT, TokenState
+
+    env.data_dir.mkdir(mode=0o700)
+    day = "usage-20261101.jsonl"
+    (env.data_dir / day).write_bytes(working_days(env.root, 1)[0][1])
+    start = base.Base()
+    tokens = start.checkpoint.state.tokens[("default", "codex")] = TokenState("codex")
+    end = int(datetime(2026, 11, 2, tzinfo=UTC).timestamp()) // 60
+    oldest = end - TOKEN_MINUTES_KEPT
+    tokens.minutes = {oldest - 1: 1, oldest: 2, oldest + 1439: 3}
+    clock = datetime(2026, 12, 5, tzinfo=UTC)
+    advanced = base.advance(env.data_dir, start, [day], Limits(), clock, None)
+    kept = advanced.checkpoint.state.tokens[("default", "codex")].minutes
+    assert kept == {oldest: 2, oldest + 1439: 3}
+    assert advanced.seq == 1
+
+
+def test_the_bases_rows_are_the_months_retention_keeps_whichever_way_it_is_written(
+    env: Env,
+) -> None:
+    """Copied from the checkpoint (with every row of the rollup files), folded on with the
+    days going, or made the checkpoint when a day going changed below it: the rows of the
+    months before the cutoff are not kept."""
+    from builders import append_lines
+
+    from cctrack import store
+
+    lines = working_days(env.root, 12)
+    append_lines(env.data_dir, lines)
+    assert env.run("analyze").returncode == 0
+    stored, _ = checkpoint.load(env.data_dir)
+    months = {row.month for row in base.copy_of(env.data_dir, stored, None).rows}
+    assert len(months) == 2, "the history must span two months"
+    newer = max(months)
+    before = datetime.strptime(newer, "%Y%m").replace(tzinfo=UTC)
+    copied = base.copy_of(env.data_dir, stored, before)
+    assert {row.month for row in copied.rows} == {newer}
+    # Its seq is that of the day files read to their end, not of one that grew since.
+    names = store.list_day_files(env.data_dir).names
+    assert copied.seq == store.last_seq_in_file(env.data_dir / names[-1])
+    with open(env.data_dir / names[-1], "ab") as grown:
+        grown.write(lines[-1][1].replace(b'"seq_no":', b'"seq_no":9', 1))
+    assert base.copy_of(env.data_dir, stored, before).seq == copied.seq
+    assert base.copy_of(env.data_dir, checkpoint.Checkpoint(), None).seq == 0
+    # Written by keep: no base yet and the first record gone (seq 2 first): a copy.
+    first = env.data_dir / names[0]
+    first.write_bytes(b"".join(first.read_bytes().splitlines(keepends=True)[1:]))
+    (env.data_dir / base.BASE_FILE).unlink()
+    why = base.keep(env.data_dir, stored, [], Limits(), datetime.now(UTC), before)
+    assert why == "the base was copied from the checkpoint: no base yet"
+    assert {row.month for row in base.load(env.data_dir)[0].rows} == {newer}  # type: ignore[union-attr]
+    # A base that does not reach the oldest day file kept: copied again, saying so.
+    base.save(env.data_dir, base.Base())
+    why = base.keep(env.data_dir, stored, [], Limits(), datetime.now(UTC), before)
+    assert why == "the base was copied from the checkpoint: it did not reach the oldest day file"
+    # The first day going, but it changed below the base: the checkpoint becomes the base.
+    why = base.keep(env.data_dir, stored, [names[0]], Limits(), datetime.now(UTC), before)
+    assert why == f"the base was copied from the checkpoint: {names[0]} changed below the base"
+    assert {row.month for row in base.load(env.data_dir)[0].rows} == {newer}  # type: ignore[union-attr]
+    # Folded on with the first day going, as analyze does when retention takes it.
+    (env.data_dir / base.BASE_FILE).unlink()
+    assert env.run("analyze", "--rebuild").returncode == 0
+    stored, _ = checkpoint.load(env.data_dir)
+    base.keep(env.data_dir, stored, [], Limits(), datetime.now(UTC), None)
+    why = base.keep(env.data_dir, stored, [names[0]], Limits(), datetime.now(UTC), before)
+    assert why is None
+    assert {row.month for row in base.load(env.data_dir)[0].rows} == {newer}  # type: ignore[union-attr]
