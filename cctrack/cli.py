@@ -898,18 +898,22 @@ def statusline(
     one-line summary. Always exits 0. Reads at most 1 MiB of stdin, for at most 5 seconds."""
     from cctrack.desk import statusline as run_statusline
     from cctrack.settings import PROFILE_NAME_RULE, valid_profile_name
+    from cctrack.sources.account import claude_account
 
     try:
         config = flags.pop("config", None)
-        target = resolve_settings(flags, os.environ, config).data_dir
+        settings = resolve_settings(flags, os.environ, config)
         if not valid_profile_name(profile):
             raise CctrackError(f"--profile must be {PROFILE_NAME_RULE}")
         stdin = read_editor_stdin()
     except (CctrackError, OSError) as exc:
         log(f"cctrack statusline: {exc}")
         return
+    # Whose numbers a render carries: the account logged in to this profile's home now.
+    home = next((p.claude_home for p in settings.profiles if p.name == profile), None)
+    account = claude_account(home) if home is not None else None
     chosen = parse_tools(tools)
-    typer.echo(run_statusline(stdin, target, wrap, now(), chosen, profile))
+    typer.echo(run_statusline(stdin, settings.data_dir, wrap, now(), chosen, profile, account))
 
 
 @app.command()

@@ -300,9 +300,11 @@ def statusline(
     now: datetime,
     tools: Sequence[str] = SOURCE_TOOLS,
     profile: str = DEFAULT_PROFILE,
+    account: str | None = None,
 ) -> str:
     """What `cctrack statusline` prints: the wrapped command's output, then Claude's segment
-    (from what Claude Code just piped in) and the other tools' (from the latest analysis).
+    (from what Claude Code just piped in, of `account`, the one logged in now) and the other
+    tools' (from the latest analysis).
 
     Never raises: a status line must not break the editor. Problems go to stderr.
     """
@@ -335,10 +337,11 @@ def statusline(
                 raise CctrackError(
                     "stdin is not the JSON Claude Code gives its status line"
                 ) from None
-            saved = store_statusline(data_dir, payload, now, profile)
+            saved = store_statusline(data_dir, payload, now, profile, account)
         except (ValueError, CctrackError, OSError) as exc:
             print(f"cctrack statusline: not stored: {redact(str(exc))}", file=sys.stderr)
-        segments.append(claude_segment(saved or load_statusline(data_dir, profile), now, prefix))
+        saved = saved or load_statusline(data_dir, profile, account)
+        segments.append(claude_segment(saved, now, prefix))
     others = [tool for tool in tools if tool != "claude"]
     if others:
         report, _ = latest_report(data_dir, tuple(others), (profile,), now)

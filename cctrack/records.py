@@ -155,9 +155,15 @@ class Bucket:
 
     name: str
     window: Window
+    # When its numbers were true, where that is not the status's own time (a bucket from
+    # Claude Code's cache of the usage endpoint beside a status line render).
+    observed_at: datetime | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"bucket": self.name, "window": self.window.name, **self.window.to_json()}
+        obj = {"bucket": self.name, "window": self.window.name, **self.window.to_json()}
+        if self.observed_at is not None:
+            obj["observed_at"] = format_time(self.observed_at)
+        return obj
 
     @classmethod
     def from_json(cls, obj: Any) -> Bucket:
@@ -166,7 +172,12 @@ class Bucket:
         name = obj.get("bucket")
         if not isinstance(name, str) or not _BUCKET.match(name):
             raise ValueError(f"bad bucket name {quote(name)}")
-        return cls(name, Window.from_json(obj.get("window"), obj))
+        seen = obj.get("observed_at")
+        return cls(
+            name,
+            Window.from_json(obj.get("window"), obj),
+            _time_field(seen, f"bucket {name} observed_at") if seen is not None else None,
+        )
 
 
 # The kinds of a Codex spend control, as its `reachedLimitType` names them (app-server v2
@@ -300,9 +311,14 @@ class Extras:
     credits_balance: float | None = None
     limit_reached: str | None = None
     reset_credits_available: int | None = None
+    # When these were true, where that is not the status's own time (as Bucket's).
+    observed_at: datetime | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {key: value for key, value in self.__dict__.items() if value is not None}
+        obj = {key: value for key, value in self.__dict__.items() if value is not None}
+        if self.observed_at is not None:
+            obj["observed_at"] = format_time(self.observed_at)
+        return obj
 
     @classmethod
     def from_json(cls, obj: Any) -> Extras:
@@ -324,6 +340,9 @@ class Extras:
             credits_balance=_optional(obj, "credits_balance", float),
             limit_reached=reason if isinstance(reason, str) and _REASON.match(reason) else None,
             reset_credits_available=_optional(obj, "reset_credits_available", int),
+            observed_at=_time_field(obj["observed_at"], "extras observed_at")
+            if obj.get("observed_at") is not None
+            else None,
         )
 
 
@@ -356,7 +375,8 @@ class Status:
             self,
             windows=tuple(w.as_of(now, self.observed_at) for w in self.windows),
             buckets=tuple(
-                replace(b, window=b.window.as_of(now, self.observed_at)) for b in self.buckets
+                replace(b, window=b.window.as_of(now, b.observed_at or self.observed_at))
+                for b in self.buckets
             ),
             spend=tuple(s.as_of(now, self.observed_at) for s in self.spend),
         )

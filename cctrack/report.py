@@ -274,9 +274,12 @@ class ToolReport:
     windows: tuple[WindowReport, ...]
     profile: str = DEFAULT_PROFILE
     account: str | None = None
-    # Narrower limits (a model's own weekly limit) and what else the vendor reports.
+    # Narrower limits (a model's own weekly limit) and what else the vendor reports, where
+    # current; those whose own time is past FIELD_TRUST apart, for show with their age.
     buckets: tuple[Bucket, ...] = ()
     extras: Extras | None = None
+    old_buckets: tuple[Bucket, ...] = ()
+    old_extras: Extras | None = None
     spend: tuple[SpendLimit, ...] = ()
     # Evidence counters per (window, bucket) series, bucket "" for the plan's windows.
     evidence: tuple[tuple[str, str, Counts], ...] = ()
@@ -302,6 +305,18 @@ class Report:
         return tuple(dict.fromkeys(tool.profile for tool in self.tools))
 
 
+# Claude Code stops trusting its own cache of the usage endpoint an hour after fetching it
+# (anthropics/claude-code#93107): a number with its own time, older than the rest of its
+# status (a bucket or extras from that cache beside a status line render), is current for
+# as long and no longer.
+FIELD_TRUST = timedelta(hours=1)
+
+
+def current(observed_at: datetime | None, now: datetime) -> bool:
+    """Is a number with its own time (None: its status's) still current at `now`?"""
+    return observed_at is None or now - observed_at <= FIELD_TRUST
+
+
 def tool_report(
     name: str,
     tool: ToolState,
@@ -316,6 +331,8 @@ def tool_report(
 ) -> ToolReport:
     success = tool.last_success
     status = success.status.as_of(now) if success and success.status else None
+    buckets = status.buckets if status else ()
+    extras = status.extras if status else None
     windows: tuple[WindowReport, ...] = ()
     if status:
         recent = recent or {}
@@ -345,9 +362,11 @@ def tool_report(
         windows=windows,
         profile=profile,
         account=status.account if status else None,
-        buckets=status.buckets if status else (),
+        buckets=tuple(b for b in buckets if current(b.observed_at, now)),
+        old_buckets=tuple(b for b in buckets if not current(b.observed_at, now)),
         spend=status.spend if status else (),
-        extras=status.extras if status else None,
+        extras=extras if extras and current(extras.observed_at, now) else None,
+        old_extras=extras if extras and not current(extras.observed_at, now) else None,
         evidence=evidence,
         tokens=token_report(name, tokens, windows, prices or {}, now, naming) if tokens else None,
         weekly_per_five_hour=weekly_per_five_hour,

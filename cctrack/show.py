@@ -29,6 +29,15 @@ def _ago(moment: datetime | None, now: datetime) -> str:
     return f"{duration((now - moment).total_seconds())} ago" if moment else "never"
 
 
+def _own_time(observed_at: datetime | None, current: bool, now: datetime) -> str:
+    """A number's own age where it is not its status's, and whether it is still current."""
+    if observed_at is None:
+        return ""
+    if current:
+        return f"  (as of {_ago(observed_at, now)})"
+    return f"  ({_ago(observed_at, now)}: older than Claude Code trusts; not exported)"
+
+
 BASIS_WORDS = {"recent": "the last hour's rate", "window": "the window's average rate"}
 
 
@@ -79,6 +88,26 @@ def _tool_lines(tool: ToolReport, now: datetime) -> list[str]:
         binds = "  <- binds" if spend.binding else ""
         lines.append(
             f"  {spend.title:<14} {spend.used_ratio * 100:5.1f}% used{amounts}{resets}{binds}"
+        )
+    for bucket, current in [(b, True) for b in tool.buckets] + [
+        (b, False) for b in tool.old_buckets
+    ]:
+        narrow = bucket.window
+        resets = (
+            f"  resets in {duration((narrow.resets_at - now).total_seconds())}"
+            if narrow.resets_at
+            else ""
+        )
+        name = f"{bucket.name} ({narrow.name})"
+        lines.append(
+            f"  {name:<14} {narrow.used_ratio * 100:5.1f}% used{resets}"
+            + _own_time(bucket.observed_at, current, now)
+        )
+    extras = tool.extras or tool.old_extras
+    if extras is not None and extras.observed_at is not None:
+        lines.append(
+            "  extra usage and credits"
+            + _own_time(extras.observed_at, tool.extras is not None, now)
         )
     if not tool.windows and not tool.spend and not tool.last_error:
         lines.append("        no usage captured yet")
@@ -154,6 +183,18 @@ def report_json(report: Report, analyzed_at: datetime | None) -> dict[str, Any]:
                 }
                 for s in tool.spend
             },
+            "buckets": [
+                {
+                    "bucket": b.name,
+                    "window": b.window.name,
+                    "used_ratio": b.window.used_ratio,
+                    "resets_at": _time(b.window.resets_at),
+                    "observed_at": _time(b.observed_at or tool.observed_at),
+                    "current": current,
+                }
+                for bs, current in ((tool.buckets, True), (tool.old_buckets, False))
+                for b in bs
+            ],
             "tokens": token_json(tool.tokens) if tool.tokens else None,
         }
 

@@ -77,6 +77,11 @@ def tool_families(tool: str, reports: list[ToolReport], user: str) -> Iterator[F
         "gauge",
         "When that narrower limit resets, Unix seconds.",
     )
+    bucket_seen = Family(
+        f"{prefix}_bucket_observed_timestamp_seconds",
+        "gauge",
+        "When that narrower limit's numbers were true (its own source's time), Unix seconds.",
+    )
     for report in reports:
         labels = who(report, user)
         for window in report.windows:
@@ -106,11 +111,14 @@ def tool_families(tool: str, reports: list[ToolReport], user: str) -> Iterator[F
             bucket_usage.add(bucket.window.used_ratio, **where)
             if bucket.window.resets_at is not None:
                 bucket_resets.add(bucket.window.resets_at.timestamp(), **where)
+            seen = bucket.observed_at or report.observed_at
+            if seen is not None:
+                bucket_seen.add(seen.timestamp(), **where)
     yield from (usage, pace, resets, runs_out, length, weekly_per_five_hour, up, captures)
     yield from moments.values()
     if info.samples:
         yield info
-    yield from (bucket_usage, bucket_resets)
+    yield from (bucket_usage, bucket_resets, bucket_seen)
     yield from spend_families(prefix, reports, user)
     yield from extras_families(prefix, reports, user)
     yield from evidence_families(prefix, reports, user)
@@ -276,6 +284,17 @@ def extras_families(prefix: str, reports: list[ToolReport], user: str) -> Iterat
             family.add(float(value), **labels)
         if family.samples:
             yield family
+    seen = Family(
+        f"{prefix}_extras_observed_timestamp_seconds",
+        "gauge",
+        "When those (extra usage, credits) were true (their own source's time), Unix seconds.",
+    )
+    for report in reports:
+        moment = (report.extras.observed_at or report.observed_at) if report.extras else None
+        if moment is not None:
+            seen.add(moment.timestamp(), **who(report, user))
+    if seen.samples:
+        yield seen
     reached = Family(
         f"{prefix}_limit_reached", "info", "1 while the vendor says a limit is reached, and why."
     )

@@ -154,3 +154,38 @@ def test_claude_buckets_and_extra_usage(env: Env, usage_api: FakeUsageAPI) -> No
     assert sample(text, "cctrack_claude_extra_usage_spent", currency="USD") == 12.5
     shown = json.loads(env.run("show", "--json").stdout)
     assert shown["tools"]["claude"]["windows"].keys() == {"five_hour", "weekly"}
+
+
+def test_a_codex_bucket_from_an_older_line_keeps_its_own_time(env: Env) -> None:
+    """Spark's reading comes from an earlier line of the session, older than the plan's
+    snapshot it is reported beside: exported with its own time while under an hour old,
+    not exported as current past that, and listed by show with its age either way."""
+    from conftest import faketime
+
+    plan = nested_2026((40.0, 300, NOW + timedelta(hours=2)), None)
+    spark = nested_2026(
+        (88.0, 300, NOW + timedelta(hours=3)),
+        None,
+        limit_id="codex_bengalfox",
+        limit_name="GPT-5.3-Codex-Spark",
+    )
+    seen = NOW - timedelta(minutes=50)
+    lines = [token_count(seen, spark), token_count(NOW - timedelta(minutes=1), plan)]
+    write_rollout(env.codex_home, NOW - timedelta(hours=3), lines, mtime=NOW - timedelta(minutes=1))
+    where = {"bucket": "spark", "window": "five_hour"}
+    text = run_codex(env)
+    assert sample(text, "cctrack_codex_bucket_usage_ratio", **where) == 0.88
+    observed = sample(text, "cctrack_codex_bucket_observed_timestamp_seconds", **where)
+    assert observed == seen.timestamp()
+    plan_seen = sample(text, "cctrack_codex_observed_timestamp_seconds")
+    assert plan_seen == (NOW - timedelta(minutes=1)).timestamp()
+    # Twenty minutes later, with a fresher plan line: Spark's reading is 70 minutes old.
+    later = NOW + timedelta(minutes=20)
+    lines.append(token_count(later - timedelta(seconds=30), plan))
+    write_rollout(env.codex_home, NOW - timedelta(hours=3), lines, mtime=later)
+    assert env.run("run", **faketime("+20m")).returncode == 0
+    text = env.textfile.read_text()
+    assert sample(text, "cctrack_codex_bucket_usage_ratio", **where) is None
+    shown = env.run("show", **faketime("+20m")).stdout
+    (line,) = [x for x in shown.splitlines() if "spark (five_hour)" in x]
+    assert "88.0% used" in line and "1h10m" in line and "not exported" in line

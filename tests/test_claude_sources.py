@@ -184,3 +184,85 @@ def test_another_accounts_cache_is_not_used(env: Env) -> None:
     claude_json(env, NOW - timedelta(minutes=1), account="11111111-2222-3333-4444-555555555555")
     done = env.run("claude-status")
     assert done.returncode != 0 and "no Claude usage" in done.stderr
+
+
+def login(env: Env, account: str) -> None:
+    """Claude Code's `.claude.json` after a `/login` to `account` (no cached usage yet)."""
+    env.claude_home.mkdir(parents=True, exist_ok=True)
+    (env.claude_home / ".claude.json").write_text(
+        json.dumps({"oauthAccount": {"accountUuid": account, "emailAddress": "x@example.com"}})
+    )
+
+
+OTHER = "11111111-2222-3333-4444-555555555555"
+
+
+def test_after_a_login_to_another_account_its_numbers_win_at_once(env: Env) -> None:
+    """A render carries no account: the one logged in when it arrives says whose it is. The
+    new account's windows reset earlier than the old one's, which within one account would
+    be an idle terminal's older period; here they replace the old numbers at once, and the
+    old account's numbers are never exported under the new account's label."""
+    from cctrack.sources.account import pseudonym
+
+    env.vars["CCTRACK_SOURCES"] = "claude"
+    env.vars["CCTRACK_CLAUDE_OAUTH"] = "off"
+    login(env, ACCOUNT)
+    assert render(env, statusline_payload((90.0, FIVE), (70.0, WEEK))).startswith("5h 90%")
+    assert env.run("run").returncode == 0
+    first = env.textfile.read_text()
+    old = pseudonym("claude", ACCOUNT)
+    assert sample(first, "cctrack_claude_usage_ratio", window="five_hour", account=old) == 0.9
+    login(env, OTHER)
+    # Nothing rendered since the login: the stored numbers are the other account's.
+    done = env.run("claude-status")
+    assert done.returncode != 0
+    assert "the status line's last numbers are another account's" in done.stderr
+    assert not env.run("statusline", "--tools", "claude").stdout.startswith("5h 90%")
+    shown = render(
+        env, statusline_payload((5.0, NOW + timedelta(hours=1)), (2.0, NOW + timedelta(days=1)))
+    )
+    assert shown.startswith("5h 5%") and "7d 2%" in shown
+    assert env.run("run").returncode == 0
+    text = env.textfile.read_text()
+    new = pseudonym("claude", OTHER)
+    assert sample(text, "cctrack_claude_usage_ratio", window="five_hour", account=new) == 0.05
+    assert sample(text, "cctrack_claude_usage_ratio", window="weekly", account=new) == 0.02
+    assert sample(text, "cctrack_claude_usage_ratio", window="five_hour", account=old) is None
+
+
+def test_numbers_from_claude_codes_cache_carry_their_own_age(env: Env) -> None:
+    """Beside a fresh status line render, the per-model limit and extra usage from Claude
+    Code's cache keep the time they were fetched: exported with it while Claude Code itself
+    would still trust the cache (an hour), and past that not exported as current at all,
+    while show and latest.json still list them with their age."""
+    env.vars.update(CCTRACK_SOURCES="claude", CCTRACK_CLAUDE_OAUTH="off")
+    render(env, statusline_payload((60.0, FIVE), (30.0, WEEK)))
+    fetched = NOW - timedelta(minutes=40)
+    claude_json(env, fetched)
+    assert env.run("run").returncode == 0
+    text = env.textfile.read_text()
+    where = {"bucket": "opus", "window": "weekly"}
+    assert sample(text, "cctrack_claude_bucket_usage_ratio", **where) == 0.88
+    seen = sample(text, "cctrack_claude_bucket_observed_timestamp_seconds", **where)
+    assert seen == int(fetched.timestamp())
+    assert sample(text, "cctrack_claude_extras_observed_timestamp_seconds") == seen
+    assert sample(text, "cctrack_claude_observed_timestamp_seconds") > seen  # type: ignore[operator]
+    shown = env.run("show").stdout
+    (opus,) = [line for line in shown.splitlines() if "opus (weekly)" in line]
+    assert "88.0% used" in opus and "(as of 40m" in opus
+    # Three days old: Claude Code would not use it; neither does the textfile.
+    fetched = NOW - timedelta(days=3)
+    claude_json(env, fetched)
+    render(env, statusline_payload((61.0, FIVE), (30.0, WEEK)))
+    assert env.run("run").returncode == 0
+    text = env.textfile.read_text()
+    assert sample(text, "cctrack_claude_bucket_usage_ratio", **where) is None
+    assert sample(text, "cctrack_claude_extra_usage_spent", currency="USD") is None
+    assert sample(text, "cctrack_claude_usage_ratio", window="five_hour") == 0.61
+    shown = env.run("show").stdout
+    (opus,) = [line for line in shown.splitlines() if "opus (weekly)" in line]
+    assert "3d0h ago: older than Claude Code trusts; not exported" in opus
+    latest = json.loads((env.data_dir / "latest.json").read_text())
+    (bucket,) = latest["tools"]["claude"]["buckets"]
+    assert bucket["current"] is False
+    assert bucket["observed_at"] == fetched.strftime("%Y-%m-%dT%H:%M:%SZ")

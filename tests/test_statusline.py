@@ -3,6 +3,8 @@ render of a window is kept, window by window, each with the time it was true."""
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -123,3 +125,44 @@ def test_what_is_read_from_a_render_and_what_is_passed_over(tmp_path: Path) -> N
     assert store_statusline(tmp_path, payload, NOW, "work") is not None
     assert load_statusline(tmp_path) is None
     assert load_statusline(tmp_path, "work") is not None
+
+
+def test_renders_of_different_accounts_never_merge() -> None:
+    old = merge_render(
+        None,
+        (Window("five_hour", 0.9, 18000, FIVE), Window("weekly", 0.7, 604800, WEEK)),
+        (),
+        NOW,
+        "a",
+    )
+    assert old is not None and old.account == "a"
+    # Another account, its window resetting earlier: within one account an older period
+    # (never taken); here the new account's, taken at once and alone.
+    early = Window("five_hour", 0.05, 18000, NOW + timedelta(minutes=30))
+    new = merge_render(old, (early,), (), NOW + timedelta(seconds=1), "b")
+    assert new is not None and new.windows == (early,) and new.account == "b"
+    assert dict(new.times) == {"five_hour": NOW + timedelta(seconds=1)}
+    # The same account: the earlier period is an idle terminal's.
+    same = merge_render(old, (early,), (), NOW + timedelta(seconds=1), "a")
+    assert same is not None and same.windows == old.windows
+    # A snapshot from before accounts were kept is not merged with a known account's.
+    before = SavedWindows(NOW, (Window("five_hour", 0.9, 18000, FIVE),))
+    assert merge_render(before, (early,), (), NOW, "b").windows == (early,)  # type: ignore[union-attr]
+
+
+def test_each_window_rolls_over_by_its_own_time() -> None:
+    """A five-hour window last rendered six hours ago, whose reset came an hour ago, is not
+    current because the weekly window was rendered a minute ago."""
+    five = Window("five_hour", 0.9, 18000, NOW - timedelta(hours=1))
+    week = Window("weekly", 0.4, 604800, WEEK)
+    saved = SavedWindows(
+        NOW - timedelta(minutes=1),
+        (five, week),
+        times=(("five_hour", NOW - timedelta(hours=6)), ("weekly", NOW - timedelta(minutes=1))),
+    )
+    windows = {w.name: w for w in saved.status("statusline", None, NOW).windows}
+    assert (windows["five_hour"].used_ratio, windows["five_hour"].resets_at) == (0.0, None)
+    assert windows["weekly"] == week
+    # The account is kept with the snapshot.
+    mine = replace(saved, account="a")
+    assert SavedWindows.from_json(json.loads(json.dumps(mine.to_json()))) == mine

@@ -23,9 +23,9 @@ from cctrack.sources.codex import codex_status_for
 def produce(source: str, params: SourceParams, env: Mapping[str, str], now: datetime) -> Status:
     """One status from the built-in tool for source."""
     if source == "claude":
-        status = claude_status(params, env, now)
-        activity = claude_activity(params.claude_home, now)
         account = claude_account(params.claude_home)
+        status = claude_status(params, env, now, account)
+        activity = claude_activity(params.claude_home, now)
         return replace(status, account=account, local_activity_at=activity)
     # Codex's status carries its local activity already (the same rollout listing).
     status = codex_status_for(params, env, now)

@@ -359,8 +359,12 @@ def latest_snapshot(files: list[tuple[float, Path]], now: datetime) -> RateLimit
             best = snapshot
     if best is None:
         return None
+    # Each bucket keeps the time of its own line: another session's, hours older, is not as
+    # fresh as the plan's snapshot it is reported beside.
     found = tuple(
-        b for _, group in sorted(buckets.values(), key=lambda item: item[0]) for b in group
+        replace(b, observed_at=when) if when != best.observed_at else b
+        for when, group in sorted(buckets.values(), key=lambda item: item[0])
+        for b in group
     )
     return replace(best, buckets=tuple(sorted(found, key=lambda b: (b.name, b.window.name))))
 

@@ -33,6 +33,7 @@ from cctrack.sources.claude.statusline import (
     STATUSLINE_FILE,
     STATUSLINE_FRESH,
     load_statusline,
+    same_account,
     statusline_windows,
 )
 from cctrack.timefmt import within
@@ -76,24 +77,41 @@ def _details(
     return snapshot, origin, plan or subscription_plan(params.claude_home, env), problem
 
 
-def claude_status(params: SourceParams, env: Mapping[str, str], now: datetime) -> Status:
-    line = load_statusline(params.data_dir, params.profile)
+def claude_status(
+    params: SourceParams, env: Mapping[str, str], now: datetime, account: str | None = None
+) -> Status:
+    """Claude's numbers, of `account` (the one logged in now, when known): a status line
+    snapshot of another account is not used."""
+    stored = load_statusline(params.data_dir, params.profile)
+    line = stored if stored is not None and same_account(stored.account, account) else None
     details, origin, plan, problem = _details(params, env, now)
     fresh = line is not None and within(line.observed_at, now, STATUSLINE_FRESH)
     if line is not None and (fresh or details is None or not details.windows):
         status = line.status("statusline", plan, now)
         if details is None:
             return status
-        # The status line carries only the plan's windows: the rest from the endpoint's answer.
+        # The status line carries only the plan's windows: the rest from the endpoint's
+        # answer, each with the time it was true (often older than the render's).
+        when = details.observed_at
         return replace(
             status,
             origin=f"statusline+{origin}",
-            buckets=details.status(origin, plan, now).buckets,
-            extras=details.extras,
+            buckets=tuple(
+                replace(bucket, observed_at=when)
+                for bucket in details.status(origin, plan, now).buckets
+            ),
+            extras=replace(details.extras, observed_at=when) if details.extras else None,
         )
     if details is not None and details.windows:
         return details.status(origin, plan, now)
     why = problem or CctrackError("the usage endpoint's answer has no window")
+    if stored is not None:
+        raise CctrackError(
+            "no Claude usage of the account logged in now: the status line's last numbers "
+            f"are another account's (Claude Code's next render, after the /login, replaces "
+            f"them), and {why}",
+            why.exit_code,
+        )
     raise CctrackError(
         f"no Claude usage: no status line snapshot in {params.data_dir}, and {why}; add "
         "`cctrack statusline` as Claude Code's statusLine command (docs/desk.md)",

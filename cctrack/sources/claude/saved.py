@@ -26,15 +26,20 @@ class SavedWindows:
     # When each window's (and spend limit's) numbers were true, by name, where renders of
     # several terminals were merged; observed_at is the newest of them.
     times: tuple[tuple[str, datetime], ...] = ()
+    # The account (sources/account.py) logged in when the numbers arrived, when known.
+    account: str | None = None
 
     def time_of(self, name: str) -> datetime:
         return dict(self.times).get(name, self.observed_at)
 
     def status(self, origin: str, plan: str | None, now: datetime) -> Status:
-        status = Status("claude", self.observed_at, origin, self.windows, plan)
-        return replace(status, buckets=self.buckets, extras=self.extras, spend=self.spend).as_of(
-            now
-        )
+        """The numbers at `now`, each window and spend limit rolled over by its own time:
+        one true before its reset is not the current number because a later render of
+        another window came after that reset."""
+        windows = tuple(w.as_of(now, self.time_of(w.name)) for w in self.windows)
+        spend = tuple(s.as_of(now, self.time_of(s.name)) for s in self.spend)
+        status = Status("claude", self.observed_at, origin, windows, plan)
+        return replace(status, buckets=self.buckets, extras=self.extras, spend=spend).as_of(now)
 
     def to_json(self) -> dict[str, Any]:
         obj: dict[str, Any] = {
@@ -49,6 +54,8 @@ class SavedWindows:
             obj["spend"] = [s.to_json() for s in self.spend]
         if self.times:
             obj["times"] = {name: format_precise(at) for name, at in self.times}
+        if self.account is not None:
+            obj["account"] = self.account
         return obj
 
     @classmethod
@@ -60,6 +67,7 @@ class SavedWindows:
             Extras.from_json(obj["extras"]) if obj.get("extras") is not None else None,
             tuple(SpendLimit.from_json(s) for s in obj.get("spend", [])),
             tuple((str(n), parse_time(t)) for n, t in sorted(obj.get("times", {}).items())),
+            obj["account"] if isinstance(obj.get("account"), str) else None,
         )
 
 

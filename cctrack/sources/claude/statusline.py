@@ -100,8 +100,14 @@ def merge_render(
     windows: tuple[Window, ...],
     spend: tuple[SpendLimit, ...],
     at: datetime,
+    account: str | None = None,
 ) -> SavedWindows | None:
-    """The stored snapshot with one render merged in, per window and spend limit (pure)."""
+    """The stored snapshot with one render merged in, per window and spend limit (pure).
+    A render carries no account: the one logged in when it arrives says whose it is, and
+    renders of different accounts never merge: after a `/login` to another account the new
+    account's numbers replace the old ones at once, whatever their resets."""
+    if stored is not None and stored.account != account:
+        stored = None
     times = dict(stored.times) if stored else {}
     kept_windows = _merged(stored.windows if stored else (), windows, stored, times, at)
     kept_spend = _merged(stored.spend if stored else (), spend, stored, times, at)
@@ -112,6 +118,7 @@ def merge_render(
         kept_windows,
         spend=kept_spend,
         times=tuple(sorted(times.items())),
+        account=account,
     )
 
 
@@ -138,15 +145,30 @@ def statusline_file(data_dir: Path, profile: str = DEFAULT_PROFILE) -> Path:
     return profile_file(data_dir, STATUSLINE_FILE.removesuffix(".json"), profile)
 
 
-def load_statusline(data_dir: Path, profile: str = DEFAULT_PROFILE) -> SavedWindows | None:
-    return load_saved(statusline_file(data_dir, profile))
+def load_statusline(
+    data_dir: Path, profile: str = DEFAULT_PROFILE, account: str | None = None
+) -> SavedWindows | None:
+    """The stored snapshot, unless it is known to be another account's than `account` (the
+    one logged in now, when known)."""
+    saved = load_saved(statusline_file(data_dir, profile))
+    return None if saved is not None and not same_account(saved.account, account) else saved
+
+
+def same_account(then: str | None, now: str | None) -> bool:
+    """Numbers of `then`'s account may stand for `now`'s: the same, or either unknown."""
+    return then is None or now is None or then == now
 
 
 def store_statusline(
-    data_dir: Path, payload: Any, now: datetime, profile: str = DEFAULT_PROFILE
+    data_dir: Path,
+    payload: Any,
+    now: datetime,
+    profile: str = DEFAULT_PROFILE,
+    account: str | None = None,
 ) -> SavedWindows | None:
     """Merge one render into the stored snapshot (under a lock: terminals render at once)
-    and return the merged snapshot; None when neither holds any number."""
+    and return the merged snapshot; None when neither holds any number. `account` is the
+    one logged in now."""
     windows, spend = statusline_windows(payload), statusline_spend(payload)
     if not windows and not spend:
         return None
@@ -154,7 +176,7 @@ def store_statusline(
     private_dir(data_dir)
     with locked(data_dir / f".{path.stem}.lock"):
         stored = load_saved(path)
-        merged = merge_render(stored, windows, spend, time_of_truth(payload, now))
+        merged = merge_render(stored, windows, spend, time_of_truth(payload, now), account)
         if merged is not None and merged != stored:
             save_json(path, merged.to_json())
     return merged
