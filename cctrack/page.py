@@ -458,25 +458,40 @@ def _status(report: Report, now: datetime) -> str:
             parts.append(f'<p class="down">{who} is down: {reason}</p>')
     rows = []
     for tool in report.tools:
-        age = (
-            f"{duration((now - tool.observed_at).total_seconds())} ago"
-            if tool.observed_at
-            else "never"
-        )
-        # Each limit: its name, share used, reset, and run-out time (windows only).
+        # Each limit: its name, share used, reset, run-out time (windows only), and when its
+        # numbers were true (a bucket's own time may be older than its tool's).
         limits = [
-            (w.name, w.used_ratio, w.resets_at, w.runs_out.at if w.runs_out else None)
+            (
+                w.name,
+                w.used_ratio,
+                w.resets_at,
+                w.runs_out.at if w.runs_out else None,
+                tool.observed_at,
+            )
             for w in tool.windows
         ]
         limits += [
-            (x.title + (" (binds)" if x.binding else ""), x.used_ratio, x.resets_at, None)
+            (
+                x.title + (" (binds)" if x.binding else ""),
+                x.used_ratio,
+                x.resets_at,
+                None,
+                tool.observed_at,
+            )
             for x in tool.spend
         ]
         limits += [
-            (f"{x.name} ({x.window.name})", x.window.used_ratio, x.window.resets_at, None)
-            for x in tool.buckets
+            (
+                f"{x.name} ({x.window.name})" + ("" if current else " (not current)"),
+                x.window.used_ratio,
+                x.window.resets_at,
+                None,
+                x.observed_at or tool.observed_at,
+            )
+            for bucket_list, current in ((tool.buckets, True), (tool.old_buckets, False))
+            for x in bucket_list
         ]
-        for name, used, resets, gone in limits:
+        for name, used, resets, gone, seen in limits:
             rows.append(
                 (
                     qualified(tool.profile, tool.tool),
@@ -485,7 +500,7 @@ def _status(report: Report, now: datetime) -> str:
                     format_time(resets) if resets else "",
                     format_time(gone) if gone else "",
                     tool.origin or "",
-                    age,
+                    f"{duration((now - seen).total_seconds())} ago" if seen else "never",
                 )
             )
     table = _table(("tool", "limit", "used", "resets", "runs out", "source", "numbers from"), rows)

@@ -266,3 +266,7 @@ def test_numbers_from_claude_codes_cache_carry_their_own_age(env: Env) -> None:
     (bucket,) = latest["tools"]["claude"]["buckets"]
     assert bucket["current"] is False
     assert bucket["observed_at"] == fetched.strftime("%Y-%m-%dT%H:%M:%SZ")
+    page = env.root / "report.html"
+    assert env.run("report", "--html", "-o", str(page)).returncode == 0
+    (row,) = [r for r in page.read_text().split("<tr>") if "opus (weekly)" in r]
+    assert "(not current)" in row and "3d0h ago" in row

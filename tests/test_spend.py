@@ -226,6 +226,9 @@ def test_codex_app_server_spend_control_in_its_whole_shape(env: Env) -> None:
     assert "spend individual 32%" in bar
     full = json.loads(env.run("bar", "--format", "json").stdout)
     assert full["class"] == "critical" and full["percentage"] == 100
+    page = env.root / "report.html"
+    assert env.run("report", "--html", "-o", str(page)).returncode == 0
+    assert "spend group_shared (Platform team) (binds)" in page.read_text()
     shared = full["tools"]["codex"]["spend"]["group_shared"]
     assert shared == {
         "used_ratio": 1.0,
