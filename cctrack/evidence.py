@@ -223,6 +223,11 @@ def points_of(obj: dict[str, Any]) -> list[tuple[str, str, Point]]:
             resets = _parse(entry["resets_at"]) if entry.get("resets_at") else None
         except ValueError:
             resets = None
-        point = Point(observed, float(used), resets, origin, captured, activity)
+        # A bucket with its own time (read from an older source) was true then, not now.
+        try:
+            seen = _parse(entry["observed_at"]) if bucket and entry.get("observed_at") else observed
+        except ValueError:
+            seen = observed
+        point = Point(seen, float(used), resets, origin, captured, activity)
         found.append((window, bucket, point))
     return found

@@ -290,6 +290,23 @@ def test_the_points_of_a_record_windows_and_buckets_whatever_else_it_holds() -> 
         ("weekly", "opus", 0.5, None, ""),
     ]
     assert points_of({"timestamp": "2026-11-20T08:01:00Z"}) == []
+    # A bucket with its own time was true then; a window's own field is not read.
+    record["buckets"] = [
+        {
+            "bucket": "opus",
+            "window": "weekly",
+            "used_ratio": 0.5,
+            "observed_at": "2026-11-17T08:00:00Z",
+        },
+        {"bucket": "spark", "window": "five_hour", "used_ratio": 0.1, "observed_at": "soon"},
+    ]
+    record["windows"] = {"five_hour": {"used_ratio": 0.2, "observed_at": "2026-11-17T08:00:00Z"}}
+    times = {(w, b): p.observed_at for w, b, p in points_of(record)}
+    assert times == {
+        ("five_hour", ""): datetime(2026, 11, 20, 8, tzinfo=UTC),
+        ("weekly", "opus"): datetime(2026, 11, 17, 8, tzinfo=UTC),
+        ("five_hour", "spark"): datetime(2026, 11, 20, 8, tzinfo=UTC),
+    }
 
 
 def test_series_keys_and_counts_as_the_state_file_keeps_them() -> None:
