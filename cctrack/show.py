@@ -35,7 +35,7 @@ def _own_time(observed_at: datetime | None, current: bool, now: datetime) -> str
         return ""
     if current:
         return f"  (as of {_ago(observed_at, now)})"
-    return f"  ({_ago(observed_at, now)}: older than Claude Code trusts; not exported)"
+    return f"  ({_ago(observed_at, now)}: over an hour old, not current; not exported)"
 
 
 BASIS_WORDS = {"recent": "the last hour's rate", "window": "the window's average rate"}

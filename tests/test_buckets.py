@@ -189,3 +189,21 @@ def test_a_codex_bucket_from_an_older_line_keeps_its_own_time(env: Env) -> None:
     shown = env.run("show", **faketime("+20m")).stdout
     (line,) = [x for x in shown.splitlines() if "spark (five_hour)" in x]
     assert "88.0% used" in line and "1h10m" in line and "not exported" in line
+
+
+def test_codex_credits_are_kept_from_an_earlier_line_with_their_own_time(env: Env) -> None:
+    """Codex's TUI keeps a limit's credits when a newer snapshot of it carries none; so does
+    cctrack, with the time they were true, and not a reached reason from that older line."""
+    older = nested_2026((30.0, 300, NOW + timedelta(hours=2)), None)
+    older["credits"] = {"has_credits": True, "unlimited": False, "balance": "12.50"}
+    older["rate_limit_reached_type"] = "rate_limit_reached"
+    newer = nested_2026((35.0, 300, NOW + timedelta(hours=2)), None)
+    newer["credits"] = None
+    seen = NOW - timedelta(minutes=30)
+    lines = [token_count(seen, older), token_count(NOW - timedelta(minutes=1), newer)]
+    write_rollout(env.codex_home, NOW - timedelta(hours=2), lines, mtime=NOW - timedelta(minutes=1))
+    text = run_codex(env)
+    assert sample(text, "cctrack_codex_usage_ratio", window="five_hour") == 0.35
+    assert sample(text, "cctrack_codex_credits_balance") == 12.5
+    assert sample(text, "cctrack_codex_extras_observed_timestamp_seconds") == seen.timestamp()
+    assert "cctrack_codex_limit_reached_info{" not in text

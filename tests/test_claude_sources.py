@@ -261,7 +261,7 @@ def test_numbers_from_claude_codes_cache_carry_their_own_age(env: Env) -> None:
     assert sample(text, "cctrack_claude_usage_ratio", window="five_hour") == 0.61
     shown = env.run("show").stdout
     (opus,) = [line for line in shown.splitlines() if "opus (weekly)" in line]
-    assert "3d0h ago: older than Claude Code trusts; not exported" in opus
+    assert "3d0h ago: over an hour old, not current; not exported" in opus
     latest = json.loads((env.data_dir / "latest.json").read_text())
     (bucket,) = latest["tools"]["claude"]["buckets"]
     assert bucket["current"] is False

@@ -396,6 +396,17 @@ def _scan_lines(
         if is_plan_limit(limits):
             if snapshot is None:
                 snapshot = snapshot_from_line(line)
+            elif snapshot.extras is None and (older := read_extras(limits)) is not None:
+                # Codex's TUI keeps a limit's credits when a newer snapshot of it has none
+                # (chatwidget/rate_limits.rs): so does this, with the time they were true;
+                # an older line's reason a limit was reached is not carried.
+                credits = Extras(
+                    has_credits=older.has_credits,
+                    credits_unlimited=older.credits_unlimited,
+                    credits_balance=older.credits_balance,
+                )
+                if credits.to_json():
+                    snapshot = replace(snapshot, extras=replace(credits, observed_at=line_time))
             continue
         group = read_buckets(limits, line_time)
         if group and (group[0].name not in buckets or buckets[group[0].name][0] < line_time):
