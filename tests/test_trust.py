@@ -287,3 +287,73 @@ def test_a_config_others_can_write_never_points_the_claude_token_elsewhere(
     done = env.run("capture")
     assert done.returncode == 2 and "claude_usage_url" in done.stderr
     assert usage_api.requests == []
+
+
+def test_the_config_files_trust_at_each_of_its_edges(tmp_path: Path) -> None:
+    """Who may change the file, and its folder, decides whether it may name a command, a
+    private file or a URL that receives data: the owner (this user or root), the file's
+    write bits for group and others (execute bits are not writing), the folder's owner and
+    its write bits unless sticky (as /tmp is). Run as root here, as CI is."""
+    from cctrack.errors import CctrackError
+    from cctrack.settings import MAX_CONFIG_BYTES, load_config
+
+    require_root("files owned by another user")
+    folder = tmp_path / "conf"
+    folder.mkdir(mode=0o755)
+    path = folder / "config.toml"
+    risky = 'notify_command = ["/bin/true"]\n'
+
+    def refusal(
+        mode: int = 0o644, owner: int = 0, folder_mode: int = 0o755, folder_owner: int = 0
+    ) -> str:
+        path.write_text(risky)
+        path.chmod(mode)
+        os.chown(path, owner, 0)
+        folder.chmod(folder_mode)
+        os.chown(folder, folder_owner, 0)
+        try:
+            load_config(path, True)
+        except CctrackError as exc:
+            assert exc.exit_code == 2
+            return str(exc)
+        return ""
+
+    assert refusal() == ""
+    assert refusal(mode=0o645) == ""  # others may run it, not change it
+    assert "others can write it (mode 0664; chmod go-w" in refusal(mode=0o664)
+    assert "it belongs to another user (uid 1)" in refusal(owner=1)
+    assert f"others can replace it in {folder} (chmod go-w {folder})" in refusal(folder_mode=0o777)
+    assert f"others can replace it in {folder}" in refusal(folder_owner=1)
+    assert refusal(folder_mode=0o1777) == ""  # sticky, as /tmp: only the owner may replace it
+    # Two reasons at once, each said once.
+    path.write_text(risky + 'remote_write_auth_file = "/etc/shadow"\n')
+    path.chmod(0o666)
+    with pytest.raises(CctrackError) as caught:
+        load_config(path, True)
+    assert "which reads a private file and sends it; runs a command, but" in str(caught.value)
+    # Its size: 1 MiB is read whole, a byte more is refused.
+    path.chmod(0o644)
+    body = b'hostname = "edge"\n'
+    path.write_bytes(b"#" * (MAX_CONFIG_BYTES - len(body) - 1) + b"\n" + body)
+    assert load_config(path, True) == {"hostname": "edge"}
+    path.write_bytes(b"#" * MAX_CONFIG_BYTES + b"\n")
+    with pytest.raises(CctrackError, match=f"^config file {path} is larger than 1 MiB$") as big:
+        load_config(path, True)
+    assert big.value.exit_code == 2
+    # Missing: an error only when asked for by name; unreadable or unknown: said.
+    path.unlink()
+    assert load_config(path, False) == {}
+    with pytest.raises(CctrackError, match=f"^config file {path} does not exist$") as missing:
+        load_config(path, True)
+    assert missing.value.exit_code == 2
+    path.write_text("timeout = [\n")
+    with pytest.raises(CctrackError, match=f"^cannot read config file {path}: ") as unreadable:
+        load_config(path, True)
+    assert unreadable.value.exit_code == 2
+    path.write_text("colour = 'blue'\n")
+    with pytest.raises(CctrackError) as unknown:
+        load_config(path, True)
+    assert str(unknown.value).startswith(
+        f"unknown setting 'colour' in {path}; known settings: data_dir, "
+    )
+    assert unknown.value.exit_code == 2
