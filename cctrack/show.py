@@ -74,6 +74,7 @@ def _tool_lines(tool: ToolReport, now: datetime) -> list[str]:
         lines.append(
             f"  {window.name:<14} {window.used_ratio * 100:5.1f}% used  {pace}  {resets}{gone}"
         )
+    width = max([14, *(len(spend.title) for spend in tool.spend)])
     for spend in tool.spend:
         amounts = (
             f"  {spend.used:,.0f} of {spend.limit:,.0f} {spend.unit or ''}".rstrip()
@@ -87,7 +88,7 @@ def _tool_lines(tool: ToolReport, now: datetime) -> list[str]:
         )
         binds = "  <- binds" if spend.binding else ""
         lines.append(
-            f"  {spend.title:<14} {spend.used_ratio * 100:5.1f}% used{amounts}{resets}{binds}"
+            f"  {spend.title:<{width}} {spend.used_ratio * 100:5.1f}% used{amounts}{resets}{binds}"
         )
     for bucket, current in [(b, True) for b in tool.buckets] + [
         (b, False) for b in tool.old_buckets
