@@ -126,9 +126,7 @@ def bar(report: Report, now: datetime, tools: Sequence[str], fmt: str, profile: 
     )
     short = short or "cctrack ?"
     state = "critical" if failing else level(windows, spend) if chosen else "unknown"
-    percentage = round(
-        max([w.used_ratio for w in windows] + [s.used_ratio for s in spend], default=0.0) * 100
-    )
+    percentage = round(max((x for t in chosen for x in shares(t)), default=0.0) * 100)
     if fmt == "plain":
         return text
     if fmt == "tmux":
