@@ -473,6 +473,9 @@ def test_the_status_line_runs_the_users_own_command_first(
     assert mine == '\n\ufffd mine: {"session_id": '
     assert ours == "5h 40% (resets in 2h00m)"
     assert capsys.readouterr().err == ""
+    assert desk.statusline(payload, tmp_path, "printf 'ends in X\\n'", now, ("claude",)) == (
+        f"ends in X\n{ours}"
+    )
     # Its exit status is its own business, as it is to Claude Code.
     out = desk.statusline(payload, tmp_path, "printf partial; exit 3", now, ("claude",))
     assert out == f"partial\n{ours}" and capsys.readouterr().err == ""
@@ -632,3 +635,75 @@ def test_the_status_line_shows_the_other_tools_of_its_profile_once(env: Env) -> 
     assert both.count("claude") == 1
     assert desk.statusline(b"", env.data_dir, None, now, ("codex",), "work") == ""
     assert desk.statusline(b"", env.data_dir, None, now, ("codex",)).startswith("5h 42%")
+
+
+def test_spend_limits_in_every_bar_format_the_binding_one_marked() -> None:
+    from dataclasses import replace
+
+    from cctrack.desk import bar
+    from cctrack.records import SpendLimit
+    from cctrack.timefmt import clock
+
+    now = datetime(2026, 12, 5, 12, tzinfo=UTC)
+    report = _desk_report(now)
+    month = now + timedelta(days=12)
+    spend = (
+        SpendLimit("individual", 0.32, month, 8000, 25000, "credits", None, False),
+        SpendLimit("group_shared", 0.97, None, None, None, None, "Ops", True),
+    )
+    # A usage-based plan: spend limits, no window.
+    plan = replace(report.tools[1], windows=(), spend=spend)
+    only = replace(report, tools=(plan,))
+    text = bar(only, now, ("codex",), "plain", "default")
+    assert text == (
+        f"codex spend individual 32% (resets {clock(month, now)}) · "
+        "spend group_shared (Ops) 97% (binds)"
+    )
+    waybar = json.loads(bar(only, now, ("codex",), "waybar", "default"))
+    assert waybar["tooltip"] == (
+        f"codex spend individual 32% (resets {clock(month, now)})\n"
+        "codex spend group_shared (Ops) 97% (binds)"
+    )
+    assert waybar["class"] == "critical" and waybar["percentage"] == 97
+    full = json.loads(bar(only, now, ("codex",), "json", "default"))
+    assert full["tools"]["codex"]["spend"] == {
+        "individual": {"used_ratio": 0.32, "group": None, "binding": False, "class": "ok"},
+        "group_shared": {"used_ratio": 0.97, "group": "Ops", "binding": True, "class": "critical"},
+    }
+    # Beside windows below warning, a spend limit past it decides the class.
+    both = replace(
+        report,
+        tools=(replace(report.tools[1], windows=report.tools[1].windows[1:], spend=spend[1:]),),
+    )
+    assert json.loads(bar(both, now, ("codex",), "waybar", "default"))["class"] == "critical"
+
+
+def test_the_status_line_passes_on_whose_numbers_a_render_is(tmp_path: Path) -> None:
+    from cctrack import desk
+    from cctrack.sources.claude.statusline import load_statusline
+
+    now = datetime(2026, 12, 5, 12, tzinfo=UTC)
+    first = json.dumps(statusline_payload((90, now + timedelta(hours=3)), None)).encode()
+    second = json.dumps(statusline_payload((5, now + timedelta(hours=1)), None)).encode()
+    assert desk.statusline(first, tmp_path, None, now, ("claude",), account="a").startswith(
+        "5h 90%"
+    )
+    assert load_statusline(tmp_path).account == "a"  # type: ignore[union-attr]
+    # Nothing piped in, another account logged in now: not the first account's numbers.
+    assert desk.statusline(b"", tmp_path, None, now, ("claude",), account="b") == (
+        "cctrack: no Claude usage yet"
+    )
+    assert desk.statusline(second, tmp_path, None, now, ("claude",), account="b").startswith(
+        "5h 5%"
+    )
+
+
+def test_the_status_line_shows_claude_once_beside_the_analysis(env: Env) -> None:
+    from cctrack import desk
+
+    env.use_fixed_tools()
+    assert env.run("run").returncode == 0
+    now = datetime.now(UTC)
+    payload = json.dumps(statusline_payload((40, now + timedelta(hours=2)), None)).encode()
+    line = desk.statusline(payload, env.data_dir, None, now, ("claude", "codex"))
+    assert line.count("claude") == 1 and line.startswith("claude 5h 40%")

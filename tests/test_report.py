@@ -437,17 +437,21 @@ def test_tokens_per_window_per_percent_and_today_at_their_edges(
             (minute, "m", 10, 0, 0, 0),
             (minute + 60, "m", 100, 0, 0, 0),
         ),
-        projects=((minute + 60, "/p", "m", 40, 0, 0, 0),),
+        # Tokens counted under no project ("") are named beside the rest no project holds.
+        projects=((minute + 60, "/p", "m", 40, 0, 0, 0), (minute + 60, "", "m", 5, 0, 0, 0)),
     )
     tokens.fold(record)
     windows = (
         WindowReport("unknown", 0.5, None, None, None),
+        WindowReport("no_reset", 0.5, None, 86400, None),
+        WindowReport("no_length", 0.5, None, None, midnight + timedelta(hours=5)),
         WindowReport("five_hour", 0.05, None, 18000, midnight + timedelta(hours=5)),
         WindowReport("weekly", 0.0499, None, 604800, midnight + timedelta(days=7)),
     )
     price = Price("m", input=1.0, output=0, cache_write=2.0, cache_read=0)
-    report = token_report("claude", tokens, windows, {"m": price}, T0, ProjectNaming(cap=5))
-    assert report.today == 110  # from 00:00:00.000 exactly
+    later = T0 + timedelta(minutes=17)
+    report = token_report("claude", tokens, windows, {"m": price}, later, ProjectNaming(cap=5))
+    assert report.today == 110  # from 00:00 exactly, whatever the minute now
     assert [(w.window, w.tokens, w.per_percent) for w in report.windows] == [
         ("five_hour", 110, 22.0),
         ("weekly", 110, None),
@@ -464,7 +468,7 @@ def test_tokens_per_window_per_percent_and_today_at_their_edges(
         "0123456789abcdef",
         2,
         0,
-        ((minute + 61, "n", 7, 0, 0, 0),),
+        ((minute + 61, "n", 7, 0, 0, 0), (minute + 61, "z", 4, 0, 0, 0)),
         projects=(
             (minute + 61, "/q", "m", 5, 0, 0, 0),
             (minute + 61, "/r", "m", 3, 0, 0, 0),
@@ -474,11 +478,13 @@ def test_tokens_per_window_per_percent_and_today_at_their_edges(
     tokens.fold(record)
     capped = token_report("claude", tokens, (), {}, T0, ProjectNaming(cap=1))
     assert capped.by_project == (
-        ("m", "input", "other", 8),
+        ("m", "input", "other", 13),
         ("m", "input", "p", 40),
-        ("m", "input", "unattributed", 63),
+        ("m", "input", "unattributed", 58),
         ("n", "input", "other", 7),
+        ("z", "input", "unattributed", 4),
     )
+    assert token_report("claude", tokens, windows, {}, T0).windows[0].projects == ()
     # Claude's cache writes at Claude's price for them.
     writes = TokenState("claude")
     writes.fold(
@@ -489,3 +495,39 @@ def test_tokens_per_window_per_percent_and_today_at_their_edges(
     )
     monkeypatch.undo()
     clock_module.tzset()
+
+
+def test_numbers_with_their_own_time_are_current_for_an_hour_exactly() -> None:
+    from dataclasses import replace
+
+    from cctrack.records import Bucket, Extras
+    from cctrack.report import FIELD_TRUST
+
+    def status(extras_seen: datetime) -> Status:
+        weekly = Window("weekly", 0.5, 604800, T0 + timedelta(days=3))
+        return replace(
+            Status(
+                "claude", T0, "statusline+claude-json", (Window("five_hour", 0.2, 18000, None),)
+            ),
+            buckets=(
+                Bucket("opus", weekly, T0 - FIELD_TRUST),
+                Bucket("sonnet", weekly, T0 - FIELD_TRUST - timedelta(seconds=1)),
+                Bucket("haiku", weekly),
+            ),
+            extras=Extras(extra_usage_enabled=True, observed_at=extras_seen),
+        )
+
+    def report_of(extras_seen: datetime):  # type: ignore[no-untyped-def]
+        state = State()
+        state.add_lines(
+            [Record(1, T0, "h", "claude", ok=True, status=status(extras_seen)).to_line()]
+        )
+        return build_report(state, T0, ("claude",)).tools[0]
+
+    tool = report_of(T0 - FIELD_TRUST)
+    assert [b.name for b in tool.buckets] == ["opus", "haiku"]
+    assert [b.name for b in tool.old_buckets] == ["sonnet"]
+    assert tool.extras is not None and tool.old_extras is None
+    old = report_of(T0 - FIELD_TRUST - timedelta(seconds=1))
+    assert old.extras is None and old.old_extras is not None
+    assert old.old_extras.extra_usage_enabled is True
