@@ -482,3 +482,24 @@ def test_a_token_record_not_yet_numbered_and_its_projects() -> None:
     for bad in ([5, project + "p", "gpt-5.5", 1, 2, 3, 4, 5], [5, 9, "gpt-5.5", 1, 2, 3, 4, 5]):
         with pytest.raises(ValueError, match=r"^bad project$"):
             TokenRecord.from_json(token_json(projects=[bad]))
+
+
+def test_a_bucket_and_extras_keep_their_own_time_through_json() -> None:
+    seen = datetime(2026, 12, 2, 9, 30, tzinfo=UTC)
+    obj = {
+        "bucket": "opus",
+        "window": "weekly",
+        **window_json(),
+        "observed_at": "2026-12-02T09:30:00Z",
+    }
+    bucket = Bucket.from_json(obj)
+    assert bucket.observed_at == seen and bucket.to_json() == obj
+    assert "observed_at" not in Bucket("opus", Window("weekly", 0.5, None, None)).to_json()
+    with pytest.raises(ValueError, match=r"^bucket opus observed_at 'then': not an RFC 3339 time$"):
+        Bucket.from_json({**obj, "observed_at": "then"})
+    extras = Extras.from_json({"has_credits": True, "observed_at": "2026-12-02T09:30:00Z"})
+    assert extras.observed_at == seen
+    assert extras.to_json() == {"has_credits": True, "observed_at": "2026-12-02T09:30:00Z"}
+    assert Extras.from_json({"has_credits": True}).observed_at is None
+    with pytest.raises(ValueError, match=r"^extras observed_at 5: "):
+        Extras.from_json({"has_credits": True, "observed_at": 5})
