@@ -650,6 +650,8 @@ def test_spend_limits_in_every_bar_format_the_binding_one_marked() -> None:
     spend = (
         SpendLimit("individual", 0.32, month, 8000, 25000, "credits", None, False),
         SpendLimit("group_shared", 0.97, None, None, None, None, "Ops", True),
+        SpendLimit("role_budget", 0.1, None),
+        SpendLimit("workspace_shared", 0.5, month, binding=True),
     )
     # A usage-based plan: spend limits, no window.
     plan = replace(report.tools[1], windows=(), spend=spend)
@@ -657,16 +659,21 @@ def test_spend_limits_in_every_bar_format_the_binding_one_marked() -> None:
     text = bar(only, now, ("codex",), "plain", "default")
     assert text == (
         f"codex spend individual 32% (resets {clock(month, now)}) · "
-        "spend group_shared (Ops) 97% (binds)"
+        "spend group_shared (Ops) 97% (binds) · spend role_budget 10% · "
+        f"spend workspace_shared 50% (resets {clock(month, now)}, binds)"
     )
     waybar = json.loads(bar(only, now, ("codex",), "waybar", "default"))
-    assert waybar["tooltip"] == (
-        f"codex spend individual 32% (resets {clock(month, now)})\n"
-        "codex spend group_shared (Ops) 97% (binds)"
-    )
+    assert waybar["tooltip"].split("\n")[:2] == [
+        f"codex spend individual 32% (resets {clock(month, now)})",
+        "codex spend group_shared (Ops) 97% (binds)",
+    ]
     assert waybar["class"] == "critical" and waybar["percentage"] == 97
     full = json.loads(bar(only, now, ("codex",), "json", "default"))
-    assert full["tools"]["codex"]["spend"] == {
+    assert {
+        k: v
+        for k, v in full["tools"]["codex"]["spend"].items()
+        if k in ("individual", "group_shared")
+    } == {
         "individual": {"used_ratio": 0.32, "group": None, "binding": False, "class": "ok"},
         "group_shared": {"used_ratio": 0.97, "group": "Ops", "binding": True, "class": "critical"},
     }

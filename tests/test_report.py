@@ -457,6 +457,8 @@ def test_tokens_per_window_per_percent_and_today_at_their_edges(
         ("weekly", 110, None),
     ]
     assert dict(report.windows[0].projects) == {"p": 40, "unattributed": 70}
+    # Counted under no project and held by none: one row, both added.
+    assert report.by_project == (("m", "input", "p", 40), ("m", "input", "unattributed", 71))
     assert report.costs == (("m", pytest.approx(111e-6)),)
     # The counters by project add up to the totals: the projects past the cap as "other",
     # what no project holds as "unattributed", every model apart.
