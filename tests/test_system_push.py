@@ -29,7 +29,9 @@ def gateway_metrics(url: str) -> str:
 def test_two_machines_push_and_prometheus_tells_them_apart(
     env: Env, pushgateway: str, tmp_path: Path
 ) -> None:
-    env.use_fixed_tools(codex=(0.75, 0.13), codex_spend=True)  # runs out before the reset, a spend limit: every panel has data
+    env.use_fixed_tools(
+        codex=(0.75, 0.13), codex_spend=True
+    )  # runs out before the reset, a spend limit: every panel has data
     env.write_token_logs()
     for host in ("laptop-a", "laptop-b"):
         data = env.root / f"data-{host}"
