@@ -913,7 +913,11 @@ def statusline(
     home = next((p.claude_home for p in settings.profiles if p.name == profile), None)
     account = claude_account(home) if home is not None else None
     chosen = parse_tools(tools)
-    typer.echo(run_statusline(stdin, settings.data_dir, wrap, now(), chosen, profile, account))
+    # Claude Code shows a status line's ANSI colours; NO_COLOR (no-color.org) turns them off.
+    colour = not os.environ.get("NO_COLOR")
+    line = run_statusline(stdin, settings.data_dir, wrap, now(), chosen, profile, account, colour)
+    # Claude Code reads the line through a pipe: click would strip the colours there.
+    typer.echo(line, color=colour)
 
 
 @app.command()

@@ -10,15 +10,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from cctrack import process
+from cctrack import process, wording
 from cctrack.errors import EXIT_UNAVAILABLE, CctrackError
 from cctrack.records import DEFAULT_PROFILE, SOURCE_TOOLS, SpendLimit, Window, strict_loads
 from cctrack.redact import redact
-from cctrack.report import Report, ToolReport, WindowReport, runs_out
-from cctrack.show import latest_report, runs_out_json, runs_out_text
+from cctrack.report import Report, ToolReport, WindowReport, elapsed_share, runs_out
+from cctrack.show import latest_report, runs_out_json
 from cctrack.sources.claude.saved import SavedWindows
 from cctrack.sources.claude.statusline import load_statusline, store_statusline
-from cctrack.timefmt import NEAR, STALE_AFTER, clock, duration, from_the_future, within
+from cctrack.timefmt import STALE_AFTER, duration, from_the_future, within
 
 WRAP_TIMEOUT = 5.0
 
@@ -37,19 +37,22 @@ REASON_CHARS = 60
 
 
 def reset_text(resets_at: datetime | None, now: datetime) -> str:
-    if resets_at is None:
-        return ""
-    if resets_at - now >= NEAR:
-        return f"resets {clock(resets_at, now)}"
-    return f"resets in {duration((resets_at - now).total_seconds(), minutes=True)}"
+    return wording.reset(resets_at, now) if resets_at is not None else ""
 
 
-def window_text(window: WindowReport, now: datetime) -> str:
-    """5h 62% (gone ~14:20, resets in 1h20m): the run-out time only when it comes first."""
-    gone = f"gone ~{clock(window.runs_out.at, now)}" if window.runs_out else ""
-    when = ", ".join(filter(None, [gone, reset_text(window.resets_at, now)]))
-    label = LABELS.get(window.name, window.name)
-    return f"{label} {window.used_ratio * 100:.0f}%" + (f" ({when})" if when else "")
+# The share left, coloured by its level where the terminal shows colour (Claude Code renders
+# a status line's ANSI colours; NO_COLOR turns them off).
+ANSI = {"ok": "\x1b[32m", "warn": "\x1b[33m", "critical": "\x1b[31m"}
+ANSI_RESET = "\x1b[0m"
+
+
+def window_text(window: WindowReport, now: datetime, colour: bool = False) -> str:
+    """5h 38 % left, resets in 2 h 09 m, 12 % in deficit, runs out in ~1 h 40 m: the answer
+    first, a pace only when it is a deficit, the run-out time only when it comes first."""
+    first, *rest = wording.answer(window, now, brief=True)
+    if colour:
+        first = f"{ANSI[level([window])]}{first}{ANSI_RESET}"
+    return ", ".join([f"{LABELS.get(window.name, window.name)} {first}", *rest])
 
 
 def age_note(observed: datetime | None, now: datetime) -> str:
@@ -59,7 +62,7 @@ def age_note(observed: datetime | None, now: datetime) -> str:
         return ""
     if from_the_future(observed, now):
         return " · from the future (clock?)"
-    return f" · stale {duration((now - observed).total_seconds(), minutes=True)}"
+    return f" · {wording.span((now - observed).total_seconds())} old"
 
 
 def spend_text(spend: SpendLimit, now: datetime) -> str:
@@ -70,8 +73,9 @@ def spend_text(spend: SpendLimit, now: datetime) -> str:
     return f"{spend.title} {spend.used_ratio * 100:.0f}%{tail}"
 
 
-def tool_segment(tool: ToolReport, now: datetime, prefix: bool) -> str:
-    texts = [window_text(w, now) for w in tool.windows] + [spend_text(s, now) for s in tool.spend]
+def tool_segment(tool: ToolReport, now: datetime, prefix: bool, colour: bool = False) -> str:
+    texts = [window_text(w, now, colour) for w in tool.windows]
+    texts += [spend_text(s, now) for s in tool.spend]
     parts = " · ".join(texts) + age_note(tool.observed_at, now)
     return f"{tool.tool} {parts}" if prefix else parts
 
@@ -121,7 +125,7 @@ def bar(report: Report, now: datetime, tools: Sequence[str], fmt: str, profile: 
     )
     text = text or "cctrack: no data yet (run `cctrack run`)"
     short = " ".join(
-        [f"{t.tool} {max(shares(t)) * 100:.0f}%" for t in chosen]
+        [f"{t.tool} {wording.left(max(shares(t)))}" for t in chosen]
         + [f"{t.tool} down" for t in failing]
     )
     short = short or "cctrack ?"
@@ -134,11 +138,9 @@ def bar(report: Report, now: datetime, tools: Sequence[str], fmt: str, profile: 
     if fmt == "i3blocks":
         return f"{text}\n{short}\n{COLOURS[state][1]}"
     if fmt == "waybar":
+        # The whole answer per window, one a line: the tooltip has the room.
         tooltip = "\n".join(
-            f"{t.tool} {w.name}: {w.used_ratio * 100:.1f}% used"
-            + (f", pace {w.pace_ratio:.2f}" if w.pace_ratio is not None else "")
-            + (f", {runs_out_text(w.runs_out, now)}" if w.runs_out else "")
-            + (f", {reset_text(w.resets_at, now)}" if w.resets_at else "")
+            f"{t.tool} {w.name}: {', '.join(wording.answer(w, now))}"
             for t in chosen
             for w in t.windows
         )
@@ -244,13 +246,14 @@ def _guard(
         names = ", ".join(w.name for w in subject.windows) or "none"
         return Verdict(EXIT_UNAVAILABLE, f"{tool} reports no {window} window (it has: {names})")
     # Rounded as percentages are: 90 % used leaves 10 % (not 9.999999999999998, which read
-    # "only 10% left (less than 10%)" at --min-left 10).
+    # "only 10 % left (less than 10 %)" at --min-left 10).
     left = round((1 - match[0].used_ratio) * 100, 6)
     resets = reset_text(match[0].resets_at, now)
     tail = f"; {resets}" if resets else ""
+    words = wording.left(match[0].used_ratio)
     if left >= min_left:
-        return Verdict(0, f"{tool} {window}: {left:.0f}% left (at least {min_left:g}%){tail}")
-    return Verdict(1, f"{tool} {window}: only {left:.0f}% left (less than {min_left:g}%){tail}")
+        return Verdict(0, f"{tool} {window}: {words} (at least {min_left:g} %){tail}")
+    return Verdict(1, f"{tool} {window}: only {words} (less than {min_left:g} %){tail}")
 
 
 def parse_age(text: str) -> timedelta:
@@ -279,14 +282,19 @@ def _as_report(saved: Window, observed_at: datetime, now: datetime) -> WindowRep
         window.window_seconds,
         window.resets_at,
         runs_out(window, observed_at),
+        elapsed_share(window.window_seconds, window.resets_at, observed_at)
+        if window.window_seconds and window.resets_at is not None
+        else None,
     )
 
 
-def claude_segment(saved: SavedWindows | None, now: datetime, prefix: bool) -> str:
+def claude_segment(
+    saved: SavedWindows | None, now: datetime, prefix: bool, colour: bool = False
+) -> str:
     if saved is None:
         return "cctrack: no Claude usage yet"
     windows = " · ".join(
-        window_text(_as_report(w, saved.time_of(w.name), now), now) for w in saved.windows
+        window_text(_as_report(w, saved.time_of(w.name), now), now, colour) for w in saved.windows
     ) + age_note(saved.observed_at, now)
     return f"claude {windows}" if prefix else windows
 
@@ -299,6 +307,7 @@ def statusline(
     tools: Sequence[str] = SOURCE_TOOLS,
     profile: str = DEFAULT_PROFILE,
     account: str | None = None,
+    colour: bool = False,
 ) -> str:
     """What `cctrack statusline` prints: the wrapped command's output, then Claude's segment
     (from what Claude Code just piped in, of `account`, the one logged in now) and the other
@@ -339,10 +348,10 @@ def statusline(
         except (ValueError, CctrackError, OSError) as exc:
             print(f"cctrack statusline: not stored: {redact(str(exc))}", file=sys.stderr)
         saved = saved or load_statusline(data_dir, profile, account)
-        segments.append(claude_segment(saved, now, prefix))
+        segments.append(claude_segment(saved, now, prefix, colour))
     others = [tool for tool in tools if tool != "claude"]
     if others:
         report, _ = latest_report(data_dir, tuple(others), (profile,), now)
-        segments += [tool_segment(t, now, prefix) for t in pick(report, others, profile)]
+        segments += [tool_segment(t, now, prefix, colour) for t in pick(report, others, profile)]
     lines.append(" | ".join(segments))
     return "\n".join(line for line in lines if line)

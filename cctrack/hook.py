@@ -16,11 +16,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from cctrack import wording
 from cctrack.files import read_json, write_atomic
 from cctrack.records import is_number, qualified
 from cctrack.settings import HookRules
 from cctrack.show import LATEST_FILE
-from cctrack.timefmt import STALE_AFTER, clock, duration, parse_time, within
+from cctrack.timefmt import STALE_AFTER, parse_time, within
 
 # Windows seen used up, "tool/window" -> the reset they were waiting for: the reset notice
 # comes once, after the window really was exhausted.
@@ -89,7 +90,7 @@ def notices(
         who = qualified(profile, tool)
         observed = _time(entry.get("observed_at"))
         if observed is not None and not within(observed, now, STALE_AFTER):
-            age = duration((now - observed).total_seconds(), minutes=True)
+            age = wording.span((now - observed).total_seconds())
             said.append(f"{who}'s numbers are {age} old (cctrack is not capturing)")
         for w in windows_seen(tool, entry, now):
             key = f"{who}/{w.name}"
@@ -99,17 +100,17 @@ def notices(
                 memory[key] = w.resets_at.isoformat()
             elif was is not None and (w.resets_at is None or w.resets_at.isoformat() != was):
                 del memory[key]
-                said.append(f"{name} has reset after it was used up: {w.used * 100:.0f}% used now")
-            resets = f"resets {clock(w.resets_at, now)}" if w.resets_at else "reset unknown"
+                said.append(f"{name} has reset after it was used up: {wording.left(w.used)} now")
+            resets = wording.reset(w.resets_at, now)
             if w.used >= rules.threshold:
                 urgent = True
-                said.append(f"{name} is {w.used * 100:.0f}% used, {resets}")
+                said.append(f"{name}: {wording.left(w.used)}, {resets}")
             elif w.runs_out_at is not None and w.resets_at is not None:
                 urgent = True
-                early = duration((w.resets_at - w.runs_out_at).total_seconds(), minutes=True)
+                early = wording.span((w.resets_at - w.runs_out_at).total_seconds())
                 said.append(
-                    f"{name} runs out ~{clock(w.runs_out_at, now)} at the current rate, "
-                    f"{early} before it {resets} ({w.used * 100:.0f}% used)"
+                    f"{name} {wording.runs_out(w.runs_out_at, now)} at the current rate, "
+                    f"{early} before it {resets} ({wording.left(w.used)})"
                 )
             elif (
                 rules.use_it_minutes
@@ -117,9 +118,8 @@ def notices(
                 and (w.resets_at - now).total_seconds() <= rules.use_it_minutes * 60
                 and 1 - w.used >= rules.use_it_left
             ):
-                left = duration((w.resets_at - now).total_seconds(), minutes=True)
                 said.append(
-                    f"{name} resets in {left} with {(1 - w.used) * 100:.0f}% unused: "
+                    f"{name} {wording.reset(w.resets_at, now)} with {wording.left(w.used)}: "
                     "room for larger work"
                 )
     return said, memory, urgent

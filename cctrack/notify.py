@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from cctrack import process
+from cctrack import process, wording
 from cctrack.records import qualified
 from cctrack.redact import redact
 from cctrack.report import Report, ToolReport, WindowReport
 from cctrack.state import ToolMemory, WindowMemory
-from cctrack.timefmt import duration, format_time
+from cctrack.timefmt import format_time
 
 EVENT_VERSION = 1
 DEFAULT_TIMEOUT = 10.0
@@ -114,20 +114,15 @@ def tool_events(
                 _event("reset", tool, window, f"{name} {window.name} has reset: quota is back")
             )
             old = WindowMemory(0.0, False, None)
-        resets = (
-            f", resets in {duration((window.resets_at - now).total_seconds())}"
-            if window.resets_at
-            else ""
-        )
+        resets = f", {wording.reset(window.resets_at, now)}" if window.resets_at else ""
         for threshold in sorted(thresholds):
             if old.used_ratio < threshold <= window.used_ratio:
-                used = f"{window.used_ratio * 100:.0f}% used"
                 events.append(
                     _event(
                         "threshold",
                         tool,
                         window,
-                        f"{name} {window.name} is {used}{resets}",
+                        f"{name} {window.name}: {wording.left(window.used_ratio)}{resets}",
                         threshold,
                     )
                 )
@@ -138,7 +133,8 @@ def tool_events(
                     tool,
                     window,
                     f"{name} {window.name} will run out before it resets at this rate "
-                    f"(pace {window.pace_ratio:.2f}){resets}",
+                    f"({wording.pace(window.used_ratio, window.elapsed_ratio) or 'ahead of pace'})"
+                    f"{resets}",
                 )
             )
     return events

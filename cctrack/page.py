@@ -23,6 +23,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from cctrack import wording
 from cctrack.errors import CctrackError, needs_extra
 from cctrack.evidence import Limits, points_of
 from cctrack.files import private_dir
@@ -467,6 +468,7 @@ def _status(report: Report, now: datetime) -> str:
                 w.resets_at,
                 w.runs_out.at if w.runs_out else None,
                 tool.observed_at,
+                wording.pace(w.used_ratio, w.elapsed_ratio),
             )
             for w in tool.windows
         ]
@@ -477,6 +479,7 @@ def _status(report: Report, now: datetime) -> str:
                 x.resets_at,
                 None,
                 tool.observed_at,
+                None,
             )
             for x in tool.spend
         ]
@@ -487,23 +490,24 @@ def _status(report: Report, now: datetime) -> str:
                 x.window.resets_at,
                 None,
                 x.observed_at or tool.observed_at,
+                None,
             )
             for bucket_list, current in ((tool.buckets, True), (tool.old_buckets, False))
             for x in bucket_list
         ]
-        for name, used, resets, gone, seen in limits:
+        for name, used, resets, gone, seen, pace in limits:
             rows.append(
                 (
                     qualified(tool.profile, tool.tool),
                     name,
-                    f"{used * 100:.0f}%",
-                    format_time(resets) if resets else "",
-                    format_time(gone) if gone else "",
-                    tool.origin or "",
-                    f"{duration((now - seen).total_seconds())} ago" if seen else "never",
+                    wording.left(used),
+                    wording.reset(resets, now),
+                    pace or "",
+                    wording.runs_out(gone, now) if gone else "",
+                    wording.ago(seen, now),
                 )
             )
-    table = _table(("tool", "limit", "used", "resets", "runs out", "source", "numbers from"), rows)
+    table = _table(("tool", "limit", "left", "resets", "pace", "runs out", "numbers from"), rows)
     extras = [
         (qualified(tool.profile, tool.tool), what)
         for tool in report.tools

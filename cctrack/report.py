@@ -122,6 +122,9 @@ class WindowReport:
     window_seconds: int | None
     resets_at: datetime | None
     runs_out: RunOut | None = None
+    # The share of the window gone when the numbers were true; None when its length or
+    # reset is unknown.
+    elapsed_ratio: float | None = None
 
 
 @dataclass(frozen=True)
@@ -345,6 +348,9 @@ def tool_report(
                 w.window_seconds,
                 w.resets_at,
                 runs_out(w, status.observed_at, recent[w.name].points if w.name in recent else ()),
+                elapsed_share(w.window_seconds, w.resets_at, status.observed_at)
+                if w.window_seconds and w.resets_at is not None
+                else None,
             )
             for w in status.windows
         )

@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from cctrack import checkpoint
+from cctrack import checkpoint, wording
 from cctrack.errors import CctrackError
 from cctrack.records import DEFAULT_PROFILE, qualified
 from cctrack.report import (
@@ -19,30 +19,27 @@ from cctrack.report import (
     ToolReport,
     build_report,
 )
-from cctrack.timefmt import clock, duration, format_time
+from cctrack.timefmt import STALE_AFTER, format_time
 
 LATEST_FILE = "latest.json"
 LATEST_VERSION = 1
 
 
-def _ago(moment: datetime | None, now: datetime) -> str:
-    return f"{duration((now - moment).total_seconds())} ago" if moment else "never"
+_ago = wording.ago
 
 
-def _own_time(observed_at: datetime | None, current: bool, now: datetime) -> str:
-    """A number's own age where it is not its status's, and whether it is still current."""
+def _own_time(
+    observed_at: datetime | None, current: bool, now: datetime, status_at: datetime | None
+) -> str:
+    """A number's own age where it is older than its status's (by more than a stale
+    snapshot's age), and whether it is still current."""
     if observed_at is None:
+        return ""
+    if current and status_at is not None and status_at - observed_at <= STALE_AFTER:
         return ""
     if current:
         return f"  (as of {_ago(observed_at, now)})"
     return f"  ({_ago(observed_at, now)}: over an hour old, not current; not exported)"
-
-
-BASIS_WORDS = {"recent": "the last hour's rate", "window": "the window's average rate"}
-
-
-def runs_out_text(runs_out: RunOut, now: datetime) -> str:
-    return f"runs out ~{clock(runs_out.at, now)} at {BASIS_WORDS[runs_out.basis]}"
 
 
 def runs_out_json(runs_out: RunOut | None) -> dict[str, Any]:
@@ -64,51 +61,36 @@ def _tool_lines(tool: ToolReport, now: datetime) -> list[str]:
     if tool.last_error:
         lines.append(f"        error: {tool.last_error}")
     for window in tool.windows:
-        pace = f"pace {window.pace_ratio:5.2f}" if window.pace_ratio is not None else "pace     ?"
-        resets = (
-            f"resets in {duration((window.resets_at - now).total_seconds())}"
-            if window.resets_at
-            else "reset unknown"
-        )
-        gone = f"  {runs_out_text(window.runs_out, now)}" if window.runs_out else ""
-        lines.append(
-            f"  {window.name:<14} {window.used_ratio * 100:5.1f}% used  {pace}  {resets}{gone}"
-        )
+        # The answer first: left, reset, pace in words, run-out when it comes first.
+        lines.append(f"  {window.name:<14} {' · '.join(wording.answer(window, now))}")
     width = max([14, *(len(spend.title) for spend in tool.spend)])
     for spend in tool.spend:
-        amounts = (
-            f"  {spend.used:,.0f} of {spend.limit:,.0f} {spend.unit or ''}".rstrip()
-            if spend.used is not None and spend.limit is not None
-            else ""
-        )
-        resets = (
-            f"  resets in {duration((spend.resets_at - now).total_seconds())}"
-            if spend.resets_at
-            else ""
-        )
-        binds = "  <- binds" if spend.binding else ""
-        lines.append(
-            f"  {spend.title:<{width}} {spend.used_ratio * 100:5.1f}% used{amounts}{resets}{binds}"
-        )
+        words = [wording.left(spend.used_ratio)]
+        if spend.used is not None and spend.limit is not None:
+            unit = f" {spend.unit}" if spend.unit else ""
+            words.append(f"{spend.used:,.0f} of {spend.limit:,.0f}{unit} used")
+        if spend.resets_at:
+            words.append(wording.reset(spend.resets_at, now))
+        if spend.binding:
+            words.append("binds")
+        lines.append(f"  {spend.title:<{width}} {' · '.join(words)}")
     for bucket, current in [(b, True) for b in tool.buckets] + [
         (b, False) for b in tool.old_buckets
     ]:
         narrow = bucket.window
-        resets = (
-            f"  resets in {duration((narrow.resets_at - now).total_seconds())}"
-            if narrow.resets_at
-            else ""
-        )
+        words = [wording.left(narrow.used_ratio)]
+        if narrow.resets_at:
+            words.append(wording.reset(narrow.resets_at, now))
         name = f"{bucket.name} ({narrow.name})"
         lines.append(
-            f"  {name:<14} {narrow.used_ratio * 100:5.1f}% used{resets}"
-            + _own_time(bucket.observed_at, current, now)
+            f"  {name:<14} {' · '.join(words)}"
+            + _own_time(bucket.observed_at, current, now, tool.observed_at)
         )
     extras = tool.extras or tool.old_extras
     if extras is not None and extras.observed_at is not None:
         lines.append(
             "  extra usage and credits"
-            + _own_time(extras.observed_at, tool.extras is not None, now)
+            + _own_time(extras.observed_at, tool.extras is not None, now, tool.observed_at)
         )
     if not tool.windows and not tool.spend and not tool.last_error:
         lines.append("        no usage captured yet")

@@ -248,6 +248,8 @@ def sandbox(root: Path, owner: pwd.struct_passwd | None = None) -> Env:
             "CCTRACK_CLAUDE_OAUTH": "off",
             "CCTRACK_HOSTNAME": "testbox",
             "LANG": "C.UTF-8",
+            # The words are what most tests read; test_desk checks the colours themselves.
+            "NO_COLOR": "1",
         },
     )
 

@@ -188,7 +188,7 @@ def test_a_codex_bucket_from_an_older_line_keeps_its_own_time(env: Env) -> None:
     assert sample(text, "cctrack_codex_bucket_usage_ratio", **where) is None
     shown = env.run("show", **faketime("+20m")).stdout
     (line,) = [x for x in shown.splitlines() if "spark (five_hour)" in x]
-    assert "88.0% used" in line and "1h10m" in line and "not exported" in line
+    assert "12 % left" in line and "1 h 10 m" in line and "not exported" in line
 
 
 def test_codex_credits_are_kept_from_an_earlier_line_with_their_own_time(env: Env) -> None:

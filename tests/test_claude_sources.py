@@ -56,7 +56,7 @@ def test_an_idle_terminal_never_replaces_newer_numbers(env: Env) -> None:
     shown = render(
         env, statusline_payload((40.0, FIVE), (25.0, WEEK)), idle, NOW - timedelta(hours=2)
     )
-    assert shown.startswith("5h 60%") and "7d 30%" in shown
+    assert shown.startswith("5h 40 % left") and "7d 70 % left" in shown
     # An older window period (a terminal idle since before the reset) is never taken either,
     # however fresh its render.
     render(env, statusline_payload((97.0, FIVE - timedelta(hours=5)), None), idle, NOW)
@@ -207,7 +207,7 @@ def test_after_a_login_to_another_account_its_numbers_win_at_once(env: Env) -> N
     env.vars["CCTRACK_SOURCES"] = "claude"
     env.vars["CCTRACK_CLAUDE_OAUTH"] = "off"
     login(env, ACCOUNT)
-    assert render(env, statusline_payload((90.0, FIVE), (70.0, WEEK))).startswith("5h 90%")
+    assert render(env, statusline_payload((90.0, FIVE), (70.0, WEEK))).startswith("5h 10 % left")
     assert env.run("run").returncode == 0
     first = env.textfile.read_text()
     old = pseudonym("claude", ACCOUNT)
@@ -217,11 +217,11 @@ def test_after_a_login_to_another_account_its_numbers_win_at_once(env: Env) -> N
     done = env.run("claude-status")
     assert done.returncode != 0
     assert "the status line's last numbers are another account's" in done.stderr
-    assert not env.run("statusline", "--tools", "claude").stdout.startswith("5h 90%")
+    assert not env.run("statusline", "--tools", "claude").stdout.startswith("5h 10 % left")
     shown = render(
         env, statusline_payload((5.0, NOW + timedelta(hours=1)), (2.0, NOW + timedelta(days=1)))
     )
-    assert shown.startswith("5h 5%") and "7d 2%" in shown
+    assert shown.startswith("5h 95 % left") and "7d 98 % left" in shown
     assert env.run("run").returncode == 0
     text = env.textfile.read_text()
     new = pseudonym("claude", OTHER)
@@ -249,7 +249,7 @@ def test_numbers_from_claude_codes_cache_carry_their_own_age(env: Env) -> None:
     assert sample(text, "cctrack_claude_observed_timestamp_seconds") > seen  # type: ignore[operator]
     shown = env.run("show").stdout
     (opus,) = [line for line in shown.splitlines() if "opus (weekly)" in line]
-    assert "88.0% used" in opus and "(as of 40m" in opus
+    assert "12 % left" in opus and "(as of 40 m" in opus
     # Three days old: Claude Code would not use it; neither does the textfile.
     fetched = NOW - timedelta(days=3)
     claude_json(env, fetched)
@@ -261,7 +261,7 @@ def test_numbers_from_claude_codes_cache_carry_their_own_age(env: Env) -> None:
     assert sample(text, "cctrack_claude_usage_ratio", window="five_hour") == 0.61
     shown = env.run("show").stdout
     (opus,) = [line for line in shown.splitlines() if "opus (weekly)" in line]
-    assert "3d0h ago: over an hour old, not current; not exported" in opus
+    assert "3 d 0 h ago: over an hour old, not current; not exported" in opus
     latest = json.loads((env.data_dir / "latest.json").read_text())
     (bucket,) = latest["tools"]["claude"]["buckets"]
     assert bucket["current"] is False
@@ -269,4 +269,4 @@ def test_numbers_from_claude_codes_cache_carry_their_own_age(env: Env) -> None:
     page = env.root / "report.html"
     assert env.run("report", "--html", "-o", str(page)).returncode == 0
     (row,) = [r for r in page.read_text().split("<tr>") if "opus (weekly)" in r]
-    assert "(not current)" in row and "3d0h ago" in row
+    assert "(not current)" in row and "3 d 0 h ago" in row

@@ -58,19 +58,20 @@ def test_statusline_shows_claude_and_codex_from_the_latest_analysis(env: Env) ->
     result = env.run("statusline", input=payload.encode())
     assert result.returncode == 0 and result.stderr == ""
     assert re.fullmatch(
-        r"claude 5h 37% \(resets in 0h5\dm\) · 7d 12% \(resets \w{3} \d\d:\d\d\) \| "
+        r"claude 5h 63 % left, resets in 5\d m · 7d 88 % left, resets \w{3} \d\d:\d\d \| "
         # 63 % of the week in its first half: at that rate gone before the reset.
-        r"codex 5h 42% \(resets in 1h5\dm\) · 7d 63% \(gone ~\w{3} \d\d:\d\d, resets \w{3} \d\d:\d\d\)\n",
+        r"codex 5h 58 % left, resets in 1 h 5\d m · 7d 37 % left, resets \w{3} \d\d:\d\d, "
+        r"\d+ % in deficit, runs out \w{3} \d\d:\d\d\n",
         result.stdout,
     ), result.stdout
     only = env.run("statusline", "--tools", "codex", input=payload.encode())
-    assert only.stdout.startswith("5h 42%")
+    assert only.stdout.startswith("5h 58 % left")
 
 
 def test_statusline_marks_stale_numbers(env: Env) -> None:
     analysed(env, minutes_ago=200)
     out = env.run("statusline", "--tools", "codex", input=b"{}").stdout
-    assert "stale 3h20m" in out
+    assert out.endswith(" · 3 h 20 m old\n") and "may have run out already" in out
 
 
 def test_the_run_out_time_is_said_where_people_look_and_only_when_before_the_reset(
@@ -95,7 +96,9 @@ def test_the_run_out_time_is_said_where_people_look_and_only_when_before_the_res
     shown = env.run("show").stdout
     five_hour = next(line for line in shown.splitlines() if "five_hour" in line)
     weekly = next(line for line in shown.splitlines() if "weekly" in line)
-    assert re.search(r"runs out ~\d\d:\d\d at the window's average rate$", five_hour), shown
+    assert five_hour.endswith(" · runs out in ~59 m") or five_hour.endswith(
+        " · runs out in ~1 h 00 m"
+    )
     assert "runs out" not in weekly
     windows = json.loads((env.data_dir / "latest.json").read_text())["tools"]["codex"]["windows"]
     assert windows["five_hour"]["runs_out_basis"] == "window"
@@ -104,25 +107,27 @@ def test_the_run_out_time_is_said_where_people_look_and_only_when_before_the_res
     bar = json.loads(env.run("bar", "--format", "json").stdout)
     assert bar["tools"]["codex"]["windows"]["five_hour"]["runs_out_basis"] == "window"
     assert (
-        "gone ~" in bar["text"]
-        and "runs out ~" in json.loads(env.run("bar", "--format", "waybar").stdout)["tooltip"]
+        "runs out in ~" in bar["text"]
+        and "runs out in ~" in json.loads(env.run("bar", "--format", "waybar").stdout)["tooltip"]
     )
 
 
 def test_bar_formats_and_classes(env: Env) -> None:
     analysed(env, used=96.0)
     plain = env.run("bar").stdout.strip()
-    assert plain.startswith("codex 5h 96%")
+    assert plain.startswith("codex 5h 4 % left")
     waybar = json.loads(env.run("bar", "--format", "waybar").stdout)
     assert (
-        waybar["class"] == "critical" and waybar["percentage"] == 96 and "pace" in waybar["tooltip"]
+        waybar["class"] == "critical"
+        and waybar["percentage"] == 96
+        and "in deficit" in waybar["tooltip"]
     )
     full = json.loads(env.run("bar", "--format", "json").stdout)
     # The weekly window is under 80 % but burning faster than it refills: warn.
     assert full["version"] == 1 and full["tools"]["codex"]["windows"]["weekly"]["class"] == "warn"
-    assert env.run("bar", "--format", "tmux").stdout.startswith("#[fg=red]codex 5h 96%")
+    assert env.run("bar", "--format", "tmux").stdout.startswith("#[fg=red]codex 5h 4 % left")
     text, short, colour = env.run("bar", "--format", "i3blocks").stdout.splitlines()
-    assert text == plain and short == "codex 96%" and colour == "#ff5555"
+    assert text == plain and short == "codex 4 % left" and colour == "#ff5555"
     bad = env.run("bar", "--format", "xml")
     assert bad.returncode == 2 and "unknown --format" in bad.stderr
 
@@ -130,15 +135,15 @@ def test_bar_formats_and_classes(env: Env) -> None:
 @pytest.mark.parametrize(
     ("used", "args", "code", "words"),
     [
-        (42.0, ["--min-left", "10"], 0, "58% left"),
-        (95.0, ["--min-left", "10"], 1, "only 5% left"),
+        (42.0, ["--min-left", "10"], 0, "58 % left"),
+        (95.0, ["--min-left", "10"], 1, "only 5 % left"),
         (42.0, ["--window", "daily"], 69, "reports no daily window"),
         (42.0, ["--max-age", "30s"], 69, "more than --max-age"),
         (42.0, ["--max-age", "30s", "--fail-open"], 0, "--fail-open"),
         # --fail-open opens only what is unknown: a known "too little left" stays a no.
-        (95.0, ["--min-left", "10", "--fail-open"], 1, "only 5% left"),
+        (95.0, ["--min-left", "10", "--fail-open"], 1, "only 5 % left"),
         # At --min-left exactly, enough is left.
-        (90.0, ["--min-left", "10"], 0, "10% left"),
+        (90.0, ["--min-left", "10"], 0, "10 % left"),
     ],
 )
 def test_guard_exit_codes(env: Env, used: float, args: list[str], code: int, words: str) -> None:
@@ -199,7 +204,7 @@ open({str(inbox)!r} + "/" + uuid.uuid4().hex, "w").write(sys.stdin.read())
     assert (
         crossing["version"] == 1 and crossing["tool"] == "codex" and crossing["used_ratio"] == 0.85
     )
-    assert crossing["message"].startswith("codex five_hour is 85% used, resets in 1h5")
+    assert crossing["message"].startswith("codex five_hour: 15 % left, resets in 1 h 5")
     for _ in range(2):  # still above 0.8, below 0.95: quiet, however often analyze runs
         analysed(env, used=90.0, weekly=10.0)
         assert received() == []
@@ -329,7 +334,7 @@ def test_guard_says_each_verdict_whole(env: Env) -> None:
     analysed(env, used=42.0, minutes_ago=5)
     ok = env.run("guard", "--tool", "codex", "--min-left", "10")
     assert re.fullmatch(
-        r"codex five_hour: 58% left \(at least 10%\); resets in 1h5\dm\n", ok.stdout
+        r"codex five_hour: 58 % left \(at least 10 %\); resets in 1 h 5\d m\n", ok.stdout
     ), ok.stdout
     lacking = env.run("guard", "--tool", "codex", "--window", "daily")
     assert lacking.stdout == "codex reports no daily window (it has: five_hour, weekly)\n"
@@ -391,22 +396,24 @@ def test_every_bar_format_says_each_window_whole() -> None:
 
     now = datetime(2026, 12, 5, 12, tzinfo=UTC)
     report = _desk_report(now)
-    gone, week = clock(now + timedelta(hours=1), now), clock(now + timedelta(days=3), now)
-    codex = f"codex 5h 62% (gone ~{gone}, resets in 2h00m) · 7d 30% (resets {week}) · fortnight 10%"
-    claude = "claude 5h 96% (resets in 0h30m) · stale 0h20m"
+    week = clock(now + timedelta(days=3), now)
+    codex = (
+        "codex 5h 38 % left, resets in 2 h 00 m, runs out in ~1 h 00 m · "
+        f"7d 70 % left, resets {week} · fortnight 90 % left, reset unknown"
+    )
+    claude = "claude 5h 4 % left, resets in 30 m · 20 m old"
     plain = bar(report, now, ("claude", "codex"), "plain", "default")
     assert plain == f"{claude} | {codex}"
     assert bar(report, now, ("codex",), "plain", "work") == codex
     assert bar(report, now, ("codex",), "tmux", "default") == (f"#[fg=yellow]{codex}#[default]")
     assert bar(report, now, ("codex", "claude"), "i3blocks", "default") == (
-        f"{codex} | {claude}\ncodex 62% claude 96%\n#ff5555"
+        f"{codex} | {claude}\ncodex 38 % left claude 4 % left\n#ff5555"
     )
     waybar = json.loads(bar(report, now, ("codex",), "waybar", "default"))
     assert waybar == {
         "text": codex,
-        "tooltip": f"codex five_hour: 62.5% used, pace 1.20, runs out ~{gone} at the last "
-        "hour's rate, resets in 2h00m\n"
-        f"codex weekly: 30.0% used, resets {week}\ncodex fortnight: 10.0% used",
+        "tooltip": "codex five_hour: 38 % left, resets in 2 h 00 m, runs out in ~1 h 00 m\n"
+        f"codex weekly: 70 % left, resets {week}\ncodex fortnight: 90 % left, reset unknown",
         "class": "warn",
         "percentage": 62,
     }
@@ -471,7 +478,7 @@ def test_the_status_line_runs_the_users_own_command_first(
     out = desk.statusline(payload, tmp_path, wrap, now, ("claude",))
     mine, ours = out.rsplit("\n", 1)
     assert mine == '\n\ufffd mine: {"session_id": '
-    assert ours == "5h 40% (resets in 2h00m)"
+    assert ours == "5h 60 % left, resets in 2 h 00 m"
     assert capsys.readouterr().err == ""
     assert desk.statusline(payload, tmp_path, "printf 'ends in X\\n'", now, ("claude",)) == (
         f"ends in X\n{ours}"
@@ -504,12 +511,12 @@ def test_the_status_line_keeps_each_profiles_renders_apart(
     work = json.dumps(statusline_payload((70, now + timedelta(hours=1)), None)).encode()
     home = json.dumps(statusline_payload((10, now + timedelta(hours=1)), None)).encode()
     assert desk.statusline(work, tmp_path, None, now, ("claude",), "work") == (
-        "5h 70% (resets in 1h00m)"
+        "5h 30 % left, resets in 1 h 00 m"
     )
-    assert desk.statusline(home, tmp_path, None, now, ("claude",)).startswith("5h 10%")
+    assert desk.statusline(home, tmp_path, None, now, ("claude",)).startswith("5h 90 % left")
     # Nothing piped in: each profile's own last render.
-    assert desk.statusline(b"", tmp_path, None, now, ("claude",), "work").startswith("5h 70%")
-    assert desk.statusline(b"", tmp_path, None, now, ("claude",)).startswith("5h 10%")
+    assert desk.statusline(b"", tmp_path, None, now, ("claude",), "work").startswith("5h 30 % left")
+    assert desk.statusline(b"", tmp_path, None, now, ("claude",)).startswith("5h 90 % left")
     assert desk.statusline(b"", tmp_path, None, now, ("claude",), "other") == (
         "cctrack: no Claude usage yet"
     )
@@ -527,24 +534,25 @@ def test_claudes_segment_says_each_window_with_its_own_time() -> None:
     from cctrack.desk import claude_segment
     from cctrack.records import Window
     from cctrack.sources.claude.saved import SavedWindows
-    from cctrack.timefmt import clock
 
     now = datetime(2026, 12, 5, 12, tzinfo=UTC)
-    five = Window("five_hour", 0.9, 18000, now + timedelta(hours=3))
+    five = Window("five_hour", 0.45, 18000, now + timedelta(hours=3))
     week = Window("weekly", 0.5, 604800, now - timedelta(minutes=1))
     saved = SavedWindows(
         now - timedelta(minutes=2),
         (five, week),
-        times=(("five_hour", now - timedelta(hours=1)), ("weekly", now - timedelta(minutes=2))),
+        times=(("five_hour", now - timedelta(minutes=30)), ("weekly", now - timedelta(minutes=2))),
     )
-    # 90 % in the first hour of five: at that rate, gone 400 seconds after it was true.
-    gone = clock(now - timedelta(hours=1) + timedelta(seconds=400), now)
+    # 45 % in the first 90 minutes of five, as true 30 minutes ago: 15 % ahead of the
+    # share gone, and at that rate the rest gone 110 minutes after it was true. The week's
+    # reset came since its render: rolled over.
     assert claude_segment(saved, now, prefix=False) == (
-        f"5h 90% (gone ~{gone}, resets in 3h00m) · 7d 0%"
+        "5h 55 % left, resets in 3 h 00 m, 15 % in deficit, runs out in ~1 h 20 m · "
+        "7d 100 % left, reset unknown"
     )
     stale = SavedWindows(now - timedelta(minutes=20), (five,))
-    assert claude_segment(stale, now, prefix=True).startswith("claude 5h 90%")
-    assert claude_segment(stale, now, prefix=True).endswith(" · stale 0h20m")
+    assert claude_segment(stale, now, prefix=True).startswith("claude 5h 55 % left")
+    assert claude_segment(stale, now, prefix=True).endswith(" · 20 m old")
 
 
 def test_guard_reads_the_tool_asked_and_each_verdict_at_its_edge() -> None:
@@ -557,10 +565,10 @@ def test_guard_reads_the_tool_asked_and_each_verdict_at_its_edge() -> None:
     # codex, not the claude listed first: 37.5 % left of its five hours.
     ok = guard(report, now, "codex", "five_hour", 37.5, None, False)
     assert ok.code == 0
-    assert ok.message == "codex five_hour: 38% left (at least 37.5%); resets in 2h00m"
+    assert ok.message == "codex five_hour: 38 % left (at least 37.5 %); resets in 2 h 00 m"
     assert guard(report, now, "codex", "five_hour", 37.6, None, False).code == 1
     assert guard(report, now, "codex", "fortnight", 90, None, False).message == (
-        "codex fortnight: 90% left (at least 90%)"
+        "codex fortnight: 90 % left (at least 90 %)"
     )
     # The age exactly at --max-age is not older than it.
     assert guard(report, now, "claude", "five_hour", 1, timedelta(minutes=20), False).code == 0
@@ -588,7 +596,7 @@ def test_the_small_words_at_their_edges() -> None:
 
     now = datetime(2026, 12, 5, 12, tzinfo=UTC)
     assert reset_text(now + NEAR, now) == f"resets {clock(now + NEAR, now)}"
-    assert reset_text(now + NEAR - timedelta(minutes=1), now) == "resets in 23h59m"
+    assert reset_text(now + NEAR - timedelta(minutes=1), now) == "resets in 23 h 59 m"
     assert age_note(now + timedelta(hours=1), now) == " · from the future (clock?)"
     assert parse_age("0") == timedelta(0)
     assert parse_age("0.5s") == timedelta(seconds=0.5)
@@ -612,12 +620,12 @@ def test_bars_are_of_the_profile_asked_and_written_as_they_read() -> None:
     down = replace(codex, last_error="gone", up=False)
     mixed = replace(report, tools=(claude, down, work))
     assert bar(mixed, now, ("codex",), "plain", "work") == (
-        f"codex 7d 30% (resets {clock(now + timedelta(days=3), now)})"
+        f"codex 7d 70 % left, resets {clock(now + timedelta(days=3), now)}"
     )
     assert bar(mixed, now, ("codex",), "plain", "default") == "codex down: gone"
     raw = bar(mixed, now, ("claude", "codex"), "waybar", "default")
     assert "·" in raw and "…" not in raw and "\\u" not in raw
-    assert json.loads(raw)["tooltip"].endswith("resets in 0h30m\ncodex down: gone")
+    assert json.loads(raw)["tooltip"].endswith("resets in 30 m\ncodex down: gone")
     assert "\\u" not in bar(mixed, now, ("claude",), "json", "default")
 
 
@@ -631,10 +639,10 @@ def test_the_status_line_shows_the_other_tools_of_its_profile_once(env: Env) -> 
     payload = json.dumps(statusline_payload((40, now + timedelta(hours=2)), None)).encode()
     both = desk.statusline(payload, env.data_dir, None, now, ("claude", "codex"))
     claude, codex = both.split(" | ")
-    assert claude.startswith("claude 5h 40%") and codex.startswith("codex 5h 42%")
+    assert claude.startswith("claude 5h 60 % left") and codex.startswith("codex 5h 58 % left")
     assert both.count("claude") == 1
     assert desk.statusline(b"", env.data_dir, None, now, ("codex",), "work") == ""
-    assert desk.statusline(b"", env.data_dir, None, now, ("codex",)).startswith("5h 42%")
+    assert desk.statusline(b"", env.data_dir, None, now, ("codex",)).startswith("5h 58 % left")
 
 
 def test_spend_limits_in_every_bar_format_the_binding_one_marked() -> None:
@@ -693,7 +701,7 @@ def test_the_status_line_passes_on_whose_numbers_a_render_is(tmp_path: Path) -> 
     first = json.dumps(statusline_payload((90, now + timedelta(hours=3)), None)).encode()
     second = json.dumps(statusline_payload((5, now + timedelta(hours=1)), None)).encode()
     assert desk.statusline(first, tmp_path, None, now, ("claude",), account="a").startswith(
-        "5h 90%"
+        "5h 10 % left"
     )
     assert load_statusline(tmp_path).account == "a"  # type: ignore[union-attr]
     # Nothing piped in, another account logged in now: not the first account's numbers.
@@ -701,7 +709,7 @@ def test_the_status_line_passes_on_whose_numbers_a_render_is(tmp_path: Path) -> 
         "cctrack: no Claude usage yet"
     )
     assert desk.statusline(second, tmp_path, None, now, ("claude",), account="b").startswith(
-        "5h 5%"
+        "5h 95 % left"
     )
 
 
@@ -713,4 +721,27 @@ def test_the_status_line_shows_claude_once_beside_the_analysis(env: Env) -> None
     now = datetime.now(UTC)
     payload = json.dumps(statusline_payload((40, now + timedelta(hours=2)), None)).encode()
     line = desk.statusline(payload, env.data_dir, None, now, ("claude", "codex"))
-    assert line.count("claude") == 1 and line.startswith("claude 5h 40%")
+    assert line.count("claude") == 1 and line.startswith("claude 5h 60 % left")
+
+
+def test_the_status_line_is_coloured_by_level_unless_no_color(env: Env) -> None:
+    """Claude Code renders a status line's ANSI colours: the share left is green, yellow or
+    red by its level; NO_COLOR (no-color.org) leaves the words alone."""
+    from cctrack import desk
+
+    now = datetime(2026, 12, 5, 12, tzinfo=UTC)
+    payload = json.dumps(
+        statusline_payload((96, now + timedelta(hours=1)), (10, now + timedelta(days=3)))
+    ).encode()
+    line = desk.statusline(payload, env.root, None, now, ("claude",), colour=True)
+    assert line.startswith("5h \x1b[31m4 % left\x1b[0m, resets in 1 h 00 m")
+    assert "7d \x1b[32m90 % left\x1b[0m" in line
+    plain = desk.statusline(payload, env.root, None, now, ("claude",))
+    assert "\x1b" not in plain and plain.startswith("5h 4 % left")
+    # Through the command line: coloured by default, plain with NO_COLOR.
+    del env.vars["NO_COLOR"]
+    fresh = json.dumps(statusline_payload((50, datetime.now(UTC) + timedelta(hours=1)), None))
+    done = env.run("statusline", "--tools", "claude", input=fresh.encode())
+    assert "\x1b[32m50 % left\x1b[0m" in done.stdout
+    done = env.run("statusline", "--tools", "claude", input=fresh.encode(), NO_COLOR="1")
+    assert "\x1b" not in done.stdout

@@ -156,7 +156,7 @@ def test_a_codex_line_written_after_its_own_reset_time_is_current(env: Env) -> N
     assert sample(text, "cctrack_codex_usage_ratio", window="five_hour") == 0.94
     assert sample(text, "cctrack_codex_window_resets_total", window="five_hour", bucket="") == 0
     guard = env.run("guard", "--tool", "codex", "--min-left", "10")
-    assert guard.returncode == 1 and "only 6% left" in guard.stdout
+    assert guard.returncode == 1 and "only 6 % left" in guard.stdout
     # Codex then moves the reset later: still no reset, and the move is evidence.
     later = now + timedelta(minutes=30)
     write_rollout(

@@ -70,14 +70,14 @@ def utc_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
             {"weekly": (0.93, AT + 30 * HOURS, None)},
             None,
             HookRules(),
-            ["codex weekly limit is 93% used, resets Mon 18:00"],
+            ["codex weekly limit: 7 % left, resets Mon 18:00"],
         ),
         # At the threshold exactly (0.9, a common value) it speaks; a hair below, not.
         (
             {"weekly": (0.9, AT + 30 * HOURS, None)},
             None,
             HookRules(),
-            ["codex weekly limit is 90% used, resets Mon 18:00"],
+            ["codex weekly limit: 10 % left, resets Mon 18:00"],
         ),
         ({"weekly": (0.8999, AT + 30 * HOURS, None)}, None, HookRules(), []),
         (
@@ -85,8 +85,8 @@ def utc_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
             None,
             HookRules(),
             [
-                "codex five_hour limit runs out ~12:30 at the current rate, 1h30m before it "
-                "resets 14:00 (60% used)"
+                "codex five_hour limit runs out in ~30 m at the current rate, 1 h 30 m before "
+                "it resets in 2 h 00 m (40 % left)"
             ],
         ),
         # A reset that passed since the analysis: rolled over, nothing to say.
@@ -95,7 +95,7 @@ def utc_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
             {"five_hour": (0.3, AT + HOURS, None)},
             AT - 2 * HOURS,
             HookRules(),
-            ["codex's numbers are 2h00m old (cctrack is not capturing)"],
+            ["codex's numbers are 2 h 00 m old (cctrack is not capturing)"],
         ),
         # Use it or lose it: off by default, said when asked for.
         ({"weekly": (0.2, AT + HOURS / 2, None)}, None, HookRules(), []),
@@ -103,7 +103,7 @@ def utc_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
             {"weekly": (0.2, AT + HOURS / 2, None)},
             None,
             HookRules(use_it_minutes=60),
-            ["codex weekly limit resets in 0h30m with 80% unused: room for larger work"],
+            ["codex weekly limit resets in 30 m with 80 % left: room for larger work"],
         ),
         ({"weekly": (0.6, AT + HOURS / 2, None)}, None, HookRules(use_it_minutes=60), []),
     ],
@@ -125,7 +125,7 @@ def test_what_the_agent_is_told(
     )
     assert said == expected
     assert memory == {}
-    assert urgent == any("used," in s or "runs out" in s for s in expected)
+    assert urgent == any("left," in s or "runs out" in s for s in expected)
 
 
 def test_a_reset_is_told_once_and_only_after_the_window_was_used_up() -> None:
@@ -136,7 +136,7 @@ def test_a_reset_is_told_once_and_only_after_the_window_was_used_up() -> None:
     after = AT + 2 * HOURS
     fresh = latest({"five_hour": (0.05, after + 4 * HOURS, None)}, after - timedelta(minutes=1))
     said, memory, urgent = notices(fresh, ("codex",), "default", HookRules(), after, memory)
-    assert said == ["codex five_hour limit has reset after it was used up: 5% used now"]
+    assert said == ["codex five_hour limit has reset after it was used up: 95 % left now"]
     assert memory == {} and not urgent
     # The next prompt: nothing more to say.
     assert notices(fresh, ("codex",), "default", HookRules(), after, memory)[0] == []
@@ -170,8 +170,8 @@ def test_the_hook_speaks_only_when_a_limit_needs_the_agent(env: Env) -> None:
     told = run_hook(env)
     assert told.returncode == 0 and told.stdout.count("\n") == 1, told.stdout
     line = told.stdout.strip()
-    assert line.startswith("cctrack (usage limits): claude five_hour limit is 95% used")
-    assert "codex five_hour limit runs out ~" in line and line.endswith(ADVICE)
+    assert line.startswith("cctrack (usage limits): claude five_hour limit: 5 % left")
+    assert "codex five_hour limit runs out in ~" in line and line.endswith(ADVICE)
     assert "weekly" not in line
     only = run_hook(env, "--tools", "codex")
     assert "claude" not in only.stdout and "codex five_hour" in only.stdout
@@ -198,7 +198,7 @@ def test_the_hook_as_claude_code_runs_it(env: Env) -> None:
         timeout=60,
     )
     assert done.returncode == 0 and done.stderr == ""
-    assert done.stdout.startswith("cctrack (usage limits): claude five_hour limit is 95% used")
+    assert done.stdout.startswith("cctrack (usage limits): claude five_hour limit: 5 % left")
 
 
 @pytest.mark.parametrize("broken", ["truncated", "directory", "not an object"])
@@ -217,7 +217,7 @@ def test_the_hook_warns_whatever_state_its_memory_is_in(env: Env, broken: str) -
         memory.write_text("[1, 2]")
     done = run_hook(env)
     assert done.returncode == 0
-    assert "claude five_hour limit is 95% used" in done.stdout, done.stderr
+    assert "claude five_hour limit: 5 % left" in done.stdout, done.stderr
     if broken != "not an object":
         assert f"cctrack hook: its memory {memory}" in done.stderr
 
@@ -245,7 +245,7 @@ def test_what_latest_json_holds_in_any_shape_is_read_without_a_fault(utc_clock: 
     windows = mixed["profiles"]["default"]["codex"]["windows"]
     mixed["profiles"]["default"]["codex"]["windows"] = {"broken": {"used_ratio": None}, **windows}
     mixed["profiles"]["default"]["codex"]["observed_at"] = 12
-    assert tell(mixed) == ["codex five_hour limit is 95% used, resets 13:00"]
+    assert tell(mixed) == ["codex five_hour limit: 5 % left, resets in 1 h 00 m"]
 
 
 def test_the_words_of_each_notice_at_their_edges(utc_clock: None) -> None:
@@ -253,30 +253,30 @@ def test_the_words_of_each_notice_at_their_edges(utc_clock: None) -> None:
     assert tell(latest({"five_hour": (0.97, AT, None)})) == []
     # No reset known.
     assert tell(latest({"five_hour": (0.95, None, None)})) == [
-        "codex five_hour limit is 95% used, reset unknown"
+        "codex five_hour limit: 5 % left, reset unknown"
     ]
     # Stale numbers: their age to the minute.
     old = latest({"five_hour": (0.3, AT + HOURS, None)}, observed=AT - timedelta(seconds=7290))
-    assert tell(old) == ["codex's numbers are 2h01m old (cctrack is not capturing)"]
+    assert tell(old) == ["codex's numbers are 2 h 01 m old (cctrack is not capturing)"]
     # Runs out before its reset: how early, to the minute.
     early = latest({"five_hour": (0.6, AT + 2 * HOURS, AT + timedelta(minutes=29, seconds=30))})
     assert tell(early) == [
-        "codex five_hour limit runs out ~12:29 at the current rate, 1h30m before it "
-        "resets 14:00 (60% used)"
+        "codex five_hour limit runs out in ~29 m at the current rate, 1 h 30 m before it "
+        "resets in 2 h 00 m (40 % left)"
     ]
     # Use it or lose it, at its two edges exactly.
     rules = HookRules(use_it_minutes=60, use_it_left=0.5)
     assert tell(latest({"weekly": (0.5, AT + HOURS, None)}), rules) == [
-        "codex weekly limit resets in 1h00m with 50% unused: room for larger work"
+        "codex weekly limit resets in 1 h 00 m with 50 % left: room for larger work"
     ]
     assert tell(latest({"weekly": (0.5, AT + HOURS + timedelta(seconds=30), None)}), rules) == []
     # Under an hour, still to the minute (a line for an agent, not a stopwatch).
     late = latest({"five_hour": (0.3, AT + HOURS, None)}, observed=AT - timedelta(seconds=1830))
-    assert tell(late) == ["codex's numbers are 0h30m old (cctrack is not capturing)"]
+    assert tell(late) == ["codex's numbers are 30 m old (cctrack is not capturing)"]
     soon = latest({"five_hour": (0.8, AT + HOURS, AT + timedelta(minutes=19, seconds=30))})
     assert tell(soon) == [
-        "codex five_hour limit runs out ~12:19 at the current rate, 0h40m before it "
-        "resets 13:00 (80% used)"
+        "codex five_hour limit runs out in ~19 m at the current rate, 40 m before it "
+        "resets in 1 h 00 m (20 % left)"
     ]
 
 
@@ -292,7 +292,7 @@ def test_the_hooks_memory_carries_a_used_up_window_to_its_reset(env: Env, utc_cl
     path.write_text(json.dumps(latest({"five_hour": (1.0, AT + HOURS, None)})))
     line, problem = hook_line(env.data_dir, ("codex",), "default", HookRules(), AT)
     assert problem is None and line == (
-        f"{PREFIX} codex five_hour limit is 100% used, resets 13:00. {ADVICE}"
+        f"{PREFIX} codex five_hour limit: 0 % left, resets in 1 h 00 m. {ADVICE}"
     )
     remembered = json.loads((env.data_dir / MEMORY_FILE).read_text())
     assert remembered == {"codex/five_hour": (AT + HOURS).isoformat()}
@@ -301,11 +301,11 @@ def test_the_hooks_memory_carries_a_used_up_window_to_its_reset(env: Env, utc_cl
     )
     line, _ = hook_line(env.data_dir, ("codex",), "default", HookRules(), AT)
     assert line == (
-        f"{PREFIX} codex five_hour limit has reset after it was used up: 90% used now; "
-        f"codex five_hour limit is 90% used, reset unknown. {ADVICE}"
+        f"{PREFIX} codex five_hour limit has reset after it was used up: 10 % left now; "
+        f"codex five_hour limit: 10 % left, reset unknown. {ADVICE}"
     )
     assert json.loads((env.data_dir / MEMORY_FILE).read_text()) == {}
     # A notice that asks nothing of the agent comes without the advice.
     path.write_text(json.dumps(latest({"five_hour": (0.3, AT + HOURS, None)}, AT - 3 * HOURS)))
     line, _ = hook_line(env.data_dir, ("codex",), "default", HookRules(), AT)
-    assert line == f"{PREFIX} codex's numbers are 3h00m old (cctrack is not capturing)."
+    assert line == f"{PREFIX} codex's numbers are 3 h 00 m old (cctrack is not capturing)."

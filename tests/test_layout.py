@@ -46,6 +46,7 @@ LAYERS = [
     "cctrack.base",
     "cctrack.fold",
     "cctrack.report",
+    "cctrack.wording",
     "cctrack.textfile",
     "cctrack.sinks",
     "cctrack.sinks.pushgateway",

@@ -71,8 +71,8 @@ def report(*tools: ToolReport) -> Report:
 @pytest.mark.parametrize(
     ("subject", "min_left", "max_age", "code", "words"),
     [
-        (tool(0.42), 10, None, 0, "58% left"),
-        (tool(0.95), 10, None, 1, "only 5% left"),
+        (tool(0.42), 10, None, 0, "58 % left"),
+        (tool(0.95), 10, None, 1, "only 5 % left"),
         (
             tool(0.42, observed=T0 - timedelta(hours=1)),
             10,

@@ -274,6 +274,7 @@ def test_a_tools_report_says_everything_its_records_said() -> None:
             18000,
             T0 + timedelta(hours=2),
             RunOut(T0 + timedelta(hours=1), "window"),
+            pytest.approx(0.6),  # three of five hours gone
         ),
     )
     claude = next(t for t in report.tools if t.tool == "claude")

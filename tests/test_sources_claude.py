@@ -62,7 +62,8 @@ def test_statusline_stores_snapshot_and_claude_status_reports_it(env: Env) -> No
     out = feed_statusline(env, statusline_payload((37.0, five), (12.5, week)))
     # "12.5" prints as 12 (round half to even); resets count down from when the line ran
     assert re.fullmatch(
-        r"claude 5h 37% \(resets in 2h0[45]m\) · 7d 12% \(resets (Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d\d:\d\d\)\n",
+        r"claude 5h 63 % left, resets in 2 h 0[45] m · 7d 88 % left, "
+        r"resets (Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d\d:\d\d\n",
         out,
     ), out
     stored = env.data_dir / STATUSLINE_FILE
@@ -85,7 +86,7 @@ def test_statusline_wraps_existing_command_with_same_stdin(env: Env) -> None:
         env, payload, "--wrap", f"tee {seen} >/dev/null; echo 'my prompt | main*'"
     )
     first, second = out.splitlines()
-    assert first == "my prompt | main*" and second.startswith("claude 5h 50% (resets in 0h")
+    assert first == "my prompt | main*" and second.startswith("claude 5h 50 % left, resets in 59 m")
     assert json.loads(seen.read_text()) == payload
 
 
