@@ -225,6 +225,24 @@ def settings_from(flags: dict[str, Any]) -> Settings:
     return resolve_settings(flags, os.environ, config)
 
 
+# What the reading commands (show, bar, guard, statusline, hook) use: they resolve these
+# alone, so that a broken setting they do not use never leaves a status line empty.
+READING = (
+    "data_dir",
+    "sources",
+    "token_projects",
+    "project_names",
+    "hook_threshold",
+    "hook_use_it_left",
+    "hook_use_it_minutes",
+)
+
+
+def reading_settings(flags: dict[str, Any]) -> Settings:
+    config = flags.pop("config", None)
+    return resolve_settings(flags, os.environ, config, only=READING)
+
+
 def do_capture(settings: Settings) -> int:
     from cctrack.capture import capture, summary, token_summary
 
@@ -428,7 +446,7 @@ def show(
     from cctrack.report import ProjectNaming
     from cctrack.show import show as show_report
 
-    settings = settings_from(flags)
+    settings = reading_settings(flags)
     profiles = tuple(profile.name for profile in settings.profiles)
     naming = ProjectNaming(settings.token_projects, settings.project_names)
     typer.echo(show_report(settings.data_dir, settings.sources, as_json, now(), profiles, naming))
@@ -471,7 +489,7 @@ EditorProfileOption = Annotated[
 def desk_report(flags: dict[str, Any], tools: tuple[str, ...], profile: str) -> Report:
     from cctrack.show import latest_report
 
-    settings = settings_from(flags)
+    settings = reading_settings(flags)
     return latest_report(settings.data_dir, tools, (profile,), now())[0]
 
 
@@ -901,8 +919,7 @@ def statusline(
     from cctrack.sources.account import claude_account
 
     try:
-        config = flags.pop("config", None)
-        settings = resolve_settings(flags, os.environ, config)
+        settings = reading_settings(flags)
         if not valid_profile_name(profile):
             raise CctrackError(f"--profile must be {PROFILE_NAME_RULE}")
         stdin = read_editor_stdin()
@@ -935,8 +952,7 @@ def hook(
     from cctrack.settings import PROFILE_NAME_RULE, valid_profile_name
 
     try:
-        config = flags.pop("config", None)
-        settings = resolve_settings(flags, os.environ, config)
+        settings = reading_settings(flags)
         if not valid_profile_name(profile):
             raise CctrackError(f"--profile must be {PROFILE_NAME_RULE}")
         read_editor_stdin()  # drained, so the editor's write never fails; not needed

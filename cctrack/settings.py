@@ -8,7 +8,7 @@ import os
 import re
 import stat
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
@@ -862,8 +862,12 @@ def resolve_settings(
     env: Mapping[str, str] | None = None,
     config_path: Path | None = None,
     home: Path | None = None,
+    only: Collection[str] | None = None,
 ) -> Settings:
-    """Flags (None when not given) win over the environment, then the config file, then defaults."""
+    """Flags (None when not given) win over the environment, then the config file, then
+    defaults. With `only`, the settings not named there keep their defaults unread: a
+    reading command resolves what it uses, and a broken setting it does not use (a bad
+    `[prices]` table, a timeout out of range) never stops it."""
     flags = flags or {}
     env = os.environ if env is None else env
     home = home or Path(env.get("HOME") or Path.home())
@@ -886,7 +890,10 @@ def resolve_settings(
 
     def value(key: str) -> Any:
         """The setting's value: what was given, checked by its parse, else its fallback."""
-        given, setting = pick(key), SETTING[key]
+        setting = SETTING[key]
+        if only is not None and key not in only:
+            return setting.fallback
+        given = pick(key)
         if given is None or given == "":
             return setting.fallback
         return setting.parse(given) if setting.parse else given
@@ -899,6 +906,8 @@ def resolve_settings(
 
     def command(source: str) -> tuple[str, ...]:
         value = pick(f"{source}_status")
+        if only is not None and f"{source}_status" not in only:
+            return ()
         if value is None or value == BUILTIN:
             return ()
         return parse_command(value, f"{source} status command")
@@ -940,7 +949,7 @@ def resolve_settings(
         configured_profiles=parse_profiles(profiles, home) if profiles is not None else (),
         notify_command=value("notify_command"),
         notify_thresholds=value("notify_thresholds"),
-        event_limits=parse_event_limits(config),
+        event_limits=parse_event_limits(config) if only is None else Limits(),
         token_counters=value("token_counters"),
         token_projects=value("token_projects"),
         project_names=value("project_names"),

@@ -745,3 +745,19 @@ def test_the_status_line_is_coloured_by_level_unless_no_color(env: Env) -> None:
     assert "\x1b[32m50 % left\x1b[0m" in done.stdout
     done = env.run("statusline", "--tools", "claude", input=fresh.encode(), NO_COLOR="1")
     assert "\x1b" not in done.stdout
+
+
+def test_a_broken_setting_the_reading_commands_do_not_use_never_stops_them(env: Env) -> None:
+    """A bad [prices] table or a timeout out of range stops the jobs that use them, with a
+    usage error, never the status line, bar, show, guard or hook."""
+    analysed(env)
+    env.write_config("timeout = -1\n[prices.m]\ninput = 'cheap'\n")
+    payload = json.dumps(statusline_payload((40, datetime.now(UTC) + timedelta(hours=2)), None))
+    line = env.run("statusline", input=payload.encode())
+    assert line.stdout.startswith("claude 5h 60 % left") and line.stderr == ""
+    assert env.run("bar").stdout.startswith("codex 5h 58 % left")
+    assert "five_hour      58 % left" in env.run("show").stdout
+    assert env.run("guard", "--tool", "codex").returncode == 0
+    assert env.run("hook", input=b"{}").returncode == 0
+    capture = env.run("capture")
+    assert capture.returncode == 2 and "timeout" in capture.stderr
