@@ -718,8 +718,13 @@ ToolFilter = Annotated[
     Optional[str],
     typer.Option("--tool", help="Only this tool: claude or codex.", show_default=False),
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="One JSON object per line.")]
-CsvOption = Annotated[bool, typer.Option("--csv", help="CSV with a header row.")]
+FormatOption = Annotated[
+    str,
+    typer.Option("--format", help="text, json (one object per line) or csv (with a header row)."),
+]
+# The two booleans --format replaced, kept working for scripts written before it.
+JsonOption = Annotated[bool, typer.Option("--json", hidden=True)]
+CsvOption = Annotated[bool, typer.Option("--csv", hidden=True)]
 
 
 def one_tool(tool: str | None) -> str | None:
@@ -727,8 +732,12 @@ def one_tool(tool: str | None) -> str | None:
     return parse_tools(tool)[0] if tool else None
 
 
-def output_format(as_json: bool, as_csv: bool) -> str:
-    return "json" if as_json else "csv" if as_csv else "text"
+def output_format(fmt: str, as_json: bool = False, as_csv: bool = False) -> str:
+    """--format, or the older --json / --csv."""
+    chosen = "json" if as_json else "csv" if as_csv else fmt
+    if chosen not in ("text", "json", "csv"):
+        raise CctrackError(f"unknown --format {fmt!r}; choose text, json or csv", EXIT_USAGE)
+    return chosen
 
 
 @app.command()
@@ -737,6 +746,7 @@ def events(
     flags: dict[str, Any],
     since: SinceOption = None,
     tool: ToolFilter = None,
+    fmt: FormatOption = "text",
     as_json: JsonOption = False,
     as_csv: CsvOption = False,
 ) -> None:
@@ -748,7 +758,9 @@ def events(
     chosen = one_tool(tool)
     found = replay_events(settings.data_dir, settings.event_limits)
     typer.echo(
-        render_events(select(found, parse_since(since), chosen), output_format(as_json, as_csv))
+        render_events(
+            select(found, parse_since(since), chosen), output_format(fmt, as_json, as_csv)
+        )
     )
 
 
@@ -762,6 +774,7 @@ def cycles(
         Optional[str],
         typer.Option("--window", help="Only this window: five_hour, weekly, …", show_default=False),
     ] = None,
+    fmt: FormatOption = "text",
     as_json: JsonOption = False,
     as_csv: CsvOption = False,
 ) -> None:
@@ -776,7 +789,7 @@ def cycles(
     )
     if left_out:
         log(f"cctrack cycles: {left_out}")
-    typer.echo(render_cycles(rows, output_format(as_json, as_csv)))
+    typer.echo(render_cycles(rows, output_format(fmt, as_json, as_csv)))
 
 
 @app.command()
@@ -852,6 +865,7 @@ def tokens(
     flags: dict[str, Any],
     since: SinceOption = None,
     tool: ToolFilter = None,
+    fmt: FormatOption = "text",
     as_json: JsonOption = False,
     as_csv: CsvOption = False,
     by: Annotated[
@@ -863,19 +877,29 @@ def tokens(
     ] = "model",
 ) -> None:
     """Tokens per day (local time) and model, from the token records that capture appends:
-    the numbers `ccusage daily` shows, without reading the transcripts again."""
+    the numbers `ccusage daily` shows, without reading the transcripts again; in text, each
+    row's total and its cost at API prices, and each tool's totals."""
     from cctrack.history import render_token_days, token_days
     from cctrack.report import ProjectNaming
+    from cctrack.tokens.prices import price_table
 
     if by not in ("model", "project"):
         raise CctrackError(f"unknown --by {by!r}; choose model or project", EXIT_USAGE)
+    chosen_format = output_format(fmt, as_json, as_csv)
     settings = settings_from(flags)
+    if by == "project" and not settings.token_projects:
+        typer.echo(
+            "no tokens counted per project: token_projects is off; set it (docs/tokens.md) "
+            "and they are counted from then on"
+        )
+        return
     chosen = one_tool(tool)
     naming = ProjectNaming(settings.token_projects, settings.project_names)
     rows = token_days(
         settings.data_dir, parse_since(since), chosen, naming if by == "project" else None
     )
-    typer.echo(render_token_days(rows, output_format(as_json, as_csv), by))
+    prices = price_table(settings.prices)
+    typer.echo(render_token_days(rows, chosen_format, by, prices))
 
 
 @app.command("claude-status")

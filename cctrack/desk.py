@@ -18,7 +18,7 @@ from cctrack.report import Report, ToolReport, WindowReport, elapsed_share, runs
 from cctrack.show import latest_report, runs_out_json
 from cctrack.sources.claude.saved import SavedWindows
 from cctrack.sources.claude.statusline import load_statusline, store_statusline
-from cctrack.timefmt import STALE_AFTER, duration, from_the_future, within
+from cctrack.timefmt import STALE_AFTER, from_the_future, within
 
 WRAP_TIMEOUT = 5.0
 
@@ -232,14 +232,14 @@ def _guard(
     if from_the_future(subject.observed_at, now):
         return Verdict(
             EXIT_UNAVAILABLE,
-            f"{tool}: the latest numbers claim to be from {duration(-age.total_seconds())} "
+            f"{tool}: the latest numbers claim to be from {wording.span(-age.total_seconds())} "
             "ahead of this clock; is a clock wrong?",
         )
     if max_age is not None and age > max_age:
         return Verdict(
             EXIT_UNAVAILABLE,
-            f"{tool}: the latest numbers are {duration(age.total_seconds())} old "
-            f"(more than --max-age {duration(max_age.total_seconds())})",
+            f"{tool}: the latest numbers are {wording.span(age.total_seconds())} old "
+            f"(more than --max-age {wording.span(max_age.total_seconds())})",
         )
     match = [w for w in subject.windows if w.name == window]
     if not match:

@@ -6,13 +6,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from cctrack import store
+from cctrack import store, wording
 from cctrack.cycles import COLUMNS
 from cctrack.evidence import LimitEvent, Limits, Point, points_of
 from cctrack.fold import replay
@@ -27,7 +27,8 @@ from cctrack.records import (
 from cctrack.report import ProjectNaming
 from cctrack.rollup import CycleRow, skipped_note
 from cctrack.state import State, TokenState
-from cctrack.timefmt import duration, format_precise, format_time, parse_time
+from cctrack.timefmt import format_precise, format_time, parse_time
+from cctrack.tokens.prices import Price, cost_usd, price_of
 from cctrack.tokens.rules import window_measure
 
 FORMATS = ("text", "json", "csv")
@@ -108,12 +109,12 @@ def event_line(event: LimitEvent) -> str:
     series = f"{window} ({bucket})" if bucket else window
     before, after = event.before, event.after
     used = f"{before.used_ratio * 100:.0f}% -> {after.used_ratio * 100:.0f}%"
-    gap = duration((after.observed_at - before.observed_at).total_seconds())
+    gap = wording.span((after.observed_at - before.observed_at).total_seconds())
     detail = f"{used} over {gap}"
     if event.kind == "reset_move" and event.move_seconds is not None:
         sign = "+" if event.move_seconds >= 0 else "-"
         detail = (
-            f"{sign}{duration(abs(event.move_seconds))}: {_time(before.resets_at)} -> "
+            f"{sign}{wording.span(abs(event.move_seconds))}: {_time(before.resets_at)} -> "
             f"{_time(after.resets_at)}; {used}"
         )
     return (
@@ -225,23 +226,19 @@ def select_cycles(
     ]
 
 
-def cycle_line(row: dict[str, Any]) -> str:
+def cycle_line(row: dict[str, Any], cost: str = "") -> str:
+    """One closed window; `cost` is what a full 5-hour window costs of the week, said where
+    it changed since the tool's row before."""
     reset = format_time(parse_time(row["reset"]))
     who = qualified(row["profile"], row["tool"])
     full = (
-        f"at 100% {duration(row['full_seconds'], minutes=True)}"
-        if row["full_at"]
-        else "never at 100%"
+        f"at 100 % for {wording.span(row['full_seconds'])}" if row["full_at"] else "never at 100 %"
     )
     tokens = f"  tokens {row['tokens']:,}" if row["tokens"] is not None else ""
-    weekly = ""
-    if row["weekly_points"] is not None:
-        weekly = f"  week +{row['weekly_points'] * 100:.1f} points"
-        if row["weekly_per_five_hour"] is not None:
-            weekly += f" (a full 5h window: {row['weekly_per_five_hour'] * 100:.0f}% of the week)"
+    weekly = f"  week +{row['weekly_points'] * 100:.1f} points" if row["weekly_points"] else ""
     return (
-        f"{reset}  {who:<8} {row['window']:<10} peak {row['peak_used_ratio'] * 100:3.0f}%  "
-        f"{full}{tokens}{weekly}"
+        f"{reset}  {who:<8} {row['window']:<10} peak {row['peak_used_ratio'] * 100:3.0f} %  "
+        f"{full}{tokens}{weekly}{cost}"
     )
 
 
@@ -250,7 +247,17 @@ def render_cycles(rows: list[dict[str, Any]], fmt: str) -> str:
         return "\n".join(json.dumps(row) for row in rows)
     if fmt == "csv":
         return _csv(COLUMNS, rows)
-    return "\n".join(cycle_line(row) for row in rows) or "no closed windows yet"
+    lines: list[str] = []
+    said: dict[tuple[str, str], int] = {}
+    for row in rows:
+        key = (row["profile"], row["tool"])
+        share = row["weekly_per_five_hour"]
+        cost = ""
+        if share is not None and round(share * 100) != said.get(key):
+            said[key] = round(share * 100)
+            cost = f" (a full 5h window: {share * 100:.0f} % of the week)"
+        lines.append(cycle_line(row, cost))
+    return "\n".join(lines) or "no closed windows yet"
 
 
 TOKEN_COLUMNS = ("date", "tool", "profile", "model", "type", "tokens")
@@ -330,8 +337,15 @@ def token_days(
     )
 
 
-def render_token_days(rows: list[TokenDay], fmt: str, group: str = "model") -> str:
-    """The days' rows; `group` names what the rows are per (model, or project)."""
+def render_token_days(
+    rows: list[TokenDay],
+    fmt: str,
+    group: str = "model",
+    prices: Mapping[str, Price] | None = None,
+) -> str:
+    """The days' rows; `group` names what the rows are per (model, or project). In text,
+    each row's total and, with `prices`, what it would cost on the API, then each tool's
+    totals (a cost only where every row of it has a price)."""
     if fmt == "json":
         return "\n".join(
             json.dumps(
@@ -357,8 +371,18 @@ def render_token_days(rows: list[TokenDay], fmt: str, group: str = "model") -> s
             ),
         )
     lines = []
+    totals: dict[str, tuple[int, float | None]] = {}
     for r in rows:
         who = qualified(r.profile, r.tool)
         counts = "  ".join(f"{kind} {count:,}" for kind, count in r.by_type().items())
-        lines.append(f"{r.date}  {who:<8} {r.model:<28} {counts}")
+        total = window_measure(r.tool, r.counts)
+        price = price_of(r.model, prices) if prices is not None and group == "model" else None
+        cost = cost_usd(r.tool, price, r.by_type()) if price is not None else None
+        spent = f"  ${cost:,.2f}" if cost is not None else ""
+        lines.append(f"{r.date}  {who:<8} {r.model:<28} total {total:,}  {counts}{spent}")
+        tokens, dollars = totals.get(who, (0, 0.0))
+        totals[who] = (tokens + total, None if dollars is None or cost is None else dollars + cost)
+    for who, (tokens, dollars) in totals.items():
+        priced = f"  ${dollars:,.2f} at API prices" if dollars is not None else ""
+        lines.append(f"{'total':<10}  {who:<8} {'':<28} total {tokens:,}{priced}")
     return "\n".join(lines) or "no tokens counted yet (token counters run with each capture)"

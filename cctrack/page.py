@@ -35,7 +35,7 @@ from cctrack.report import NO_PROJECTS, ProjectNaming, Report, ToolReport
 from cctrack.rollup import QUARTERS, Rollup, Snapshot, skipped_note
 from cctrack.show import latest_report
 from cctrack.state import State
-from cctrack.timefmt import duration, format_time, parse_time
+from cctrack.timefmt import format_time, parse_time
 
 # Stretches of time a line is thinned to (the highest and the last snapshot of each
 # kept): a year of 5-minute captures stays a readable line and a page of a few hundred KB.
@@ -707,7 +707,7 @@ def render(
                         r["window"],
                         format_time(parse_time(r["reset"])),
                         f"{r['peak_used_ratio'] * 100:.0f}%",
-                        duration(r["full_seconds"], minutes=True) if r["full_at"] else "",
+                        wording.span(r["full_seconds"]) if r["full_at"] else "",
                         f"{r['tokens']:,}" if r["tokens"] is not None else "",
                         f"{r['weekly_points'] * 100:.1f}" if r["weekly_points"] is not None else "",
                     )

@@ -1,4 +1,5 @@
-"""Times as every file cctrack writes spells them, and durations as a person reads them."""
+"""Times as every file cctrack writes spells them, and as a person reads them off a clock
+(spans are said by wording.py)."""
 
 from __future__ import annotations
 
@@ -62,17 +63,6 @@ def from_unix(seconds: float) -> datetime:
         return datetime.fromtimestamp(seconds, tz=timezone.utc)
     except (OverflowError, OSError, ValueError):
         raise ValueError(f"{seconds!r} is not a time") from None
-
-
-def duration(seconds: float, *, minutes: bool = False) -> str:
-    """A span for a person: 2d3h, 4h05m, 12m30s; to the minute (0h49m) where a status line
-    has no room for seconds."""
-    seconds = max(0, int(seconds))
-    if seconds >= 86400:
-        return f"{seconds // 86400}d{seconds % 86400 // 3600}h"
-    if seconds >= 3600 or minutes:
-        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-    return f"{seconds // 60}m{seconds % 60:02d}s"
 
 
 # A moment further away than this reads as a weekday and a time, nearer as a time of day.

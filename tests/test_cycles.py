@@ -76,9 +76,12 @@ def test_cycles_lists_each_closed_window_with_its_peak_time_at_100_and_weekly_co
     assert third["weekly_points"] == pytest.approx(0.2 * (0.8 - round(0.8 / 29, 4)), abs=1e-4)
     assert all(r["tokens"] is None for r in rows)  # no token counters on this history
     text = env.run("cycles", "--tool", "codex", "--window", "five_hour").stdout.splitlines()
-    assert len(text) == 3 and "at 100% 1h50m" in text[1]
-    assert "(a full 5h window: 20% of the week)" in text[0]
-    csv = env.run("cycles", "--csv").stdout.splitlines()
+    assert len(text) == 3 and "at 100 % for 1 h 50 m" in text[1]
+    # What a full 5-hour window costs of the week, said once while it stays the same.
+    assert "(a full 5h window: 20 % of the week)" in text[0]
+    assert "of the week" not in text[1] and "of the week" not in text[2]
+    csv = env.run("cycles", "--format", "csv").stdout.splitlines()
+    assert csv == env.run("cycles", "--csv").stdout.splitlines()
     assert csv[0].startswith("tool,profile,window,start,reset") and len(csv) == 4
     assert env.run("cycles", "--window", "weekly").stdout.strip() == "no closed windows yet"
 

@@ -575,14 +575,14 @@ def test_guard_reads_the_tool_asked_and_each_verdict_at_its_edge() -> None:
     old = guard(report, now, "claude", "five_hour", 1, timedelta(minutes=19), False)
     assert (old.code, old.message) == (
         69,
-        "claude: the latest numbers are 20m00s old (more than --max-age 19m00s)",
+        "claude: the latest numbers are 20 m old (more than --max-age 19 m)",
     )
     opened = guard(report, now, "claude", "five_hour", 1, timedelta(minutes=19), True)
     assert opened.code == 0 and opened.message.endswith("; going ahead (--fail-open)")
     ahead = guard(report, now - timedelta(hours=1), "codex", "five_hour", 1, None, False)
     assert (ahead.code, ahead.message) == (
         69,
-        "codex: the latest numbers claim to be from 1h00m ahead of this clock; is a clock wrong?",
+        "codex: the latest numbers claim to be from 1 h 00 m ahead of this clock; is a clock wrong?",
     )
     empty = replace(report, tools=(replace(report.tools[1], windows=()),))
     assert guard(empty, now, "codex", "five_hour", 1, None, False).message == (

@@ -186,9 +186,9 @@ def test_a_sequence_gives_exactly_the_expected_counters_and_events(env: Env) -> 
         "reset: quota is back",
     ]
     assert out[0].startswith(
-        "2026-11-20T08:15:00Z codex five_hour: usage jumped, 12% -> 40% over 5m00s"
+        "2026-11-20T08:15:00Z codex five_hour: usage jumped, 12% -> 40% over 5 m"
     )
-    assert "-2h00m: 2026-11-20T12:00:00Z -> 2026-11-20T10:00:00Z" in out[2]
+    assert "-2 h 00 m: 2026-11-20T12:00:00Z -> 2026-11-20T10:00:00Z" in out[2]
     as_json = [json.loads(line) for line in env.run("events", "--json").stdout.splitlines()]
     assert as_json[2]["event"] == "reset_move" and as_json[2]["move_seconds"] == -7200
     assert as_json[3]["before_origin"] == "rollout" and as_json[3]["after_origin"] == "app-server"

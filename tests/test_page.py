@@ -71,7 +71,7 @@ def test_one_well_formed_page_with_every_part_and_nothing_to_fetch(env: Env) -> 
     assert page.count("<svg") == len(labels) >= 5
     # Text is text (read out, found, copied), not outlines.
     assert page.count("<text") >= 5 * len(labels) and '<defs>\n   <path id="DejaVu' not in page
-    assert "<h2>Closed windows</h2>" in page and "1h50m" in page
+    assert "<h2>Closed windows</h2>" in page and "1 h 50 m" in page
 
 
 def test_a_tool_that_is_down_is_said_first_with_its_reason(env: Env) -> None:
