@@ -4,6 +4,8 @@ the settings that point a run at them, fed to the one settings resolver like fla
 
 from __future__ import annotations
 
+import itertools
+import random
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -12,8 +14,10 @@ from typing import Any
 import jsonlines
 
 from cctrack.files import make_dirs
+from cctrack.records import Record, Status, Window
 from cctrack.settings import current_user, state_home
 from cctrack.sources.claude.statusline import store_statusline
+from cctrack.store import append_records, list_day_files
 from cctrack.timefmt import format_time
 
 
@@ -164,11 +168,75 @@ def write_claude_snapshot(data_dir: Path, now: datetime) -> None:
     store_statusline(data_dir, payload, now - timedelta(minutes=1))
 
 
+# What the demo's history ends in: each tool's current five-hour window (its share used
+# and how long until it resets), its week (share used, reset), and how busy its days were.
+DEMO_NOW = {
+    "claude": (0.71, timedelta(hours=1), 0.35, timedelta(days=4), "max", 0.3),
+    "codex": (0.42, timedelta(hours=2, minutes=10), 0.63, timedelta(days=2), "plus", 0.5),
+}
+HISTORY = timedelta(days=3)
+FIVE_HOURS = timedelta(hours=5)
+STEP = timedelta(minutes=10)
+
+
+def history_records(now: datetime) -> list[Record]:
+    """Three days of captures before the demo's current windows, as a working user makes
+    them: five-hour windows that open at the first use after the last reset, fill as the
+    days are busy (some to 100 % and stay there until they reset), and a week that rises at
+    a fifth of their pace, so that the report, `cycles` and the dashboard show from the
+    first run what a user sees after a week. Deterministic: the same every run."""
+    found: list[Record] = []
+    for tool, (used_now, to_reset, week_now, to_week, plan, busy) in DEMO_NOW.items():
+        rng = random.Random(f"cctrack-demo-{tool}")
+        current = now + to_reset - FIVE_HOURS  # the current window's start
+        moment = (now - HISTORY).replace(second=0, microsecond=0)
+        steps: list[tuple[datetime, float, datetime | None]] = []
+        used, reset = 0.0, None
+        while moment <= current:
+            if reset is not None and moment >= reset:
+                used, reset = 0.0, None
+            # Working hours only, and no window that would still be open at the current
+            # one's start.
+            working = 9 <= moment.astimezone().hour < 18 and moment + FIVE_HOURS <= current
+            if working and reset is None and rng.random() < busy:
+                reset = moment + FIVE_HOURS
+            if working and reset is not None and rng.random() < busy:
+                # Yesterday was a long day: its windows fill up, and stay full until reset.
+                rush = 2.5 if moment.date() == (now - timedelta(days=1)).date() else 1.0
+                used = min(1.0, used + rush * rng.uniform(0.01, 0.2 * busy))
+            steps.append((moment, used, reset))
+            moment += STEP
+        # The current window, filling to where the demo's status sources say it is now.
+        span = (now - current).total_seconds()
+        while moment < now - timedelta(minutes=5):
+            share = (moment - current).total_seconds() / span
+            steps.append((moment, round(used_now * share, 3), now + to_reset))
+            moment += STEP
+        # The week at each step: a share of the five-hour windows' rises (a fifth, or less
+        # where the week used now leaves no room for that), ending where the week is now.
+        rises = [max(0.0, b[1] - a[1]) for a, b in itertools.pairwise(steps)]
+        per_five = min(0.2, week_now / sum(rises)) if sum(rises) else 0.2
+        week = week_now - per_five * sum(rises)
+        week_reset = now + to_week
+        for (at, five, five_reset), rise in zip(steps, [0.0, *rises], strict=True):
+            week = min(1.0, week + per_five * rise)
+            windows = (
+                Window("five_hour", five, 18000, five_reset),
+                Window("weekly", round(max(0.0, week), 4), 604800, week_reset),
+            )
+            status = Status(tool, at, "demo", windows, plan)
+            found.append(Record(0, at + timedelta(seconds=20), "demo", tool, True, status))
+    return sorted(found, key=lambda record: record.timestamp)
+
+
 def prepare(data_dir: Path, now: datetime) -> tuple[Path, Path]:
-    """Write both demo sources into data_dir; returns (claude_home, codex_home)."""
+    """Write both demo sources into data_dir, and its history the first time; returns
+    (claude_home, codex_home)."""
     homes = data_dir / "demo-homes"
     claude_home = homes / "claude"
     make_dirs(claude_home, 0o700)
+    if not list_day_files(data_dir).names:
+        append_records(data_dir, history_records(now))
     write_claude_snapshot(data_dir, now)
     write_claude_transcript(claude_home, now)
     return claude_home, write_codex_home(homes / "codex", now)
