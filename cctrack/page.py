@@ -17,6 +17,7 @@ import html
 import importlib.util
 import io
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
@@ -61,15 +62,22 @@ STYLE = """
 body { font: 15px/1.45 system-ui, sans-serif; color: var(--fg); background: var(--bg);
   margin: 0 auto; padding: 1rem; max-width: 1100px; }
 h1 { font-size: 1.4rem; } h2 { font-size: 1.15rem; margin-top: 2rem; }
-figure { margin: 1rem 0; } figure > div { overflow-x: auto; }
-/* On a phone a chart keeps a readable size and scrolls sideways within itself. */
-figure svg { width: 100%; min-width: 560px; height: auto; display: block; }
+figure { margin: 1rem 0; } figure > div { overflow-x: auto; direction: rtl; }
+/* On a phone a chart keeps a readable size and scrolls sideways within itself, starting
+   from its right end: today first (the scroll box is right-to-left, the chart is not). */
+figure svg { width: 100%; min-width: 560px; height: auto; display: block; direction: ltr; }
 figcaption, .muted { color: var(--muted); font-size: .9rem; }
 table { border-collapse: collapse; width: 100%; font-size: .9rem; display: block;
   overflow-x: auto; }
 th, td { text-align: left; padding: .25rem .5rem; border-bottom: 1px solid var(--line);
   white-space: nowrap; }
 .down { color: var(--bad); font-weight: 600; }
+/* The answer first: on a phone the Now table wraps its words instead of hiding columns. */
+table.now { display: table; }
+@media (max-width: 640px) {
+  table.now th, table.now td { white-space: normal; padding: .25rem .3rem; }
+  table.now { font-size: .8rem; }
+}
 """
 
 
@@ -441,12 +449,18 @@ def _figure_html(svg: str, text: str) -> str:
     )
 
 
-def _table(head: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+def _unbroken(words: str) -> str:
+    """A number kept with its unit where a narrow table wraps its words: 29 %, 58 m, 2 h."""
+    return re.sub(r"(\d) (?=%|[mhds]\b)", "\\1\u00a0", words)
+
+
+def _table(head: Sequence[str], rows: Iterable[Sequence[Any]], kind: str = "") -> str:
     cells = "".join(f"<th>{html.escape(h)}</th>" for h in head)
     body = "".join(
         "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows
     )
-    return f"<table><thead><tr>{cells}</tr></thead><tbody>{body}</tbody></table>"
+    css = f' class="{kind}"' if kind else ""
+    return f"<table{css}><thead><tr>{cells}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def _status(report: Report, now: datetime) -> str:
@@ -500,14 +514,21 @@ def _status(report: Report, now: datetime) -> str:
                 (
                     qualified(tool.profile, tool.tool),
                     name,
-                    wording.left(used),
-                    wording.reset(resets, now),
-                    pace or "",
-                    wording.runs_out(gone, now) if gone else "",
-                    wording.ago(seen, now),
+                    *map(
+                        _unbroken,
+                        (
+                            wording.left(used),
+                            wording.reset(resets, now),
+                            pace or "",
+                            wording.runs_out(gone, now) if gone else "",
+                            wording.ago(seen, now),
+                        ),
+                    ),
                 )
             )
-    table = _table(("tool", "limit", "left", "resets", "pace", "runs out", "numbers from"), rows)
+    table = _table(
+        ("tool", "limit", "left", "resets", "pace", "runs out", "as of"), rows, "now"
+    )
     extras = [
         (qualified(tool.profile, tool.tool), what)
         for tool in report.tools

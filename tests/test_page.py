@@ -195,3 +195,19 @@ def test_text_from_the_users_disk_is_drawn_as_it_is_never_as_markup(env: Env) ->
     text = page.read_text()
     assert "cost_$5_to_$10" in text and "$$ &lt;b&gt;&amp;" in text and "<b>&" not in text
     assert env.run("report", "--html", "-o", "-").returncode == 0
+
+
+def test_the_now_table_answers_first_and_reads_on_a_phone(env: Env) -> None:
+    """Per window: what is left, its reset, its pace in words, when it runs out if first, and
+    how old the numbers are; on a narrow screen the table wraps its words (a number kept
+    with its unit) and the charts open at today, their right end."""
+    env.use_fixed_tools(codex=(0.75, 0.13))
+    assert env.run("run").returncode == 0
+    page = env.run("report", "--html", "-o", "-").stdout
+    now = page.split('<table class="now">', 1)[1].split("</table>", 1)[0]
+    assert "<th>left</th><th>resets</th><th>pace</th><th>runs out</th><th>as of</th>" in now
+    (codex,) = [row for row in now.split("<tr>") if "codex</td><td>five_hour" in row]
+    assert "<td>25\u00a0% left</td>" in codex and "in\u00a01\u00a0h" not in codex
+    assert "\u00a0% in deficit" in codex and "runs out in ~" in codex
+    assert "direction: rtl" in page and "direction: ltr" in page
+    assert "@media (max-width: 640px)" in page
