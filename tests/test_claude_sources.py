@@ -269,4 +269,4 @@ def test_numbers_from_claude_codes_cache_carry_their_own_age(env: Env) -> None:
     page = env.root / "report.html"
     assert env.run("report", "--html", "-o", str(page)).returncode == 0
     (row,) = [r for r in page.read_text().split("<tr>") if "opus (weekly)" in r]
-    assert "(not current)" in row and "3 d 0 h ago" in row
+    assert "(not current)" in row and "3\u00a0d 0\u00a0h ago" in row
