@@ -204,32 +204,67 @@ def script(path: Path, body: str) -> Path:
 
 
 def fixed_tool(
-    path: Path, source: str, five_hour: float, weekly: float, spend: bool = False
+    path: Path, source: str, five_hour: float, weekly: float, details: bool = False
 ) -> Path:
     """A status tool that prints a fixed status, observed at the moment it runs, with one
-    per-model bucket beside the plan's windows (and, with `spend`, a group's spend limit
-    that binds). A shell script (GNU date): it runs in a few milliseconds, where a Python
+    per-model bucket beside the plan's windows; with `details`, everything else a vendor
+    reports too (a group's spend limit that binds, extra usage or credits, a reached reason,
+    banked resets). A shell script (GNU date): it runs in a few milliseconds, where a Python
     one takes tens."""
-    limit = (
-        '\\"spend\\": [{\\"limit\\": \\"group_shared\\", \\"group\\": \\"Platform team\\", '
-        '\\"used_ratio\\": 0.4, \\"resets_at\\": \\"$week\\", \\"used\\": 400, '
-        '\\"amount\\": 1000, \\"unit\\": \\"credits\\", \\"binding\\": true}], '
-        if spend
-        else ""
-    )
+    status: dict[str, Any] = {
+        "source_tool": source,
+        "observed_at": "$now",
+        "origin": "test",
+        "plan": "pro",
+        "windows": {
+            "five_hour": {"used_ratio": five_hour, "window_seconds": 18000, "resets_at": "$five"},
+            "weekly": {"used_ratio": weekly, "window_seconds": 604800, "resets_at": "$week"},
+        },
+        "buckets": [
+            {
+                "bucket": "opus",
+                "window": "weekly",
+                "used_ratio": 0.1,
+                "window_seconds": 604800,
+                "resets_at": "$week",
+            }
+        ],
+    }
+    if details:
+        status["spend"] = [
+            {
+                "limit": "group_shared",
+                "group": "Platform team",
+                "used_ratio": 0.4,
+                "resets_at": "$week",
+                "used": 400,
+                "amount": 1000,
+                "unit": "credits",
+                "binding": True,
+            }
+        ]
+        status["extras"] = (
+            {
+                "extra_usage_enabled": True,
+                "extra_usage_used_ratio": 0.4,
+                "extra_usage_monthly_limit": 20,
+                "extra_usage_spent": 8,
+                "currency": "USD",
+            }
+            if source == "claude"
+            else {
+                "has_credits": True,
+                "credits_unlimited": False,
+                "credits_balance": 12.5,
+                "limit_reached": "rate_limit_reached",
+                "reset_credits_available": 2,
+            }
+        )
     body = (
         "#!/bin/sh\n"
         'z() { date -u -d "$1" +%Y-%m-%dT%H:%M:%SZ; }\n'
         'now=$(z now); five=$(z "+2 hours"); week=$(z "+3 days")\n'
-        f'printf \'%s\\n\' "{{\\"source_tool\\": \\"{source}\\", '
-        '\\"observed_at\\": \\"$now\\", \\"origin\\": \\"test\\", \\"plan\\": \\"pro\\", '
-        f'\\"windows\\": {{\\"five_hour\\": {{\\"used_ratio\\": {five_hour!r}, '
-        '\\"window_seconds\\": 18000, \\"resets_at\\": \\"$five\\"}, '
-        f'\\"weekly\\": {{\\"used_ratio\\": {weekly!r}, \\"window_seconds\\": 604800, '
-        '\\"resets_at\\": \\"$week\\"}}, '
-        f"{limit}"
-        '\\"buckets\\": [{\\"bucket\\": \\"opus\\", \\"window\\": \\"weekly\\", '
-        '\\"used_ratio\\": 0.1, \\"window_seconds\\": 604800, \\"resets_at\\": \\"$week\\"}]}"\n'
+        f"cat <<EOF\n{json.dumps(status)}\nEOF\n"
     )
     path.write_text(body)
     path.chmod(0o755)

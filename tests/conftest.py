@@ -208,15 +208,15 @@ class Env:
         self,
         claude: tuple[float, float] = (0.25, 0.5),
         codex: tuple[float, float] = (0.42, 0.13),
-        codex_spend: bool = False,
+        details: bool = False,
     ) -> None:
         tools = self.root / "tools"
         tools.mkdir(exist_ok=True)
         self.vars["CLAUDE_STATUS_PATH"] = str(
-            fixed_tool(tools / "claude-status", "claude", *claude)
+            fixed_tool(tools / "claude-status", "claude", *claude, details=details)
         )
         self.vars["CODEX_STATUS_PATH"] = str(
-            fixed_tool(tools / "codex-status", "codex", *codex, spend=codex_spend)
+            fixed_tool(tools / "codex-status", "codex", *codex, details=details)
         )
 
 

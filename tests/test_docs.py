@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
@@ -203,3 +204,22 @@ def test_every_alert_names_its_runbook_and_the_runbook_is_there() -> None:
     for anchor in named:
         assert f'<a id="{anchor}"></a>' in guide, anchor
     assert "runbook_url" not in rules.replace("add a runbook_url", "")
+
+
+def test_the_dashboard_draws_every_family_the_metrics_table_documents() -> None:
+    """Every documented family is in a panel's query (or an annotation's), by name or by a
+    `__name__` pattern; the dashboard refreshes every 5 minutes with a shared crosshair."""
+    dashboard = json.loads((ROOT / "deploy/grafana/cctrack-dashboard.json").read_text())
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p.get("targets", [])]
+    exprs += [a["expr"] for a in dashboard["annotations"]["list"]]
+    patterns = [re.compile(f"^{p}$") for e in exprs for p in re.findall(r'__name__=~"([^"]+)"', e)]
+    names = set(re.findall(r"\bcctrack_[a-z_]+", " ".join(exprs)))
+    missing = []
+    for row in table_rows(ROOT / "docs/metrics.md"):
+        family = re.match(r"`([a-zA-Z_]+)", row[0]).group(1)  # type: ignore[union-attr]
+        for tool in ("claude", "codex"):
+            name = family.replace("cctrack_T_", f"cctrack_{tool}_")
+            if name not in names and not any(p.match(name) for p in patterns):
+                missing.append(name)
+    assert missing == []
+    assert dashboard["refresh"] == "5m" and dashboard["graphTooltip"] == 1

@@ -400,19 +400,27 @@ def assert_every_dashboard_query_has_data(base: str) -> None:
 
 @pytest.mark.component
 def test_every_dashboard_panel_has_data_in_real_prometheus(
-    env: Env, node_exporter, tmp_path: Path
+    env: Env, node_exporter, pushgateway: str, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
     # Codex's 5-hour window at 75 % three hours in: it runs out before its reset, so the
-    # run-out panel has a value too.
-    env.use_fixed_tools(codex=(0.75, 0.13), codex_spend=True)
+    # run-out panel has a value too; every detail a vendor reports, for their panels.
+    env.use_fixed_tools(codex=(0.75, 0.13), details=True)
     env.write_token_logs()
     # Closed 5-hour windows in the history, and projects counted: the cycles and project
-    # panels have values too.
+    # panels have values too; a push, for the health panel.
     plan_history(env.data_dir, datetime.now(timezone.utc) - timedelta(hours=21), [0.5, 0.8])
-    assert env.run("run", CCTRACK_TOKEN_PROJECTS="3").returncode == 0
+    env.vars.update(CCTRACK_TOKEN_PROJECTS="3", CCTRACK_PUSHGATEWAY_URL=pushgateway)
+    for _ in range(2):  # the second analysis exports how the first push went
+        done = env.run("run")
+        assert done.returncode == 0, done.stderr
     target = urllib.parse.urlparse(node_exporter.url).netloc
     with running_prometheus(tmp_path, "node", target) as base:
         assert_every_dashboard_query_has_data(base)
+        # The annotations' queries are sound (they have data only around an event).
+        dashboard = json.loads((DEPLOY / "grafana/cctrack-dashboard.json").read_text())
+        for annotation in dashboard["annotations"]["list"]:
+            query(base, re.sub(r"\$(instance|user|profile|account)\b", ".*", annotation["expr"]))
+        assert dashboard["refresh"] == "5m" and dashboard["graphTooltip"] == 1
         for name in OTEL_NAMES:
             assert query(base, name), f"no {name}"
         used = query(base, 'cctrack_codex_usage_ratio{window="five_hour"}')

@@ -29,24 +29,24 @@ def gateway_metrics(url: str) -> str:
 def test_two_machines_push_and_prometheus_tells_them_apart(
     env: Env, pushgateway: str, tmp_path: Path
 ) -> None:
-    env.use_fixed_tools(
-        codex=(0.75, 0.13), codex_spend=True
-    )  # runs out before the reset, a spend limit: every panel has data
+    # Runs out before the reset, and every detail a vendor reports: every panel has data.
+    env.use_fixed_tools(codex=(0.75, 0.13), details=True)
     env.write_token_logs()
     for host in ("laptop-a", "laptop-b"):
         data = env.root / f"data-{host}"
         plan_history(data, datetime.now(timezone.utc) - timedelta(hours=21), [0.5, 0.8])
-        result = env.run(
-            "run",
-            "--pushgateway-url",
-            pushgateway,
-            "--hostname",
-            host,
-            CCTRACK_DATA_DIR=str(data),
-            CCTRACK_TOKEN_PROJECTS="3",
-        )
-        assert result.returncode == 0, result.stderr
-        assert "push to" not in result.stderr  # nothing to say when it worked
+        for _ in range(2):  # the second push carries how the first one went
+            result = env.run(
+                "run",
+                "--pushgateway-url",
+                pushgateway,
+                "--hostname",
+                host,
+                CCTRACK_DATA_DIR=str(data),
+                CCTRACK_TOKEN_PROJECTS="3",
+            )
+            assert result.returncode == 0, result.stderr
+            assert "push to" not in result.stderr  # nothing to say when it worked
     pushed = gateway_metrics(pushgateway)
     for host in ("laptop-a", "laptop-b"):
         assert sample(
@@ -58,8 +58,9 @@ def test_two_machines_push_and_prometheus_tells_them_apart(
             user=USER,
             profile="default",
         ) == pytest.approx(0.75)
-    # How the push went reaches the textfile with the next analyze (push is its own job).
-    assert "cctrack_push_last_success_timestamp_seconds" not in env.textfile.read_text()
+    # How a push went reaches the textfile with the next analyze (push is its own job): the
+    # second run's textfile carries the first push.
+    assert "cctrack_push_last_success_timestamp_seconds" in env.textfile.read_text()
     again = env.run(
         "analyze",
         "--pushgateway-url",
