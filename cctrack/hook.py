@@ -12,13 +12,13 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from cctrack import wording
 from cctrack.files import read_json, write_atomic
-from cctrack.records import is_number, qualified
+from cctrack.records import Window, is_number, qualified
 from cctrack.settings import HookRules
 from cctrack.show import LATEST_FILE
 from cctrack.timefmt import STALE_AFTER, parse_time, within
@@ -54,17 +54,27 @@ def _number(value: Any) -> float | None:
     return float(value) if is_number(value) else None
 
 
+# Numbers whose time latest.json does not say are taken as older than any reset.
+EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
+
+
 def windows_seen(tool: str, entry: Mapping[str, Any], now: datetime) -> list[WindowSeen]:
+    """The windows of latest.json at `now`, rolled over by the one rule every view reads
+    them by (records.Window.as_of): a reset that passed after the numbers were observed
+    leaves nothing used; numbers observed after their own reset (Codex counts on past it)
+    are current as they stand."""
     seen = []
     windows = entry.get("windows")
+    observed = _time(entry.get("observed_at"))
     for name, window in (windows if isinstance(windows, dict) else {}).items():
         used = _number(window.get("used_ratio")) if isinstance(window, dict) else None
         if used is None:
             continue
         resets_at, runs_out_at = _time(window.get("resets_at")), _time(window.get("runs_out_at"))
-        if resets_at is not None and resets_at <= now:
-            used, resets_at, runs_out_at = 0.0, None, None
-        seen.append(WindowSeen(tool, str(name), used, resets_at, runs_out_at))
+        rolled = Window(str(name), used, None, resets_at).as_of(now, observed or EARLIEST)
+        if rolled.resets_at != resets_at:
+            runs_out_at = None
+        seen.append(WindowSeen(tool, str(name), rolled.used_ratio, rolled.resets_at, runs_out_at))
     return seen
 
 

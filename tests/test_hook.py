@@ -89,8 +89,16 @@ def utc_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
                 "it resets in 2 h 00 m (40 % left)"
             ],
         ),
-        # A reset that passed since the analysis: rolled over, nothing to say.
-        ({"five_hour": (0.97, AT - HOURS, None)}, None, HookRules(), []),
+        # A reset that passed since the numbers were observed: rolled over, nothing to say.
+        ({"five_hour": (0.97, AT - timedelta(minutes=1), None)}, None, HookRules(), []),
+        # Numbers observed after their own reset (Codex counts on past it): as they stand,
+        # by the same rule as every other view.
+        (
+            {"five_hour": (0.97, AT - HOURS, None)},
+            None,
+            HookRules(),
+            ["codex five_hour limit: 3 % left, reset overdue"],
+        ),
         (
             {"five_hour": (0.3, AT + HOURS, None)},
             AT - 2 * HOURS,
