@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 from cctrack import base as basefile
-from cctrack import checkpoint, notify, retention, rollup, show, textfile
+from cctrack import checkpoint, notify, retention, rollup, textfile
 from cctrack.errors import CctrackError
 from cctrack.files import (
     give_back,
@@ -30,6 +30,7 @@ from cctrack.sinks import SINKS, load_status
 from cctrack.state import State
 from cctrack.store import STORE_LOCK
 from cctrack.tokens.prices import price_table
+from cctrack.views import show
 
 
 @dataclass(frozen=True)
@@ -193,7 +194,7 @@ def write_page(settings: Settings, now: datetime) -> str | None:
     """The HTML report kept up to date at html_report (from the rollup just written);
     why not, when it cannot be written. The textfile and the checkpoint are written
     before, whatever happens here."""
-    from cctrack.page import render
+    from cctrack.views.page import render
 
     assert settings.html_report is not None
     try:

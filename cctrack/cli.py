@@ -444,7 +444,7 @@ def show(
     """What the latest analysis says: per tool and window, used, pace, time to reset, age
     of the data."""
     from cctrack.report import ProjectNaming
-    from cctrack.show import show as show_report
+    from cctrack.views.show import show as show_report
 
     settings = reading_settings(flags)
     profiles = tuple(profile.name for profile in settings.profiles)
@@ -487,7 +487,7 @@ EditorProfileOption = Annotated[
 
 
 def desk_report(flags: dict[str, Any], tools: tuple[str, ...], profile: str) -> Report:
-    from cctrack.show import latest_report
+    from cctrack.views.show import latest_report
 
     settings = reading_settings(flags)
     return latest_report(settings.data_dir, tools, (profile,), now())[0]
@@ -510,8 +510,8 @@ def bar(
 ) -> None:
     """One line for a desktop bar from the latest analysis (no capture, no network), with a
     class for colouring: ok, warn (80 % used, or burning too fast) or critical (95 %)."""
-    from cctrack.desk import FORMATS
-    from cctrack.desk import bar as render_bar
+    from cctrack.views.desk import FORMATS
+    from cctrack.views.desk import bar as render_bar
 
     if fmt not in FORMATS:
         raise CctrackError(
@@ -548,8 +548,8 @@ def guard(
     Exit 0 when at least --min-left percent is left, 1 when not, 69 (EX_UNAVAILABLE) when
     unknown or older than --max-age; one line says why.
     """
-    from cctrack.desk import guard as decide
-    from cctrack.desk import parse_age
+    from cctrack.views.desk import guard as decide
+    from cctrack.views.desk import parse_age
 
     (chosen,) = parse_tools(tool)
     try:
@@ -752,7 +752,7 @@ def events(
 ) -> None:
     """Every limit event in the records, with both snapshots: resets, reset times that
     moved, usage that fell without a reset, jumped, or rose with nothing running here."""
-    from cctrack.history import render_events, replay_events, select
+    from cctrack.views.history import render_events, replay_events, select
 
     settings = settings_from(flags)
     chosen = one_tool(tool)
@@ -781,7 +781,7 @@ def cycles(
     """One row per closed window, as analyze folded it: its start and reset, peak use, when it
     first reached 100 % and for how long, the tokens counted here within it, and for a
     5-hour window the weekly points it cost (what a full 5-hour window costs of the week)."""
-    from cctrack.history import cycle_rows, render_cycles
+    from cctrack.views.history import cycle_rows, render_cycles
 
     settings = settings_from(flags)
     rows, left_out = cycle_rows(
@@ -815,8 +815,8 @@ def report(
     each window's use over time, its limit events, resets and run-out time, tokens per day
     by model, tokens per 1 % over time and the closed windows. Opens from file://."""
     from cctrack.files import write_atomic
-    from cctrack.page import render
     from cctrack.report import ProjectNaming
+    from cctrack.views.page import render
 
     if not as_html:
         raise CctrackError("say --html: the report is an HTML page", EXIT_USAGE)
@@ -851,7 +851,7 @@ def history(
 ) -> None:
     """Every captured window and bucket as CSV rows, for a spreadsheet: when the numbers
     were true, when they were captured, used share, reset time, origin."""
-    from cctrack.history import history_rows, render_history
+    from cctrack.views.history import history_rows, render_history
 
     settings = settings_from(flags)
     chosen = one_tool(tool)
@@ -879,9 +879,9 @@ def tokens(
     """Tokens per day (local time) and model, from the token records that capture appends:
     the numbers `ccusage daily` shows, without reading the transcripts again; in text, each
     row's total and its cost at API prices, and each tool's totals."""
-    from cctrack.history import render_token_days, token_days
     from cctrack.report import ProjectNaming
     from cctrack.tokens.prices import price_table
+    from cctrack.views.history import render_token_days, token_days
 
     if by not in ("model", "project"):
         raise CctrackError(f"unknown --by {by!r}; choose model or project", EXIT_USAGE)
@@ -938,9 +938,9 @@ def statusline(
 ) -> None:
     """A Claude Code statusLine command: store the rate_limits snapshot and print a
     one-line summary. Always exits 0. Reads at most 1 MiB of stdin, for at most 5 seconds."""
-    from cctrack.desk import statusline as run_statusline
     from cctrack.settings import PROFILE_NAME_RULE, valid_profile_name
     from cctrack.sources.account import claude_account
+    from cctrack.views.desk import statusline as run_statusline
 
     try:
         settings = reading_settings(flags)
@@ -972,8 +972,8 @@ def hook(
     context when a window is past hook_threshold, runs out before its reset at the current
     rate, has reset after it was used up, or the numbers are stale; nothing otherwise.
     Reads latest.json only (no network). Always exits 0."""
-    from cctrack.hook import hook_line
     from cctrack.settings import PROFILE_NAME_RULE, valid_profile_name
+    from cctrack.views.hook import hook_line
 
     try:
         settings = reading_settings(flags)

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from cctrack import process, wording
+from cctrack import process
 from cctrack.records import qualified
 from cctrack.redact import redact
 from cctrack.report import Report, ToolReport, WindowReport
 from cctrack.state import ToolMemory, WindowMemory
 from cctrack.timefmt import format_time
+from cctrack.views import wording
 
 EVENT_VERSION = 1
 DEFAULT_TIMEOUT = 10.0

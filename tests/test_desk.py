@@ -291,14 +291,14 @@ def test_the_status_line_says_plainly_what_was_wrong_with_its_input(env: Env) ->
     [("90s", 90), ("15m", 900), ("2h", 7200), ("1d", 86400), ("30", 1800), (" 1.5H ", 5400)],
 )
 def test_an_age_is_a_number_and_a_unit_minutes_when_bare(text: str, seconds: int) -> None:
-    from cctrack.desk import parse_age
+    from cctrack.views.desk import parse_age
 
     assert parse_age(text) == timedelta(seconds=seconds)
 
 
 @pytest.mark.parametrize("text", ["", "h", "soon", "-5m", "1w"])
 def test_what_is_not_an_age_says_so(text: str) -> None:
-    from cctrack.desk import parse_age
+    from cctrack.views.desk import parse_age
 
     with pytest.raises(ValueError, match=r"^not an age: "):
         parse_age(text)
@@ -319,8 +319,8 @@ def test_what_is_not_an_age_says_so(text: str) -> None:
 def test_the_level_of_a_bar_at_its_edges(
     used: tuple[float, ...], pace: tuple[float | None, ...], expected: str
 ) -> None:
-    from cctrack.desk import level
     from cctrack.report import WindowReport
+    from cctrack.views.desk import level
 
     windows = [
         WindowReport(f"w{i}", u, p, 18000, None)
@@ -391,8 +391,8 @@ def test_every_bar_format_says_each_window_whole() -> None:
     """Each format exactly: labels, percentages, the run-out time only where it comes
     before the reset, a reset near as a countdown and far as a clock, stale numbers aged,
     the tooltip's and the JSON's fields, the class from the worst window."""
-    from cctrack.desk import bar
     from cctrack.timefmt import clock
+    from cctrack.views.desk import bar
 
     now = datetime(2026, 12, 5, 12, tzinfo=UTC)
     report = _desk_report(now)
@@ -442,7 +442,7 @@ def test_every_bar_format_says_each_window_whole() -> None:
 def test_a_down_tool_in_every_bar_format_says_why_and_nothing_else() -> None:
     from dataclasses import replace
 
-    from cctrack.desk import REASON_CHARS, bar
+    from cctrack.views.desk import REASON_CHARS, bar
 
     now = datetime(2026, 12, 5, 12, tzinfo=UTC)
     report = _desk_report(now)
@@ -470,7 +470,7 @@ def test_the_status_line_runs_the_users_own_command_first(
     """The wrapped statusLine command gets Claude Code's stdin and its output goes first, as
     it printed it but for its trailing newlines and with bytes that are not UTF-8 shown as
     such; one that fails or hangs costs its line only, said on stderr."""
-    from cctrack import desk
+    from cctrack.views import desk
 
     now = datetime(2026, 12, 5, 12, tzinfo=UTC)
     payload = json.dumps(statusline_payload((40, now + timedelta(hours=2)), None)).encode()
@@ -505,7 +505,7 @@ def test_the_status_line_runs_the_users_own_command_first(
 def test_the_status_line_keeps_each_profiles_renders_apart(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from cctrack import desk
+    from cctrack.views import desk
 
     now = datetime(2026, 12, 5, 12, tzinfo=UTC)
     work = json.dumps(statusline_payload((70, now + timedelta(hours=1)), None)).encode()
@@ -531,9 +531,9 @@ def test_the_status_line_keeps_each_profiles_renders_apart(
 def test_claudes_segment_says_each_window_with_its_own_time() -> None:
     """A window from a render of minutes ago is at its own time: rolled over when its reset
     has passed since, its run-out time from its own age; the age note from the newest."""
-    from cctrack.desk import claude_segment
     from cctrack.records import Window
     from cctrack.sources.claude.saved import SavedWindows
+    from cctrack.views.desk import claude_segment
 
     now = datetime(2026, 12, 5, 12, tzinfo=UTC)
     five = Window("five_hour", 0.45, 18000, now + timedelta(hours=3))
@@ -558,7 +558,7 @@ def test_claudes_segment_says_each_window_with_its_own_time() -> None:
 def test_guard_reads_the_tool_asked_and_each_verdict_at_its_edge() -> None:
     from dataclasses import replace
 
-    from cctrack.desk import guard
+    from cctrack.views.desk import guard
 
     now = datetime(2026, 12, 5, 12, tzinfo=UTC)
     report = _desk_report(now)
@@ -591,8 +591,8 @@ def test_guard_reads_the_tool_asked_and_each_verdict_at_its_edge() -> None:
 
 
 def test_the_small_words_at_their_edges() -> None:
-    from cctrack.desk import REASON_CHARS, age_note, down_text, parse_age, reset_text
     from cctrack.timefmt import NEAR, clock
+    from cctrack.views.desk import REASON_CHARS, age_note, down_text, parse_age, reset_text
 
     now = datetime(2026, 12, 5, 12, tzinfo=UTC)
     assert reset_text(now + NEAR, now) == f"resets {clock(now + NEAR, now)}"
@@ -610,8 +610,8 @@ def test_the_small_words_at_their_edges() -> None:
 def test_bars_are_of_the_profile_asked_and_written_as_they_read() -> None:
     from dataclasses import replace
 
-    from cctrack.desk import bar
     from cctrack.timefmt import clock
+    from cctrack.views.desk import bar
 
     now = datetime(2026, 12, 5, 12, tzinfo=UTC)
     report = _desk_report(now)
@@ -632,7 +632,7 @@ def test_bars_are_of_the_profile_asked_and_written_as_they_read() -> None:
 def test_the_status_line_shows_the_other_tools_of_its_profile_once(env: Env) -> None:
     """Claude from what was piped in, the other tools from the latest analysis of the same
     profile: never Claude twice, never another profile's numbers."""
-    from cctrack import desk
+    from cctrack.views import desk
 
     analysed(env, used=42.0)
     now = datetime.now(UTC)
@@ -648,9 +648,9 @@ def test_the_status_line_shows_the_other_tools_of_its_profile_once(env: Env) -> 
 def test_spend_limits_in_every_bar_format_the_binding_one_marked() -> None:
     from dataclasses import replace
 
-    from cctrack.desk import bar
     from cctrack.records import SpendLimit
     from cctrack.timefmt import clock
+    from cctrack.views.desk import bar
 
     now = datetime(2026, 12, 5, 12, tzinfo=UTC)
     report = _desk_report(now)
@@ -694,8 +694,8 @@ def test_spend_limits_in_every_bar_format_the_binding_one_marked() -> None:
 
 
 def test_the_status_line_passes_on_whose_numbers_a_render_is(tmp_path: Path) -> None:
-    from cctrack import desk
     from cctrack.sources.claude.statusline import load_statusline
+    from cctrack.views import desk
 
     now = datetime(2026, 12, 5, 12, tzinfo=UTC)
     first = json.dumps(statusline_payload((90, now + timedelta(hours=3)), None)).encode()
@@ -714,7 +714,7 @@ def test_the_status_line_passes_on_whose_numbers_a_render_is(tmp_path: Path) -> 
 
 
 def test_the_status_line_shows_claude_once_beside_the_analysis(env: Env) -> None:
-    from cctrack import desk
+    from cctrack.views import desk
 
     env.use_fixed_tools()
     assert env.run("run").returncode == 0
@@ -727,7 +727,7 @@ def test_the_status_line_shows_claude_once_beside_the_analysis(env: Env) -> None
 def test_the_status_line_is_coloured_by_level_unless_no_color(env: Env) -> None:
     """Claude Code renders a status line's ANSI colours: the share left is green, yellow or
     red by its level; NO_COLOR (no-color.org) leaves the words alone."""
-    from cctrack import desk
+    from cctrack.views import desk
 
     now = datetime(2026, 12, 5, 12, tzinfo=UTC)
     payload = json.dumps(

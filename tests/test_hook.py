@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from conftest import Env
 
-from cctrack.hook import ADVICE, notices
 from cctrack.settings import HookRules
+from cctrack.views.hook import ADVICE, notices
 
 UTC = timezone.utc
 AT = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -293,7 +293,7 @@ def test_the_hooks_memory_carries_a_used_up_window_to_its_reset(env: Env, utc_cl
     hook.py's equivalent mutants: the memory's key order (sort_keys), a missing profile's
     default ({} or None: both are passed over), and the tool handed to windows_seen, which
     the words never use (they name `who`)."""
-    from cctrack.hook import MEMORY_FILE, PREFIX, hook_line
+    from cctrack.views.hook import MEMORY_FILE, PREFIX, hook_line
 
     env.data_dir.mkdir(parents=True)
     path = env.data_dir / "latest.json"

@@ -6,11 +6,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from cctrack.desk import guard
 from cctrack.errors import EXIT_UNAVAILABLE
 from cctrack.notify import tool_events
 from cctrack.report import Report, ToolReport, WindowReport
 from cctrack.state import ToolMemory, WindowMemory
+from cctrack.views.desk import guard
 
 T0 = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)
 RESET = T0 + timedelta(hours=1)

@@ -143,9 +143,10 @@ def test_old_hours_come_from_the_rollup_and_the_last_days_as_captured(
 ) -> None:
     from builders import append_lines, working_days
 
-    from cctrack import fold, page
+    from cctrack import fold
     from cctrack.evidence import Limits
-    from cctrack.page import DETAIL, recent_snapshots, usage_series
+    from cctrack.views import page
+    from cctrack.views.page import DETAIL, recent_snapshots, usage_series
 
     monkeypatch.setattr(page, "MAX_POINTS", 10**6)  # thinning apart (below)
 
@@ -167,7 +168,7 @@ def test_old_hours_come_from_the_rollup_and_the_last_days_as_captured(
 
 
 def test_a_long_line_keeps_the_highest_and_the_last_of_each_stretch() -> None:
-    from cctrack.page import MAX_POINTS, thinned
+    from cctrack.views.page import MAX_POINTS, thinned
 
     # Ten times MAX_POINTS snapshots; in each ten a peak (0.9), and a fall (0.05) last.
     values = {4: 0.9, 9: 0.05}

@@ -12,12 +12,12 @@ from conftest import Env
 
 from cctrack import checkpoint, fold, rollup
 from cctrack.evidence import Limits
-from cctrack.history import select_cycles
-from cctrack.history import token_days as token_days_from_records
-from cctrack.page import token_days
 from cctrack.report import ProjectNaming
 from cctrack.rollup import HourRow, Rollup
 from cctrack.tokens.rules import window_measure
+from cctrack.views.history import select_cycles
+from cctrack.views.history import token_days as token_days_from_records
+from cctrack.views.page import token_days
 
 UTC = timezone.utc
 

@@ -20,9 +20,9 @@ from test_system_pipeline import sample
 
 from cctrack import store
 from cctrack.errors import CctrackError
-from cctrack.history import token_days
 from cctrack.tokens import scan
 from cctrack.tokens.scan import scan_tokens
+from cctrack.views.history import token_days
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
 

@@ -164,7 +164,7 @@ def test_show_text_and_json(env: Env) -> None:
     assert "nothing analysed yet" in env.run("show").stdout
     env.run("run")
     text = env.run("show").stdout
-    assert "codex   up" in text and "42.0% used" in text and "resets in" in text
+    assert "codex   up" in text and "58 % left" in text and "resets in" in text
     shown = json.loads(env.run("show", "--json").stdout)
     codex = shown["tools"]["codex"]
     assert codex["up"] is True and codex["plan"] == "pro" and codex["origin"] == "test"

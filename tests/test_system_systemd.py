@@ -558,4 +558,4 @@ def test_the_readme_server_install_works_as_written(host: Host) -> None:
         "cctrack",
         "show",
     )
-    assert "codex" in shown.stdout and "90" in shown.stdout
+    assert "codex" in shown.stdout and "10 % left" in shown.stdout

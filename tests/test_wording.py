@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from cctrack import wording
 from cctrack.report import RunOut, WindowReport
 from cctrack.timefmt import NEAR, clock
+from cctrack.views import wording
 
 UTC = timezone.utc
 NOW = datetime(2026, 12, 5, 12, tzinfo=UTC)

@@ -8,5 +8,5 @@ logs say were used, each message once, as ccusage 20.0.24 counts them (docs/toke
   to the day files (capture runs it beside the status tools).
 
 Analyze folds the token records like any other (state.py); `cctrack tokens` reads them
-again (history.py).
+again (views/history.py).
 """

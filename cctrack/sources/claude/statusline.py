@@ -1,5 +1,5 @@
 """Claude Code's status line: it pipes `rate_limits` to its statusLine command on every
-refresh; `cctrack statusline` (desk.py) stores them here for claude-status.
+refresh; `cctrack statusline` (views/desk.py) stores them here for claude-status.
 
 A render is not a sample. Every open terminal re-renders the `rate_limits` of its own last
 API answer, so an idle terminal shows old numbers, and a render may leave a window out

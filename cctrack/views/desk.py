@@ -10,15 +10,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from cctrack import process, wording
+from cctrack import process
 from cctrack.errors import EXIT_UNAVAILABLE, CctrackError
 from cctrack.records import DEFAULT_PROFILE, SOURCE_TOOLS, SpendLimit, Window, strict_loads
 from cctrack.redact import redact
 from cctrack.report import Report, ToolReport, WindowReport, elapsed_share, runs_out
-from cctrack.show import latest_report, runs_out_json
 from cctrack.sources.claude.saved import SavedWindows
 from cctrack.sources.claude.statusline import load_statusline, store_statusline
 from cctrack.timefmt import STALE_AFTER, from_the_future, within
+from cctrack.views import wording
+from cctrack.views.show import latest_report, runs_out_json
 
 WRAP_TIMEOUT = 5.0
 

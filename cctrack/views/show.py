@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from cctrack import checkpoint, wording
+from cctrack import checkpoint
 from cctrack.errors import CctrackError
 from cctrack.records import DEFAULT_PROFILE, qualified
 from cctrack.report import (
@@ -20,6 +20,7 @@ from cctrack.report import (
     build_report,
 )
 from cctrack.timefmt import STALE_AFTER, format_time
+from cctrack.views import wording
 
 LATEST_FILE = "latest.json"
 LATEST_VERSION = 1

@@ -24,19 +24,19 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from cctrack import wording
 from cctrack.errors import CctrackError, needs_extra
 from cctrack.evidence import Limits, points_of
 from cctrack.files import private_dir
 from cctrack.fold import replay
-from cctrack.history import select_cycles, successful_records
 from cctrack.process import forked, map_forked
 from cctrack.records import Extras, qualified, record_profile
 from cctrack.report import NO_PROJECTS, ProjectNaming, Report, ToolReport
 from cctrack.rollup import QUARTERS, Rollup, Snapshot, skipped_note
-from cctrack.show import latest_report
 from cctrack.state import State
 from cctrack.timefmt import format_time, parse_time
+from cctrack.views import wording
+from cctrack.views.history import select_cycles, successful_records
+from cctrack.views.show import latest_report
 
 # Stretches of time a line is thinned to (the highest and the last snapshot of each
 # kept): a year of 5-minute captures stays a readable line and a page of a few hundred KB.
@@ -526,9 +526,7 @@ def _status(report: Report, now: datetime) -> str:
                     ),
                 )
             )
-    table = _table(
-        ("tool", "limit", "left", "resets", "pace", "runs out", "as of"), rows, "now"
-    )
+    table = _table(("tool", "limit", "left", "resets", "pace", "runs out", "as of"), rows, "now")
     extras = [
         (qualified(tool.profile, tool.tool), what)
         for tool in report.tools

@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from cctrack import store, wording
+from cctrack import store
 from cctrack.cycles import COLUMNS
 from cctrack.evidence import LimitEvent, Limits, Point, points_of
 from cctrack.fold import replay
@@ -30,6 +30,7 @@ from cctrack.state import State, TokenState
 from cctrack.timefmt import format_precise, format_time, parse_time
 from cctrack.tokens.prices import Price, cost_usd, price_of
 from cctrack.tokens.rules import window_measure
+from cctrack.views import wording
 
 FORMATS = ("text", "json", "csv")
 WORDS = {

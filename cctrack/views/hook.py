@@ -16,12 +16,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from cctrack import wording
 from cctrack.files import read_json, write_atomic
 from cctrack.records import Window, is_number, qualified
 from cctrack.settings import HookRules
-from cctrack.show import LATEST_FILE
 from cctrack.timefmt import STALE_AFTER, parse_time, within
+from cctrack.views import wording
+from cctrack.views.show import LATEST_FILE
 
 # Windows seen used up, "tool/window" -> the reset they were waiting for: the reset notice
 # comes once, after the window really was exhausted.
