@@ -17,7 +17,7 @@ from cctrack.rollup import HourRow, Rollup
 from cctrack.tokens.rules import window_measure
 from cctrack.views.history import select_cycles
 from cctrack.views.history import token_days as token_days_from_records
-from cctrack.views.page import token_days
+from cctrack.views.page import rollup_token_days
 
 UTC = timezone.utc
 
@@ -55,12 +55,12 @@ def test_the_tokens_per_day_are_the_token_records_per_day(env: Env) -> None:
     for day in token_days_from_records(env.data_dir, None, None):
         table = expected.setdefault(day.tool, {})
         table[(day.date, day.model)] = window_measure(day.tool, day.counts)
-    assert token_days(kept, state, None, None) == expected
+    assert rollup_token_days(kept, state, None, None) == expected
     assert len(expected["claude"]) >= 10  # five working days, two models
     # --since: from its local day on.
     since = datetime.now(UTC) - timedelta(days=1)
     first = since.astimezone().date().isoformat()
-    recent = token_days(kept, state, since, "codex")
+    recent = rollup_token_days(kept, state, since, "codex")
     assert recent == {"codex": {k: n for k, n in expected["codex"].items() if k[0] >= first}}
 
 
@@ -70,8 +70,8 @@ def test_projects_per_day_add_up_to_the_models_per_day(env: Env) -> None:
     env.vars["CCTRACK_TOKEN_PROJECTS"] = "1"
     assert env.run("run").returncode == 0
     state, kept = fold.replay(env.data_dir, Limits())
-    by_model = token_days(kept, state, None, None)
-    by_project = token_days(kept, state, None, None, ProjectNaming(1))
+    by_model = rollup_token_days(kept, state, None, None)
+    by_project = rollup_token_days(kept, state, None, None, ProjectNaming(1))
     for tool, days in by_model.items():
         assert sum(days.values()) == sum(by_project[tool].values()) > 0
     # One project named, the rest `other`.

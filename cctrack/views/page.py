@@ -188,7 +188,7 @@ def usage_series(
     return series
 
 
-def token_days(
+def rollup_token_days(
     held: Rollup,
     state: State,
     since: datetime | None,
@@ -196,7 +196,9 @@ def token_days(
     naming: ProjectNaming | None = None,
 ) -> dict[str, dict[tuple[str, str], int]]:
     """Per tool, the tokens that count against a window per local day and model (with
-    naming: per project), as the counters count them: from the scan store counting now."""
+    naming: per project), as the counters count them: from the scan store counting now.
+    From the rollup's quarter hours, fast for a year; `cctrack tokens` reads the same from
+    the token records (history.token_days), and test_rollup holds the two equal."""
     counting = {key: tokens.store for key, tokens in state.tokens.items()}
     first_day = since.astimezone().date().isoformat() if since else ""
     days: dict[str, dict[tuple[str, str], int]] = {}
@@ -610,8 +612,8 @@ def page_data(
     return PageData(
         usage_series(held, recent_snapshots(data_dir, cutover), cutover, since, tool),
         select_cycles(held.cycles, since, tool, None),
-        token_days(held, state, since, tool),
-        token_days(held, state, since, tool, naming) if naming.cap else {},
+        rollup_token_days(held, state, since, tool),
+        rollup_token_days(held, state, since, tool, naming) if naming.cap else {},
         skipped_note(held.skipped),
     )
 
