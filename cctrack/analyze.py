@@ -30,7 +30,7 @@ from cctrack.sinks import SINKS, load_status
 from cctrack.state import State
 from cctrack.store import STORE_LOCK
 from cctrack.tokens.prices import price_table
-from cctrack.views import show
+from cctrack.views import latest
 
 
 @dataclass(frozen=True)
@@ -141,7 +141,9 @@ def analyze(settings: Settings, now: datetime, rebuild: bool = False) -> Outcome
             unpriced = newly_unpriced(report, stored.state)
             path = textfile.write(target / settings.textfile_name, report, stored.state.carried)
             notes = tell(settings, report, stored.state, now)
-            write_atomic(data_dir / show.LATEST_FILE, json.dumps(show.latest_json(report)).encode())
+            write_atomic(
+                data_dir / latest.LATEST_FILE, json.dumps(latest.latest_json(report)).encode()
+            )
             checkpoint.save(data_dir, stored)
             for name in expired_rollup:
                 (data_dir / name).unlink(missing_ok=True)

@@ -487,7 +487,7 @@ EditorProfileOption = Annotated[
 
 
 def desk_report(flags: dict[str, Any], tools: tuple[str, ...], profile: str) -> Report:
-    from cctrack.views.show import latest_report
+    from cctrack.views.latest import latest_report
 
     settings = reading_settings(flags)
     return latest_report(settings.data_dir, tools, (profile,), now())[0]

@@ -53,6 +53,7 @@ LAYERS = [
     "cctrack.sinks.pushgateway",
     "cctrack.sinks.remote_write",
     "cctrack.sinks.otlp",
+    "cctrack.views.latest",
     "cctrack.views.show",
     "cctrack.views.desk",
     "cctrack.views.hook",

@@ -1,8 +1,9 @@
 """The read side: every view of the latest analysis and of the history, from one loader
-(`show.latest_report`, the `latest.json` contract) and said in one way (`wording`).
+(`latest.latest_report`, and the `latest.json` contract beside it) and said in one way (`wording`).
 
 - `wording.py`: how a window's numbers are said, everywhere;
-- `show.py`: `cctrack show` and `latest.json`;
+- `latest.py`: the loader every reading command starts from, and `latest.json`;
+- `show.py`: `cctrack show`;
 - `desk.py`: the status line, the desktop bars and guard;
 - `hook.py`: the line for the agent's context;
 - `history.py`: `events`, `history`, `tokens` and `cycles`, from the day files and the rollup;

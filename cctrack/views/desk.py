@@ -19,7 +19,7 @@ from cctrack.sources.claude.saved import SavedWindows
 from cctrack.sources.claude.statusline import load_statusline, store_statusline
 from cctrack.timefmt import STALE_AFTER, from_the_future, within
 from cctrack.views import wording
-from cctrack.views.show import latest_report, runs_out_json
+from cctrack.views.latest import latest_report, runs_out_json
 
 WRAP_TIMEOUT = 5.0
 

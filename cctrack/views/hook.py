@@ -21,7 +21,7 @@ from cctrack.records import Window, is_number, qualified
 from cctrack.settings import HookRules
 from cctrack.timefmt import STALE_AFTER, parse_time, within
 from cctrack.views import wording
-from cctrack.views.show import LATEST_FILE
+from cctrack.views.latest import LATEST_FILE
 
 # Windows seen used up, "tool/window" -> the reset they were waiting for: the reset notice
 # comes once, after the window really was exhausted.

@@ -36,7 +36,7 @@ from cctrack.state import State
 from cctrack.timefmt import format_time, parse_time
 from cctrack.views import wording
 from cctrack.views.history import select_cycles, successful_records
-from cctrack.views.show import latest_report
+from cctrack.views.latest import latest_report
 
 # Stretches of time a line is thinned to (the highest and the last snapshot of each
 # kept): a year of 5-minute captures stays a readable line and a page of a few hundred KB.
