@@ -40,15 +40,20 @@ def elapsed_share(window_seconds: int, resets_at: datetime, at: datetime) -> flo
     return min(1.0, max(0.0, share))
 
 
+def window_elapsed(window: Window, at: datetime) -> float | None:
+    """The window's elapsed_share at `at`; None when its reset or length is unknown."""
+    if window.resets_at is None or not window.window_seconds:
+        return None
+    return elapsed_share(window.window_seconds, window.resets_at, at)
+
+
 def pace_ratio(window: Window, at: datetime) -> float | None:
     """Used share over elapsed share: above 1, the limit runs out before the reset.
 
     None when the window's reset or length is unknown; never NaN or infinite.
     """
-    if window.resets_at is None or not window.window_seconds:
-        return None
-    elapsed = max(MIN_ELAPSED_SHARE, elapsed_share(window.window_seconds, window.resets_at, at))
-    return window.used_ratio / elapsed
+    elapsed = window_elapsed(window, at)
+    return None if elapsed is None else window.used_ratio / max(MIN_ELAPSED_SHARE, elapsed)
 
 
 # The recent slope needs snapshots this far apart; before that, the window's average rate.
@@ -348,9 +353,7 @@ def tool_report(
                 w.window_seconds,
                 w.resets_at,
                 runs_out(w, status.observed_at, recent[w.name].points if w.name in recent else ()),
-                elapsed_share(w.window_seconds, w.resets_at, status.observed_at)
-                if w.window_seconds and w.resets_at is not None
-                else None,
+                window_elapsed(w, status.observed_at),
             )
             for w in status.windows
         )

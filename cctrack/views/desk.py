@@ -14,7 +14,7 @@ from cctrack import process
 from cctrack.errors import EXIT_UNAVAILABLE, CctrackError
 from cctrack.records import DEFAULT_PROFILE, SOURCE_TOOLS, SpendLimit, Window, strict_loads
 from cctrack.redact import redact
-from cctrack.report import Report, ToolReport, WindowReport, elapsed_share, runs_out
+from cctrack.report import Report, ToolReport, WindowReport, runs_out, window_elapsed
 from cctrack.sources.claude.saved import SavedWindows
 from cctrack.sources.claude.statusline import load_statusline, store_statusline
 from cctrack.timefmt import STALE_AFTER, from_the_future, within
@@ -283,9 +283,7 @@ def _as_report(saved: Window, observed_at: datetime, now: datetime) -> WindowRep
         window.window_seconds,
         window.resets_at,
         runs_out(window, observed_at),
-        elapsed_share(window.window_seconds, window.resets_at, observed_at)
-        if window.window_seconds and window.resets_at is not None
-        else None,
+        window_elapsed(window, observed_at),
     )
 
 
