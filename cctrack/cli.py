@@ -971,7 +971,7 @@ def hook(
     """A UserPromptSubmit hook for Claude Code and Codex: prints one line into the agent's
     context when a window is past hook_threshold, runs out before its reset at the current
     rate, has reset after it was used up, or the numbers are stale; nothing otherwise.
-    Reads latest.json only (no network). Always exits 0."""
+    Reads the latest analysis only (no network). Always exits 0."""
     from cctrack.settings import PROFILE_NAME_RULE, valid_profile_name
     from cctrack.views.hook import hook_line
 

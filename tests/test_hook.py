@@ -8,13 +8,18 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from pathlib import Path
 
 import pytest
 from conftest import Env
 
+from cctrack import checkpoint
+from cctrack.records import Record, Status, Window
+from cctrack.report import Report, RunOut, tool_report
 from cctrack.settings import HookRules
+from cctrack.state import State, ToolState
 from cctrack.views.hook import ADVICE, notices
 
 UTC = timezone.utc
@@ -37,15 +42,28 @@ def latest(
     windows: dict[str, tuple[float, datetime | None, datetime | None]],
     observed: datetime = AT - timedelta(minutes=2),
     tool: str = "codex",
-) -> dict[str, Any]:
-    entry = {
-        "observed_at": stamp(observed),
-        "windows": {
-            name: {"used_ratio": used, "resets_at": stamp(resets), "runs_out_at": stamp(gone)}
-            for name, (used, resets, gone) in windows.items()
-        },
-    }
-    return {"version": 1, "profiles": {"default": {tool: entry}}}
+    now: datetime = AT,
+) -> Report:
+    """The report the one loader gives at `now` of one capture observed at `observed`
+    (windows rolled over by report's rule), each window's run-out set as given."""
+    status = Status(
+        tool,
+        observed,
+        "test",
+        tuple(Window(name, used, 18000, resets) for name, (used, resets, _) in windows.items()),
+    )
+    state = ToolState(ok_count=1, last_success=Record(1, observed, "h", tool, True, status))
+    read = tool_report(tool, state, now)
+    gone = {name: at for name, (_, _, at) in windows.items()}
+    rolled = tuple(
+        replace(
+            w,
+            # A window rolled over has no run-out, whatever was projected before.
+            runs_out=RunOut(gone[w.name], "window") if gone[w.name] and w.resets_at else None,
+        )
+        for w in read.windows
+    )
+    return Report(now, now, (replace(read, windows=rolled),), 0, 0)
 
 
 HOURS = timedelta(hours=1)
@@ -124,12 +142,7 @@ def test_what_the_agent_is_told(
     utc_clock: None,
 ) -> None:
     said, memory, urgent = notices(
-        latest(windows, observed or AT - timedelta(minutes=2)),
-        ("claude", "codex"),
-        "default",
-        rules,
-        AT,
-        {},
+        latest(windows, observed or AT - timedelta(minutes=2)), rules, AT, {}
     )
     assert said == expected
     assert memory == {}
@@ -139,26 +152,26 @@ def test_what_the_agent_is_told(
 def test_a_reset_is_told_once_and_only_after_the_window_was_used_up() -> None:
     resets = AT + HOURS
     used_up = latest({"five_hour": (1.0, resets, None)})
-    said, memory, _ = notices(used_up, ("codex",), "default", HookRules(), AT, {})
+    said, memory, _ = notices(used_up, HookRules(), AT, {})
     assert memory == {"codex/five_hour": resets.isoformat()}
     after = AT + 2 * HOURS
-    fresh = latest({"five_hour": (0.05, after + 4 * HOURS, None)}, after - timedelta(minutes=1))
-    said, memory, urgent = notices(fresh, ("codex",), "default", HookRules(), after, memory)
+    fresh = latest(
+        {"five_hour": (0.05, after + 4 * HOURS, None)}, after - timedelta(minutes=1), now=after
+    )
+    said, memory, urgent = notices(fresh, HookRules(), after, memory)
     assert said == ["codex five_hour limit has reset after it was used up: 95 % left now"]
     assert memory == {} and not urgent
     # The next prompt: nothing more to say.
-    assert notices(fresh, ("codex",), "default", HookRules(), after, memory)[0] == []
+    assert notices(fresh, HookRules(), after, memory)[0] == []
     # Codex moving the reset of a used-up window later is no reset.
     moved = latest({"five_hour": (1.0, resets + HOURS, None)})
-    said, memory, _ = notices(
-        moved, ("codex",), "default", HookRules(), AT, {"codex/five_hour": resets.isoformat()}
-    )
+    said, memory, _ = notices(moved, HookRules(), AT, {"codex/five_hour": resets.isoformat()})
     assert "has reset" not in " ".join(said)
     assert memory == {"codex/five_hour": (resets + HOURS).isoformat()}
     # A window that reset without being used up is no news.
     high = latest({"five_hour": (0.95, resets, None)})
-    assert notices(fresh, ("codex",), "default", HookRules(), after, {})[0] == []
-    assert notices(high, ("codex",), "default", HookRules(), AT, {})[1] == {}
+    assert notices(fresh, HookRules(), after, {})[0] == []
+    assert notices(high, HookRules(), AT, {})[1] == {}
 
 
 def run_hook(env: Env, *args: str) -> subprocess.CompletedProcess[str]:
@@ -185,11 +198,24 @@ def test_the_hook_speaks_only_when_a_limit_needs_the_agent(env: Env) -> None:
     assert "claude" not in only.stdout and "codex five_hour" in only.stdout
 
 
-def test_a_broken_latest_json_never_fails_the_editor(env: Env) -> None:
-    env.data_dir.mkdir(parents=True)
-    (env.data_dir / "latest.json").write_text("{not json")
+@pytest.mark.parametrize("broken", ["state", "latest.json"])
+def test_a_broken_analysis_never_fails_the_editor(env: Env, broken: str) -> None:
+    """A checkpoint cut short is no analysis: silent. latest.json is for other programs:
+    the hook reads the analysis through the loader every reading command shares, so a
+    damaged latest.json changes nothing it says."""
+    env.use_fixed_tools(claude=(0.95, 0.5))
+    env.vars["CCTRACK_SOURCES"] = "claude"
+    assert env.run("run").returncode == 0
+    if broken == "state":
+        (env.data_dir / checkpoint.STATE_FILE).write_text("{not json")
+    else:
+        (env.data_dir / "latest.json").write_text("{not json")
     done = run_hook(env)
-    assert done.returncode == 0 and done.stdout == "" and "cctrack hook:" in done.stderr
+    assert done.returncode == 0, done.stderr
+    if broken == "state":
+        assert done.stdout == ""
+    else:
+        assert "claude five_hour limit: 5 % left" in done.stdout
 
 
 def test_the_hook_as_claude_code_runs_it(env: Env) -> None:
@@ -233,27 +259,8 @@ def test_the_hook_warns_whatever_state_its_memory_is_in(env: Env, broken: str) -
 DEFAULT_RULES = HookRules()
 
 
-def tell(latest_json: dict[str, Any], rules: HookRules = DEFAULT_RULES) -> list[str]:
-    return notices(latest_json, ("claude", "codex"), "default", rules, AT, {})[0]
-
-
-def test_what_latest_json_holds_in_any_shape_is_read_without_a_fault(utc_clock: None) -> None:
-    """A latest.json from another version, or damaged: whatever is not the expected shape is
-    passed over, and what is still says its piece."""
-    for junk in (
-        {"profiles": []},
-        {"profiles": {"default": []}},
-        {"profiles": {"default": {"codex": []}}},
-        {"profiles": {"default": {"codex": {"windows": []}}}},
-        {"profiles": {"default": {"codex": {"windows": {"five_hour": []}}}}},
-        {"profiles": {"default": {"codex": {"windows": {"five_hour": {"used_ratio": "x"}}}}}},
-    ):
-        assert tell(junk) == []
-    mixed = latest({"five_hour": (0.95, AT + HOURS, None)})
-    windows = mixed["profiles"]["default"]["codex"]["windows"]
-    mixed["profiles"]["default"]["codex"]["windows"] = {"broken": {"used_ratio": None}, **windows}
-    mixed["profiles"]["default"]["codex"]["observed_at"] = 12
-    assert tell(mixed) == ["codex five_hour limit: 5 % left, resets in 1 h 00 m"]
+def tell(report: Report, rules: HookRules = DEFAULT_RULES) -> list[str]:
+    return notices(report, rules, AT, {})[0]
 
 
 def test_the_words_of_each_notice_at_their_edges(utc_clock: None) -> None:
@@ -288,25 +295,38 @@ def test_the_words_of_each_notice_at_their_edges(utc_clock: None) -> None:
     ]
 
 
+def analysed(
+    data_dir: Path,
+    windows: dict[str, tuple[float, datetime | None]],
+    observed: datetime = AT - timedelta(minutes=2),
+) -> None:
+    """A checkpoint as analyze leaves it: codex's last capture, observed at `observed`."""
+    status = Status(
+        "codex",
+        observed,
+        "test",
+        tuple(Window(name, used, 18000, resets) for name, (used, resets) in windows.items()),
+    )
+    success = Record(1, observed, "h", "codex", True, status)
+    state = State(tools={("default", "codex"): ToolState(ok_count=1, last_success=success)})
+    checkpoint.save(data_dir, checkpoint.Checkpoint(state))
+
+
 def test_the_hooks_memory_carries_a_used_up_window_to_its_reset(env: Env, utc_clock: None) -> None:
-    """Through hook_line and its file: used up, then reset (to an unknown reset as well).
-    hook.py's equivalent mutants: the memory's key order (sort_keys), a missing profile's
-    default ({} or None: both are passed over), and the tool handed to windows_seen, which
-    the words never use (they name `who`)."""
+    """Through hook_line, the checkpoint and the memory's file: used up, then reset (to an
+    unknown reset as well). hook.py's equivalent mutant: the memory's key order
+    (sort_keys)."""
     from cctrack.views.hook import MEMORY_FILE, PREFIX, hook_line
 
     env.data_dir.mkdir(parents=True)
-    path = env.data_dir / "latest.json"
-    path.write_text(json.dumps(latest({"five_hour": (1.0, AT + HOURS, None)})))
+    analysed(env.data_dir, {"five_hour": (1.0, AT + HOURS)})
     line, problem = hook_line(env.data_dir, ("codex",), "default", HookRules(), AT)
     assert problem is None and line == (
         f"{PREFIX} codex five_hour limit: 0 % left, resets in 1 h 00 m. {ADVICE}"
     )
     remembered = json.loads((env.data_dir / MEMORY_FILE).read_text())
     assert remembered == {"codex/five_hour": (AT + HOURS).isoformat()}
-    path.write_text(
-        json.dumps(latest({"five_hour": (0.9, None, None), "weekly": (0.2, None, None)}))
-    )
+    analysed(env.data_dir, {"five_hour": (0.9, None), "weekly": (0.2, None)})
     line, _ = hook_line(env.data_dir, ("codex",), "default", HookRules(), AT)
     assert line == (
         f"{PREFIX} codex five_hour limit has reset after it was used up: 10 % left now; "
@@ -314,6 +334,9 @@ def test_the_hooks_memory_carries_a_used_up_window_to_its_reset(env: Env, utc_cl
     )
     assert json.loads((env.data_dir / MEMORY_FILE).read_text()) == {}
     # A notice that asks nothing of the agent comes without the advice.
-    path.write_text(json.dumps(latest({"five_hour": (0.3, AT + HOURS, None)}, AT - 3 * HOURS)))
+    analysed(env.data_dir, {"five_hour": (0.1, AT + HOURS)}, AT - 3 * HOURS)
     line, _ = hook_line(env.data_dir, ("codex",), "default", HookRules(), AT)
     assert line == f"{PREFIX} codex's numbers are 3 h 00 m old (cctrack is not capturing)."
+    # Only the tools and the profile asked for are read.
+    assert hook_line(env.data_dir, ("claude",), "default", HookRules(), AT)[0] == ""
+    assert hook_line(env.data_dir, ("codex",), "work", HookRules(), AT)[0] == ""
