@@ -326,6 +326,10 @@ def test_the_hooks_memory_carries_a_used_up_window_to_its_reset(env: Env, utc_cl
     )
     remembered = json.loads((env.data_dir / MEMORY_FILE).read_text())
     assert remembered == {"codex/five_hour": (AT + HOURS).isoformat()}
+    # Use that falls back below 100 % before the same reset is no reset.
+    analysed(env.data_dir, {"five_hour": (0.97, AT + HOURS)})
+    line, _ = hook_line(env.data_dir, ("codex",), "default", HookRules(), AT)
+    assert "has reset" not in line and line.startswith(f"{PREFIX} codex five_hour limit: 3 %")
     analysed(env.data_dir, {"five_hour": (0.9, None), "weekly": (0.2, None)})
     line, _ = hook_line(env.data_dir, ("codex",), "default", HookRules(), AT)
     assert line == (
