@@ -13,7 +13,14 @@ from pathlib import Path
 from cctrack import process, store
 from cctrack.errors import EXIT_TEMPFAIL, CctrackError
 from cctrack.files import own_data_dir
-from cctrack.records import DEFAULT_PROFILE, Record, Status, parse_status_output, qualified
+from cctrack.records import (
+    DEFAULT_PROFILE,
+    SOURCE_TOOLS,
+    Record,
+    Status,
+    parse_status_output,
+    qualified,
+)
 from cctrack.redact import clipped, redact
 from cctrack.settings import Profile, Settings
 from cctrack.sources.builtin import run_builtin
@@ -41,7 +48,10 @@ def job_for(
     profile = profile or settings.profiles[0]
     label = f"{source}-status"
     env = settings.child_environment(environ, profile)
-    command = profile.status_command(source)
+    command = settings.status_command(profile, source)
+    if source not in SOURCE_TOOLS:
+        # Which agent it runs for: one tool (codexbar-status) may serve several.
+        env = {**env, "CCTRACK_AGENT": source}
     if command:
         return process.Job(label, env, settings.timeout, argv=command, retry_exit=EXIT_TEMPFAIL)
     params = settings.source_params(profile)
@@ -91,6 +101,7 @@ def scan_profile(settings: Settings, profile: Profile, now: datetime) -> list[Sc
         if source == "claude"
         else (profile.codex_home,)
         for source in settings.sources
+        if source in SOURCE_TOOLS
     }
     return scan_tokens(
         Path(settings.data_dir),

@@ -139,7 +139,12 @@ RUN = (
 )
 ToolsOption = Annotated[
     str,
-    typer.Option("--tools", help="Which tools to show, comma-separated: claude, codex."),
+    typer.Option(
+        "--tools",
+        help="Which tools to show, comma-separated (claude, codex, an agent's name); "
+        "default: the sources captured.",
+        show_default=False,
+    ),
 ]
 
 
@@ -147,6 +152,11 @@ def parse_tools(value: str) -> tuple[str, ...]:
     from cctrack.settings import parse_sources
 
     return parse_sources(value)
+
+
+def chosen_tools(value: str, settings: Settings) -> tuple[str, ...]:
+    """--tools, else every source captured (agents too)."""
+    return parse_tools(value) if value else settings.sources
 
 
 Rebuild = Annotated[
@@ -230,6 +240,7 @@ def settings_from(flags: dict[str, Any]) -> Settings:
 READING = (
     "data_dir",
     "sources",
+    "agents",
     "token_projects",
     "project_names",
     "hook_threshold",
@@ -486,11 +497,13 @@ EditorProfileOption = Annotated[
 ]
 
 
-def desk_report(flags: dict[str, Any], tools: tuple[str, ...], profile: str) -> Report:
+def desk_report(flags: dict[str, Any], tools: str, profile: str) -> tuple[Report, tuple[str, ...]]:
+    """The latest analysis of the tools asked for (--tools, else every source), and those."""
     from cctrack.views.latest import latest_report
 
     settings = reading_settings(flags)
-    return latest_report(settings.data_dir, tools, (profile,), now())[0]
+    chosen = chosen_tools(tools, settings)
+    return latest_report(settings.data_dir, chosen, (profile,), now())[0], chosen
 
 
 @app.command()
@@ -505,7 +518,7 @@ def bar(
             "colours) or i3blocks (full text, short text, colour).",
         ),
     ] = "plain",
-    tools: ToolsOption = "claude,codex",
+    tools: ToolsOption = "",
     profile: ProfileOption = DEFAULT_PROFILE,
 ) -> None:
     """One line for a desktop bar from the latest analysis (no capture, no network), with a
@@ -517,15 +530,17 @@ def bar(
         raise CctrackError(
             f"unknown --format {fmt!r}; choose from {', '.join(FORMATS)}", EXIT_USAGE
         )
-    chosen = parse_tools(tools)
-    typer.echo(render_bar(desk_report(flags, chosen, profile), now(), chosen, fmt, profile))
+    report, chosen = desk_report(flags, tools, profile)
+    typer.echo(render_bar(report, now(), chosen, fmt, profile))
 
 
 @app.command()
 @with_options("data_dir")
 def guard(
     flags: dict[str, Any],
-    tool: Annotated[str, typer.Option("--tool", help="claude or codex.")] = "codex",
+    tool: Annotated[
+        str, typer.Option("--tool", help="claude, codex or an agent's name.")
+    ] = "codex",
     window: Annotated[str, typer.Option("--window", help="five_hour, weekly, ...")] = "five_hour",
     min_left: Annotated[
         float, typer.Option("--min-left", help="Percent of the window that must be left.")
@@ -551,13 +566,13 @@ def guard(
     from cctrack.views.desk import guard as decide
     from cctrack.views.desk import parse_age
 
-    (chosen,) = parse_tools(tool)
+    (chosen,) = parse_tools(tool)  # one tool, checked before anything is read
     try:
         age = parse_age(max_age) if max_age else None
     except ValueError as exc:
         raise CctrackError(str(exc), EXIT_USAGE) from None
     verdict = decide(
-        desk_report(flags, (chosen,), profile),
+        desk_report(flags, chosen, profile)[0],
         now(),
         chosen,
         window,
@@ -918,6 +933,47 @@ def codex_status(flags: dict[str, Any]) -> None:
     _status_tool("codex", flags)
 
 
+@app.command("codexbar-status")
+def codexbar_status(
+    provider: Annotated[
+        str,
+        typer.Option(
+            "--provider",
+            help="CodexBar's provider id (gemini, copilot, opencodego, …: `codexbar --help`).",
+            show_default=False,
+        ),
+    ],
+    tool: Annotated[
+        Optional[str],
+        typer.Option(
+            "--tool",
+            help="The name the status carries; default: the agent capture runs it for, else "
+            "the provider's id.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """A status tool for any agent CodexBar reads: runs `codexbar usage --provider P
+    --format json` and prints one status object (docs/status.md). For [agents.NAME]:
+    status = "cctrack codexbar-status --provider P"."""
+    from cctrack.settings import DEFAULT_TIMEOUT, parse_timeout
+    from cctrack.sources.builtin import emit_status
+    from cctrack.sources.codexbar import agent_name
+    from cctrack.sources.codexbar import codexbar_status as read
+
+    # Inside capture's own timeout for this tool, so that CodexBar's answer, not the
+    # timeout, says what went wrong.
+    given = os.environ.get("CCTRACK_TIMEOUT")
+    timeout = 0.9 * (parse_timeout(given) if given else DEFAULT_TIMEOUT)
+    code = emit_status(
+        "cctrack-codexbar-status",
+        lambda moment: read(
+            provider, tool or agent_name(provider, os.environ), os.environ, timeout, moment
+        ),
+    )
+    raise typer.Exit(code)
+
+
 @app.command()
 @with_options("data_dir")
 def statusline(
@@ -934,7 +990,7 @@ def statusline(
         ),
     ] = None,
     profile: EditorProfileOption = DEFAULT_PROFILE,
-    tools: ToolsOption = "claude,codex",
+    tools: ToolsOption = "",
 ) -> None:
     """A Claude Code statusLine command: store the rate_limits snapshot and print a
     one-line summary. Always exits 0. Reads at most 1 MiB of stdin, for at most 5 seconds."""
@@ -953,7 +1009,8 @@ def statusline(
     # Whose numbers a render carries: the account logged in to this profile's home now.
     home = next((p.claude_home for p in settings.profiles if p.name == profile), None)
     account = claude_account(home) if home is not None else None
-    chosen = parse_tools(tools)
+    # Claude Code runs it, with its own numbers on stdin: Claude first, whatever is captured.
+    chosen = parse_tools(tools) if tools else tuple(dict.fromkeys(("claude", *settings.sources)))
     # Claude Code shows a status line's ANSI colours; NO_COLOR (no-color.org) turns them off.
     colour = not os.environ.get("NO_COLOR")
     line = run_statusline(stdin, settings.data_dir, wrap, now(), chosen, profile, account, colour)
@@ -966,7 +1023,7 @@ def statusline(
 def hook(
     flags: dict[str, Any],
     profile: EditorProfileOption = DEFAULT_PROFILE,
-    tools: ToolsOption = "claude,codex",
+    tools: ToolsOption = "",
 ) -> None:
     """A UserPromptSubmit hook for Claude Code and Codex: prints one line into the agent's
     context when a window is past hook_threshold, runs out before its reset at the current
@@ -981,7 +1038,7 @@ def hook(
             raise CctrackError(f"--profile must be {PROFILE_NAME_RULE}")
         read_editor_stdin()  # drained, so the editor's write never fails; not needed
         line, problem = hook_line(
-            settings.data_dir, parse_tools(tools), profile, settings.hook, now()
+            settings.data_dir, chosen_tools(tools, settings), profile, settings.hook, now()
         )
     except (CctrackError, OSError, ValueError) as exc:
         log(f"cctrack hook: {exc}")

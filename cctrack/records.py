@@ -20,6 +20,23 @@ from cctrack.timefmt import format_precise, format_time, parse_time
 
 RECORD_VERSION = 1
 SOURCE_TOOLS = ("claude", "codex")
+# Any other agent's name (settings `[agents.NAME]`): a metric label value and part of a
+# status tool's label, so a short, plain alphabet.
+_TOOL_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+TOOL_NAME_RULE = "a lowercase letter, then up to 31 of a-z 0-9 _"
+
+
+# Whose numbers a status carries: the vendor's own, or the status tool's estimate (from
+# local logs and a guessed limit). The two are never mixed: confidence is a label.
+OFFICIAL = "official"
+CONFIDENCES = (OFFICIAL, "estimated")
+
+
+def valid_tool(name: Any) -> TypeGuard[str]:
+    """A name a status may carry in `source_tool`: claude, codex, or an agent's."""
+    return isinstance(name, str) and bool(_TOOL_NAME.match(name))
+
+
 # A tool that rounds may report a hair above 100 %; anything beyond this is a bug, not usage.
 USED_RATIO_TOLERANCE = 0.05
 # Sequence numbers stay within a signed 64-bit integer, which every JSON reader keeps exact;
@@ -369,6 +386,8 @@ class Status:
     # The tool's newest activity on this host (its logs' newest write), when known: usage
     # that rises without it is evidence (evidence.py).
     local_activity_at: datetime | None = None
+    # "estimated" when the numbers are a status tool's own estimate, not the vendor's.
+    confidence: str = OFFICIAL
 
     def as_of(self, now: datetime) -> Status:
         return replace(
@@ -400,6 +419,8 @@ class Status:
             obj["spend"] = [s.to_json() for s in self.spend]
         if self.local_activity_at is not None:
             obj["local_activity_at"] = format_time(self.local_activity_at)
+        if self.confidence != OFFICIAL:
+            obj["confidence"] = self.confidence
         return obj
 
     @classmethod
@@ -407,8 +428,8 @@ class Status:
         if not isinstance(obj, dict):
             raise ValueError("status is not a JSON object")
         source = obj.get("source_tool")
-        if source not in SOURCE_TOOLS:
-            raise ValueError(f"source_tool {quote(source)} is not one of {', '.join(SOURCE_TOOLS)}")
+        if not valid_tool(source):
+            raise ValueError(f"source_tool {quote(source)} is not a tool's name ({TOOL_NAME_RULE})")
         if expected_source is not None and source != expected_source:
             raise ValueError(f"status is for {source}, expected {expected_source}")
         origin = obj.get("origin")
@@ -432,6 +453,11 @@ class Status:
             raise ValueError("buckets is not a list")
         extras = obj.get("extras")
         activity = obj.get("local_activity_at")
+        confidence = obj.get("confidence", OFFICIAL)
+        if confidence not in CONFIDENCES:
+            raise ValueError(
+                f"confidence {quote(confidence)} is not one of {', '.join(CONFIDENCES)}"
+            )
         return cls(
             source_tool=source,
             observed_at=_time_field(obj.get("observed_at"), "observed_at"),
@@ -443,6 +469,7 @@ class Status:
             extras=Extras.from_json(extras) if extras is not None else None,
             spend=tuple(SpendLimit.from_json(s) for s in spend),
             local_activity_at=_time_field(activity, "local_activity_at") if activity else None,
+            confidence=confidence,
         )
 
 
@@ -659,7 +686,7 @@ def has_record_envelope(obj: Any) -> bool:
         and obj["v"] == RECORD_VERSION
         and type(obj.get("seq_no")) is int
         and 1 <= obj["seq_no"] <= MAX_SEQ
-        and obj.get("source_tool") in SOURCE_TOOLS
+        and valid_tool(obj.get("source_tool"))
         and type(obj.get("ok")) is bool
         and type(obj.get("timestamp")) is str
         and type(obj.get("hostname")) is str

@@ -16,6 +16,7 @@ from typing import NamedTuple
 from cctrack.evidence import Counts
 from cctrack.records import (
     DEFAULT_PROFILE,
+    OFFICIAL,
     SOURCE_TOOLS,
     Bucket,
     Extras,
@@ -295,6 +296,7 @@ class ToolReport:
     tokens: TokenReport | None = None
     # The last closed 5-hour window's weekly points per 5-hour point (cycles.py).
     weekly_per_five_hour: float | None = None
+    confidence: str = OFFICIAL
 
 
 @dataclass(frozen=True)
@@ -379,6 +381,7 @@ def tool_report(
         evidence=evidence,
         tokens=token_report(name, tokens, windows, prices or {}, now, naming) if tokens else None,
         weekly_per_five_hour=weekly_per_five_hour,
+        confidence=status.confidence if status else OFFICIAL,
     )
 
 

@@ -17,7 +17,14 @@ from typing import Any, NamedTuple
 from cctrack.errors import EXIT_USAGE, CctrackError
 from cctrack.evidence import Limits
 from cctrack.files import user_name
-from cctrack.records import DEFAULT_PROFILE, SOURCE_TOOLS, is_number, model_label
+from cctrack.records import (
+    DEFAULT_PROFILE,
+    SOURCE_TOOLS,
+    TOOL_NAME_RULE,
+    is_number,
+    model_label,
+    valid_tool,
+)
 from cctrack.sources import SourceParams
 from cctrack.tokens.prices import Price
 
@@ -159,6 +166,7 @@ class Settings:
     prices: tuple[Price, ...] = ()
     claude_more_homes: tuple[Path, ...] = ()
     hook: HookRules = HookRules()  # noqa: RUF009 (a NamedTuple: immutable)
+    agents: tuple[Agent, ...] = ()
 
     @property
     def profiles(self) -> tuple[Profile, ...]:
@@ -176,6 +184,12 @@ class Settings:
     @property
     def textfile_path(self) -> Path:
         return self.textfile_dir / self.textfile_name
+
+    def status_command(self, profile: Profile, source: str) -> tuple[str, ...]:
+        """The command that prints the source's status in the profile; () for a built-in."""
+        if source in SOURCE_TOOLS:
+            return profile.status_command(source)
+        return next(agent.status for agent in self.agents if agent.name == source)
 
     def source_params(self, profile: Profile | None = None) -> SourceParams:
         profile = profile or self.profiles[0]
@@ -360,21 +374,57 @@ def parse_command(value: Any, what: str) -> tuple[str, ...]:
 
 
 def parse_sources(value: Any) -> tuple[str, ...]:
+    """claude, codex and agents' names (each then needs its `[agents.NAME]`), in order."""
     items = value.split(",") if isinstance(value, str) else value
     if not isinstance(items, (list, tuple)):
         raise CctrackError("sources must be a list such as claude,codex", EXIT_USAGE)
     sources: list[str] = []
     for item in items:
         name = str(item).strip().lower()
-        if name not in SOURCE_TOOLS:
+        if not valid_tool(name):
             raise CctrackError(
-                f"unknown source {name!r}; choose from {', '.join(SOURCE_TOOLS)}", EXIT_USAGE
+                f"source {name!r} cannot be a tool's name: claude, codex, or an agent's name, "
+                f"{TOOL_NAME_RULE}",
+                EXIT_USAGE,
             )
         if name not in sources:
             sources.append(name)
     if not sources:
         raise CctrackError("no source selected; use claude, codex or both", EXIT_USAGE)
     return tuple(sources)
+
+
+@dataclass(frozen=True)
+class Agent:
+    """A coding agent beside Claude and Codex (`[agents.NAME]`): its status command prints
+    the status object of docs/status.md."""
+
+    name: str
+    status: tuple[str, ...]
+
+
+AGENT_KEYS = ("status",)
+
+
+def parse_agents(value: Any) -> tuple[Agent, ...]:
+    """`[agents.NAME]` tables, each with `status`, the agent's status command."""
+    if not isinstance(value, dict):
+        raise CctrackError("agents must be tables such as [agents.gemini]", EXIT_USAGE)
+    agents = []
+    for name, table in sorted(value.items()):
+        if not valid_tool(name) or name in SOURCE_TOOLS:
+            raise CctrackError(
+                f"agent name {name!r} must be {TOOL_NAME_RULE}, and not claude or codex "
+                "(their status commands are claude_status and codex_status)",
+                EXIT_USAGE,
+            )
+        if not isinstance(table, dict) or set(table) != set(AGENT_KEYS):
+            raise CctrackError(
+                f'agent {name}: say its status command, status = "…" (and nothing else)',
+                EXIT_USAGE,
+            )
+        agents.append(Agent(name, parse_command(table["status"], f"agent {name} status")))
+    return tuple(agents)
 
 
 def parse_timeout(value: Any) -> float:
@@ -655,6 +705,16 @@ SETTINGS = (
         key_doc="`profiles` (`[profiles.NAME]` tables)",
     ),
     Setting(
+        "agents",
+        "other coding agents, each with a status command printing a status object "
+        "([status.md](status.md)); captured in every profile, beside Claude and Codex",
+        "none",
+        key_doc='`agents` (`[agents.NAME]` tables, `status = "…"`)',
+        parse=parse_agents,
+        fallback=(),
+        trusted_only="runs a command",
+    ),
+    Setting(
         "notify_command",
         "command analyze runs once per notification event, event JSON on stdin, no shell",
         "none",
@@ -745,9 +805,10 @@ SETTINGS = (
     ),
     Setting(
         "sources",
-        "sources to capture (`claude`, `codex`)",
+        "sources to capture (`claude`, `codex`, an agent's name: [status.md](status.md))",
         "the tools you have: `claude` when a Claude Code home exists (or a Claude status "
-        "command is set), `codex` likewise; both when neither does. Set it to pin the list",
+        "command is set), `codex` likewise, and every `[agents.NAME]`; Claude and Codex when "
+        "none is. Set it to pin the list",
         "--source",
         "CCTRACK_SOURCES",
         list,
@@ -962,16 +1023,29 @@ def resolve_settings(
         hook=HookRules(
             value("hook_threshold"), value("hook_use_it_left"), value("hook_use_it_minutes")
         ),
+        agents=value("agents"),
     )
+    named = {agent.name for agent in settings.agents}
     if sources is None:
-        settings = replace(settings, sources=present_sources(settings.profiles))
+        settings = replace(settings, sources=present_sources(settings.profiles, settings.agents))
+    elif only is None or "agents" in only:
+        unknown = [s for s in sources if s not in SOURCE_TOOLS and s not in named]
+        if unknown:
+            raise CctrackError(
+                f"source {unknown[0]!r} is an agent without a status command: add "
+                f'[agents.{unknown[0]}] with status = "…" to the config file (docs/status.md)',
+                EXIT_USAGE,
+            )
     return settings
 
 
-def present_sources(profiles: tuple[Profile, ...]) -> tuple[str, ...]:
+def present_sources(
+    profiles: tuple[Profile, ...], agents: tuple[Agent, ...] = ()
+) -> tuple[str, ...]:
     """The default sources: the tools this user has (a home, or a status command of their
-    own), so that a Claude-only user is not told every run that Codex is down. With
-    neither, both: their errors then say what is missing."""
+    own), so that a Claude-only user is not told every run that Codex is down, and every
+    agent configured. With none of these, Claude and Codex: their errors then say what is
+    missing."""
     found = tuple(
         source
         for source in SOURCE_TOOLS
@@ -979,5 +1053,5 @@ def present_sources(profiles: tuple[Profile, ...]) -> tuple[str, ...]:
             profile.status_command(source) or any(home.is_dir() for home in profile.homes(source))
             for profile in profiles
         )
-    )
+    ) + tuple(agent.name for agent in agents)
     return found or SOURCE_TOOLS

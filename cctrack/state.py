@@ -28,7 +28,6 @@ from cctrack.records import (
     DEFAULT_PROFILE,
     MAX_COUNT,
     MAX_SEQ,
-    SOURCE_TOOLS,
     TOKEN_KIND,
     TOKEN_TYPES,
     Record,
@@ -38,6 +37,7 @@ from cctrack.records import (
     is_number,
     record_profile,
     strict_loads,
+    valid_tool,
 )
 from cctrack.rollup import CycleRow, Rollup
 from cctrack.timefmt import format_time, parse_time
@@ -62,7 +62,7 @@ def key_to_json(key: ToolKey) -> str:
 
 def key_from_json(text: str) -> ToolKey | None:
     profile, _, tool = text.rpartition("/")
-    return (profile or DEFAULT_PROFILE, tool) if tool in SOURCE_TOOLS else None
+    return (profile or DEFAULT_PROFILE, tool) if valid_tool(tool) else None
 
 
 def _seq_no(obj: dict[str, Any]) -> int:

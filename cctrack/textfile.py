@@ -10,12 +10,20 @@ from pathlib import Path
 from cctrack.errors import CctrackError
 from cctrack.exposition import Family, counter_values, keep_rising, render
 from cctrack.files import CLOEXEC, NOFOLLOW, read_blocks, write_atomic
+from cctrack.records import SOURCE_TOOLS
 from cctrack.report import Report, ToolReport
+
+# Every agent beside Claude and Codex shares one set of families, told apart by `tool`.
+AGENT_PREFIX = "agent"
 
 
 def who(report: ToolReport, user: str) -> dict[str, str]:
-    """The labels that say whose numbers these are, on every tool series."""
-    return {"user": user, "profile": report.profile, "account": report.account or ""}
+    """The labels that say whose numbers these are, on every tool series; an agent's also
+    say which agent, and whether its numbers are the vendor's own or an estimate."""
+    labels = {"user": user, "profile": report.profile, "account": report.account or ""}
+    if report.tool not in SOURCE_TOOLS:
+        labels.update(tool=report.tool, confidence=report.confidence)
+    return labels
 
 
 def tool_families(tool: str, reports: list[ToolReport], user: str) -> Iterator[Family]:
@@ -310,8 +318,12 @@ def families(report: Report) -> Iterator[Family]:
     by_tool: dict[str, list[ToolReport]] = {}
     for tool_report in report.tools:
         by_tool.setdefault(tool_report.tool, []).append(tool_report)
+    agents = [r for r in report.tools if r.tool not in SOURCE_TOOLS]
     for name, reports in by_tool.items():
-        yield from tool_families(name, reports, report.user)
+        if name in SOURCE_TOOLS:
+            yield from tool_families(name, reports, report.user)
+    if agents:
+        yield from tool_families(AGENT_PREFIX, agents, report.user)
     user = {"user": report.user}
     skipped = Family(
         "cctrack_analyze_skipped_lines",

@@ -50,10 +50,10 @@ def held(env: Env) -> tuple:
     return rows(fold.replay(env.data_dir, Limits())[1])
 
 
-def day_by_day(env: Env, days: int = 30) -> dict:
-    """The history appended a day at a time, analyzed after each with the retention;
-    checked on the way that no counter falls. The last counters."""
-    lines = working_days(env.root, days)
+def day_by_day(env: Env, days: int = 30, lines: list[tuple[str, bytes]] | None = None) -> dict:
+    """The history (working_days', unless given) appended a day at a time, analyzed after
+    each with the retention; checked on the way that no counter falls. The last counters."""
+    lines = working_days(env.root, days) if lines is None else lines
     last: dict = {}
     for name, day in groupby(sorted(lines, key=lambda item: item[0]), key=lambda item: item[0]):
         env.data_dir.mkdir(mode=0o700, exist_ok=True)
@@ -532,3 +532,28 @@ def test_the_bases_rows_are_the_months_retention_keeps_whichever_way_it_is_writt
     why = base.keep(env.data_dir, stored, [names[0]], Limits(), datetime.now(UTC), before)
     assert why is None
     assert {row.month for row in base.load(env.data_dir)[0].rows} == {newer}  # type: ignore[union-attr]
+
+
+def test_an_agents_counters_are_kept_as_claudes_and_codexs_are(kept7: Env) -> None:
+    """Codex's status records of a 30-day history as an agent's (gemini): retention removes
+    most of them, the checkpoint is lost, and its counters are what they were."""
+    lines = [
+        (name, line.replace(b'"source_tool":"codex"', b'"source_tool":"gemini"'))
+        if b'"kind":"tokens"' not in line
+        else (name, line)
+        for name, line in working_days(kept7.root, 30)
+    ]
+    kept7.write_config('[agents.gemini]\nstatus = "/bin/true"\n').chmod(0o600)
+    kept7.vars["CCTRACK_SOURCES"] = "claude,gemini"
+    totals = day_by_day(kept7, lines=lines)
+    agent = {k: v for k, v in totals.items() if k[0].startswith("cctrack_agent_")}
+    ok = [
+        v
+        for (name, labels), v in agent.items()
+        if name == "cctrack_agent_captures_total" and ("result", "ok") in labels
+    ]
+    assert ok and ok[0] > 4000
+    (kept7.data_dir / checkpoint.STATE_FILE).unlink()
+    done = kept7.run("analyze")
+    assert done.returncode == 0 and "folded from the base" in done.stderr, done.stderr
+    assert counters(kept7.textfile) == totals

@@ -206,6 +206,9 @@ def test_every_alert_names_its_runbook_and_the_runbook_is_there() -> None:
     assert "runbook_url" not in rules.replace("add a runbook_url", "")
 
 
+TOKEN_FAMILIES = re.compile(r"_(tokens_total|cost_usd_total|window_tokens|tokens_per_percent)$")
+
+
 def test_the_dashboard_draws_every_family_the_metrics_table_documents() -> None:
     """Every documented family is in a panel's query (or an annotation's), by name or by a
     `__name__` pattern; the dashboard refreshes every 5 minutes with a shared crosshair."""
@@ -217,9 +220,14 @@ def test_the_dashboard_draws_every_family_the_metrics_table_documents() -> None:
     missing = []
     for row in table_rows(ROOT / "docs/metrics.md"):
         family = re.match(r"`([a-zA-Z_]+)", row[0]).group(1)  # type: ignore[union-attr]
-        for tool in ("claude", "codex"):
+        # An agent has every per-tool family but the token counters (docs/status.md).
+        agent = family.startswith("cctrack_T_") and not TOKEN_FAMILIES.search(family)
+        for tool in ("claude", "codex", *(["agent"] if agent else [])):
             name = family.replace("cctrack_T_", f"cctrack_{tool}_")
             if name not in names and not any(p.match(name) for p in patterns):
                 missing.append(name)
     assert missing == []
+    # Agents: one repeated row per value of the tool variable.
+    assert [p["repeat"] for p in dashboard["panels"] if p.get("repeat")] == ["tool"]
+    assert "tool" in [v["name"] for v in dashboard["templating"]["list"]]
     assert dashboard["refresh"] == "5m" and dashboard["graphTooltip"] == 1

@@ -33,6 +33,7 @@ LAYERS = [
     "cctrack.sources.codex",
     "cctrack.sources.account",
     "cctrack.sources.activity",
+    "cctrack.sources.codexbar",
     "cctrack.sources.builtin",
     "cctrack.sources.__main__",
     "cctrack.settings",

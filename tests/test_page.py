@@ -125,7 +125,7 @@ def test_what_else_the_vendors_report_and_the_projects_are_on_the_page(env: Env)
     env.vars["CCTRACK_TOKEN_PROJECTS"] = "2"
     assert env.run("run", "--codex-status", str(tool)).returncode == 0
     page = env.run("report", "--html", "-o", "-").stdout
-    assert "<td>codex</td><td>credits: 12.50</td>" in page
+    assert "<td>codex</td><td>12.50 credits left</td>" in page
     assert re.search(r"<td>claude</td><td>five_hour</td><td>project 100%</td>", page), page[-3000:]
 
 

@@ -249,7 +249,8 @@ def status_json(**fields: Any) -> dict[str, Any]:
 def test_a_status_object_is_refused_with_what_is_wrong() -> None:
     refusals = {
         "status is not a JSON object": [],
-        "source_tool 'gemini' is not one of claude, codex": status_json(source_tool="gemini"),
+        "source_tool 'Gemini' is not a tool's name": status_json(source_tool="Gemini"),
+        "confidence 'guess' is not one of official, estimated": status_json(confidence="guess"),
         "bad origin 'app server'": status_json(origin="app server"),
         "local_activity_at 'soon': not an RFC 3339 time": status_json(local_activity_at="soon"),
         "plan is not a string": status_json(plan=5),
@@ -369,7 +370,7 @@ def test_the_envelope_every_record_has() -> None:
         envelope(seq_no=0),
         envelope(seq_no=MAX_SEQ + 1),
         envelope(seq_no=1.0),
-        envelope(source_tool="gemini"),
+        envelope(source_tool="Gemini"),
         envelope(ok=1),
         envelope(timestamp=5),
         envelope(hostname=None),

@@ -20,7 +20,14 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from builders import nested_2026, plan_history, statusline_payload, token_count, write_rollout
+from builders import (
+    fixed_tool,
+    nested_2026,
+    plan_history,
+    statusline_payload,
+    token_count,
+    write_rollout,
+)
 from conftest import Env, free_port, require_binary, sample, unavailable, wait_for_http
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -331,7 +338,7 @@ OTEL_NAMES = (
 def dashboard_queries() -> list[str]:
     dashboard = json.loads((DEPLOY / "grafana/cctrack-dashboard.json").read_text())
     return [
-        re.sub(r"\$(instance|user|profile|account)\b", ".*", target["expr"])
+        re.sub(r"\$(instance|user|profile|account|tool)\b", ".*", target["expr"])
         for panel in dashboard["panels"]
         for target in panel.get("targets", [])
     ]
@@ -339,8 +346,11 @@ def dashboard_queries() -> list[str]:
 
 def query(base: str, expr: str) -> list:
     url = f"{base}/api/v1/query?{urllib.parse.urlencode({'query': expr})}"
-    with urllib.request.urlopen(url, timeout=10) as response:
-        body = json.loads(response.read())
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            body = json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        raise AssertionError(f"{expr}: {exc.read().decode()}") from None
     assert body["status"] == "success", body
     return body["data"]["result"]
 
@@ -410,6 +420,9 @@ def test_every_dashboard_panel_has_data_in_real_prometheus(
     # panels have values too; a push, for the health panel.
     plan_history(env.data_dir, datetime.now(timezone.utc) - timedelta(hours=21), [0.5, 0.8])
     env.vars.update(CCTRACK_TOKEN_PROJECTS="3", CCTRACK_PUSHGATEWAY_URL=pushgateway)
+    # An agent beside the two, running out too and reporting every detail: its row's panels.
+    gemini = fixed_tool(env.root / "gemini-status", "gemini", 0.75, 0.13, details=True)
+    env.write_config(f'[agents.gemini]\nstatus = "{gemini}"\n').chmod(0o600)
     for _ in range(2):  # the second analysis exports how the first push went
         done = env.run("run")
         assert done.returncode == 0, done.stderr
@@ -419,7 +432,9 @@ def test_every_dashboard_panel_has_data_in_real_prometheus(
         # The annotations' queries are sound (they have data only around an event).
         dashboard = json.loads((DEPLOY / "grafana/cctrack-dashboard.json").read_text())
         for annotation in dashboard["annotations"]["list"]:
-            query(base, re.sub(r"\$(instance|user|profile|account)\b", ".*", annotation["expr"]))
+            query(
+                base, re.sub(r"\$(instance|user|profile|account|tool)\b", ".*", annotation["expr"])
+            )
         assert dashboard["refresh"] == "5m" and dashboard["graphTooltip"] == 1
         for name in OTEL_NAMES:
             assert query(base, name), f"no {name}"

@@ -190,6 +190,7 @@ SAMPLE_VALUES = {
     "otlp_endpoint": '"http://127.0.0.1:9/v1/metrics"',
     "otlp_headers_file": '"~/.ssh/id_ed25519"',
     "profiles": "{}",
+    "agents": '{gemini = {status = "/bin/true"}}',
     "notify_command": '["/bin/true"]',
     "notify_thresholds": "[0.5]",
     "notify_timeout": "5",
@@ -219,7 +220,16 @@ SAMPLE_VALUES = {
 }
 # What a config others can write must never choose: a command to run, a private file to
 # read and send, where your data and its credentials go, a file to write over.
-RISKS = ("_status", "_command", "_auth_file", "_headers_file", "_url", "_endpoint", "html_report")
+RISKS = (
+    "agents",
+    "_status",
+    "_command",
+    "_auth_file",
+    "_headers_file",
+    "_url",
+    "_endpoint",
+    "html_report",
+)
 
 
 def test_every_setting_says_whether_a_config_others_can_write_may_set_it(env: Env) -> None:

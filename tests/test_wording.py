@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import pytest
+
+from cctrack.records import Extras
 from cctrack.report import RunOut, WindowReport
 from cctrack.timefmt import NEAR, clock
 from cctrack.views import wording
@@ -87,3 +90,37 @@ def test_a_windows_answer_in_the_order_a_person_asks() -> None:
     assert "12 % in deficit" in wording.answer(window, NOW, brief=True)
     unknown = WindowReport("fortnight", 0.1, None, None, None)
     assert wording.answer(unknown, NOW) == ["90 % left", "reset unknown"]
+
+
+@pytest.mark.parametrize(
+    "extras,said",
+    [
+        (Extras(credits_balance=112.4), ["112.40 credits left"]),
+        (Extras(credits_balance=5.0, credits_unlimited=True), ["credits unlimited"]),
+        (Extras(extra_usage_enabled=False, extra_usage_spent=3.0), ["extra usage off"]),
+        (
+            Extras(
+                extra_usage_enabled=True,
+                extra_usage_spent=8,
+                extra_usage_monthly_limit=20,
+                currency="USD",
+            ),
+            ["extra usage 8.00 of 20.00 USD spent"],
+        ),
+        (
+            Extras(extra_usage_spent=8, extra_usage_monthly_limit=20),
+            ["extra usage 8.00 of 20.00 spent"],
+        ),
+        (Extras(extra_usage_used_ratio=0.404), ["extra usage 40 % spent"]),
+        (
+            Extras(reset_credits_available=2, limit_reached="rate_limit_reached"),
+            ["2 banked resets", "limit reached (rate_limit_reached)"],
+        ),
+        (Extras(reset_credits_available=0, has_credits=True), []),
+        (Extras(extra_usage_enabled=True), ["extra usage on"]),
+    ],
+)
+def test_what_the_vendor_reports_besides_limits_said_once_for_show_and_the_report(
+    extras: Extras, said: list[str]
+) -> None:
+    assert wording.extras(extras) == said

@@ -29,7 +29,7 @@ from cctrack.evidence import Limits, points_of
 from cctrack.files import private_dir
 from cctrack.fold import replay
 from cctrack.process import forked, map_forked
-from cctrack.records import Extras, qualified, record_profile
+from cctrack.records import qualified, record_profile
 from cctrack.report import NO_PROJECTS, ProjectNaming, Report, ToolReport
 from cctrack.rollup import QUARTERS, Rollup, Snapshot, skipped_note
 from cctrack.state import State
@@ -533,7 +533,7 @@ def _status(report: Report, now: datetime) -> str:
         (qualified(tool.profile, tool.tool), what)
         for tool in report.tools
         if tool.extras is not None
-        for what in extras_said(tool.extras)
+        for what in wording.extras(tool.extras)
     ]
     shares = [
         (
@@ -552,39 +552,6 @@ def _status(report: Report, now: datetime) -> str:
         + (_table(("tool", "also reported"), extras) if extras else "")
         + (_table(("tool", "window", "tokens by project"), shares) if shares else "")
     )
-
-
-def extras_said(extras: Extras) -> list[str]:
-    """What a vendor reports besides its limits, as short phrases."""
-    said = []
-    if extras.extra_usage_enabled is not None:
-        used = (
-            f", {extras.extra_usage_used_ratio * 100:.0f}% used"
-            if extras.extra_usage_used_ratio is not None
-            else ""
-        )
-        amounts = (
-            f" ({extras.extra_usage_spent:,.2f} of {extras.extra_usage_monthly_limit:,.2f} "
-            f"{extras.currency or ''} this month)"
-            if extras.extra_usage_spent is not None and extras.extra_usage_monthly_limit
-            else ""
-        )
-        state = "on" if extras.extra_usage_enabled else "off"
-        said.append(f"extra usage {state}{used}{amounts}")
-    if extras.has_credits:
-        balance = (
-            "unlimited"
-            if extras.credits_unlimited
-            else f"{extras.credits_balance:,.2f}"
-            if extras.credits_balance is not None
-            else "unknown"
-        )
-        said.append(f"credits: {balance}")
-    if extras.limit_reached:
-        said.append(f"limit reached: {extras.limit_reached}")
-    if extras.reset_credits_available:
-        said.append(f"{extras.reset_credits_available} full reset(s) in hand")
-    return said
 
 
 @dataclass(frozen=True)

@@ -72,9 +72,10 @@ def _tool_lines(tool: ToolReport, now: datetime) -> list[str]:
             + _own_time(bucket.observed_at, current, now, tool.observed_at)
         )
     extras = tool.extras or tool.old_extras
-    if extras is not None and extras.observed_at is not None:
+    said = wording.extras(extras) if extras is not None else []
+    if extras is not None and said:
         lines.append(
-            "  extra usage and credits"
+            f"  {'extras':<14} {' · '.join(said)}"
             + _own_time(extras.observed_at, tool.extras is not None, now, tool.observed_at)
         )
     if not tool.windows and not tool.spend and not tool.last_error:

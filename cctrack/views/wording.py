@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from cctrack.records import Extras
 from cctrack.report import WindowReport
 from cctrack.timefmt import NEAR, clock
 
@@ -80,4 +81,31 @@ def answer(window: WindowReport, now: datetime, brief: bool = False) -> list[str
         words.append(on_pace)
     if window.runs_out is not None:
         words.append(runs_out(window.runs_out.at, now))
+    return words
+
+
+def extras(extras: Extras) -> list[str]:
+    """What a vendor reports besides its limits, as short phrases: credits, extra usage,
+    banked resets, why a limit is reached."""
+    words = []
+    if extras.credits_unlimited:
+        words.append("credits unlimited")
+    elif extras.credits_balance is not None:
+        words.append(f"{extras.credits_balance:,.2f} credits left")
+    if extras.extra_usage_enabled is False:
+        words.append("extra usage off")
+    elif extras.extra_usage_spent is not None and extras.extra_usage_monthly_limit is not None:
+        currency = f" {extras.currency}" if extras.currency else ""
+        words.append(
+            f"extra usage {extras.extra_usage_spent:,.2f} of "
+            f"{extras.extra_usage_monthly_limit:,.2f}{currency} spent"
+        )
+    elif extras.extra_usage_used_ratio is not None:
+        words.append(f"extra usage {extras.extra_usage_used_ratio * 100:.0f} % spent")
+    elif extras.extra_usage_enabled:
+        words.append("extra usage on")
+    if extras.reset_credits_available:
+        words.append(f"{extras.reset_credits_available} banked resets")
+    if extras.limit_reached:
+        words.append(f"limit reached ({extras.limit_reached})")
     return words
