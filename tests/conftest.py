@@ -204,6 +204,14 @@ class Env:
 
         write_token_logs(self.claude_home, self.codex_home, datetime.now(timezone.utc))
 
+    def use_agent(
+        self, name: str = "gemini", usage: tuple[float, float] = (0.75, 0.13), details: bool = True
+    ) -> None:
+        """An agent beside the two ([agents.NAME] in a config only this user can write),
+        its status a fixed one (fixed_tool's, under its own name)."""
+        tool = fixed_tool(self.root / f"{name}-status", name, *usage, details=details)
+        self.write_config(f'[agents.{name}]\nstatus = "{tool}"\n').chmod(0o600)
+
     def use_fixed_tools(
         self,
         claude: tuple[float, float] = (0.25, 0.5),

@@ -21,7 +21,6 @@ from pathlib import Path
 
 import pytest
 from builders import (
-    fixed_tool,
     nested_2026,
     plan_history,
     statusline_payload,
@@ -421,8 +420,7 @@ def test_every_dashboard_panel_has_data_in_real_prometheus(
     plan_history(env.data_dir, datetime.now(timezone.utc) - timedelta(hours=21), [0.5, 0.8])
     env.vars.update(CCTRACK_TOKEN_PROJECTS="3", CCTRACK_PUSHGATEWAY_URL=pushgateway)
     # An agent beside the two, running out too and reporting every detail: its row's panels.
-    gemini = fixed_tool(env.root / "gemini-status", "gemini", 0.75, 0.13, details=True)
-    env.write_config(f'[agents.gemini]\nstatus = "{gemini}"\n').chmod(0o600)
+    env.use_agent()
     for _ in range(2):  # the second analysis exports how the first push went
         done = env.run("run")
         assert done.returncode == 0, done.stderr

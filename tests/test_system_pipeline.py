@@ -117,7 +117,8 @@ def test_capture_exit_codes(env: Env) -> None:
     usage = env.run("capture", "--source", "gemini")
     assert usage.returncode == 2
     assert usage.stderr.strip().splitlines() == [
-        "cctrack capture: unknown source 'gemini'; choose from claude, codex"
+        "cctrack capture: source 'gemini' is an agent without a status command: add "
+        '[agents.gemini] with status = "…" to the config file (docs/status.md)'
     ]
     assert env.run("capture", "--no-such-flag").returncode == 2
 

@@ -31,6 +31,7 @@ def test_two_machines_push_and_prometheus_tells_them_apart(
 ) -> None:
     # Runs out before the reset, and every detail a vendor reports: every panel has data.
     env.use_fixed_tools(codex=(0.75, 0.13), details=True)
+    env.use_agent()
     env.write_token_logs()
     for host in ("laptop-a", "laptop-b"):
         data = env.root / f"data-{host}"
@@ -57,6 +58,18 @@ def test_two_machines_push_and_prometheus_tells_them_apart(
             job="cctrack",
             user=USER,
             profile="default",
+        ) == pytest.approx(0.75)
+        # An agent's numbers travel the same way, labelled by their tool.
+        assert sample(
+            pushed,
+            "cctrack_agent_usage_ratio",
+            window="five_hour",
+            instance=host,
+            job="cctrack",
+            user=USER,
+            profile="default",
+            tool="gemini",
+            confidence="official",
         ) == pytest.approx(0.75)
     # How a push went reaches the textfile with the next analyze (push is its own job): the
     # second run's textfile carries the first push.
