@@ -52,20 +52,24 @@ class Boundary(TyperGroup):
             raise typer.Exit(code) from None
 
 
-app = typer.Typer(
-    cls=Boundary,
-    add_completion=True,
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-    help=(
-        "Track Claude Code and Codex subscription limits for Prometheus.\n\n"
-        "capture runs the status tools and appends records; analyze turns the records into "
-        "a node_exporter textfile; run does both. Settings come from flags, then environment "
-        "variables, then $XDG_CONFIG_HOME/cctrack/config.toml, then defaults (see "
-        "docs/settings.md)."
-    ),
-)
+def new_app() -> typer.Typer:
+    return typer.Typer(
+        cls=Boundary,
+        add_completion=True,
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+        help=(
+            "Track Claude Code and Codex subscription limits for Prometheus.\n\n"
+            "capture runs the status tools and appends records; analyze turns the records "
+            "into a node_exporter textfile; run does both. Settings come from flags, then "
+            "environment variables, then $XDG_CONFIG_HOME/cctrack/config.toml, then defaults "
+            "(see docs/settings.md)."
+        ),
+    )
+
+
+app = new_app()
 
 T = TypeVar("T")
 
@@ -1097,6 +1101,26 @@ def _stop(signum: int, frame: object) -> None:
     raise Interrupted(signum)
 
 
+def app_for(argv: list[str]) -> typer.Typer:
+    """The app with only the command that runs, when argv names one: typer builds every
+    command it holds (their options from their signatures) on each start, and the status
+    line and the hook start on every refresh and prompt. Anything else (--help, a typo, an
+    option first) gets the whole app, which lists and suggests every command."""
+    first = argv[0] if argv else ""
+    chosen = [
+        info
+        for info in app.registered_commands
+        if info.callback is not None
+        and (info.name or typer.main.get_command_name(info.callback.__name__)) == first
+    ]
+    if len(chosen) != 1:
+        return app
+    one = new_app()
+    one.registered_callback = app.registered_callback
+    one.registered_commands = chosen
+    return one
+
+
 def main(argv: list[str] | None = None) -> None:
     """A stop signal (systemd's and `timeout`'s SIGTERM, SIGHUP, ^C) becomes Interrupted
     where the program is, so that everything unwinds (children killed, locks released, what
@@ -1104,8 +1128,9 @@ def main(argv: list[str] | None = None) -> None:
     one that arrives before or after a command."""
     for signum in STOP_SIGNALS:
         signal.signal(signum, _stop)
+    args = sys.argv[1:] if argv is None else argv
     try:
-        app(args=argv)
+        app_for(args)(args=args)
     except Interrupted as stop:
         line, code = failure(stop)
         log(f"cctrack: {line}")

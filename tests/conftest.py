@@ -99,14 +99,16 @@ def in_process(
     args: tuple[str, ...], env: dict[str, str], stdin: bytes | None
 ) -> subprocess.CompletedProcess[str]:
     """One command in this process through typer's CliRunner, the environment replaced as a
-    new process would have it (what is not in env is removed for the call)."""
+    new process would have it (what is not in env is removed for the call), the app built
+    as main() builds it."""
     from typer.testing import CliRunner
 
-    from cctrack.cli import app
+    from cctrack.cli import app_for
 
     environment: dict[str, str | None] = dict.fromkeys(os.environ)
     environment.update(env)
-    result = CliRunner().invoke(app, list(args), input=stdin, env=environment)
+    # The app main() runs: typer given only the command that runs.
+    result = CliRunner().invoke(app_for(list(args)), list(args), input=stdin, env=environment)
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
     return subprocess.CompletedProcess(

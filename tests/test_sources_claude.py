@@ -13,12 +13,8 @@ import pytest
 from builders import statusline_payload, write_credentials, z
 from conftest import Env, FakeUsageAPI, sample
 
-from cctrack.sources.claude import (
-    OAUTH_CACHE_FILE,
-    STATUSLINE_FILE,
-    parse_usage,
-    statusline_windows,
-)
+from cctrack.sources.claude.oauth import OAUTH_CACHE_FILE, parse_usage
+from cctrack.sources.claude.statusline import STATUSLINE_FILE, statusline_windows
 
 UTC = timezone.utc
 NOW = datetime.now(UTC).replace(microsecond=0)

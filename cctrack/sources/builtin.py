@@ -16,7 +16,7 @@ from cctrack.records import Status
 from cctrack.sources import SourceParams
 from cctrack.sources.account import claude_account, codex_account
 from cctrack.sources.activity import claude_activity
-from cctrack.sources.claude import claude_status
+from cctrack.sources.claude.combined import claude_status
 from cctrack.sources.codex import codex_status_for
 
 

@@ -9,17 +9,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cctrack import process
 from cctrack.errors import EXIT_UNAVAILABLE, CctrackError
 from cctrack.records import DEFAULT_PROFILE, SOURCE_TOOLS, SpendLimit, Window, strict_loads
 from cctrack.redact import redact
 from cctrack.report import Report, ToolReport, WindowReport, runs_out, window_elapsed
-from cctrack.sources.claude.saved import SavedWindows
-from cctrack.sources.claude.statusline import load_statusline, store_statusline
 from cctrack.timefmt import STALE_AFTER, from_the_future, within
 from cctrack.views import wording
 from cctrack.views.latest import latest_report, runs_out_json
+
+if TYPE_CHECKING:
+    from cctrack.sources.claude.saved import SavedWindows
 
 WRAP_TIMEOUT = 5.0
 
@@ -314,6 +315,11 @@ def statusline(
 
     Never raises: a status line must not break the editor. Problems go to stderr.
     """
+    # Only the status line runs a command and keeps Claude's snapshot: bar and guard, which
+    # share this module, start without either.
+    from cctrack import process
+    from cctrack.sources.claude.statusline import load_statusline, store_statusline
+
     lines = []
     if wrap:
         try:
