@@ -50,10 +50,17 @@ def statusline_input() -> bytes:
 
 
 def timed(argv: list[str], env: dict[str, str], stdin: bytes) -> tuple[float, float]:
-    """Wall seconds and the child's peak RSS in MiB (wait4)."""
+    """Wall seconds and the child's peak RSS in MiB (wait4). It runs in HOME: `python -m`
+    puts the working directory first on the path, and a checkout there would be imported
+    instead of PYTHONPATH's."""
     start = time.perf_counter()
     child = subprocess.Popen(
-        argv, env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        argv,
+        env=env,
+        cwd=env["HOME"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     assert child.stdin is not None
     child.stdin.write(stdin)
@@ -95,7 +102,9 @@ def main() -> None:
             "CCTRACK_SOURCES": "claude,codex",
         }
         (work / f"t{index}").mkdir()
-        subprocess.run([*prefix, "run", "--demo"], env=env, capture_output=True, check=True)
+        subprocess.run(
+            [*prefix, "run", "--demo"], env=env, cwd=work, capture_output=True, check=True
+        )
         steady = {
             **env,
             "CLAUDE_STATUS_PATH": f"{tool} claude",

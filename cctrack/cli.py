@@ -870,12 +870,11 @@ def history(
 ) -> None:
     """Every captured window and bucket as CSV rows, for a spreadsheet: when the numbers
     were true, when they were captured, used share, reset time, origin."""
-    from cctrack.views.history import history_rows, render_history
+    from cctrack.views.history import history_rows, write_history
 
     settings = settings_from(flags)
     chosen = one_tool(tool)
-    rows = history_rows(settings.data_dir, parse_since(since), chosen)
-    typer.echo(render_history(rows))
+    write_history(history_rows(settings.data_dir, parse_since(since), chosen), sys.stdout)
 
 
 @app.command()

@@ -326,24 +326,37 @@ class _NoDigest:
         pass
 
 
-def read_forward(
-    data_dir: Path, on_lines: Callable[[list[bytes]], None], first_day: str = ""
-) -> tuple[str, ...]:
-    """Feed every line of every day file (from first_day's, YYYYMMDD, on) to on_lines,
-    oldest first, without marks or hashing (what `events`, `history` and `tokens` read);
-    return what could not be read."""
+def each_day_file(
+    data_dir: Path, unreadable: list[str], first_day: str = ""
+) -> Iterator[list[bytes]]:
+    """The lines of every day file (from first_day's, YYYYMMDD, on), a file at a time,
+    oldest first, without marks or hashing; what could not be read is added to
+    unreadable (the lines before a read error are still given)."""
     listing = list_day_files(data_dir)
-    unreadable = list(listing.unreadable)
+    unreadable.extend(listing.unreadable)
     for name in listing.names:
         if name < f"usage-{first_day}":
             continue
         fd = _open_day_file(data_dir, name, unreadable)
         if fd is None:
             continue
+        lines: list[bytes] = []
         try:
-            _feed_lines(fd, 0, os.fstat(fd).st_size, on_lines, _NoDigest())
+            _feed_lines(fd, 0, os.fstat(fd).st_size, lines.extend, _NoDigest())
         except OSError:
             unreadable.append(name)
         finally:
             os.close(fd)
+        yield lines
+
+
+def read_forward(
+    data_dir: Path, on_lines: Callable[[list[bytes]], None], first_day: str = ""
+) -> tuple[str, ...]:
+    """Feed every line of every day file (from first_day's, YYYYMMDD, on) to on_lines, a
+    file at a time, oldest first (what `events` and `tokens` read); return what could not
+    be read."""
+    unreadable: list[str] = []
+    for lines in each_day_file(data_dir, unreadable, first_day):
+        on_lines(lines)
     return tuple(sorted(unreadable))

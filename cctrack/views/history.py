@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from cctrack import store
 from cctrack.cycles import COLUMNS
@@ -144,12 +144,12 @@ def render_events(events: list[LimitEvent], fmt: str) -> str:
 
 def successful_records(
     data_dir: Path, tool: str | None = None, first_day: str = ""
-) -> list[dict[str, Any]]:
+) -> Iterator[dict[str, Any]]:
     """Every successful status record (of one tool), in the day files from first_day's
-    (YYYYMMDD) on, in seq order."""
-    records: list[dict[str, Any]] = []
-
-    def collect(lines: list[bytes]) -> None:
+    (YYYYMMDD) on: a day file at a time, oldest first, each in seq order (capture's order;
+    across files too, unless the clock went back). Memory for one day, not the history."""
+    for lines in store.each_day_file(data_dir, [], first_day):
+        records = []
         for line in lines:
             try:
                 obj = strict_loads(line)
@@ -162,45 +162,46 @@ def successful_records(
                 and (tool is None or obj["source_tool"] == tool)
             ):
                 records.append(obj)
-
-    store.read_forward(data_dir, collect, first_day)
-    return sorted(records, key=lambda o: int(o["seq_no"]))
+        yield from sorted(records, key=lambda o: int(o["seq_no"]))
 
 
-def history_rows(data_dir: Path, since: datetime | None, tool: str | None) -> list[dict[str, Any]]:
-    """One row per window and bucket of every successful record, in seq order."""
-    rows = []
+def history_rows(
+    data_dir: Path, since: datetime | None, tool: str | None
+) -> Iterator[dict[str, Any]]:
+    """One row per window and bucket of every successful record, in capture order."""
     for obj in successful_records(data_dir, tool):
         for window, bucket, point in points_of(obj):
             if since is not None and point.observed_at < since:
                 continue
-            rows.append(
-                {
-                    "observed_at": _time(point.observed_at),
-                    "captured_at": _time(point.captured_at),
-                    "tool": obj["source_tool"],
-                    "profile": record_profile(obj),
-                    "window": window,
-                    "bucket": bucket,
-                    "used_ratio": point.used_ratio,
-                    "resets_at": _time(point.resets_at),
-                    "origin": point.origin,
-                    "hostname": obj["hostname"],
-                }
-            )
-    return rows
+            yield {
+                "observed_at": _time(point.observed_at),
+                "captured_at": _time(point.captured_at),
+                "tool": obj["source_tool"],
+                "profile": record_profile(obj),
+                "window": window,
+                "bucket": bucket,
+                "used_ratio": point.used_ratio,
+                "resets_at": _time(point.resets_at),
+                "origin": point.origin,
+                "hostname": obj["hostname"],
+            }
 
 
-def render_history(rows: list[dict[str, Any]]) -> str:
-    return _csv(HISTORY_COLUMNS, rows)
+def write_history(rows: Iterable[dict[str, Any]], out: TextIO) -> None:
+    """The rows as CSV, written as they come: a year of history never sits in memory."""
+    write_csv(HISTORY_COLUMNS, rows, out)
 
 
-def _csv(columns: tuple[str, ...], rows: Iterator[dict[str, Any]] | list[dict[str, Any]]) -> str:
-    out = io.StringIO()
+def write_csv(columns: tuple[str, ...], rows: Iterable[dict[str, Any]], out: TextIO) -> None:
     writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     for row in rows:
         writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
+
+
+def _csv(columns: tuple[str, ...], rows: Iterable[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    write_csv(columns, rows, out)
     return out.getvalue().rstrip("\n")
 
 
@@ -278,10 +279,11 @@ class TokenDay:
         return dict(zip(TOKEN_TYPES[self.tool], self.counts, strict=True))
 
 
-def token_records(data_dir: Path) -> list[TokenRecord]:
-    found: list[TokenRecord] = []
-
-    def collect(lines: list[bytes]) -> None:
+def token_records(data_dir: Path) -> Iterator[TokenRecord]:
+    """Every token record, a day file at a time, oldest first, each in seq order (as
+    successful_records reads them): memory for one day, not the history."""
+    for lines in store.each_day_file(data_dir, []):
+        found = []
         for line in lines:
             if b'"kind":"tokens"' not in line:
                 continue
@@ -289,9 +291,7 @@ def token_records(data_dir: Path) -> list[TokenRecord]:
                 found.append(TokenRecord.from_json(strict_loads(line)))
             except (ValueError, TypeError, KeyError):
                 continue
-
-    store.read_forward(data_dir, collect)
-    return sorted(found, key=lambda record: record.seq_no)
+        yield from sorted(found, key=lambda record: record.seq_no)
 
 
 def token_days(
