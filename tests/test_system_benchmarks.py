@@ -70,3 +70,31 @@ def test_the_report_benchmark_runs_beside_history_csv(tmp_path: Path) -> None:
     row = json.loads(results.read_text())["results"]["plans"]
     assert row["records"] > 1000 and row["rollup_mib"] > 0 and row["page_kib"] > 50
     assert "| `cctrack report --html` |" in done.stdout and "x history --csv |" in done.stdout
+
+
+def test_the_desk_and_memory_benchmarks_run(tmp_path: Path) -> None:
+    """Each beside another checkout (here: this one), as RESULTS.md runs them."""
+    desk = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks/desk.py"), "--repeat", "1", "--before", str(ROOT)],
+        capture_output=True,
+        text=True,
+    )
+    assert desk.returncode == 0, desk.stderr
+    for case in ("statusline", "hook", "bar", "guard", "run (steady)"):
+        assert f"| this: {case} |" in desk.stdout and f"| before, -m: {case} |" in desk.stdout
+    home = tmp_path / "month"
+    subprocess.run(
+        [
+            *(sys.executable, str(ROOT / "benchmarks/generate.py"), "--days", "2"),
+            *("--usage", "plans", "--log-mb", "1", "--out", str(home), "--no-claude-transcripts"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    memory = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks/memory.py"), str(home), "--before", str(ROOT)],
+        capture_output=True,
+        text=True,
+    )
+    assert memory.returncode == 0, memory.stderr
+    assert "| month |" in memory.stdout and "`history --csv`" in memory.stdout
