@@ -28,7 +28,7 @@ COMMANDS = {
     "history --csv": ["history", "--csv"],
     "tokens": ["tokens"],
     "cycles": ["cycles"],
-    "report --html": ["report", "--html", "-o", os.devnull],
+    "report --html": ["report", "--html", "-o", "page.html"],
     "analyze --rebuild": ["analyze", "--rebuild"],
 }
 

@@ -19,6 +19,7 @@ from cctrack.files import (
     own_data_dir,
     ready_dir,
     remove_stale_temps,
+    replaceable,
     user_name,
     write_atomic,
 )
@@ -208,6 +209,7 @@ def write_page(settings: Settings, now: datetime) -> str | None:
             settings.event_limits,
             naming=ProjectNaming(settings.token_projects, settings.project_names),
         )
+        replaceable(settings.html_report, links=False)
         write_atomic(settings.html_report, page.encode())
     except (CctrackError, OSError) as exc:
         why = f"{settings.html_report}: {getattr(exc, 'strerror', None) or exc}"

@@ -458,13 +458,11 @@ def show(
 ) -> None:
     """What the latest analysis says: per tool and window, used, pace, time to reset, age
     of the data."""
-    from cctrack.report import ProjectNaming
     from cctrack.views.show import show as show_report
 
     settings = reading_settings(flags)
     profiles = tuple(profile.name for profile in settings.profiles)
-    naming = ProjectNaming(settings.token_projects, settings.project_names)
-    typer.echo(show_report(settings.data_dir, settings.sources, as_json, now(), profiles, naming))
+    typer.echo(show_report(settings.data_dir, settings.sources, as_json, now(), profiles))
 
 
 def _status_tool(source: str, flags: dict[str, Any]) -> None:
@@ -833,7 +831,7 @@ def report(
     """A picture for people without Grafana: one HTML file (no network, no script), with
     each window's use over time, its limit events, resets and run-out time, tokens per day
     by model, tokens per 1 % over time and the closed windows. Opens from file://."""
-    from cctrack.files import write_atomic
+    from cctrack.files import replaceable, write_atomic
     from cctrack.report import ProjectNaming
     from cctrack.views.page import render
 
@@ -855,6 +853,8 @@ def report(
         sys.stdout.write(page)
         return
     target = Path(output or "cctrack-report.html")
+    # A link named on the command line is most likely /dev/stdout or the like: kept.
+    replaceable(target, links=False)
     # Private: it shows usage, projects and times of work.
     write_atomic(target, page.encode())
     log(f"cctrack report: wrote {target} ({len(page) // 1024} KB); open it in a browser")

@@ -184,11 +184,28 @@ def _create_temp(path: Path, mode: int) -> tuple[int, Path]:
     raise FileExistsError(f"no free temporary name beside {path}")
 
 
+def replaceable(path: Path, links: bool = True) -> None:
+    """Raise CctrackError unless what is at a path the user named (report -o, html_report)
+    may be replaced by a file of ours: nothing, a regular file, or (with `links`) a link.
+    A device, a FIFO, a socket or a directory is never replaced there: renamed over as
+    root, /dev/null would become a file. (In cctrack's own directories write_atomic
+    replaces whatever is in the way of its file.)"""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if stat.S_ISREG(st.st_mode) or (links and stat.S_ISLNK(st.st_mode)):
+        return
+    kind = "a link" if stat.S_ISLNK(st.st_mode) else "not a regular file"
+    raise CctrackError(f"{path} is {kind}: cctrack replaces only its own files; name a file")
+
+
 def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
     """Replace path with data in one rename: a new file, fsynced, then renamed over path.
 
     The temporary file is created exclusively (O_EXCL, O_NOFOLLOW) under a random name and
     only its own descriptor is chmod-ed; the rename replaces a link at path, never its target.
+    A path the user named is checked with replaceable first.
     """
     fd, tmp = _create_temp(path, mode)
     try:

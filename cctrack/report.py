@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import PurePosixPath
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from cctrack.evidence import Counts
 from cctrack.records import (
     DEFAULT_PROFILE,
     OFFICIAL,
@@ -24,8 +23,13 @@ from cctrack.records import (
     Window,
     bounded,
 )
-from cctrack.state import RecentUse, State, TokenState, ToolState
 from cctrack.tokens.prices import Price, cost_usd, price_of
+
+if TYPE_CHECKING:
+    # Only what builds a report reads the state: the reading commands, which load the
+    # report analyze wrote (views/latest.py), start without it and all under it.
+    from cctrack.evidence import Counts
+    from cctrack.state import RecentUse, State, TokenState, ToolState
 
 # Below this share used, tokens per percent is mostly rounding of the percentage.
 MIN_USED_FOR_TOKENS_PER_PERCENT = 0.05
@@ -298,6 +302,45 @@ class ToolReport:
     weekly_per_five_hour: float | None = None
     confidence: str = OFFICIAL
 
+    def as_of(self, now: datetime) -> ToolReport:
+        """The report at `now`, by the rules every view reads a tool by: a window whose
+        reset passed after its numbers were observed has rolled over (records.Window.as_of:
+        nothing used, no pace, no run-out, next reset unknown), and so have the narrower
+        and the spend limits; a bucket or extras with their own time are current for
+        FIELD_TRUST, then listed apart as old."""
+        seen = self.observed_at
+        if seen is None:
+            return self
+        buckets = tuple(
+            replace(b, window=b.window.as_of(now, b.observed_at or seen))
+            for b in (*self.buckets, *self.old_buckets)
+        )
+        extras = self.extras or self.old_extras
+        fresh = extras is not None and current(extras.observed_at, now)
+        windows = tuple(_rolled(w, now, seen) for w in self.windows)
+        tokens = self.tokens
+        if tokens is not None:
+            # A window rolled over has no tokens since it began yet: they were the last one's.
+            kept = {w.name for w in windows if w.resets_at is not None}
+            tokens = replace(tokens, windows=tuple(t for t in tokens.windows if t.window in kept))
+        return replace(
+            self,
+            windows=windows,
+            tokens=tokens,
+            buckets=tuple(b for b in buckets if current(b.observed_at, now)),
+            old_buckets=tuple(b for b in buckets if not current(b.observed_at, now)),
+            spend=tuple(s.as_of(now, seen) for s in self.spend),
+            extras=extras if fresh else None,
+            old_extras=None if fresh else extras,
+        )
+
+
+def _rolled(window: WindowReport, now: datetime, observed_at: datetime) -> WindowReport:
+    rolled = Window(window.name, window.used_ratio, window.window_seconds, window.resets_at)
+    if rolled.as_of(now, observed_at) is rolled:
+        return window
+    return WindowReport(window.name, 0.0, None, window.window_seconds, None)
+
 
 @dataclass(frozen=True)
 class Report:
@@ -313,6 +356,10 @@ class Report:
 
     def profiles(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(tool.profile for tool in self.tools))
+
+    def as_of(self, now: datetime) -> Report:
+        """The report read at `now` (ToolReport.as_of for each tool)."""
+        return replace(self, generated_at=now, tools=tuple(t.as_of(now) for t in self.tools))
 
 
 # Claude Code stops trusting its own cache of the usage endpoint an hour after fetching it
@@ -373,16 +420,14 @@ def tool_report(
         windows=windows,
         profile=profile,
         account=status.account if status else None,
-        buckets=tuple(b for b in buckets if current(b.observed_at, now)),
-        old_buckets=tuple(b for b in buckets if not current(b.observed_at, now)),
+        buckets=buckets,
         spend=status.spend if status else (),
-        extras=extras if extras and current(extras.observed_at, now) else None,
-        old_extras=extras if extras and not current(extras.observed_at, now) else None,
+        extras=extras,
         evidence=evidence,
         tokens=token_report(name, tokens, windows, prices or {}, now, naming) if tokens else None,
         weekly_per_five_hour=weekly_per_five_hour,
         confidence=status.confidence if status else OFFICIAL,
-    )
+    ).as_of(now)
 
 
 def build_report(
@@ -400,6 +445,8 @@ def build_report(
     each even before its first record, and nothing else: records of a tool that is no
     longer a source (captured before the user's only tool's home existed, when both were
     tried) never make it a tool that is down."""
+    from cctrack.state import ToolState
+
     keys = sorted((profile, tool) for profile in profiles for tool in sources)
     return Report(
         generated_at=now,

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import Env
 
 from cctrack import files
 from cctrack.errors import CctrackError
@@ -68,3 +69,40 @@ def test_try_locked_never_waits(tmp_path: Path) -> None:
                 os._exit(0 if second is False else 1)
         _, status = os.waitpid(pid, 0)
         assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_a_path_the_user_named_is_replaced_only_when_a_file(tmp_path: Path) -> None:
+    """A FIFO, a directory (and a device: renamed over as root, /dev/null became a plain
+    file once, in this project's own benchmark) are never replaced; a link is refused where
+    the user named the path, else replaced, never its target."""
+    fifo, folder, target, link = (tmp_path / n for n in ("fifo", "dir", "target", "link"))
+    os.mkfifo(fifo)
+    folder.mkdir()
+    target.write_text("theirs")
+    link.symlink_to(target)
+    for path in (fifo, folder):
+        with pytest.raises(CctrackError, match=f"{path} is not a regular file"):
+            files.replaceable(path)
+    with pytest.raises(CctrackError, match=f"{link} is a link"):
+        files.replaceable(link, links=False)
+    files.replaceable(link)
+    files.replaceable(target)
+    files.replaceable(tmp_path / "nothing")
+    files.write_atomic(link, b"ours")
+    assert link.read_text() == "ours" and not link.is_symlink() and target.read_text() == "theirs"
+
+
+def test_the_report_is_never_written_over_a_device_or_through_a_link(env: Env) -> None:
+    fifo, link = env.root / "fifo", env.root / "out.html"
+    os.mkfifo(fifo)
+    link.symlink_to(env.root / "elsewhere.html")
+    for path in (fifo, link):
+        done = env.run("report", "--html", "-o", str(path))
+        assert done.returncode == 1 and f"{path} is " in done.stderr, done.stderr
+    assert stat.S_ISFIFO(fifo.lstat().st_mode) and link.is_symlink()
+    assert not (env.root / "elsewhere.html").exists()
+    # The page analyze keeps up to date, likewise: analyze says why and goes on.
+    env.use_fixed_tools()
+    done = env.run("run", CCTRACK_HTML_REPORT=str(fifo))
+    assert done.returncode == 0 and f"{fifo} is not a regular file" in done.stderr
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)

@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 from conftest import Env
 
-from cctrack import checkpoint
 from cctrack.records import Record, Status, Window
-from cctrack.report import Report, RunOut, tool_report
+from cctrack.report import Report, RunOut, build_report, tool_report
 from cctrack.settings import HookRules
 from cctrack.state import State, ToolState
 from cctrack.views.hook import ADVICE, notices
+from cctrack.views.latest import LATEST_FILE, latest_json
 
 UTC = timezone.utc
 AT = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -198,24 +198,26 @@ def test_the_hook_speaks_only_when_a_limit_needs_the_agent(env: Env) -> None:
     assert "claude" not in only.stdout and "codex five_hour" in only.stdout
 
 
-@pytest.mark.parametrize("broken", ["state", "latest.json"])
+@pytest.mark.parametrize("broken", ["cut short", "not an object", "another version"])
 def test_a_broken_analysis_never_fails_the_editor(env: Env, broken: str) -> None:
-    """A checkpoint cut short is no analysis: silent. latest.json is for other programs:
-    the hook reads the analysis through the loader every reading command shares, so a
-    damaged latest.json changes nothing it says."""
+    """The hook reads latest.json, the report analyze wrote, through the loader every
+    reading command shares: one that is damaged or of another version is no analysis, and
+    the hook is silent (exit 0), whatever the checkpoint beside it says."""
     env.use_fixed_tools(claude=(0.95, 0.5))
     env.vars["CCTRACK_SOURCES"] = "claude"
     assert env.run("run").returncode == 0
-    if broken == "state":
-        (env.data_dir / checkpoint.STATE_FILE).write_text("{not json")
-    else:
-        (env.data_dir / "latest.json").write_text("{not json")
+    path = env.data_dir / "latest.json"
+    assert "claude five_hour limit: 5 % left" in run_hook(env).stdout
+    good = path.read_text()
+    path.write_text(
+        {
+            "cut short": good[: len(good) // 2],
+            "not an object": "[1, 2]",
+            "another version": good.replace('"version": 1', '"version": 2'),
+        }[broken]
+    )
     done = run_hook(env)
-    assert done.returncode == 0, done.stderr
-    if broken == "state":
-        assert done.stdout == ""
-    else:
-        assert "claude five_hour limit: 5 % left" in done.stdout
+    assert (done.returncode, done.stdout) == (0, "")
 
 
 def test_the_hook_as_claude_code_runs_it(env: Env) -> None:
@@ -300,7 +302,7 @@ def analysed(
     windows: dict[str, tuple[float, datetime | None]],
     observed: datetime = AT - timedelta(minutes=2),
 ) -> None:
-    """A checkpoint as analyze leaves it: codex's last capture, observed at `observed`."""
+    """latest.json as analyze leaves it, analysed at `observed`: codex's last capture."""
     status = Status(
         "codex",
         observed,
@@ -309,11 +311,12 @@ def analysed(
     )
     success = Record(1, observed, "h", "codex", True, status)
     state = State(tools={("default", "codex"): ToolState(ok_count=1, last_success=success)})
-    checkpoint.save(data_dir, checkpoint.Checkpoint(state))
+    report = build_report(state, observed, ("codex",))
+    (data_dir / LATEST_FILE).write_text(json.dumps(latest_json(report)))
 
 
 def test_the_hooks_memory_carries_a_used_up_window_to_its_reset(env: Env, utc_clock: None) -> None:
-    """Through hook_line, the checkpoint and the memory's file: used up, then reset (to an
+    """Through hook_line, latest.json and the memory's file: used up, then reset (to an
     unknown reset as well). hook.py's equivalent mutant: the memory's key order
     (sort_keys)."""
     from cctrack.views.hook import MEMORY_FILE, PREFIX, hook_line

@@ -1,5 +1,6 @@
 """The read side: every view of the latest analysis and of the history, from one loader
-(`latest.latest_report`, and the `latest.json` contract beside it) and said in one way (`wording`).
+(`latest.latest_report`, which reads `latest.json`, the report analyze wrote) and said in
+one way (`wording`).
 
 - `wording.py`: how a window's numbers are said, everywhere;
 - `latest.py`: the loader every reading command starts from, and `latest.json`;

@@ -1,25 +1,37 @@
-"""The read side's one loader and its contract: the latest analysis as it reads at `now`
-(`latest_report`, which every reading command starts from), and `latest.json`, written by
-analyze for other programs (docs/latest-json.md) and read by the hook."""
+"""The read side's one loader and its contract: `latest.json`, the report analyze made,
+written by analyze for every reading command and for other programs (docs/latest-json.md),
+and `latest_report`, which every reading command starts from: that report as it reads at
+`now` (report.ToolReport.as_of). Reading it needs neither the state nor anything that
+folds records, so the commands people wait on start without them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from cctrack import checkpoint
-from cctrack.errors import CctrackError
+from cctrack.files import read_json
+from cctrack.records import (
+    CONFIDENCES,
+    OFFICIAL,
+    Bucket,
+    Extras,
+    SpendLimit,
+    Window,
+    is_number,
+    valid_tool,
+)
 from cctrack.report import (
-    NO_PROJECTS,
-    ProjectNaming,
     Report,
     RunOut,
     TokenReport,
     ToolReport,
-    build_report,
+    WindowReport,
+    WindowTokens,
 )
-from cctrack.timefmt import format_time
+from cctrack.timefmt import format_precise, parse_time
 
 LATEST_FILE = "latest.json"
 LATEST_VERSION = 1
@@ -34,7 +46,8 @@ def runs_out_json(runs_out: RunOut | None) -> dict[str, Any]:
 
 
 def _time(moment: datetime | None) -> str | None:
-    return format_time(moment) if moment else None
+    """RFC 3339 with the moment's fractional seconds: read back, it is the same moment."""
+    return format_precise(moment) if moment else None
 
 
 def report_json(report: Report, analyzed_at: datetime | None) -> dict[str, Any]:
@@ -54,6 +67,7 @@ def report_json(report: Report, analyzed_at: datetime | None) -> dict[str, Any]:
             "origin": tool.origin,
             "plan": tool.plan,
             "account": tool.account,
+            "confidence": tool.confidence,
             "captures": {"ok": tool.ok_count, "error": tool.error_count},
             "windows": {
                 w.name: {
@@ -65,6 +79,7 @@ def report_json(report: Report, analyzed_at: datetime | None) -> dict[str, Any]:
                     if w.resets_at
                     else None,
                     **runs_out_json(w.runs_out),
+                    "elapsed_ratio": w.elapsed_ratio,
                 }
                 for w in tool.windows
             },
@@ -85,6 +100,7 @@ def report_json(report: Report, analyzed_at: datetime | None) -> dict[str, Any]:
                     "bucket": b.name,
                     "window": b.window.name,
                     "used_ratio": b.window.used_ratio,
+                    "window_seconds": b.window.window_seconds,
                     "resets_at": _time(b.window.resets_at),
                     "observed_at": _time(b.observed_at or tool.observed_at),
                     "current": current,
@@ -92,7 +108,9 @@ def report_json(report: Report, analyzed_at: datetime | None) -> dict[str, Any]:
                 for bs, current in ((tool.buckets, True), (tool.old_buckets, False))
                 for b in bs
             ],
+            "extras": extras_json(tool),
             "tokens": token_json(tool.tokens) if tool.tokens else None,
+            "weekly_per_five_hour": tool.weekly_per_five_hour,
         }
 
     profiles: dict[str, dict[str, Any]] = {}
@@ -131,21 +149,168 @@ def token_json(tokens: TokenReport) -> dict[str, Any]:
     }
 
 
+def extras_json(tool: ToolReport) -> dict[str, Any] | None:
+    """What the vendor reports besides limits, with `current` as a bucket has it."""
+    extras = tool.extras or tool.old_extras
+    if extras is None:
+        return None
+    return {**extras.to_json(), "current": tool.extras is not None}
+
+
+T = TypeVar("T")
+
+
+def _field(obj: dict[str, Any], key: str, read: Callable[[Any], T]) -> T | None:
+    """A field of latest.json read by `read`, None when absent or null."""
+    value = obj.get(key)
+    return None if value is None else read(value)
+
+
+def _moment(value: Any) -> datetime:
+    return parse_time(value)
+
+
+def _number(value: Any) -> float:
+    if not is_number(value):
+        raise ValueError(f"not a number: {value!r}")
+    return float(value)
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"not a string: {value!r}")
+    return value
+
+
+def _window(name: str, obj: dict[str, Any]) -> WindowReport:
+    gone = _field(obj, "runs_out_at", _moment)
+    seconds = _field(obj, "window_seconds", _number)
+    return WindowReport(
+        name,
+        _number(obj["used_ratio"]),
+        _field(obj, "pace_ratio", _number),
+        int(seconds) if seconds is not None else None,
+        _field(obj, "resets_at", _moment),
+        RunOut(gone, _text(obj.get("runs_out_basis") or "window")) if gone else None,
+        _field(obj, "elapsed_ratio", _number),
+    )
+
+
+def _tokens(obj: dict[str, Any]) -> TokenReport:
+    windows = tuple(
+        WindowTokens(
+            name,
+            int(_number(w["tokens"])),
+            _field(w, "per_percent", _number),
+            tuple((_text(p["project"]), int(_number(p["tokens"]))) for p in w.get("projects", ())),
+        )
+        for name, w in obj["windows"].items()
+    )
+    return TokenReport((), (), (), int(_number(obj["today"])), windows)
+
+
+def tool_from_json(profile: str, tool: str, obj: dict[str, Any]) -> ToolReport:
+    """One tool of latest.json as the report analyze made (ValueError, KeyError or
+    TypeError for what is not that: a damaged file)."""
+    observed = _field(obj, "observed_at", _moment)
+    buckets = [
+        (
+            Bucket(
+                _text(b["bucket"]),
+                Window.from_json(b["window"], b),
+                # Written as the tool's time when the bucket has none of its own.
+                seen if (seen := _field(b, "observed_at", _moment)) != observed else None,
+            ),
+            b.get("current") is not False,
+        )
+        for b in obj.get("buckets", ())
+    ]
+    extras = obj.get("extras") or {}
+    made = Extras.from_json(extras) if extras else None
+    fresh = extras.get("current") is not False
+    confidence = obj.get("confidence") or OFFICIAL
+    return ToolReport(
+        tool=tool,
+        up=obj["up"] is True,
+        ok_count=int(_number(obj["captures"]["ok"])),
+        error_count=int(_number(obj["captures"]["error"])),
+        last_capture=_field(obj, "last_capture", _moment),
+        last_error=_field(obj, "last_error", _text),
+        last_success=_field(obj, "last_success", _moment),
+        observed_at=observed,
+        origin=_field(obj, "origin", _text),
+        plan=_field(obj, "plan", _text),
+        windows=tuple(_window(name, w) for name, w in obj["windows"].items()),
+        profile=profile,
+        account=_field(obj, "account", _text),
+        buckets=tuple(b for b, current in buckets if current),
+        old_buckets=tuple(b for b, current in buckets if not current),
+        extras=made if fresh else None,
+        old_extras=None if fresh else made,
+        spend=tuple(
+            SpendLimit.from_json({**limit, "limit": name, "amount": limit.get("limit")})
+            for name, limit in obj.get("spend", {}).items()
+        ),
+        tokens=_field(obj, "tokens", _tokens),
+        weekly_per_five_hour=_field(obj, "weekly_per_five_hour", _number),
+        confidence=confidence if confidence in CONFIDENCES else OFFICIAL,
+    )
+
+
+def report_from_json(obj: Any) -> Report:
+    """latest.json as the report analyze made, at its `now`."""
+    if not isinstance(obj, dict) or obj.get("version") != LATEST_VERSION:
+        raise ValueError("not a latest.json of this version")
+    return Report(
+        generated_at=_moment(obj["now"]),
+        analyzed_at=_field(obj, "analyzed_at", _moment),
+        tools=tuple(
+            tool_from_json(profile, name, entry)
+            for profile, tools in obj["profiles"].items()
+            for name, entry in tools.items()
+            if valid_tool(name)
+        ),
+        invalid_lines=0,
+        torn_fragments=0,
+    )
+
+
+def never_captured(profile: str, tool: str) -> ToolReport:
+    """A source asked for that the analysis has not seen yet (as a tool before its first
+    record reads)."""
+    return ToolReport(tool, False, 0, 0, None, None, None, None, None, None, (), profile)
+
+
 def latest_report(
-    data_dir: Path,
-    sources: tuple[str, ...],
-    profiles: tuple[str, ...],
-    now: datetime,
-    naming: ProjectNaming = NO_PROJECTS,
+    data_dir: Path, sources: tuple[str, ...], profiles: tuple[str, ...], now: datetime
 ) -> tuple[Report, str | None]:
-    """The latest analysis as it reads at `now` (windows whose reset has passed have rolled
-    over), and why there is none yet, if there is none: a checkpoint another user left is
-    that reason too, since the desk commands never fail the editor."""
+    """The latest analysis as it reads at `now`, of the sources and profiles asked for
+    (windows whose reset has passed have rolled over), and why there is none yet, if there
+    is none. Never raises: a file another user left or a damaged one is that reason, since
+    the desk commands never fail the editor."""
+    path = data_dir / LATEST_FILE
+    missing: str | None
     try:
-        stored, missing = checkpoint.load(data_dir)
-    except CctrackError as exc:
-        stored, missing = checkpoint.Checkpoint(), str(exc)
-    return build_report(stored.state, now, sources, profiles=profiles, naming=naming), missing
+        obj = read_json(path)
+        report = None if obj is None else report_from_json(obj)
+    except PermissionError:
+        report, missing = None, f"{path} belongs to another user"
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        report, missing = None, f"{path} unreadable ({exc.__class__.__name__})"
+    else:
+        missing = None if report is not None else "no analysis yet"
+    found = {(t.profile, t.tool): t for t in report.tools} if report else {}
+    tools = tuple(
+        found.get((profile, tool)) or never_captured(profile, tool)
+        for profile, tool in sorted((p, t) for p in profiles for t in sources)
+    )
+    analyzed = report.analyzed_at if report else None
+    if analyzed is not None and analyzed.astimezone().date() != now.astimezone().date():
+        # Today's tokens as the analysis counted them were another day's.
+        tools = tuple(
+            replace(t, tokens=replace(t.tokens, today=0)) if t.tokens else t for t in tools
+        )
+    return Report(now, analyzed, tools, 0, 0).as_of(now), missing
 
 
 def latest_json(report: Report) -> dict[str, Any]:

@@ -636,7 +636,7 @@ def render(
         matplotlib.rcParams.update({"text.parse_math": False, "text.usetex": False})
 
         found = waiting()
-    report, _ = latest_report(data_dir, sources, profiles, now, naming)
+    report, _ = latest_report(data_dir, sources, profiles, now)
     by_tool = {(t.profile, t.tool): t for t in report.tools}
     lengths = {
         (t.profile, t.tool, w.name): w.window_seconds for t in report.tools for w in t.windows

@@ -4,13 +4,12 @@ latest.py)."""
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime
 from pathlib import Path
 
 from cctrack.records import DEFAULT_PROFILE, qualified
 from cctrack.report import (
-    NO_PROJECTS,
-    ProjectNaming,
     Report,
     ToolReport,
 )
@@ -111,12 +110,24 @@ def show(
     as_json: bool,
     now: datetime,
     profiles: tuple[str, ...] = (DEFAULT_PROFILE,),
-    naming: ProjectNaming = NO_PROJECTS,
 ) -> str:
     """The latest analysis as of `now`: windows whose reset has passed since read as rolled over."""
-    report, missing = latest_report(data_dir, sources, profiles, now, naming)
-    if missing and not as_json:
-        return f"nothing analysed yet in {data_dir} ({missing}); run `cctrack run`"
+    report, missing = latest_report(data_dir, sources, profiles, now)
     if as_json:
         return json.dumps(report_json(report, report.analyzed_at), indent=2)
-    return format_report(report, report.analyzed_at)
+    blocked = blocked_analysis(data_dir)
+    if missing:
+        return f"nothing analysed yet in {data_dir} ({blocked or missing}); run `cctrack run`"
+    text = format_report(report, report.analyzed_at)
+    return f"{text}\nanalyze is stopped: {blocked}" if blocked else text
+
+
+def blocked_analysis(data_dir: Path) -> str | None:
+    """Why analyze folds nothing new, when the checkpoint is another user's (a run as root
+    left it): what the latest analysis says is then getting old, and this says the fix."""
+    from cctrack.checkpoint import STATE_FILE, foreign_file
+
+    path = data_dir / STATE_FILE
+    if path.exists() and not os.access(path, os.R_OK):
+        return foreign_file(path)
+    return None
