@@ -25,32 +25,38 @@ pytestmark = pytest.mark.component
 LINE = (10, 132, 255)
 
 
-def screenshot(
-    page: Path, width: int, height: int, tmp_path: Path, dark: bool = False
-) -> tuple[Path, str]:
-    chromium = require_binary("chromium")
-    shot = tmp_path / f"shot-{width}{'-dark' if dark else ''}.png"
-    done = subprocess.run(
+def chromium(profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Headless Chromium with its own profile; nothing it is asked for leaves this machine."""
+    return subprocess.run(
         [
-            chromium,
+            require_binary("chromium"),
             "--headless=new",
             "--no-sandbox",
             "--disable-gpu",
             "--hide-scrollbars",
-            "--enable-logging=stderr",
-            "--v=0",
-            # Nothing the page (or the browser) asks for could leave this machine.
             "--host-resolver-rules=MAP * ~NOTFOUND",
             "--disable-background-networking",
-            f"--user-data-dir={tmp_path / f'profile-{width}-{dark}'}",
-            *(["--force-dark-mode"] if dark else []),
-            f"--window-size={width},{height}",
-            f"--screenshot={shot}",
-            page.as_uri(),
+            f"--user-data-dir={profile}",
+            *args,
         ],
         capture_output=True,
         text=True,
         timeout=120,
+    )
+
+
+def screenshot(
+    page: Path, width: int, height: int, tmp_path: Path, dark: bool = False
+) -> tuple[Path, str]:
+    shot = tmp_path / f"shot-{width}{'-dark' if dark else ''}.png"
+    done = chromium(
+        tmp_path / f"profile-{width}-{dark}",
+        "--enable-logging=stderr",
+        "--v=0",
+        *(["--force-dark-mode"] if dark else []),
+        f"--window-size={width},{height}",
+        f"--screenshot={shot}",
+        page.as_uri(),
     )
     assert done.returncode == 0 and shot.exists(), done.stderr[-2000:]
     return shot, done.stderr
@@ -122,7 +128,6 @@ parent.document.body.setAttribute('data-layout', JSON.stringify(out));
 
 def layout(page: Path, width: int, height: int, tmp_path: Path) -> dict[str, Any]:
     """The layout Chromium computed for the page at this window size (MEASURE's findings)."""
-    chromium = require_binary("chromium")
     measured = tmp_path / f"measured-{width}.html"
     text = page.read_text()
     policy = "default-src 'none'; style-src 'unsafe-inline'"
@@ -134,23 +139,11 @@ def layout(page: Path, width: int, height: int, tmp_path: Path) -> dict[str, Any
         '<!DOCTYPE html><html><body style="margin:0"><iframe style="border:0" '
         f'width="{width}" height="{height}" srcdoc="{framed}"></iframe></body></html>'
     )
-    done = subprocess.run(
-        [
-            chromium,
-            "--headless=new",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--hide-scrollbars",
-            "--host-resolver-rules=MAP * ~NOTFOUND",
-            "--disable-background-networking",
-            f"--user-data-dir={tmp_path / f'profile-layout-{width}'}",
-            f"--window-size={width + 100},{height + 100}",
-            "--dump-dom",
-            measured.as_uri(),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
+    done = chromium(
+        tmp_path / f"profile-layout-{width}",
+        f"--window-size={width + 100},{height + 100}",
+        "--dump-dom",
+        measured.as_uri(),
     )
     found = re.search(r'data-layout="([^"]*)"', done.stdout)
     assert done.returncode == 0 and found, done.stderr[-2000:]
