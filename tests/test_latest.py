@@ -92,3 +92,29 @@ def test_what_is_not_latest_json_is_no_analysis(env: Env, content: str | None, w
     assert missing is not None and why in missing
     (tool,) = report.tools
     assert (tool.tool, tool.up, tool.windows, tool.last_capture) == ("codex", False, (), None)
+
+
+def test_two_limits_of_one_kind_both_come_back(env: Env) -> None:
+    """Two groups' shared limits: latest.json keeps each (the second under kind/group)."""
+    from cctrack.records import SpendLimit
+    from cctrack.report import ToolReport
+    from cctrack.views.latest import latest_json
+
+    now = datetime(2026, 12, 5, 12, tzinfo=UTC)
+    resets = now + timedelta(days=3)
+    spend = (
+        SpendLimit("group_shared", 0.4, resets, 400, 1000, "credits", "Platform team", True),
+        SpendLimit("group_shared", 0.1, resets, 10, 100, "credits", "Data", False),
+        SpendLimit("individual", 0.2, resets),
+    )
+    tool = ToolReport("codex", True, 1, 0, now, None, now, now, "app-server", None, (), spend=spend)
+    env.data_dir.mkdir(parents=True)
+    written = latest_json(Report(now, now, (tool,), 0, 0))
+    assert list(written["tools"]["codex"]["spend"]) == [
+        "group_shared",
+        "group_shared/Data",
+        "individual",
+    ]
+    (env.data_dir / LATEST_FILE).write_text(json.dumps(written))
+    report, _ = latest_report(env.data_dir, ("codex",), ("default",), now)
+    assert report.tools[0].spend == spend

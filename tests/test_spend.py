@@ -74,6 +74,7 @@ def test_a_spend_controlled_codex_account_without_windows_reports_its_spend_limi
     shown = json.loads(env.run("show", "--json").stdout)
     assert shown["tools"]["codex"]["up"] is True
     assert shown["tools"]["codex"]["spend"]["individual"] == {
+        "kind": "individual",
         "used_ratio": 0.32,
         "resets_at": MONTH_END.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "used": 8000.0,

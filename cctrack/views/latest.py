@@ -84,7 +84,8 @@ def report_json(report: Report, analyzed_at: datetime | None) -> dict[str, Any]:
                 for w in tool.windows
             },
             "spend": {
-                s.name: {
+                key: {
+                    "kind": s.name,
                     "used_ratio": s.used_ratio,
                     "resets_at": _time(s.resets_at),
                     "used": s.used,
@@ -93,7 +94,7 @@ def report_json(report: Report, analyzed_at: datetime | None) -> dict[str, Any]:
                     "group": s.group,
                     "binding": s.binding,
                 }
-                for s in tool.spend
+                for key, s in spend_keys(tool.spend)
             },
             "buckets": [
                 {
@@ -147,6 +148,16 @@ def token_json(tokens: TokenReport) -> dict[str, Any]:
             for w in tokens.windows
         },
     }
+
+
+def spend_keys(spend: tuple[SpendLimit, ...]) -> list[tuple[str, SpendLimit]]:
+    """Each spend limit under its kind, or, for a second limit of one kind (two groups'
+    shared limits), its kind and group: `group_shared/Platform team`."""
+    keyed: dict[str, SpendLimit] = {}
+    for limit in spend:
+        key = limit.name if limit.name not in keyed else f"{limit.name}/{limit.group or ''}"
+        keyed.setdefault(key, limit)
+    return list(keyed.items())
 
 
 def extras_json(tool: ToolReport) -> dict[str, Any] | None:
@@ -248,7 +259,9 @@ def tool_from_json(profile: str, tool: str, obj: dict[str, Any]) -> ToolReport:
         extras=made if fresh else None,
         old_extras=None if fresh else made,
         spend=tuple(
-            SpendLimit.from_json({**limit, "limit": name, "amount": limit.get("limit")})
+            SpendLimit.from_json(
+                {**limit, "limit": limit.get("kind") or name, "amount": limit.get("limit")}
+            )
             for name, limit in obj.get("spend", {}).items()
         ),
         tokens=_field(obj, "tokens", _tokens),
