@@ -121,6 +121,23 @@ def test_report_rolls_windows_over_at_now() -> None:
     assert codex.windows[0].used_ratio == 0.8 and codex.windows[0].resets_at is not None
     rolled = {t.tool: t for t in after.tools}["codex"].windows[0]
     assert (rolled.used_ratio, rolled.resets_at, rolled.pace_ratio) == (0.0, None, None)
+    # The same report read later says the same (Report.as_of, what every reader applies).
+    later = before.as_of(T0 + timedelta(hours=2, seconds=1))
+    assert later.generated_at == after.generated_at
+    assert {t.tool: t for t in later.tools}["codex"].windows[0] == rolled
+
+
+def test_an_estimate_is_reported_as_one() -> None:
+    """An agent's status tool may estimate: its report says so (the confidence label)."""
+    moment = T0 + timedelta(minutes=1)
+    for confidence in ("estimated", "official"):
+        status = Status(
+            "gemini", moment, "t", (Window("daily", 0.5, 86400, None),), confidence=confidence
+        )
+        state = State()
+        state.add_lines([Record(1, moment, "h", "gemini", True, status).to_line()])
+        (tool,) = build_report(state, moment, ("gemini",)).tools
+        assert tool.confidence == confidence
 
 
 def test_configured_source_without_records_is_down() -> None:
