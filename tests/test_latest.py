@@ -38,8 +38,8 @@ def views(report: Report, now: datetime) -> list[str]:
     "later",
     [
         timedelta(0),
-        timedelta(minutes=30),  # the buckets' and extras' own time turns an hour old
-        timedelta(hours=2, minutes=1),  # past the five-hour windows' resets
+        timedelta(minutes=30),  # later, before any reset: ages, countdowns, pace words
+        timedelta(hours=2, minutes=1),  # past the five-hour resets; buckets over an hour old
         timedelta(days=3, minutes=1),  # past the weekly ones' and the spend limits'
         timedelta(days=1),  # another local day: no tokens counted today yet
     ],
