@@ -6,11 +6,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar, cast
 
 from cctrack import store
 from cctrack.cycles import COLUMNS
@@ -142,27 +142,40 @@ def render_events(events: list[LimitEvent], fmt: str) -> str:
     return "\n".join(event_line(e) for e in events) or "no limit events"
 
 
+T = TypeVar("T")
+
+
+def in_capture_order(
+    data_dir: Path, read: Callable[[bytes], T | None], seq: Callable[[T], int], first_day: str = ""
+) -> Iterator[T]:
+    """What `read` makes of each line of the day files from first_day's (YYYYMMDD) on
+    (None: passed over): a day file at a time, oldest first, each in seq order (capture's
+    order; across files too, unless the clock went back). Memory for one day, not the
+    history."""
+    for lines in store.each_day_file(data_dir, [], first_day):
+        yield from sorted((item for item in map(read, lines) if item is not None), key=seq)
+
+
 def successful_records(
     data_dir: Path, tool: str | None = None, first_day: str = ""
 ) -> Iterator[dict[str, Any]]:
-    """Every successful status record (of one tool), in the day files from first_day's
-    (YYYYMMDD) on: a day file at a time, oldest first, each in seq order (capture's order;
-    across files too, unless the clock went back). Memory for one day, not the history."""
-    for lines in store.each_day_file(data_dir, [], first_day):
-        records = []
-        for line in lines:
-            try:
-                obj = strict_loads(line)
-            except ValueError:
-                continue
-            if (
-                has_record_envelope(obj)
-                and "kind" not in obj
-                and obj["ok"] is True
-                and (tool is None or obj["source_tool"] == tool)
-            ):
-                records.append(obj)
-        yield from sorted(records, key=lambda o: int(o["seq_no"]))
+    """Every successful status record (of one tool), in capture order (in_capture_order)."""
+
+    def read(line: bytes) -> dict[str, Any] | None:
+        try:
+            obj = strict_loads(line)
+        except ValueError:
+            return None
+        if (
+            has_record_envelope(obj)
+            and "kind" not in obj
+            and obj["ok"] is True
+            and (tool is None or obj["source_tool"] == tool)
+        ):
+            return cast(dict[str, Any], obj)  # has_record_envelope: a dict
+        return None
+
+    return in_capture_order(data_dir, read, lambda obj: int(obj["seq_no"]), first_day)
 
 
 def history_rows(
@@ -280,18 +293,17 @@ class TokenDay:
 
 
 def token_records(data_dir: Path) -> Iterator[TokenRecord]:
-    """Every token record, a day file at a time, oldest first, each in seq order (as
-    successful_records reads them): memory for one day, not the history."""
-    for lines in store.each_day_file(data_dir, []):
-        found = []
-        for line in lines:
-            if b'"kind":"tokens"' not in line:
-                continue
-            try:
-                found.append(TokenRecord.from_json(strict_loads(line)))
-            except (ValueError, TypeError, KeyError):
-                continue
-        yield from sorted(found, key=lambda record: record.seq_no)
+    """Every token record, in capture order (in_capture_order)."""
+
+    def read(line: bytes) -> TokenRecord | None:
+        if b'"kind":"tokens"' not in line:
+            return None
+        try:
+            return TokenRecord.from_json(strict_loads(line))
+        except (ValueError, TypeError, KeyError):
+            return None
+
+    return in_capture_order(data_dir, read, lambda record: record.seq_no)
 
 
 def token_days(

@@ -177,10 +177,6 @@ def _field(obj: dict[str, Any], key: str, read: Callable[[Any], T]) -> T | None:
     return None if value is None else read(value)
 
 
-def _moment(value: Any) -> datetime:
-    return parse_time(value)
-
-
 def _number(value: Any) -> float:
     if not is_number(value):
         raise ValueError(f"not a number: {value!r}")
@@ -194,14 +190,14 @@ def _text(value: Any) -> str:
 
 
 def _window(name: str, obj: dict[str, Any]) -> WindowReport:
-    gone = _field(obj, "runs_out_at", _moment)
+    gone = _field(obj, "runs_out_at", parse_time)
     seconds = _field(obj, "window_seconds", _number)
     return WindowReport(
         name,
         _number(obj["used_ratio"]),
         _field(obj, "pace_ratio", _number),
         int(seconds) if seconds is not None else None,
-        _field(obj, "resets_at", _moment),
+        _field(obj, "resets_at", parse_time),
         RunOut(gone, _text(obj.get("runs_out_basis") or "window")) if gone else None,
         _field(obj, "elapsed_ratio", _number),
     )
@@ -223,14 +219,14 @@ def _tokens(obj: dict[str, Any]) -> TokenReport:
 def tool_from_json(profile: str, tool: str, obj: dict[str, Any]) -> ToolReport:
     """One tool of latest.json as the report analyze made (ValueError, KeyError or
     TypeError for what is not that: a damaged file)."""
-    observed = _field(obj, "observed_at", _moment)
+    observed = _field(obj, "observed_at", parse_time)
     buckets = [
         (
             Bucket(
                 _text(b["bucket"]),
                 Window.from_json(b["window"], b),
                 # Written as the tool's time when the bucket has none of its own.
-                seen if (seen := _field(b, "observed_at", _moment)) != observed else None,
+                seen if (seen := _field(b, "observed_at", parse_time)) != observed else None,
             ),
             b.get("current") is not False,
         )
@@ -245,9 +241,9 @@ def tool_from_json(profile: str, tool: str, obj: dict[str, Any]) -> ToolReport:
         up=obj["up"] is True,
         ok_count=int(_number(obj["captures"]["ok"])),
         error_count=int(_number(obj["captures"]["error"])),
-        last_capture=_field(obj, "last_capture", _moment),
+        last_capture=_field(obj, "last_capture", parse_time),
         last_error=_field(obj, "last_error", _text),
-        last_success=_field(obj, "last_success", _moment),
+        last_success=_field(obj, "last_success", parse_time),
         observed_at=observed,
         origin=_field(obj, "origin", _text),
         plan=_field(obj, "plan", _text),
@@ -275,8 +271,8 @@ def report_from_json(obj: Any) -> Report:
     if not isinstance(obj, dict) or obj.get("version") != LATEST_VERSION:
         raise ValueError("not a latest.json of this version")
     return Report(
-        generated_at=_moment(obj["now"]),
-        analyzed_at=_field(obj, "analyzed_at", _moment),
+        generated_at=parse_time(obj["now"]),
+        analyzed_at=_field(obj, "analyzed_at", parse_time),
         tools=tuple(
             tool_from_json(profile, name, entry)
             for profile, tools in obj["profiles"].items()
