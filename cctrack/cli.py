@@ -245,8 +245,6 @@ READING = (
     "data_dir",
     "sources",
     "agents",
-    "token_projects",
-    "project_names",
     "hook_threshold",
     "hook_use_it_left",
     "hook_use_it_minutes",
@@ -733,7 +731,9 @@ SinceOption = Annotated[
 
 ToolFilter = Annotated[
     Optional[str],
-    typer.Option("--tool", help="Only this tool: claude or codex.", show_default=False),
+    typer.Option(
+        "--tool", help="Only this tool: claude, codex or an agent's name.", show_default=False
+    ),
 ]
 FormatOption = Annotated[
     str,
