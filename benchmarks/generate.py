@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import random
 import sys
+from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -79,11 +80,15 @@ def write_records(data_dir: Path, days: int, now: datetime, rng: random.Random) 
     return write_batches(data_dir, batches, seq)
 
 
-def write_plan_records(data_dir: Path, days: int, now: datetime, rng: random.Random) -> int:
+def write_plan_records(
+    data_dir: Path, days: int, now: datetime, rng: random.Random, projects: Sequence[str] = ()
+) -> int:
     """Records as a working week makes them: each tool busy most 5-minute steps of office
     hours on weekdays and now and then in an evening; a 5-hour window opens at the first
     use after the last one reset and fills as it is used, the week fills at a fifth of
-    the pace and resets every seven days; a token record per busy step and tool."""
+    the pace and resets every seven days; a token record per busy step and tool. With
+    `projects` (directories), its rows per project as well (token_projects): most in the
+    fortnight's main project, the rest anywhere, so that the largest change over time."""
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     start = (now - timedelta(days=days)).replace(second=0, microsecond=0)
     models = {"claude": ("claude-sonnet-4-5", "claude-opus-4-1"), "codex": ("gpt-5-codex",)}
@@ -117,8 +122,21 @@ def write_plan_records(data_dir: Path, days: int, now: datetime, rng: random.Ran
                     (minute - k, rng.choice(models[tool]), *(rng.randint(1, 9000) for _ in "abcd"))
                     for k in range(rng.randint(1, 4))
                 )
+                main = projects[moment.toordinal() // 14 % len(projects)] if projects else ""
+                by_project = tuple(
+                    (minute, main if rng.random() < 0.6 else rng.choice(projects), model, *counts)
+                    for minute, model, *counts in (rows if projects else ())
+                )
                 tokens = TokenRecord(
-                    seq, moment, "bench", tool, "0123456789abcdef", scans[tool], 0, rows
+                    seq,
+                    moment,
+                    "bench",
+                    tool,
+                    "0123456789abcdef",
+                    scans[tool],
+                    0,
+                    rows,
+                    projects=by_project,
                 )
                 batches.setdefault(f"usage-{moment:%Y%m%d}.jsonl", []).append(tokens.to_line())
                 seq += 1

@@ -23,9 +23,9 @@ from cctrack.files import (
     user_name,
     write_atomic,
 )
-from cctrack.fold import fold
+from cctrack.fold import fold, rules_of
 from cctrack.records import qualified
-from cctrack.report import ProjectNaming, Report, SinkHealth, build_report
+from cctrack.report import Report, SinkHealth, build_report
 from cctrack.settings import Settings
 from cctrack.sinks import SINKS, load_status
 from cctrack.state import State
@@ -113,7 +113,8 @@ def analyze(settings: Settings, now: datetime, rebuild: bool = False) -> Outcome
     target = textfile_dir(settings)
     try:
         with locked(data_dir / checkpoint.ANALYZE_LOCK):
-            folded = fold(data_dir, settings.event_limits, rebuild)
+            rules = rules_of(settings)
+            folded = fold(data_dir, rules, rebuild)
             stored, read = folded.stored, folded.read
             stored.marks = read.marks
             stored.state.analyzed_at = now
@@ -137,7 +138,7 @@ def analyze(settings: Settings, now: datetime, rebuild: bool = False) -> Outcome
                     if getattr(settings, sink.url_key)
                 ),
                 prices=price_table(settings.prices),
-                naming=ProjectNaming(settings.token_projects, settings.project_names),
+                naming=rules.projects,
             )
             unpriced = newly_unpriced(report, stored.state)
             path = textfile.write(target / settings.textfile_name, report, stored.state.carried)
@@ -150,9 +151,7 @@ def analyze(settings: Settings, now: datetime, rebuild: bool = False) -> Outcome
                 (data_dir / name).unlink(missing_ok=True)
             with locked(data_dir / STORE_LOCK):
                 going = retention.retiring(data_dir, stored.marks, before)
-                copied = basefile.keep(
-                    data_dir, stored, going, settings.event_limits, clock, before
-                )
+                copied = basefile.keep(data_dir, stored, going, rules, clock, before)
                 for name in going:
                     (data_dir / name).unlink(missing_ok=True)
         for directory in (data_dir, target):
@@ -206,8 +205,7 @@ def write_page(settings: Settings, now: datetime) -> str | None:
             now,
             settings.sources,
             tuple(profile.name for profile in settings.profiles),
-            settings.event_limits,
-            naming=ProjectNaming(settings.token_projects, settings.project_names),
+            rules_of(settings),
         )
         replaceable(settings.html_report, links=False)
         write_atomic(settings.html_report, page.encode())

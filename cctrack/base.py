@@ -31,10 +31,10 @@ import orjson
 from cctrack import rollup, store
 from cctrack.checkpoint import Checkpoint, foreign_file
 from cctrack.errors import CctrackError
-from cctrack.evidence import Limits
 from cctrack.files import read_small, write_atomic
 from cctrack.retention import month_kept
 from cctrack.rollup import Row, row_from_json
+from cctrack.state import FoldRules
 
 BASE_FILE = "analyze-base.json"
 BASE_VERSION = 1
@@ -168,14 +168,14 @@ def advance(
     data_dir: Path,
     base: Base,
     retiring: list[str],
-    limits: Limits,
+    rules: FoldRules,
     clock: datetime,
     before: datetime | None,
 ) -> Base:
     """The base with the day files about to be removed folded in (from where it left each),
     oldest first as analyze folded them. Call with the store lock held."""
     stored = base.checkpoint
-    stored.state.limits = limits
+    stored.state.use(rules)
     read = store.read_from_marks(data_dir, stored.marks, stored.state.add_lines, set(retiring))
     present = set(store.list_day_files(data_dir).names)
     stored.marks = {n: m for n, m in stored.marks.items() if n in present} | read.marks
@@ -194,7 +194,7 @@ def keep(
     data_dir: Path,
     stored: Checkpoint,
     retiring: list[str],
-    limits: Limits,
+    rules: FoldRules,
     clock: datetime,
     before: datetime | None,
 ) -> str | None:
@@ -216,7 +216,7 @@ def keep(
             return f"the base was copied from the checkpoint: {why}"
     if retiring:
         try:
-            save(data_dir, advance(data_dir, base, retiring, limits, clock, before))
+            save(data_dir, advance(data_dir, base, retiring, rules, clock, before))
         except store.RewrittenBelowCheckpoint as exc:
             # The file going is not what the base read of it: the checkpoint, which has
             # read it whole as it is, becomes the base.

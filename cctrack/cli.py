@@ -769,11 +769,12 @@ def events(
 ) -> None:
     """Every limit event in the records, with both snapshots: resets, reset times that
     moved, usage that fell without a reset, jumped, or rose with nothing running here."""
+    from cctrack.fold import rules_of
     from cctrack.views.history import render_events, replay_events, select
 
     settings = settings_from(flags)
     chosen = one_tool(tool)
-    found = replay_events(settings.data_dir, settings.event_limits)
+    found = replay_events(settings.data_dir, rules_of(settings))
     typer.echo(
         render_events(
             select(found, parse_since(since), chosen), output_format(fmt, as_json, as_csv)
@@ -798,11 +799,12 @@ def cycles(
     """One row per closed window, as analyze folded it: its start and reset, peak use, when it
     first reached 100 % and for how long, the tokens counted here within it, and for a
     5-hour window the weekly points it cost (what a full 5-hour window costs of the week)."""
+    from cctrack.fold import rules_of
     from cctrack.views.history import cycle_rows, render_cycles
 
     settings = settings_from(flags)
     rows, left_out = cycle_rows(
-        settings.data_dir, settings.event_limits, parse_since(since), one_tool(tool), window
+        settings.data_dir, rules_of(settings), parse_since(since), one_tool(tool), window
     )
     if left_out:
         log(f"cctrack cycles: {left_out}")
@@ -832,7 +834,7 @@ def report(
     each window's use over time, its limit events, resets and run-out time, tokens per day
     by model, tokens per 1 % over time and the closed windows. Opens from file://."""
     from cctrack.files import replaceable, write_atomic
-    from cctrack.report import ProjectNaming
+    from cctrack.fold import rules_of
     from cctrack.views.page import render
 
     if not as_html:
@@ -844,10 +846,9 @@ def report(
         now(),
         settings.sources,
         profiles,
-        settings.event_limits,
+        rules_of(settings),
         parse_since(since),
         one_tool(tool),
-        ProjectNaming(settings.token_projects, settings.project_names),
     )
     if output == "-":
         sys.stdout.write(page)
@@ -897,8 +898,8 @@ def tokens(
     """Tokens per day (local time) and model, from the token records that capture appends:
     the numbers `ccusage daily` shows, without reading the transcripts again; in text, each
     row's total and its cost at API prices, and each tool's totals."""
-    from cctrack.report import ProjectNaming
     from cctrack.tokens.prices import price_table
+    from cctrack.tokens.projects import ProjectNaming
     from cctrack.views.history import render_token_days, token_days
 
     if by not in ("model", "project"):

@@ -14,15 +14,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cctrack import base as basefile
 from cctrack import rollup, store
 from cctrack.checkpoint import ANALYZE_LOCK, Checkpoint, load
-from cctrack.evidence import Limits
 from cctrack.files import locked
 from cctrack.rollup import Rollup
-from cctrack.state import State
+from cctrack.state import FoldRules, State
 from cctrack.store import STORE_LOCK
+from cctrack.tokens.projects import ProjectNaming
+
+if TYPE_CHECKING:
+    from cctrack.settings import Settings
+
+
+def rules_of(settings: Settings) -> FoldRules:
+    return FoldRules(
+        settings.event_limits, ProjectNaming(settings.token_projects, settings.project_names)
+    )
 
 
 @dataclass
@@ -35,24 +45,24 @@ class Folded:
     rollup_remade: str | None = None
 
 
-def _from_base(data_dir: Path, limits: Limits) -> tuple[Checkpoint, store.ReadResult, str]:
+def _from_base(data_dir: Path, rules: FoldRules) -> tuple[Checkpoint, store.ReadResult, str]:
     """The base with every day file kept folded on it (call with the store lock held); what
     it started from, for the log line."""
     base, why = basefile.load(data_dir)
     start = base.start() if base else Checkpoint()
-    start.state.limits = limits
+    start.state.use(rules)
     note = "from the base" if base else f"from the day files alone: {why}"
     try:
         read = store.read_from_marks(data_dir, start.marks, start.state.add_lines)
     except store.RewrittenBelowCheckpoint as exc:
         start = Checkpoint()
-        start.state.limits = limits
+        start.state.use(rules)
         read = store.read_from_marks(data_dir, {}, start.state.add_lines)
         note = f"from the day files alone: {exc} changed below the base"
     return start, read, note
 
 
-def fold(data_dir: Path, limits: Limits, rebuild: bool = False, reader: bool = False) -> Folded:
+def fold(data_dir: Path, rules: FoldRules, rebuild: bool = False, reader: bool = False) -> Folded:
     """The checkpoint with the records after it folded in, or what replaces it (above).
     Call with the analyze lock held; nothing is written (reader: for one that only reads,
     files.locked)."""
@@ -63,13 +73,13 @@ def fold(data_dir: Path, limits: Limits, rebuild: bool = False, reader: bool = F
     with locked(data_dir / STORE_LOCK, reader):
         read = None
         if stored is not None:
-            stored.state.limits = limits
+            stored.state.use(rules)
             try:
                 read = store.read_from_marks(data_dir, stored.marks, stored.state.add_lines)
             except store.RewrittenBelowCheckpoint as exc:
                 stored, why = None, f"{exc} changed below the checkpoint"
         if stored is None or read is None:
-            start, read, note = _from_base(data_dir, limits)
+            start, read, note = _from_base(data_dir, rules)
             return Folded(start, read, replayed=f"{why}; folded {note}")
         damage = (
             "the checkpoint was written before the report's rollup"
@@ -79,20 +89,20 @@ def fold(data_dir: Path, limits: Limits, rebuild: bool = False, reader: bool = F
         if damage is None:
             return Folded(stored, read)
         # The totals stand; the rows are made again as a replay would make them.
-        again, _, note = _from_base(data_dir, limits)
+        again, _, note = _from_base(data_dir, rules)
         stored.state.rollup, stored.state.cycles = again.state.rollup, again.state.cycles
         stored.rollup_files = {}
         return Folded(stored, read, rollup_remade=f"{damage}; made again {note}")
 
 
-def replay(data_dir: Path, limits: Limits) -> tuple[State, Rollup]:
+def replay(data_dir: Path, rules: FoldRules) -> tuple[State, Rollup]:
     """What analyze has folded and would fold next, without writing anything: the
     checkpoint's state with the records after it folded in, and every rollup row (those
     written, those held, those the new records make), merged."""
     if not data_dir.is_dir():
-        return State(limits=limits), Rollup()
+        return State(rules=rules), Rollup()
     with locked(data_dir / ANALYZE_LOCK, reader=True):
-        folded = fold(data_dir, limits, reader=True)
+        folded = fold(data_dir, rules, reader=True)
         held = rollup.read(data_dir, folded.stored.rollup_files or {})
     state = folded.stored.state
     for row in state.rollup.drain(keep_latest=False):

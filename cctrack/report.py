@@ -6,11 +6,9 @@ every later sink render; none of them needs to know how the state was read.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, NamedTuple
 
 from cctrack.records import (
@@ -24,6 +22,14 @@ from cctrack.records import (
     bounded,
 )
 from cctrack.tokens.prices import Price, cost_usd, price_of
+from cctrack.tokens.projects import (
+    NO_PROJECT,
+    NO_PROJECTS,
+    OTHER,
+    OTHER_PROJECTS,
+    UNATTRIBUTED,
+    ProjectNaming,
+)
 
 if TYPE_CHECKING:
     # Only what builds a report reads the state: the reading commands, which load the
@@ -149,40 +155,6 @@ class WindowTokens:
     projects: tuple[tuple[str, int], ...] = ()
 
 
-# A project's name for tokens counted before projects were, or from a line without a
-# working directory; and for the projects past the cap.
-UNATTRIBUTED, OTHER = "unattributed", "other"
-
-
-class ProjectNaming(NamedTuple):
-    """How projects are named and how many are (settings token_projects, project_names)."""
-
-    cap: int = 0
-    names: tuple[tuple[str, str], ...] = ()
-
-    def name(self, cwd: str) -> str:
-        if not cwd:
-            return UNATTRIBUTED
-        return _names(self.names).get(cwd) or PurePosixPath(cwd).name or cwd
-
-    def top(self, by_cwd: Mapping[str, int]) -> tuple[tuple[str, int], ...]:
-        """The `cap` largest projects by name (directories of one name add up), largest
-        first, and the rest as `other`."""
-        named: dict[str, int] = {}
-        for cwd, count in by_cwd.items():
-            name = self.name(cwd)
-            named[name] = bounded(named.get(name, 0) + count)
-        ranked = sorted(((n, c) for n, c in named.items() if c), key=lambda nc: (-nc[1], nc[0]))
-        rest = bounded(sum(count for _, count in ranked[self.cap :]))
-        return tuple(ranked[: self.cap]) + (((OTHER, rest),) if rest else ())
-
-    def grouped(self, by_cwd: Mapping[str, int]) -> dict[str, str]:
-        """Each working directory's label: its name if that is among the `cap` largest
-        (top), else `other`."""
-        kept = {name for name, _ in self.top(by_cwd)} - {OTHER}
-        return {cwd: name if (name := self.name(cwd)) in kept else OTHER for cwd in by_cwd}
-
-
 @dataclass(frozen=True)
 class TokenReport:
     # (model, type, tokens), and the API cost of each priced model.
@@ -196,29 +168,26 @@ class TokenReport:
     by_project: tuple[tuple[str, str, str, int], ...] = ()
 
 
-NO_PROJECTS = ProjectNaming()
-
-
-@functools.cache
-def _names(pairs: tuple[tuple[str, str], ...]) -> dict[str, str]:
-    """project_names as a lookup, made once per table, not once per project named."""
-    return dict(pairs)
-
-
 def totals_by_project(
     tokens: TokenState, naming: ProjectNaming
 ) -> tuple[tuple[str, str, str, int], ...]:
-    """The counters' rows with a project label; they add up to the totals."""
-    lifetime: dict[str, int] = {}
-    for (_, _, cwd), count in tokens.project_totals.items():
-        lifetime[cwd] = bounded(lifetime.get(cwd, 0) + count)
-    label = naming.grouped(lifetime)
+    """The counters' rows with a project label, by the labels the tokens got when folded
+    (TokenState.label): the directories with series of their own now, by name; `other`;
+    `unattributed` for what no project holds. A directory that had a series of its own
+    before this month has its count in no row now: its series ended, no other one jumps."""
+    kept = set(tokens.kept)
     rows: dict[tuple[str, str, str], int] = {}
     attributed: dict[tuple[str, str], int] = {}
-    for (model, kind, cwd), count in tokens.project_totals.items():
-        key = (model, kind, label[cwd])
-        rows[key] = bounded(rows.get(key, 0) + count)
-        attributed[(model, kind)] = bounded(attributed.get((model, kind), 0) + count)
+    for (model, kind, label), count in tokens.labels.items():
+        if label != NO_PROJECT:
+            attributed[(model, kind)] = bounded(attributed.get((model, kind), 0) + count)
+        if label == OTHER_PROJECTS:
+            name = OTHER
+        elif label in kept:
+            name = naming.name(label)
+        else:
+            continue
+        rows[(model, kind, name)] = bounded(rows.get((model, kind, name), 0) + count)
     for (model, kind), count in tokens.totals.items():
         rest = count - attributed.get((model, kind), 0)
         if rest:

@@ -41,6 +41,15 @@ from cctrack.records import (
 )
 from cctrack.rollup import CycleRow, Rollup
 from cctrack.timefmt import format_time, parse_time
+from cctrack.tokens.projects import (
+    NO_PROJECT,
+    NO_PROJECTS,
+    OTHER_PROJECTS,
+    ProjectNaming,
+    chosen,
+    month_of,
+    month_start,
+)
 from cctrack.tokens.rules import window_measure
 
 # Minutes of token use kept for window totals and today's: a weekly window and a day more.
@@ -52,6 +61,16 @@ ToolKey = tuple[str, str]
 Measured = tuple[int, str | None, str | None, int]
 # How far back the snapshots for a window's recent slope reach (report.runs_out).
 RECENT_SPAN = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class FoldRules:
+    """What the settings decide in a fold: when a change is an event (`event_*`), and how
+    many projects have token series of their own and their names (`token_projects`,
+    `project_names`)."""
+
+    limits: Limits = field(default_factory=Limits)
+    projects: ProjectNaming = NO_PROJECTS
 
 
 def key_to_json(key: ToolKey) -> str:
@@ -271,6 +290,20 @@ class TokenState:
     # project), a project being a working directory.
     project_totals: dict[tuple[str, str, str], int] = field(default_factory=dict)
     project_minutes: dict[tuple[int, str], int] = field(default_factory=dict)
+    # The project label each token got when it was folded, per (model, type, label): a
+    # directory in `kept`, OTHER_PROJECTS or NO_PROJECT. Labels never change afterwards, so
+    # each labelled counter only rises and the set of series stays small: the directories
+    # with series of their own are chosen once a month (projects.chosen), and
+    # a free place goes to the next new directory (docs/tokens.md, "Projects").
+    labels: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    kept: list[str] = field(default_factory=list)
+    # The month (month_of) the kept directories are for, and each directory's tokens in it.
+    month: int = 0
+    month_use: dict[str, int] = field(default_factory=dict)
+    # Counted by a release without labels: labelled by `start_labels` before the next fold.
+    unlabelled: bool = False
+    # The first minute after `month`: when to choose the kept directories again.
+    _until: int = field(default=0, repr=False, compare=False)
 
     def accept(self, record: TokenRecord) -> bool | None:
         """Whether to fold the record: False for one folded before (appended again after a
@@ -284,15 +317,18 @@ class TokenState:
         self.last = (record.scan, record.part)
         return None if fresh else True
 
-    def fold(self, record: TokenRecord) -> list[Measured]:
-        """Fold the record (unless it was folded before); what it adds that counts against a
-        window, per minute and model or project."""
+    def fold(self, record: TokenRecord, slots: int = 0) -> list[Measured]:
+        """Fold the record (unless it was folded before), with up to `slots` projects
+        labelled apart; what it adds that counts against a window, per minute and model or
+        project."""
         accepted = self.accept(record)
         if accepted is False:
             return []
         if accepted is None:
             self.totals, self.minutes = {}, {}
             self.project_totals, self.project_minutes = {}, {}
+            self.labels, self.kept, self.month, self.month_use = {}, [], 0, {}
+            self._until = 0
         types = TOKEN_TYPES[self.tool]
         added: list[Measured] = []
         for minute, model, *counts in record.rows:
@@ -304,16 +340,64 @@ class TokenState:
                 self.minutes[minute] = bounded(self.minutes.get(minute, 0) + measured)
                 added.append((minute, model, None, measured))
         for minute, project, model, *counts in record.projects:
+            label = self.label(minute, project, sum(counts), slots)
             for kind, count in zip(types, counts, strict=True):
                 if count:
                     key = (model, kind, project)
                     self.project_totals[key] = bounded(self.project_totals.get(key, 0) + count)
+                    where = (model, kind, label)
+                    self.labels[where] = bounded(self.labels.get(where, 0) + count)
             measured = window_measure(self.tool, counts)
             if measured:
                 at = (minute, project)
                 self.project_minutes[at] = bounded(self.project_minutes.get(at, 0) + measured)
                 added.append((minute, None, project, measured))
         return added
+
+    def label(self, minute: int, project: str, count: int, slots: int) -> str:
+        """The label of a project's tokens of a minute: the directory itself when it has a
+        series of its own, else OTHER_PROJECTS (NO_PROJECT without a directory). A minute of a
+        later month than the kept directories are for first chooses them anew by the month
+        before (projects.chosen). A minute of an earlier month (a log found late) takes
+        the labels as they are."""
+        if not self._until:
+            self._until = month_start(self.month + 1) if self.month else -1
+        month = month_of(minute) if minute >= self._until else self.month
+        if month > self.month:
+            self._until = month_start(month + 1)
+            # A month without a project's tokens (or labels from a release without places)
+            # has nothing to choose by: the places stay.
+            if self.month_use:
+                self.kept = chosen(self.kept, self.month_use, slots)
+            self.month, self.month_use = month, {}
+        if project == NO_PROJECT:
+            return NO_PROJECT
+        self.month_use[project] = bounded(self.month_use.get(project, 0) + count)
+        if project not in self.kept and len(self.kept) < slots:
+            self.kept.append(project)
+        return project if project in self.kept else OTHER_PROJECTS
+
+    def start_labels(self, slots: int, naming: Callable[[str], str]) -> None:
+        """Labels for what a release without them counted, as that release exported it: the
+        `slots` largest projects so far (by name, directories of one name adding up) under
+        their own labels, the rest under OTHER_PROJECTS; the kept directories are theirs."""
+        by_name: dict[str, int] = {}
+        lifetime: dict[str, int] = {}
+        for (_, _, cwd), count in self.project_totals.items():
+            lifetime[cwd] = bounded(lifetime.get(cwd, 0) + count)
+            if cwd != NO_PROJECT:
+                by_name[naming(cwd)] = bounded(by_name.get(naming(cwd), 0) + count)
+        ranked = sorted(by_name.items(), key=lambda item: (-item[1], item[0]))
+        top = {name for name, count in ranked[:slots] if count}
+        kept = {cwd for cwd in lifetime if cwd != NO_PROJECT and naming(cwd) in top}
+        self.labels = {}
+        for (model, kind, cwd), count in self.project_totals.items():
+            label = cwd if cwd in kept or cwd == NO_PROJECT else OTHER_PROJECTS
+            self.labels[(model, kind, label)] = bounded(
+                self.labels.get((model, kind, label), 0) + count
+            )
+        self.kept = sorted(kept, key=lambda cwd: (-lifetime[cwd], cwd))
+        self.unlabelled = False
 
     def prune(self, now: datetime) -> None:
         oldest = int(now.timestamp()) // 60 - TOKEN_MINUTES_KEPT
@@ -354,6 +438,9 @@ class TokenState:
                 {
                     "project_totals": [[*k, n] for k, n in sorted(self.project_totals.items())],
                     "project_minutes": [[*k, n] for k, n in sorted(self.project_minutes.items())],
+                    "project_labels": [[*k, n] for k, n in sorted(self.labels.items())],
+                    "kept_projects": self.kept,
+                    "project_month": [self.month, sorted(self.month_use.items())],
                 }
                 if self.project_totals or self.project_minutes
                 else {}
@@ -363,6 +450,7 @@ class TokenState:
     @classmethod
     def from_json(cls, obj: Any) -> TokenState:
         scan, part = obj["last"]
+        month, use = obj.get("project_month", (0, ()))
         if obj["tool"] not in TOKEN_TYPES or not isinstance(obj["store"], str):
             raise ValueError("bad token state")
         return cls(
@@ -377,6 +465,13 @@ class TokenState:
             project_minutes={
                 (int(m), str(p)): int(n) for m, p, n in obj.get("project_minutes", [])
             },
+            labels={
+                (str(m), str(k), str(p)): int(n) for m, k, p, n in obj.get("project_labels", [])
+            },
+            kept=[str(cwd) for cwd in obj.get("kept_projects", [])],
+            month=int(month),
+            month_use={str(cwd): int(n) for cwd, n in use},
+            unlabelled="project_totals" in obj and "project_labels" not in obj,
         )
 
 
@@ -400,9 +495,18 @@ class State:
     # What each counter carries so that none is exported below what it was last
     # (exposition.keep_rising), by its name and labels as written.
     carried: dict[str, float] = field(default_factory=dict)
-    # Not stored: when a change is an event (settings), and where `cctrack events` collects them.
-    limits: Limits = field(default_factory=Limits)
+    # Not stored: what the settings decide (use), and where `cctrack events` collects events.
+    rules: FoldRules = field(default_factory=FoldRules)
     event_log: list[LimitEvent] | None = None
+
+    def use(self, rules: FoldRules) -> State:
+        """Fold what comes next by these rules; token counts of a release without project
+        labels get theirs first."""
+        self.rules = rules
+        for tokens in self.tokens.values():
+            if tokens.unlabelled:
+                tokens.start_labels(rules.projects.cap, rules.projects.name)
+        return self
 
     def add_lines(self, lines: list[bytes]) -> None:
         """Fold lines of a day file: records, and lines counted as torn (not whole JSON, as a
@@ -432,7 +536,7 @@ class State:
             return
         key = (record.profile, record.source_tool)
         tokens = self.tokens.setdefault(key, TokenState(record.source_tool))
-        added = tokens.fold(record)
+        added = tokens.fold(record, self.rules.projects.cap)
         where = (record.profile, record.source_tool, tokens.store)
         for minute, model, project, measured in added:
             self.rollup.add_tokens(where, minute, model, project, measured)
@@ -450,7 +554,7 @@ class State:
             tracker = self.cycles.setdefault(key, CycleTracker())
             for window, bucket, point in points_of(obj):
                 series = (profile, tool, window, bucket)
-                kinds = self.evidence.add(series, point, self.limits, self.event_log)
+                kinds = self.evidence.add(series, point, self.rules.limits, self.event_log)
                 if not bucket:
                     self.recent.setdefault(series, RecentUse()).add(point)
                     # The cycles take the evidence's word on a reset (not compared twice),

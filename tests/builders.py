@@ -346,12 +346,14 @@ def plan_history(
     (data_dir / "seq").write_text(f"{seq}\n")
 
 
-def working_days(root: Path, days: int, seed: int = 3) -> list[tuple[str, bytes]]:
+def working_days(
+    root: Path, days: int, seed: int = 3, projects: tuple[str, ...] = ()
+) -> list[tuple[str, bytes]]:
     """A working week's records up to now, as benchmarks/generate.py makes them (both tools
-    every 5 minutes, token records when busy), each line with its day file's name, in the
-    order capture appended them."""
-    source = root / f"generated-{days}-{seed}"
-    write_plan_records(source, days, datetime.now(timezone.utc), random.Random(seed))
+    every 5 minutes, token records when busy, per project with `projects`), each line with
+    its day file's name, in the order capture appended them."""
+    source = root / f"generated-{days}-{seed}-{len(projects)}"
+    write_plan_records(source, days, datetime.now(timezone.utc), random.Random(seed), projects)
     found = []
     for path in sorted(source.glob("usage-*.jsonl")):
         found += [(path.name, line + b"\n") for line in path.read_bytes().splitlines()]

@@ -17,8 +17,8 @@ from builders import working_days
 from conftest import Env, run_as
 
 from cctrack import base, checkpoint, fold
-from cctrack.evidence import Limits
 from cctrack.rollup import Rollup
+from cctrack.state import FoldRules
 
 RETENTION = "7"
 UTC = timezone.utc
@@ -47,7 +47,7 @@ def rows(kept: Rollup) -> tuple:
 
 
 def held(env: Env) -> tuple:
-    return rows(fold.replay(env.data_dir, Limits())[1])
+    return rows(fold.replay(env.data_dir, FoldRules())[1])
 
 
 def day_by_day(env: Env, days: int = 30, lines: list[tuple[str, bytes]] | None = None) -> dict:
@@ -129,7 +129,7 @@ def test_a_rollup_file_gone_shorter_or_unreadable_in_part_leaves_the_totals(kept
     (env.data_dir / checkpoint.STATE_FILE).write_text(json.dumps(state))
     assert env.run("analyze").returncode == 0
     assert counters(env.textfile) == totals
-    kept = fold.replay(env.data_dir, Limits())[1]
+    kept = fold.replay(env.data_dir, FoldRules())[1]
     assert rows(kept) == rollup_before and len(kept.skipped) == 1
     assert env.run("cycles").returncode == 0
 
@@ -224,7 +224,7 @@ def test_token_totals_past_64_bits_saturate_in_every_file_and_never_fall(env: En
     for command in (("cycles",), ("tokens",), ("tokens", "--json"), ("show",), ("history",)):
         done = env.run(*command)
         assert done.returncode == 0 and "Traceback" not in done.stderr, (command, done.stderr)
-    kept = fold.replay(env.data_dir, Limits())[1]
+    kept = fold.replay(env.data_dir, FoldRules())[1]
     quarters = [n for row in kept.tokens.values() for c in row.models.values() for n in c]
     assert max(quarters) == MAX_COUNT
     (env.data_dir / checkpoint.STATE_FILE).unlink()  # from the base, the same totals
@@ -476,7 +476,7 @@ def test_a_base_folds_in_the_days_going_and_keeps_their_tokens_as_of_the_last_on
     oldest = end - TOKEN_MINUTES_KEPT
     tokens.minutes = {oldest - 1: 1, oldest: 2, oldest + 1439: 3}
     clock = datetime(2026, 12, 5, tzinfo=UTC)
-    advanced = base.advance(env.data_dir, start, [day], Limits(), clock, None)
+    advanced = base.advance(env.data_dir, start, [day], FoldRules(), clock, None)
     kept = advanced.checkpoint.state.tokens[("default", "codex")].minutes
     assert kept == {oldest: 2, oldest + 1439: 3}
     assert advanced.seq == 1
@@ -513,23 +513,23 @@ def test_the_bases_rows_are_the_months_retention_keeps_whichever_way_it_is_writt
     first = env.data_dir / names[0]
     first.write_bytes(b"".join(first.read_bytes().splitlines(keepends=True)[1:]))
     (env.data_dir / base.BASE_FILE).unlink()
-    why = base.keep(env.data_dir, stored, [], Limits(), datetime.now(UTC), before)
+    why = base.keep(env.data_dir, stored, [], FoldRules(), datetime.now(UTC), before)
     assert why == "the base was copied from the checkpoint: no base yet"
     assert {row.month for row in base.load(env.data_dir)[0].rows} == {newer}  # type: ignore[union-attr]
     # A base that does not reach the oldest day file kept: copied again, saying so.
     base.save(env.data_dir, base.Base())
-    why = base.keep(env.data_dir, stored, [], Limits(), datetime.now(UTC), before)
+    why = base.keep(env.data_dir, stored, [], FoldRules(), datetime.now(UTC), before)
     assert why == "the base was copied from the checkpoint: it did not reach the oldest day file"
     # The first day going, but it changed below the base: the checkpoint becomes the base.
-    why = base.keep(env.data_dir, stored, [names[0]], Limits(), datetime.now(UTC), before)
+    why = base.keep(env.data_dir, stored, [names[0]], FoldRules(), datetime.now(UTC), before)
     assert why == f"the base was copied from the checkpoint: {names[0]} changed below the base"
     assert {row.month for row in base.load(env.data_dir)[0].rows} == {newer}  # type: ignore[union-attr]
     # Folded on with the first day going, as analyze does when retention takes it.
     (env.data_dir / base.BASE_FILE).unlink()
     assert env.run("analyze", "--rebuild").returncode == 0
     stored, _ = checkpoint.load(env.data_dir)
-    base.keep(env.data_dir, stored, [], Limits(), datetime.now(UTC), None)
-    why = base.keep(env.data_dir, stored, [names[0]], Limits(), datetime.now(UTC), before)
+    base.keep(env.data_dir, stored, [], FoldRules(), datetime.now(UTC), None)
+    why = base.keep(env.data_dir, stored, [names[0]], FoldRules(), datetime.now(UTC), before)
     assert why is None
     assert {row.month for row in base.load(env.data_dir)[0].rows} == {newer}  # type: ignore[union-attr]
 

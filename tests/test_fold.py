@@ -13,8 +13,9 @@ from conftest import Env
 
 from cctrack import checkpoint, fold, store
 from cctrack.evidence import Limits
+from cctrack.state import FoldRules
 
-LIMITS = Limits(reset_move=timedelta(minutes=9), drop=0.02, jump=0.2, rise=0.03)
+RULES = FoldRules(Limits(reset_move=timedelta(minutes=9), drop=0.02, jump=0.2, rise=0.03))
 
 
 @pytest.fixture
@@ -37,31 +38,31 @@ def captures(folded: fold.Folded) -> int:
 
 def test_a_whole_checkpoint_goes_on_with_the_records_after_it(analysed: Env) -> None:
     saved, _ = checkpoint.load(analysed.data_dir)
-    folded = fold.fold(analysed.data_dir, LIMITS)
+    folded = fold.fold(analysed.data_dir, RULES)
     assert folded.replayed is None and folded.rollup_remade is None
     assert folded.stored.marks == saved.marks  # the marks read from, before they move on
     assert folded.read.marks != saved.marks
-    assert folded.stored.state.limits == LIMITS
+    assert folded.stored.state.rules == RULES
     assert captures(folded) > sum(t.ok_count + t.error_count for t in saved.state.tools.values())
 
 
 def test_a_lost_corrupt_or_refused_checkpoint_folds_everything_again(analysed: Env) -> None:
-    whole = captures(fold.fold(analysed.data_dir, LIMITS))
-    rebuilt = fold.fold(analysed.data_dir, LIMITS, rebuild=True)
+    whole = captures(fold.fold(analysed.data_dir, RULES))
+    rebuilt = fold.fold(analysed.data_dir, RULES, rebuild=True)
     assert rebuilt.replayed == "--rebuild; folded from the base"
-    assert captures(rebuilt) == whole and rebuilt.stored.state.limits == LIMITS
+    assert captures(rebuilt) == whole and rebuilt.stored.state.rules == RULES
     state = analysed.data_dir / checkpoint.STATE_FILE
     state.write_bytes(b"{")
-    corrupt = fold.fold(analysed.data_dir, LIMITS)
+    corrupt = fold.fold(analysed.data_dir, RULES)
     assert corrupt.replayed == "state file unreadable (JSONDecodeError); folded from the base"
-    assert captures(corrupt) == whole and corrupt.stored.state.limits == LIMITS
+    assert captures(corrupt) == whole and corrupt.stored.state.rules == RULES
     (analysed.data_dir / "analyze-base.json").unlink()
     state.unlink()
-    alone = fold.fold(analysed.data_dir, LIMITS)
+    alone = fold.fold(analysed.data_dir, RULES)
     assert alone.replayed == "no checkpoint yet; folded from the day files alone: no base yet"
     # What retention took is gone with the base: the day files kept alone (the carry, in
     # the textfile, keeps the counters from falling).
-    assert 0 < captures(alone) < whole and alone.stored.state.limits == LIMITS
+    assert 0 < captures(alone) < whole and alone.stored.state.rules == RULES
 
 
 def _rewrite_first_line(data_dir: Path) -> None:
@@ -72,13 +73,13 @@ def _rewrite_first_line(data_dir: Path) -> None:
 
 
 def test_a_day_file_rewritten_below_the_checkpoint_folds_it_again(analysed: Env) -> None:
-    whole = captures(fold.fold(analysed.data_dir, LIMITS))
+    whole = captures(fold.fold(analysed.data_dir, RULES))
     _rewrite_first_line(analysed.data_dir)
-    again = fold.fold(analysed.data_dir, LIMITS)
+    again = fold.fold(analysed.data_dir, RULES)
     name = store.list_day_files(analysed.data_dir).names[0]
     assert again.replayed is not None
     assert again.replayed.startswith(f"{name} changed below the checkpoint; folded from ")
-    assert captures(again) == whole and again.stored.state.limits == LIMITS
+    assert captures(again) == whole and again.stored.state.rules == RULES
 
 
 def test_a_day_file_rewritten_below_the_base_folds_the_day_files_alone(analysed: Env) -> None:
@@ -88,35 +89,35 @@ def test_a_day_file_rewritten_below_the_base_folds_the_day_files_alone(analysed:
     done = analysed.run("analyze")  # the base is copied from the checkpoint: every mark
     assert "the base was copied from the checkpoint" in done.stderr, done.stderr
     _rewrite_first_line(analysed.data_dir)
-    rebuilt = fold.fold(analysed.data_dir, LIMITS, rebuild=True)
+    rebuilt = fold.fold(analysed.data_dir, RULES, rebuild=True)
     name = store.list_day_files(analysed.data_dir).names[0]
     assert rebuilt.replayed == (
         f"--rebuild; folded from the day files alone: {name} changed below the base"
     )
-    assert rebuilt.stored.state.limits == LIMITS and captures(rebuilt) > 0
+    assert rebuilt.stored.state.rules == RULES and captures(rebuilt) > 0
 
 
 def test_a_rollup_that_cannot_go_on_is_made_again_and_the_totals_stand(analysed: Env) -> None:
-    whole = fold.fold(analysed.data_dir, LIMITS)
+    whole = fold.fold(analysed.data_dir, RULES)
     totals = captures(whole)
     rollups = sorted(analysed.data_dir.glob("rollup-*.jsonl"))
     assert rollups
     rollups[0].write_bytes(rollups[0].read_bytes()[:10])
-    remade = fold.fold(analysed.data_dir, LIMITS)
+    remade = fold.fold(analysed.data_dir, RULES)
     assert remade.replayed is None
     assert remade.rollup_remade == (
         f"{rollups[0].name} is shorter than analyze left it; made again from the base"
     )
     assert remade.stored.rollup_files == {}
     assert remade.read.marks == whole.read.marks
-    assert captures(remade) == totals and remade.stored.state.limits == LIMITS
+    assert captures(remade) == totals and remade.stored.state.rules == RULES
     assert remade.stored.state.cycles == whole.stored.state.cycles
     # A checkpoint written before there was a rollup at all.
     state = analysed.data_dir / checkpoint.STATE_FILE
     written = json.loads(state.read_bytes())
     del written["rollup_files"]
     state.write_text(json.dumps(written))
-    old = fold.fold(analysed.data_dir, LIMITS)
+    old = fold.fold(analysed.data_dir, RULES)
     assert old.rollup_remade == (
         "the checkpoint was written before the report's rollup; made again from the base"
     )
@@ -127,10 +128,10 @@ def test_a_replay_reads_every_row_written_held_and_to_come(analysed: Env, tmp_pa
     """What the report and `cycles` start from: the rows in the rollup files, the rows the
     checkpoint holds (the newest hour still filling) and those the records after it make,
     as many as a fold of everything from the base makes."""
-    state, held = fold.replay(analysed.data_dir, LIMITS)
-    everything = fold.fold(analysed.data_dir, LIMITS, rebuild=True).stored.state
+    state, held = fold.replay(analysed.data_dir, RULES)
+    everything = fold.fold(analysed.data_dir, RULES, rebuild=True).stored.state
     assert held.hours.keys() == everything.rollup.hours.keys()
     assert held.tokens.keys() == everything.rollup.tokens.keys()
-    assert len(held.hours) > 24 and state.limits == LIMITS
-    nothing_yet, none = fold.replay(tmp_path / "no such directory", LIMITS)
-    assert nothing_yet.limits == LIMITS and not nothing_yet.tools and not none.hours
+    assert len(held.hours) > 24 and state.rules == RULES
+    nothing_yet, none = fold.replay(tmp_path / "no such directory", RULES)
+    assert nothing_yet.rules == RULES and not nothing_yet.tools and not none.hours

@@ -12,8 +12,9 @@ import pytest
 from conftest import Env
 
 from cctrack import checkpoint
-from cctrack.report import ProjectNaming, Report, build_report
+from cctrack.report import Report, build_report
 from cctrack.settings import HookRules
+from cctrack.tokens.projects import ProjectNaming
 from cctrack.views import desk, hook, show
 from cctrack.views.latest import LATEST_FILE, latest_report, report_json
 

@@ -20,6 +20,7 @@ LAYERS = [
     "cctrack.tokens",
     "cctrack.tokens.rules",
     "cctrack.tokens.prices",
+    "cctrack.tokens.projects",
     "cctrack.files",
     "cctrack.net",
     "cctrack.process",

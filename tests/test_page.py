@@ -144,7 +144,7 @@ def test_old_hours_come_from_the_rollup_and_the_last_days_as_captured(
     from builders import append_lines, working_days
 
     from cctrack import fold
-    from cctrack.evidence import Limits
+    from cctrack.state import FoldRules
     from cctrack.views import page
     from cctrack.views.page import DETAIL, recent_snapshots, usage_series
 
@@ -153,7 +153,7 @@ def test_old_hours_come_from_the_rollup_and_the_last_days_as_captured(
     now = datetime.now(UTC)
     append_lines(env.data_dir, working_days(env.root, 20, seed=5))
     assert env.run("analyze").returncode == 0
-    _, kept = fold.replay(env.data_dir, Limits())
+    _, kept = fold.replay(env.data_dir, FoldRules())
     cutover = (now - DETAIL).timestamp()
     recent = recent_snapshots(env.data_dir, cutover)
     (series,) = usage_series(kept, recent, cutover, None, "codex")[:1]

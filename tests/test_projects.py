@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
+from itertools import pairwise
 from pathlib import Path
 
 from builders import codex_line, token_count, write_rollout
 from conftest import Env, sample
 
-from cctrack.report import ProjectNaming
+from cctrack.records import TokenRecord
+from cctrack.report import totals_by_project
+from cctrack.state import TokenState
+from cctrack.tokens.projects import ProjectNaming
 
 UTC = timezone.utc
 
@@ -179,3 +183,137 @@ def test_per_project_counts_add_up_to_the_totals_on_generated_logs(env: Env) -> 
     by_model = totals()
     assert by_model and by_model == totals(CCTRACK_DATA_DIR=str(off))
     assert totals("--by", "project", CCTRACK_TOKEN_PROJECTS="5") == by_model
+
+
+def _record(scan: int, *rows: tuple[datetime, str, int]) -> TokenRecord:
+    """A Claude token record with each (time, directory, input tokens) as a project row."""
+    minutes = [(int(at.timestamp()) // 60, cwd, n) for at, cwd, n in rows]
+    return TokenRecord(
+        scan,
+        rows[0][0],
+        "h",
+        "claude",
+        "0123456789abcdef",
+        scan,
+        0,
+        tuple((m, "opus", n, 0, 0, 0) for m, _, n in minutes),
+        projects=tuple((m, cwd, "opus", n, 0, 0, 0) for m, cwd, n in minutes),
+    )
+
+
+def _series(tokens: TokenState) -> dict[str, int]:
+    return {
+        p: n for _, kind, p, n in totals_by_project(tokens, ProjectNaming(2)) if kind == "input"
+    }
+
+
+def test_projects_keep_their_series_for_the_month_and_are_chosen_again_by_the_last_one() -> None:
+    """Two places: the first two directories take them; at each month's start, one that
+    was among the four largest of the month before keeps its place, the largest of the
+    rest take the others. A series never falls, and a user's project series are the two,
+    other and unattributed, however the projects come and go."""
+    oct1, nov1, dec1 = (datetime(2026, m, 1, 9, tzinfo=UTC) for m in (10, 11, 12))
+    tokens = TokenState("claude")
+    seen: list[dict[str, int]] = []
+
+    def fold(*rows: tuple[datetime, str, int]) -> dict[str, int]:
+        tokens.fold(_record(len(seen) + 1, *rows), 2)
+        seen.append(_series(tokens))
+        return seen[-1]
+
+    october = ((oct1, "/a", 25), (oct1, "/b", 1), (oct1, "/c", 50))
+    october += ((oct1, "/e", 20), (oct1, "/f", 30), (oct1, "/g", 40))
+    assert fold(*october) == {"a": 25, "b": 1, "other": 140}
+    assert fold((oct1 + timedelta(days=3), "/c", 50), (oct1, "", 4)) == {
+        "a": 25,
+        "b": 1,
+        "other": 190,
+        "unattributed": 4,
+    }
+    # November: a (25) was fourth of October's and keeps its place; b's goes to the largest,
+    # c (100), whose series starts; b's series ends, counted since as other, and a new
+    # directory waits for a place.
+    assert fold((nov1, "/b", 7), (nov1, "/c", 1), (nov1, "/d", 2)) == {
+        "a": 25,
+        "c": 1,
+        "other": 199,
+        "unattributed": 4,
+    }
+    assert tokens.kept == ["/a", "/c"]
+    # A log of October found late keeps November's places.
+    assert fold((oct1, "/b", 3)) == {"a": 25, "c": 1, "other": 202, "unattributed": 4}
+    # December: a had no tokens in November and loses its place to b, the largest; b's
+    # series goes on from where it ended (1).
+    assert fold((dec1, "/b", 1), (dec1, "/a", 5)) == {
+        "b": 2,
+        "c": 1,
+        "other": 207,
+        "unattributed": 4,
+    }
+    assert tokens.kept == ["/c", "/b"]
+    for before, after in pairwise(seen):
+        assert all(after.get(p, n) >= n for p, n in before.items()), (before, after)
+    assert all(len(series) <= 2 + 2 for series in seen)
+
+
+def test_the_places_survive_the_checkpoint_and_a_release_without_them_gets_its_own_back() -> None:
+    """Written and read back, the labels and places go on as if never stopped. Counts of a
+    release that labelled at export time (the largest so far, by name) get those labels:
+    this version exports what it did, nothing jumps."""
+    from cctrack.state import FoldRules, State
+
+    oct1, nov1 = datetime(2026, 10, 1, 9, tzinfo=UTC), datetime(2026, 11, 2, 9, tzinfo=UTC)
+    first = (oct1, "/a", 10), (oct1, "/x/b", 30), (oct1, "/y/b", 5), (oct1, "/c", 20)
+    later = (nov1, "/c", 3), (nov1, "/d", 9)
+    whole = TokenState("claude")
+    whole.fold(_record(1, *first), 2)
+    again = TokenState.from_json(json.loads(json.dumps(whole.to_json())))
+    assert again == whole
+    whole.fold(_record(2, *later), 2)
+    again.fold(_record(2, *later), 2)
+    assert again == whole and again.kept == ["/a", "/x/b"]
+    # A release's state: the same totals, no labels.
+    old = whole.to_json()
+    old = {
+        k: v
+        for k, v in old.items()
+        if k not in ("project_labels", "kept_projects", "project_month")
+    }
+    state = State.from_json(
+        {
+            "tools": {},
+            "invalid_lines": 0,
+            "torn_fragments": 0,
+            "analyzed_at": None,
+            "tokens": {"claude": old},
+        }
+    )
+    state.use(FoldRules(projects=ProjectNaming(2)))
+    released = ProjectNaming(2).top({cwd: n for (_, _, cwd), n in whole.project_totals.items()})
+    assert _series(state.tokens[("default", "claude")]) == dict(released)
+    assert released == (("b", 35), ("c", 23), ("other", 19))
+
+
+def test_a_rebuild_gives_each_project_series_what_analyze_gave_it_week_by_week(env: Env) -> None:
+    """Labels depend only on the records in order: folded again from the start they are the
+    same, across the month changes of ten weeks of work in six projects."""
+    from itertools import groupby
+
+    from builders import working_days
+    from test_base import counters
+    from test_system_upgrade import project_series
+
+    env.vars["CCTRACK_TOKEN_PROJECTS"] = "2"
+    projects = tuple(f"/w/p{n}" for n in range(6))
+    lines = sorted(working_days(env.root, 70, projects=projects), key=lambda item: item[0])
+    env.data_dir.mkdir(mode=0o700)
+    for _, week in groupby(enumerate(lines), key=lambda item: item[0] * 10 // len(lines)):
+        for _, (name, line) in week:
+            with open(env.data_dir / name, "ab") as out:
+                out.write(line)
+        assert env.run("analyze").returncode == 0
+    stepwise = counters(env.textfile)
+    # Two places and other: every token has its project, none is unattributed.
+    assert set(project_series(stepwise).values()) == {2 + 1}
+    assert env.run("analyze", "--rebuild").returncode == 0
+    assert counters(env.textfile) == stepwise

@@ -313,7 +313,7 @@ def test_a_sinks_status_after_each_send() -> None:
 
 
 def test_the_top_projects_by_tokens_then_name_and_the_rest_as_other() -> None:
-    from cctrack.report import OTHER, ProjectNaming
+    from cctrack.tokens.projects import OTHER, ProjectNaming
 
     naming = ProjectNaming(2)
     found = naming.top({"/a/zeta": 5, "/b/alpha": 5, "/c/beta": 9, "/d/gamma": 1, "/e/none": 0})
@@ -324,25 +324,31 @@ def test_the_top_projects_by_tokens_then_name_and_the_rest_as_other() -> None:
 
 def test_project_rows_add_up_to_the_totals_with_what_no_project_holds() -> None:
     """Counted before projects were (or by a line without a directory): the difference
-    between a type's total and its projects' is a row of its own, so the rows add up."""
-    from cctrack.report import UNATTRIBUTED, ProjectNaming, totals_by_project
+    between a type's total and its projects' is a row of its own. A directory kept no more
+    has no row (its series ended), and its count goes to no other row."""
+    from cctrack.report import totals_by_project
     from cctrack.state import TokenState
+    from cctrack.tokens.projects import NO_PROJECT, OTHER_PROJECTS, UNATTRIBUTED, ProjectNaming
 
     tokens = TokenState("claude")
-    tokens.totals = {("opus", "input"): 100, ("opus", "output"): 7}
-    tokens.project_totals = {
+    tokens.totals = {("opus", "input"): 120, ("opus", "output"): 7}
+    tokens.labels = {
         ("opus", "input", "/src/a"): 60,
-        ("opus", "input", "/src/b"): 30,
+        ("opus", "input", OTHER_PROJECTS): 30,
+        ("opus", "input", "/src/gone"): 15,
+        ("opus", "input", NO_PROJECT): 2,
         ("opus", "output", "/src/a"): 7,
     }
+    tokens.kept = ["/src/a"]
     rows = totals_by_project(tokens, ProjectNaming(1))
     assert rows == (
         ("opus", "input", "a", 60),
         ("opus", "input", "other", 30),
-        ("opus", "input", UNATTRIBUTED, 10),
+        ("opus", "input", UNATTRIBUTED, 15),
         ("opus", "output", "a", 7),
     )
-    assert sum(n for *_, n in rows) == 107
+    # They add up to the totals but for what the ended series holds.
+    assert sum(n for *_, n in rows) == 127 - 15
 
 
 def test_todays_tokens_start_at_local_midnight(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -433,9 +439,10 @@ def test_tokens_per_window_per_percent_and_today_at_their_edges(
     import time as clock_module
 
     from cctrack.records import TokenRecord
-    from cctrack.report import ProjectNaming, WindowReport, token_report
+    from cctrack.report import WindowReport, token_report
     from cctrack.state import TokenState
     from cctrack.tokens.prices import Price
+    from cctrack.tokens.projects import ProjectNaming
 
     monkeypatch.setenv("TZ", "UTC")
     clock_module.tzset()
@@ -458,7 +465,7 @@ def test_tokens_per_window_per_percent_and_today_at_their_edges(
         # Tokens counted under no project ("") are named beside the rest no project holds.
         projects=((minute + 60, "/p", "m", 40, 0, 0, 0), (minute + 60, "", "m", 5, 0, 0, 0)),
     )
-    tokens.fold(record)
+    tokens.fold(record, 1)
     windows = (
         WindowReport("unknown", 0.5, None, None, None),
         WindowReport("no_reset", 0.5, None, 86400, None),
@@ -495,12 +502,13 @@ def test_tokens_per_window_per_percent_and_today_at_their_edges(
             (minute + 61, "/q", "n", 7, 0, 0, 0),
         ),
     )
-    tokens.fold(record)
+    tokens.fold(record, 1)
     capped = token_report("claude", tokens, (), {}, T0, ProjectNaming(cap=1))
+    # /p took the one place first; the later directories, /q the larger, count as other.
     assert capped.by_project == (
-        ("m", "input", "other", 13),
+        ("m", "input", "other", 8),
         ("m", "input", "p", 40),
-        ("m", "input", "unattributed", 58),
+        ("m", "input", "unattributed", 63),
         ("n", "input", "other", 7),
         ("z", "input", "unattributed", 4),
     )

@@ -11,9 +11,9 @@ from builders import append_lines, working_days
 from conftest import Env
 
 from cctrack import checkpoint, fold, rollup
-from cctrack.evidence import Limits
-from cctrack.report import ProjectNaming
 from cctrack.rollup import HourRow, Rollup
+from cctrack.state import FoldRules
+from cctrack.tokens.projects import ProjectNaming
 from cctrack.tokens.rules import window_measure
 from cctrack.views.history import select_cycles
 from cctrack.views.history import token_days as token_days_from_records
@@ -23,7 +23,7 @@ UTC = timezone.utc
 
 
 def held(env: Env) -> Rollup:
-    return fold.replay(env.data_dir, Limits())[1]
+    return fold.replay(env.data_dir, FoldRules())[1]
 
 
 def test_runs_every_few_records_write_what_one_replay_of_them_all_writes(env: Env) -> None:
@@ -50,7 +50,7 @@ def test_runs_every_few_records_write_what_one_replay_of_them_all_writes(env: En
 def test_the_tokens_per_day_are_the_token_records_per_day(env: Env) -> None:
     append_lines(env.data_dir, working_days(env.root, 7))
     assert env.run("analyze").returncode == 0
-    state, kept = fold.replay(env.data_dir, Limits())
+    state, kept = fold.replay(env.data_dir, FoldRules())
     expected: dict[str, dict[tuple[str, str], int]] = {}
     for day in token_days_from_records(env.data_dir, None, None):
         table = expected.setdefault(day.tool, {})
@@ -69,7 +69,7 @@ def test_projects_per_day_add_up_to_the_models_per_day(env: Env) -> None:
     env.use_fixed_tools()
     env.vars["CCTRACK_TOKEN_PROJECTS"] = "1"
     assert env.run("run").returncode == 0
-    state, kept = fold.replay(env.data_dir, Limits())
+    state, kept = fold.replay(env.data_dir, FoldRules())
     by_model = rollup_token_days(kept, state, None, None)
     by_project = rollup_token_days(kept, state, None, None, ProjectNaming(1))
     for tool, days in by_model.items():

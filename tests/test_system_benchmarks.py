@@ -72,7 +72,7 @@ def test_the_report_benchmark_runs_beside_history_csv(tmp_path: Path) -> None:
     assert "| `cctrack report --html` |" in done.stdout and "x history --csv |" in done.stdout
 
 
-def test_the_desk_and_memory_benchmarks_run(tmp_path: Path) -> None:
+def test_the_desk_memory_and_series_benchmarks_run(tmp_path: Path) -> None:
     """Each beside another checkout (here: this one), as RESULTS.md runs them."""
     desk = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks/desk.py"), "--repeat", "1", "--before", str(ROOT)],
@@ -98,3 +98,10 @@ def test_the_desk_and_memory_benchmarks_run(tmp_path: Path) -> None:
     )
     assert memory.returncode == 0, memory.stderr
     assert "| month |" in memory.stdout and "`history --csv`" in memory.stdout
+    series = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks/series.py"), "--days", "3", "--before", str(ROOT)],
+        capture_output=True,
+        text=True,
+    )
+    assert series.returncode == 0, series.stderr
+    assert "| before | 10 |" in series.stdout and "| this | 10 |" in series.stdout

@@ -25,6 +25,8 @@ RELEASES = {
     "acf71c1": "acf71c1",
     # The rollup, no base.
     "428db59": "428db59",
+    # The base and the one read model; project labels chosen when exported.
+    "d84d551": "d84d551",
 }
 DAYS = 30
 
@@ -106,3 +108,63 @@ def test_no_counter_falls_from_a_release_to_this_one_back_and_again(
     assert env.run("analyze").returncode == 0
     assert counters(env.textfile) == last
     os.sync()
+
+
+def test_project_series_from_a_release_that_labelled_them_when_exported(
+    env: Env, tmp_path: Path
+) -> None:
+    """The release before project labels were fixed at fold time counted projects for two
+    months (the largest two so far named, the rest other). This checkout takes over: it
+    exports what the release did, nothing falls or jumps; then, month by month, the two
+    largest of the month before keep series, at most two plus other and unattributed per
+    model and type; the release again, this checkout again, --rebuild: nothing falls."""
+    site = released(RELEASES["d84d551"], tmp_path / "release")
+    versions = Versions(env, site)
+    env.vars["CCTRACK_TOKEN_PROJECTS"] = "2"
+    projects = tuple(f"/home/u/src/p{n}" for n in range(6))
+    lines = sorted(working_days(env.root, 75, projects=projects), key=lambda item: item[0])
+    days = [(name, list(day)) for name, day in groupby(lines, key=lambda item: item[0])]
+    plan = [True] * 45 + [False] * 20 + [True] * 3 + [False] * (len(days) - 68)
+    last: dict = {}
+    for step, ((name, day), by_release) in enumerate(zip(days, plan, strict=True)):
+        if step and not by_release and plan[step - 1]:
+            # The upgrade alone, before the day's records: what the release exported.
+            versions.analyze(False)
+            assert counters(env.textfile) == last, f"{name}: the upgrade changed the counters"
+        env.data_dir.mkdir(mode=0o700, exist_ok=True)
+        with open(env.data_dir / name, "ab") as out:
+            out.write(b"".join(line for _, line in day))
+        versions.analyze(by_release)
+        now = counters(env.textfile)
+        who = "d84d551" if by_release else "this checkout"
+        # The release drops a project's series whenever it leaves the largest two so far;
+        # this checkout only in a month's first days, when the places are chosen again.
+        ended = {key for key in last if key not in now}
+        assert_none_fell({k: v for k, v in last.items() if k not in ended}, now, f"{name}, {who}")
+        if not by_release:
+            assert not ended or int(name[-8:-6]) <= 7, (name, ended)
+            assert all(metric.endswith("tokens_total") for metric, _ in ended)
+            assert max(project_series(now).values()) <= 2 + 2, name
+        last = now
+    assert any(dict(labels).get("project") == "other" for _, labels in last)
+    # A rebuild labels the release's months as this version would have: some project series
+    # end, none that goes on falls.
+    done = env.run("analyze", "--rebuild")
+    assert done.returncode == 0, done.stderr
+    rebuilt = counters(env.textfile)
+    assert_none_fell({k: v for k, v in last.items() if k in rebuilt}, rebuilt, "--rebuild")
+    assert {k for k in last if k not in rebuilt} == {
+        k for k in last if k not in rebuilt and "project" in dict(k[1])
+    }
+    assert max(project_series(rebuilt).values()) <= 2 + 2
+
+
+def project_series(found: dict) -> dict[tuple, int]:
+    """How many project values each token counter has, by its other labels."""
+    values: dict[tuple, set[str]] = {}
+    for metric, labels in found:
+        named = dict(labels)
+        if metric.endswith("tokens_total") and "project" in named:
+            project = named.pop("project")
+            values.setdefault((metric, *sorted(named.items())), set()).add(project)
+    return {key: len(projects) for key, projects in values.items()}

@@ -14,7 +14,7 @@ from typing import Any, TextIO, TypeVar, cast
 
 from cctrack import store
 from cctrack.cycles import COLUMNS
-from cctrack.evidence import LimitEvent, Limits, Point, points_of
+from cctrack.evidence import LimitEvent, Point, points_of
 from cctrack.fold import replay
 from cctrack.records import (
     TOKEN_TYPES,
@@ -24,11 +24,11 @@ from cctrack.records import (
     record_profile,
     strict_loads,
 )
-from cctrack.report import ProjectNaming
 from cctrack.rollup import CycleRow, skipped_note
-from cctrack.state import State, TokenState
+from cctrack.state import FoldRules, State, TokenState
 from cctrack.timefmt import format_precise, format_time, parse_time
 from cctrack.tokens.prices import Price, cost_usd, price_of
+from cctrack.tokens.projects import ProjectNaming
 from cctrack.tokens.rules import window_measure
 from cctrack.views import wording
 
@@ -70,9 +70,9 @@ HISTORY_COLUMNS = (
 )
 
 
-def replay_events(data_dir: Path, limits: Limits) -> list[LimitEvent]:
+def replay_events(data_dir: Path, rules: FoldRules) -> list[LimitEvent]:
     """Every event in the day files, found exactly as analyze finds them."""
-    state = State(limits=limits, event_log=[])
+    state = State(rules=rules, event_log=[])
     store.read_forward(data_dir, state.add_lines)
     return state.event_log or []
 
@@ -219,11 +219,11 @@ def _csv(columns: tuple[str, ...], rows: Iterable[dict[str, Any]]) -> str:
 
 
 def cycle_rows(
-    data_dir: Path, limits: Limits, since: datetime | None, tool: str | None, window: str | None
+    data_dir: Path, rules: FoldRules, since: datetime | None, tool: str | None, window: str | None
 ) -> tuple[list[dict[str, Any]], str | None]:
     """Every closed window analyze has folded or would fold next (cycles.py), with the
     tokens this host's logs showed within it, oldest reset first; what was left out."""
-    _, held = replay(data_dir, limits)
+    _, held = replay(data_dir, rules)
     return select_cycles(held.cycles, since, tool, window), skipped_note(held.skipped)
 
 

@@ -25,15 +25,16 @@ from pathlib import Path
 from typing import Any
 
 from cctrack.errors import CctrackError, needs_extra
-from cctrack.evidence import Limits, points_of
+from cctrack.evidence import points_of
 from cctrack.files import private_dir
 from cctrack.fold import replay
 from cctrack.process import forked, map_forked
 from cctrack.records import qualified, record_profile
-from cctrack.report import NO_PROJECTS, ProjectNaming, Report, ToolReport
+from cctrack.report import Report, ToolReport
 from cctrack.rollup import QUARTERS, Rollup, Snapshot, skipped_note
-from cctrack.state import State
+from cctrack.state import FoldRules, State
 from cctrack.timefmt import format_time, parse_time
+from cctrack.tokens.projects import ProjectNaming
 from cctrack.views import wording
 from cctrack.views.history import select_cycles, successful_records
 from cctrack.views.latest import latest_report
@@ -568,12 +569,12 @@ class PageData:
 def page_data(
     data_dir: Path,
     now: datetime,
-    limits: Limits,
+    rules: FoldRules,
     since: datetime | None,
     tool: str | None,
-    naming: ProjectNaming,
 ) -> PageData:
-    state, held = replay(data_dir, limits)
+    state, held = replay(data_dir, rules)
+    naming = rules.projects
     # The last DETAIL as captured; before it, the rollup's hours.
     cutover = (now - DETAIL).timestamp()
     return PageData(
@@ -609,10 +610,9 @@ def render(
     now: datetime,
     sources: tuple[str, ...],
     profiles: tuple[str, ...],
-    limits: Limits,
+    rules: FoldRules,
     since: datetime | None = None,
     tool: str | None = None,
-    naming: ProjectNaming = NO_PROJECTS,
 ) -> str:
     """The page, from the rollup and the last days' day files (history, events, tokens,
     cycles) and the latest analysis (what the sources said last, run-out times, projects)."""
@@ -627,7 +627,7 @@ def render(
             os.environ["MPLCONFIGDIR"] = str(private_dir(data_dir / ".matplotlib"))
     # The rollup is read in a child while matplotlib is imported here: each takes about
     # half a second for a year. The import builds the font cache: private whatever the umask.
-    with _private_files(), forked(page_data, data_dir, now, limits, since, tool, naming) as waiting:
+    with _private_files(), forked(page_data, data_dir, now, rules, since, tool) as waiting:
         import matplotlib.dates
         import matplotlib.figure
 
