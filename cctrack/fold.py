@@ -95,16 +95,21 @@ def fold(data_dir: Path, rules: FoldRules, rebuild: bool = False, reader: bool =
         return Folded(stored, read, rollup_remade=f"{damage}; made again {note}")
 
 
-def replay(data_dir: Path, rules: FoldRules) -> tuple[State, Rollup]:
+def replay(
+    data_dir: Path, rules: FoldRules, kinds: str = "".join(rollup.ROW_TYPES)
+) -> tuple[State, Rollup]:
     """What analyze has folded and would fold next, without writing anything: the
     checkpoint's state with the records after it folded in, and every rollup row (those
-    written, those held, those the new records make), merged."""
+    written, those held, those the new records make), merged; of the files, only the rows
+    of `kinds` (rollup.read)."""
     if not data_dir.is_dir():
         return State(rules=rules), Rollup()
     with locked(data_dir / ANALYZE_LOCK, reader=True):
         folded = fold(data_dir, rules, reader=True)
-        held = rollup.read(data_dir, folded.stored.rollup_files or {})
+        held = rollup.read(data_dir, folded.stored.rollup_files or {}, kinds)
     state = folded.stored.state
+    wanted = tuple(rollup.ROW_TYPES[kind] for kind in kinds)
     for row in state.rollup.drain(keep_latest=False):
-        held.keep(row)
+        if isinstance(row, wanted):
+            held.keep(row)
     return state, held

@@ -331,11 +331,13 @@ def cut(data_dir: Path, committed: dict[str, int]) -> None:
 
 def append(data_dir: Path, rows: list[Row], committed: dict[str, int]) -> dict[str, int]:
     """Append the rows to their months' files; the sizes to record."""
-    by_month: dict[str, list[bytes]] = {}
+    by_month: dict[str, list[Row]] = {}
     for row in rows:
-        by_month.setdefault(row.month, []).append(orjson.dumps(row.to_json()))
+        by_month.setdefault(row.month, []).append(row)
     sizes = dict(committed)
-    for month, lines in sorted(by_month.items()):
+    for month, kept in sorted(by_month.items()):
+        # Serialised a month at a time: a rebuild's year of rows is never all bytes at once.
+        lines = [orjson.dumps(row.to_json()) for row in kept]
         name = f"rollup-{month}.jsonl"
         flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | NOFOLLOW | CLOEXEC
         fd = os.open(data_dir / name, flags, 0o600)
@@ -359,10 +361,12 @@ def expired(committed: dict[str, int], before: datetime | None) -> list[str]:
     ]
 
 
-def read(data_dir: Path, committed: dict[str, int]) -> Rollup:
+def read(data_dir: Path, committed: dict[str, int], kinds: str = "".join(ROW_TYPES)) -> Rollup:
     """Every row the checkpoint vouches for, merged; a row this version cannot read is left
-    out and named in skipped."""
+    out and named in skipped. With `kinds` (ROW_TYPES' letters), only the rows of those:
+    `cctrack cycles` holds its rows, not a year of hours, and reads a month at a time."""
     held = Rollup()
+    others = tuple(f'["{kind}",'.encode() for kind in ROW_TYPES if kind not in kinds)
     for name, size in sorted(committed.items()):
         try:
             fd = os.open(data_dir / name, os.O_RDONLY | NOFOLLOW | CLOEXEC)
@@ -373,6 +377,8 @@ def read(data_dir: Path, committed: dict[str, int]) -> Rollup:
         finally:
             os.close(fd)
         lines = data.splitlines()
+        if others:
+            lines = [line for line in lines if not line.startswith(others)]
         try:
             # One parse for the file: a year is some 50,000 rows.
             rows = orjson.loads(b"[" + b",".join(lines) + b"]")

@@ -140,14 +140,18 @@ def test_a_row_this_version_cannot_read_is_left_out_and_named_never_hiding_the_r
     append_lines(env.data_dir, working_days(env.root, 7))
     assert env.run("analyze").returncode == 0
     newest = max(env.data_dir.glob("rollup-*.jsonl"))
-    newest.write_bytes(b'["h", "default", "codex"]\n' + newest.read_bytes())
+    newest.write_bytes(b'["c",1]\n["h", "default", "codex"]\n' + newest.read_bytes())
     state_file = env.data_dir / checkpoint.STATE_FILE
     state = json.loads(state_file.read_text())
     state["rollup_files"][newest.name] = newest.stat().st_size
     state_file.write_text(json.dumps(state))
     kept = held(env)
-    assert kept.skipped == [f"{newest.name} line 1"]
-    assert len(kept.cycles) >= 4
+    assert kept.skipped == [f"{newest.name} line 1", f"{newest.name} line 2"]
+    assert len(kept.cycles) >= 4 and kept.hours and kept.tokens
+    # What `cycles` reads: the closed windows' rows alone, the damaged one named.
+    only = fold.replay(env.data_dir, FoldRules(), kinds="c")[1]
+    assert only.cycles == kept.cycles and not only.hours and not only.tokens
+    assert only.skipped == [f"{newest.name} line 1"]
     done = env.run("cycles")
     assert done.returncode == 0 and len(done.stdout.splitlines()) == len(kept.cycles)
     assert f"left out 1 rollup row(s) this version cannot read ({newest.name} line 1)" in (

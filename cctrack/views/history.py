@@ -223,7 +223,7 @@ def cycle_rows(
 ) -> tuple[list[dict[str, Any]], str | None]:
     """Every closed window analyze has folded or would fold next (cycles.py), with the
     tokens this host's logs showed within it, oldest reset first; what was left out."""
-    _, held = replay(data_dir, rules)
+    _, held = replay(data_dir, rules, kinds="c")
     return select_cycles(held.cycles, since, tool, window), skipped_note(held.skipped)
 
 
