@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 from itertools import pairwise
 from pathlib import Path
 
+import pytest
 from builders import codex_line, token_count, write_rollout
 from conftest import Env, sample
 
@@ -114,6 +115,17 @@ def test_projects_share_each_window_and_label_the_counters(env: Env) -> None:
         ("codex", "app"),
     }
     assert env.run("tokens", "--by", "repo").returncode == 2
+    # The report's tokens per day and project: the two largest named, docs as other.
+    from cctrack import fold
+    from cctrack.state import FoldRules
+    from cctrack.views.page import rollup_token_days
+
+    state, kept = fold.replay(env.data_dir, FoldRules())
+    naming = ProjectNaming(2, (("/home/u/src/api", "billing-api"),))
+    drawn = rollup_token_days(kept, state, None, None, naming)
+    assert {name for _, name in drawn["claude"]} == {"app", "billing-api", "other"}
+    by_model = rollup_token_days(kept, state, None, None)
+    assert sum(drawn["claude"].values()) == sum(by_model["claude"].values())
 
 
 def test_off_by_default_nothing_has_a_project(env: Env) -> None:
@@ -317,3 +329,27 @@ def test_a_rebuild_gives_each_project_series_what_analyze_gave_it_week_by_week(e
     assert set(project_series(stepwise).values()) == {2 + 1}
     assert env.run("analyze", "--rebuild").returncode == 0
     assert counters(env.textfile) == stepwise
+
+
+def test_months_are_utc_calendar_months_whatever_the_zone_and_ties_go_by_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import time
+
+    from cctrack.tokens.projects import chosen, month_of, month_start
+
+    monkeypatch.setenv("TZ", "Pacific/Auckland")
+    time.tzset()
+    try:
+        for at in (datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 12, 31, 23, 59, tzinfo=UTC)):
+            minute = int(at.timestamp()) // 60
+            month = month_of(minute)
+            assert month == at.year * 12 + at.month - 1
+            first = int(at.replace(day=1, hour=0, minute=0).timestamp()) // 60
+            assert type(month_start(month)) is int and month_start(month) == first
+            assert month_start(month) <= minute < month_start(month + 1)
+            assert month_of(first - 1) == month - 1
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert chosen([], {"/b": 5, "/a": 5, "/c": 9, "/z": 0}, 3) == ["/c", "/a", "/b"]

@@ -75,7 +75,8 @@ def test_projects_per_day_add_up_to_the_models_per_day(env: Env) -> None:
     for tool, days in by_model.items():
         assert sum(days.values()) == sum(by_project[tool].values()) > 0
     # One project named, the rest `other`.
-    assert {name for _, name in by_project["claude"]} <= {"project", "other"}
+    names = {name for _, name in by_project["claude"]}
+    assert names <= {"project", "other"}
 
 
 def test_what_a_run_that_died_appended_is_cut_and_never_read(env: Env) -> None:
