@@ -71,14 +71,15 @@ def textfile_dir(settings: Settings) -> Path:
 
 
 def write_rollup(
-    data_dir: Path, stored: checkpoint.Checkpoint, before: datetime | None
+    data_dir: Path, stored: checkpoint.Checkpoint, before: datetime | None, spill: rollup.Spill
 ) -> list[str]:
-    """Append the rows the fold made to the rollup files (cut back first to what the
-    checkpoint recorded) and record their sizes; the files past the retention, to remove
-    once the checkpoint no longer names them."""
+    """Append the rows the fold made (those it spilled first) to the rollup files (cut back
+    first to what the checkpoint recorded) and record their sizes; the files past the
+    retention, to remove once the checkpoint no longer names them."""
     committed = stored.rollup_files or {}
     rollup.cut(data_dir, committed)
-    files = rollup.append(data_dir, stored.state.rollup.drain(keep_latest=True), committed)
+    rows = stored.state.rollup.drain(keep_latest=True)
+    files = rollup.append(data_dir, rows, committed, spill.lines())
     expired_files = rollup.expired(files, before)
     stored.rollup_files = {n: size for n, size in files.items() if n not in expired_files}
     return expired_files
@@ -112,9 +113,9 @@ def analyze(settings: Settings, now: datetime, rebuild: bool = False) -> Outcome
     data_dir = own_data_dir(Path(settings.data_dir), settings.textfile_path)
     target = textfile_dir(settings)
     try:
-        with locked(data_dir / checkpoint.ANALYZE_LOCK):
+        with locked(data_dir / checkpoint.ANALYZE_LOCK), rollup.Spill(data_dir) as spill:
             rules = rules_of(settings)
-            folded = fold(data_dir, rules, rebuild)
+            folded = fold(data_dir, rules, rebuild, spill=spill)
             stored, read = folded.stored, folded.read
             stored.marks = read.marks
             stored.state.analyzed_at = now
@@ -123,7 +124,7 @@ def analyze(settings: Settings, now: datetime, rebuild: bool = False) -> Outcome
             before = retention.cutoff(clock, settings.retention_days)
             for tokens in stored.state.tokens.values():
                 tokens.prune(clock)
-            expired_rollup = write_rollup(data_dir, stored, before)
+            expired_rollup = write_rollup(data_dir, stored, before, spill)
             report = build_report(
                 stored.state,
                 now,

@@ -12,7 +12,9 @@ base holds what retention took.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -45,7 +47,29 @@ class Folded:
     rollup_remade: str | None = None
 
 
-def _from_base(data_dir: Path, rules: FoldRules) -> tuple[Checkpoint, store.ReadResult, str]:
+def _feed(state: State, spill: rollup.Spill | None) -> Callable[[list[bytes]], None]:
+    """What folds the day files' lines into the state: with a spill, the rollup rows the
+    fold has finished with go there once a few days' are held, so a replay of years holds
+    days of rows, not years."""
+    if spill is None:
+        return state.add_lines
+
+    def add(lines: list[bytes]) -> None:
+        state.add_lines(lines)
+        if len(state.rollup.hours) + len(state.rollup.tokens) >= rollup.SPILL_ROWS:
+            spill.write(state.rollup.drain(keep_latest=True))
+            # The minutes of tokens a window may still need, as of the newest folded: as
+            # analyze prunes them after each run, by a clock never behind that minute.
+            for tokens in state.tokens.values():
+                if tokens.minutes:
+                    tokens.prune(datetime.fromtimestamp(max(tokens.minutes) * 60, timezone.utc))
+
+    return add
+
+
+def _from_base(
+    data_dir: Path, rules: FoldRules, spill: rollup.Spill | None
+) -> tuple[Checkpoint, store.ReadResult, str]:
     """The base with every day file kept folded on it (call with the store lock held); what
     it started from, for the log line."""
     base, why = basefile.load(data_dir)
@@ -53,18 +77,27 @@ def _from_base(data_dir: Path, rules: FoldRules) -> tuple[Checkpoint, store.Read
     start.state.use(rules)
     note = "from the base" if base else f"from the day files alone: {why}"
     try:
-        read = store.read_from_marks(data_dir, start.marks, start.state.add_lines)
+        read = store.read_from_marks(data_dir, start.marks, _feed(start.state, spill))
     except store.RewrittenBelowCheckpoint as exc:
+        if spill is not None:
+            spill.reset()
         start = Checkpoint()
         start.state.use(rules)
-        read = store.read_from_marks(data_dir, {}, start.state.add_lines)
+        read = store.read_from_marks(data_dir, {}, _feed(start.state, spill))
         note = f"from the day files alone: {exc} changed below the base"
     return start, read, note
 
 
-def fold(data_dir: Path, rules: FoldRules, rebuild: bool = False, reader: bool = False) -> Folded:
+def fold(
+    data_dir: Path,
+    rules: FoldRules,
+    rebuild: bool = False,
+    reader: bool = False,
+    spill: rollup.Spill | None = None,
+) -> Folded:
     """The checkpoint with the records after it folded in, or what replaces it (above).
-    Call with the analyze lock held; nothing is written (reader: for one that only reads,
+    Call with the analyze lock held; nothing is written but to the spill, where a replay
+    puts the rollup rows it has finished with (reader: for one that only reads,
     files.locked)."""
     stored: Checkpoint | None
     stored, why = (None, "--rebuild") if rebuild else load(data_dir)
@@ -79,7 +112,7 @@ def fold(data_dir: Path, rules: FoldRules, rebuild: bool = False, reader: bool =
             except store.RewrittenBelowCheckpoint as exc:
                 stored, why = None, f"{exc} changed below the checkpoint"
         if stored is None or read is None:
-            start, read, note = _from_base(data_dir, rules)
+            start, read, note = _from_base(data_dir, rules, spill)
             return Folded(start, read, replayed=f"{why}; folded {note}")
         damage = (
             "the checkpoint was written before the report's rollup"
@@ -89,7 +122,7 @@ def fold(data_dir: Path, rules: FoldRules, rebuild: bool = False, reader: bool =
         if damage is None:
             return Folded(stored, read)
         # The totals stand; the rows are made again as a replay would make them.
-        again, _, note = _from_base(data_dir, rules)
+        again, _, note = _from_base(data_dir, rules, spill)
         stored.state.rollup, stored.state.cycles = again.state.rollup, again.state.cycles
         stored.rollup_files = {}
         return Folded(stored, read, rollup_remade=f"{damage}; made again {note}")

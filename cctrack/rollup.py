@@ -16,9 +16,12 @@ add them up.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import stat
+import tempfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -329,26 +332,85 @@ def cut(data_dir: Path, committed: dict[str, int]) -> None:
                 os.close(fd)
 
 
-def append(data_dir: Path, rows: list[Row], committed: dict[str, int]) -> dict[str, int]:
-    """Append the rows to their months' files; the sizes to record."""
-    by_month: dict[str, list[Row]] = {}
-    for row in rows:
-        by_month.setdefault(row.month, []).append(row)
+# Rows a replay holds in memory before it writes them out (Spill): a few days of a busy
+# history, where a year is some 50,000.
+SPILL_ROWS = 2000
+# Lines appended to the files in writes of about this many bytes.
+APPEND_BYTES = 4 << 20
+
+
+class Spill:
+    """The rows a replay has finished with (a rebuild of years of day files, a checkpoint
+    lost), written out of memory as the fold goes, until analyze appends them to the rollup
+    files with the rest: an unnamed file in the data directory, gone with the process
+    whatever stops it, so the rollup files change only where they always did."""
+
+    def __init__(self, data_dir: Path) -> None:
+        # Closed by __exit__: it lives as long as the analysis that spills into it.
+        self.file = tempfile.TemporaryFile(dir=data_dir)  # noqa: SIM115
+
+    def __enter__(self) -> Spill:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.file.close()
+
+    def write(self, rows: list[Row]) -> None:
+        self.file.writelines(
+            f"{row.month} ".encode() + orjson.dumps(row.to_json()) + b"\n" for row in rows
+        )
+
+    def reset(self) -> None:
+        self.file.seek(0)
+        self.file.truncate()
+
+    def lines(self) -> Iterator[tuple[str, bytes]]:
+        self.file.flush()
+        self.file.seek(0)
+        for line in self.file:
+            month, _, body = line.rstrip(b"\n").partition(b" ")
+            yield month.decode(), body
+
+
+def append(
+    data_dir: Path,
+    rows: list[Row],
+    committed: dict[str, int],
+    spilled: Iterable[tuple[str, bytes]] = (),
+) -> dict[str, int]:
+    """Append the rows (after those spilled, as (month, line)) to their months' files, a
+    few megabytes at a time; the sizes to record."""
+    lines = itertools.chain(spilled, ((row.month, orjson.dumps(row.to_json())) for row in rows))
     sizes = dict(committed)
-    for month, kept in sorted(by_month.items()):
-        # Serialised a month at a time: a rebuild's year of rows is never all bytes at once.
-        lines = [orjson.dumps(row.to_json()) for row in kept]
-        name = f"rollup-{month}.jsonl"
-        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | NOFOLLOW | CLOEXEC
-        fd = os.open(data_dir / name, flags, 0o600)
-        try:
-            write_all(fd, b"\n".join(lines) + b"\n")
+    fds: dict[str, int] = {}
+    waiting: dict[str, list[bytes]] = {}
+    held = 0
+
+    def write_out() -> None:
+        for month, chunk in sorted(waiting.items()):
+            name = f"rollup-{month}.jsonl"
+            if name not in fds:
+                flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | NOFOLLOW | CLOEXEC
+                fds[name] = os.open(data_dir / name, flags, 0o600)
+            write_all(fds[name], b"\n".join(chunk) + b"\n")
+        waiting.clear()
+
+    try:
+        for month, line in lines:
+            waiting.setdefault(month, []).append(line)
+            held += len(line) + 1
+            if held >= APPEND_BYTES:
+                write_out()
+                held = 0
+        write_out()
+        for name, fd in fds.items():
             os.fsync(fd)
             sizes[name] = os.fstat(fd).st_size
-        finally:
+    finally:
+        for fd in fds.values():
             os.close(fd)
-        if name not in committed:
-            fsync_dir(data_dir)
+    if set(fds) - set(committed):
+        fsync_dir(data_dir)
     return sizes
 
 

@@ -224,7 +224,8 @@ def test_projects_keep_their_series_for_the_month_and_are_chosen_again_by_the_la
     was among the four largest of the month before keeps its place, the largest of the
     rest take the others. A series never falls, and a user's project series are the two,
     other and unattributed, however the projects come and go."""
-    oct1, nov1, dec1 = (datetime(2026, m, 1, 9, tzinfo=UTC) for m in (10, 11, 12))
+    oct1, nov1 = (datetime(2026, m, 1, 9, tzinfo=UTC) for m in (10, 11))
+    dec1 = datetime(2026, 12, 1, tzinfo=UTC)  # its first minute is December's
     tokens = TokenState("claude")
     seen: list[dict[str, int]] = []
 
@@ -252,14 +253,16 @@ def test_projects_keep_their_series_for_the_month_and_are_chosen_again_by_the_la
         "unattributed": 4,
     }
     assert tokens.kept == ["/a", "/c"]
-    # A log of October found late keeps November's places.
+    # A log of October found late keeps November's places, and counts in November's use.
     assert fold((oct1, "/b", 3)) == {"a": 25, "c": 1, "other": 202, "unattributed": 4}
-    # December: a had no tokens in November and loses its place to b, the largest; b's
-    # series goes on from where it ended (1).
+    late = nov1 + timedelta(days=2)
+    assert fold((late, "/d", 4), (late, "/d", 4))["other"] == 210
+    # December: a had no tokens in November and loses its place to the largest, b and d
+    # with 10 each (b first by path); b's series goes on from where it ended (1).
     assert fold((dec1, "/b", 1), (dec1, "/a", 5)) == {
         "b": 2,
         "c": 1,
-        "other": 207,
+        "other": 215,
         "unattributed": 4,
     }
     assert tokens.kept == ["/c", "/b"]
@@ -303,6 +306,8 @@ def test_the_places_survive_the_checkpoint_and_a_release_without_them_gets_its_o
     state.use(FoldRules(projects=ProjectNaming(2)))
     released = ProjectNaming(2).top({cwd: n for (_, _, cwd), n in whole.project_totals.items()})
     assert _series(state.tokens[("default", "claude")]) == dict(released)
+    # The places: the directories of the two names, largest first.
+    assert state.tokens[("default", "claude")].kept == ["/x/b", "/c", "/y/b"]
     assert released == (("b", 35), ("c", 23), ("other", 19))
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from builders import append_lines, working_days
 from conftest import Env
 
@@ -45,6 +46,42 @@ def test_runs_every_few_records_write_what_one_replay_of_them_all_writes(env: En
     assert len(once.cycles) >= 4 and all(c.row["tokens"] for c in once.cycles)
     assert sum(row.counts.get("reset", 0) for row in once.hours.values()) >= 4
     assert len(once.hours) < 4 * 7 * 24 / 2
+
+
+def test_a_replay_spills_the_rows_it_has_finished_with_and_writes_what_it_would_have(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rebuild holding a few dozen rows at a time (not weeks of them) writes rollup files
+    whose rows, merged, are what a rebuild holding them all writes; the textfile is the same.
+    A checkpoint lost replays the same way."""
+    from test_base import counters
+
+    from cctrack import rollup as rollup_module
+
+    append_lines(env.data_dir, working_days(env.root, 14))
+    assert env.run("analyze", "--rebuild").returncode == 0
+    whole, totals = held(env), counters(env.textfile)
+    spilled: list[int] = []
+    write = rollup_module.Spill.write
+
+    def counted(self: rollup_module.Spill, rows: list[rollup_module.Row]) -> None:
+        spilled.append(len(rows))
+        write(self, rows)
+
+    monkeypatch.setattr(rollup_module, "SPILL_ROWS", 40)
+    monkeypatch.setattr(rollup_module.Spill, "write", counted)
+    assert env.run("analyze", "--rebuild").returncode == 0
+    assert len(spilled) >= 5 and sum(spilled) > 5 * 40
+    again = held(env)
+    assert (again.hours, again.tokens) == (whole.hours, whole.tokens)
+    assert sorted(map(repr, again.cycles)) == sorted(map(repr, whole.cycles))
+    assert counters(env.textfile) == totals
+    (env.data_dir / checkpoint.STATE_FILE).unlink()
+    assert env.run("analyze").returncode == 0
+    assert (held(env).hours, held(env).tokens) == (whole.hours, whole.tokens)
+    assert counters(env.textfile) == totals
+    # The spill is an unnamed file: nothing of it is left in the data directory.
+    assert not [p for p in env.data_dir.iterdir() if "tmp" in p.name]
 
 
 def test_the_tokens_per_day_are_the_token_records_per_day(env: Env) -> None:
