@@ -26,6 +26,9 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from checkouts import check_imports
+
 TRIVIAL = """#!/bin/sh
 printf '{"source_tool":"%s","observed_at":"%s","origin":"test","windows":{"five_hour":{"used_ratio":0.25,"window_seconds":18000}}}\\n' "$1" "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 """
@@ -102,6 +105,7 @@ def main() -> None:
             "CCTRACK_SOURCES": "claude,codex",
         }
         (work / f"t{index}").mkdir()
+        check_imports(Path(extra.get("PYTHONPATH", here)), env, work)
         subprocess.run(
             [*prefix, "run", "--demo"], env=env, cwd=work, capture_output=True, check=True
         )

@@ -24,6 +24,9 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from checkouts import check_imports
+
 COMMANDS = {
     "history --csv": ["history", "--csv"],
     "tokens": ["tokens"],
@@ -85,6 +88,7 @@ def main() -> None:
                 "MPLCONFIGDIR": str(work / "mpl"),
             }
             base = [sys.executable, "-m", "cctrack"]
+            check_imports(checkout, env, data.parent)
             measured([*base, "analyze"], env)
             results[who] = {name: measured([*base, *argv], env) for name, argv in COMMANDS.items()}
         for name in COMMANDS:

@@ -27,6 +27,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from checkouts import check_imports
 from generate import write_plan_records
 
 
@@ -51,16 +52,7 @@ def run(checkout: Path, days: list[tuple[str, list[bytes]]], work: Path, slots: 
         "CCTRACK_SOURCES": "claude,codex",
         "CCTRACK_TOKEN_PROJECTS": str(slots),
     }
-    which = subprocess.run(
-        [sys.executable, "-c", "import cctrack; print(cctrack.__file__)"],
-        env=env,
-        cwd=work,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    if not which.startswith(str(checkout.resolve())):
-        raise SystemExit(f"{checkout}: python imports {which.strip()} instead")
+    check_imports(checkout, env, work)
     seen: set[str] = set()
     most = 0
     for name, lines in days:

@@ -266,6 +266,9 @@ def test_projects_keep_their_series_for_the_month_and_are_chosen_again_by_the_la
         "unattributed": 4,
     }
     assert tokens.kept == ["/c", "/b"]
+    # Rows of one minute add up, per minute and per minute and project.
+    assert tokens.since(oct1) == 247
+    assert tokens.projects_since(oct1)["/d"] == 2 + 4 + 4
     for before, after in pairwise(seen):
         assert all(after.get(p, n) >= n for p, n in before.items()), (before, after)
     assert all(len(series) <= 2 + 2 for series in seen)
