@@ -12,7 +12,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from cctrack.errors import EXIT_USAGE, CctrackError
 from cctrack.evidence import Limits
@@ -25,8 +25,11 @@ from cctrack.records import (
     model_label,
     valid_tool,
 )
-from cctrack.sources import SourceParams
 from cctrack.tokens.prices import Price
+
+if TYPE_CHECKING:
+    # Only the jobs that run the status tools need them (source_params).
+    from cctrack.sources import SourceParams
 
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_RETENTION_DAYS = 400
@@ -192,6 +195,8 @@ class Settings:
         return next(agent.status for agent in self.agents if agent.name == source)
 
     def source_params(self, profile: Profile | None = None) -> SourceParams:
+        from cctrack.sources import SourceParams
+
         profile = profile or self.profiles[0]
         return SourceParams(
             data_dir=self.data_dir,
@@ -278,18 +283,23 @@ def _untrusted_keys(config: dict[str, Any]) -> list[str]:
 
 
 def load_config(path: Path, required: bool) -> dict[str, Any]:
+    try:
+        data, why = _read_config(path)
+    except FileNotFoundError:
+        if required:
+            raise CctrackError(f"config file {path} does not exist", EXIT_USAGE) from None
+        return {}
+    except OSError as exc:
+        raise CctrackError(f"cannot read config file {path}: {exc}", EXIT_USAGE) from None
+    # Imported only for a file to parse: the status line and the hook start on every
+    # refresh and prompt, most often with no config file.
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # Python 3.10
         import tomli as tomllib
     try:
-        data, why = _read_config(path)
         config = tomllib.loads(data.decode("utf-8"))
-    except FileNotFoundError:
-        if required:
-            raise CctrackError(f"config file {path} does not exist", EXIT_USAGE) from None
-        return {}
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise CctrackError(f"cannot read config file {path}: {exc}", EXIT_USAGE) from None
     risky = _untrusted_keys(config) if why else []
     if risky:

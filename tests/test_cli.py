@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 import typer
+from conftest import Env
 from typer.testing import CliRunner
 
 from cctrack.cli import app, app_for
@@ -35,3 +36,61 @@ def test_anything_but_a_command_first_gets_the_whole_app(argv: list[str]) -> Non
 def test_a_typo_is_told_what_it_may_have_meant() -> None:
     done = CliRunner().invoke(app_for(["hok"]), ["hok"])
     assert done.exit_code == 2 and "Did you mean 'hook'?" in done.stderr
+
+
+# What no desk command needs: the fold and its files, the scan, the network, the status
+# tools' readers, and (without a config file) the TOML parser. (typer imports subprocess.)
+NOT_AT_THE_DESK = (
+    "cctrack.state",
+    "cctrack.rollup",
+    "cctrack.store",
+    "cctrack.checkpoint",
+    "cctrack.base",
+    "cctrack.fold",
+    "cctrack.tokens.scan",
+    "cctrack.net",
+    "cctrack.sources.codex",
+    "cctrack.sources.claude.oauth",
+    "sqlite3",
+    "tomllib",
+    "urllib.request",
+)
+
+
+@pytest.mark.parametrize(
+    ("command", "stdin"),
+    [
+        ("hook", '{"hook_event_name": "UserPromptSubmit", "prompt": "go", "session_id": "s"}'),
+        ("bar", ""),
+        ("guard", ""),
+        ("statusline", '{"session_id": "s", "model": {"display_name": "Opus"}}'),
+    ],
+)
+def test_a_desk_command_imports_only_what_it_uses(env: Env, command: str, stdin: str) -> None:
+    """Each desk command, in a process of its own as Claude Code starts it, after a demo
+    run: none of the modules it has no use for is imported."""
+    import subprocess
+    import sys
+
+    assert env.run("run", "--demo").returncode == 0
+    probe = (
+        "import sys, runpy\n"
+        f"sys.argv = ['cctrack', {command!r}]\n"
+        "try:\n"
+        "    runpy.run_module('cctrack', run_name='__main__')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(' '.join(sorted(sys.modules)), file=sys.stderr)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        env=env.vars,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    imported = set(done.stderr.splitlines()[-1].split())
+    assert "cctrack.cli" in imported and "cctrack.report" in imported
+    unused = set(NOT_AT_THE_DESK) | ({"cctrack.process"} if command != "statusline" else set())
+    assert not imported & unused, sorted(imported & unused)
