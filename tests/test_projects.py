@@ -150,6 +150,9 @@ def test_a_project_is_its_name_or_its_directorys_last_part() -> None:
         ("other", 1),
     )
     assert ProjectNaming(0).top({"/a": 1}) == (("other", 1),)
+    # Never one of the labels of the rest: such a directory is named by its path.
+    assert naming.name("/home/u/other") == "/home/u/other"
+    assert ProjectNaming(1, (("/w/x", "unattributed"),)).name("/w/x") == "/w/x"
     assert Path("/").name == ""
 
 

@@ -35,7 +35,10 @@ class ProjectNaming(NamedTuple):
     def name(self, cwd: str) -> str:
         if not cwd:
             return UNATTRIBUTED
-        return _names(self.names).get(cwd) or PurePosixPath(cwd).name or cwd
+        name = _names(self.names).get(cwd) or PurePosixPath(cwd).name or cwd
+        # A directory called `other` is not the rest: its series would add to theirs and
+        # take its count back out of it when it loses its place.
+        return cwd if name in (OTHER, UNATTRIBUTED) else name
 
     def top(self, by_cwd: Mapping[str, int]) -> tuple[tuple[str, int], ...]:
         """The `cap` largest projects by name (directories of one name add up), largest
