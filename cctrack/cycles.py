@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from cctrack.evidence import Limits, Point, compare
+from cctrack.evidence import Point, compare
 from cctrack.records import is_number
+from cctrack.thresholds import Limits
 from cctrack.timefmt import format_precise, parse_time
 
 FIVE_HOUR, WEEKLY = "five_hour", "weekly"

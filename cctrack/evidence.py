@@ -13,22 +13,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from cctrack.thresholds import Limits
 from cctrack.timefmt import format_precise, parse_time
 
 KINDS = ("reset", "reset_move", "drop", "jump", "idle_rise")
 # A reset this close to the announced one is that reset, not an early one.
 RESET_SLACK = timedelta(minutes=1)
-
-
-@dataclass(frozen=True)
-class Limits:
-    """When a change counts as an event; settings `event_*` (docs/settings.md)."""
-
-    reset_move: timedelta = timedelta(minutes=5)
-    drop: float = 0.01
-    jump: float = 0.10
-    jump_within: timedelta = timedelta(minutes=15)
-    rise: float = 0.01
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from cctrack.errors import EXIT_USAGE, CctrackError
-from cctrack.evidence import Limits
 from cctrack.files import user_name
 from cctrack.records import (
     DEFAULT_PROFILE,
@@ -25,6 +24,7 @@ from cctrack.records import (
     model_label,
     valid_tool,
 )
+from cctrack.thresholds import Limits
 from cctrack.tokens.prices import Price
 
 if TYPE_CHECKING:

@@ -17,7 +17,6 @@ from cctrack.evidence import (
     Counts,
     Evidence,
     LimitEvent,
-    Limits,
     Point,
     SeriesKey,
     key_from_text,
@@ -40,6 +39,7 @@ from cctrack.records import (
     valid_tool,
 )
 from cctrack.rollup import CycleRow, Rollup
+from cctrack.thresholds import Limits
 from cctrack.timefmt import format_time, parse_time
 from cctrack.tokens.projects import (
     NO_PROJECT,

@@ -42,6 +42,7 @@ def test_a_typo_is_told_what_it_may_have_meant() -> None:
 # tools' readers, and (without a config file) the TOML parser. (typer imports subprocess.)
 NOT_AT_THE_DESK = (
     "cctrack.state",
+    "cctrack.evidence",
     "cctrack.rollup",
     "cctrack.store",
     "cctrack.checkpoint",

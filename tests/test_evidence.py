@@ -13,8 +13,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from conftest import Env, sample
 
-from cctrack.evidence import Limits, Point, compare
+from cctrack.evidence import Point, compare
 from cctrack.records import Record, Status, Window
+from cctrack.thresholds import Limits
 
 UTC = timezone.utc
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)

@@ -12,8 +12,8 @@ from builders import append_lines, working_days
 from conftest import Env
 
 from cctrack import checkpoint, fold, store
-from cctrack.evidence import Limits
 from cctrack.state import FoldRules
+from cctrack.thresholds import Limits
 
 RULES = FoldRules(Limits(reset_move=timedelta(minutes=9), drop=0.02, jump=0.2, rise=0.03))
 

@@ -14,6 +14,7 @@ LAYERS = [
     "cctrack.timefmt",
     "cctrack.redact",
     "cctrack.exposition",
+    "cctrack.thresholds",
     "cctrack.evidence",
     "cctrack.records",
     "cctrack.cycles",
