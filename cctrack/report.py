@@ -189,10 +189,10 @@ def totals_by_project(
             continue
         rows[(model, kind, name)] = bounded(rows.get((model, kind, name), 0) + count)
     for (model, kind), count in tokens.totals.items():
+        # No directory is named unattributed (ProjectNaming.name): the row is this alone.
         rest = count - attributed.get((model, kind), 0)
         if rest:
-            key = (model, kind, UNATTRIBUTED)
-            rows[key] = bounded(rows.get(key, 0) + rest)
+            rows[(model, kind, UNATTRIBUTED)] = bounded(rest)
     return tuple((m, k, p, n) for (m, k, p), n in sorted(rows.items()) if n)
 
 
