@@ -304,11 +304,13 @@ def test_records_lost_with_no_copy_left_never_lower_an_exported_counter(kept7: E
     done = env.run("analyze")
     assert "replayed all records" in done.stderr and "from the day files alone" in done.stderr
     assert counters(env.textfile) == totals
-    newest = max(env.data_dir.glob("usage-*.jsonl"))
-    data = newest.read_bytes()
-    newest.write_bytes(data[: len(data) // 2])  # cut short below the checkpoint
+    # The fullest day file kept: the newest may hold only the minutes since midnight,
+    # whose second half can lack a successful Claude capture to count.
+    fullest = max(env.data_dir.glob("usage-*.jsonl"), key=lambda day: day.stat().st_size)
+    data = fullest.read_bytes()
+    fullest.write_bytes(data[: len(data) // 2])  # cut short below the checkpoint
     done = env.run("analyze")
-    assert f"{newest.name} changed below the checkpoint" in done.stderr
+    assert f"{fullest.name} changed below the checkpoint" in done.stderr
     cut = counters(env.textfile)
     assert_none_fell(totals, cut, "a day file cut short")
     assert {k: v for k, v in cut.items() if "skipped" not in k[0]} == {
@@ -316,7 +318,7 @@ def test_records_lost_with_no_copy_left_never_lower_an_exported_counter(kept7: E
     }
     # The carry is the state's: it holds without the textfile, and new records count on top.
     env.textfile.unlink()
-    with newest.open("ab") as out:
+    with fullest.open("ab") as out:
         out.write(data[len(data) // 2 :])
     assert env.run("analyze").returncode == 0
     after = counters(env.textfile)

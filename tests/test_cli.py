@@ -95,3 +95,28 @@ def test_a_desk_command_imports_only_what_it_uses(env: Env, command: str, stdin:
     assert "cctrack.cli" in imported and "cctrack.report" in imported
     unused = set(NOT_AT_THE_DESK) | ({"cctrack.process"} if command != "statusline" else set())
     assert not imported & unused, sorted(imported & unused)
+
+
+def test_analyze_imports_no_network(env: Env) -> None:
+    """Analyze names the sinks (their health is exported) but sends nothing: the HTTP
+    client is the push's alone."""
+    import subprocess
+    import sys
+
+    env.use_fixed_tools()
+    assert env.run("capture").returncode == 0
+    probe = (
+        "import sys, runpy\n"
+        "sys.argv = ['cctrack', 'analyze']\n"
+        "try:\n"
+        "    runpy.run_module('cctrack', run_name='__main__')\n"
+        "except SystemExit as stop:\n"
+        "    assert not stop.code, stop.code\n"
+        "print(' '.join(sorted(sys.modules)), file=sys.stderr)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], env=env.vars, capture_output=True, text=True, timeout=60
+    )
+    imported = set(done.stderr.splitlines()[-1].split())
+    assert "cctrack.sinks" in imported
+    assert not imported & {"urllib.request", "http.client", "ssl"}

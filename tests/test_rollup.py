@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
+import orjson
 import pytest
 from builders import append_lines, working_days
 from conftest import Env
@@ -226,3 +228,21 @@ def test_an_idle_hour_makes_no_row_and_the_line_holds_what_it_last_was() -> None
     (row,) = rows
     assert row.high[1] == 0.4 and row.last[1] == 0.3
     assert rollup.row_from_json(json.loads(json.dumps(row.to_json()))) == row
+
+
+def test_a_spill_without_o_tmpfile_is_a_named_file_removed_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where the system has no O_TMPFILE (macOS) the spill is tempfile's, whose name is
+    gone before anything is written; the rows come back as written, either way."""
+    import os
+
+    row = rollup.TokenHour(("default", "claude", "s", 490000), {"m": [1, 2, 3, 4]})
+    for system_has_it in (True, False):
+        if not system_has_it:
+            # The flag's bits gone: opening the directory itself fails, as without it.
+            monkeypatch.setattr(os, "O_TMPFILE", 0)
+        with rollup.Spill(tmp_path) as spill:
+            spill.write([row, row])
+            assert list(tmp_path.iterdir()) == []
+            assert list(spill.lines()) == [(row.month, orjson.dumps(row.to_json()))] * 2

@@ -21,7 +21,6 @@ import json
 import os
 import stat
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -221,17 +220,20 @@ def textfile_samples(path: Path) -> Iterator[tuple[str, dict[str, str], float]]:
             yield sample.name, dict(sample.labels), float(sample.value)
 
 
-class NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A redirect is refused, not followed: it would carry the credentials along."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
 def send(outgoing: Outgoing, what: str, named: str) -> None:
     """The request, as every sink sends it: each read within PUSH_TIMEOUT, at most
     MAX_ANSWER bytes of the answer read, retried while it may pass, all within
     PUSH_DEADLINE. Raises CctrackError saying what failed, naming the URL as configured."""
+    # Imported by the push alone: analyze, which names the sinks, has no network (and
+    # urllib.request with http.client, email and ssl is a tenth of a steady run's time).
+    import urllib.request
+
+    class NoRedirects(urllib.request.HTTPRedirectHandler):
+        """A redirect is refused, not followed: it would carry the credentials along."""
+
+        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
     opener = urllib.request.build_opener(NoRedirects)
     headers = {"User-Agent": f"cctrack/{__version__}", **outgoing.headers}
 
