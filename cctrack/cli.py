@@ -898,8 +898,8 @@ def tokens(
     """Tokens per day (local time) and model, from the token records that capture appends:
     the numbers `ccusage daily` shows, without reading the transcripts again; in text, each
     row's total and its cost at API prices, and each tool's totals."""
+    from cctrack.fold import rules_of
     from cctrack.tokens.prices import price_table
-    from cctrack.tokens.projects import ProjectNaming
     from cctrack.views.history import render_token_days, token_days
 
     if by not in ("model", "project"):
@@ -913,7 +913,7 @@ def tokens(
         )
         return
     chosen = one_tool(tool)
-    naming = ProjectNaming(settings.token_projects, settings.project_names)
+    naming = rules_of(settings).projects
     rows = token_days(
         settings.data_dir, parse_since(since), chosen, naming if by == "project" else None
     )

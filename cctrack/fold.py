@@ -128,9 +128,7 @@ def fold(
         return Folded(stored, read, rollup_remade=f"{damage}; made again {note}")
 
 
-def replay(
-    data_dir: Path, rules: FoldRules, kinds: str = "".join(rollup.ROW_TYPES)
-) -> tuple[State, Rollup]:
+def replay(data_dir: Path, rules: FoldRules, kinds: str = rollup.ALL_ROWS) -> tuple[State, Rollup]:
     """What analyze has folded and would fold next, without writing anything: the
     checkpoint's state with the records after it folded in, and every rollup row (those
     written, those held, those the new records make), merged; of the files, only the rows

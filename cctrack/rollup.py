@@ -183,6 +183,8 @@ class CycleRow:
 
 Row = HourRow | TokenHour | CycleRow
 ROW_TYPES: dict[str, Any] = {"h": HourRow, "t": TokenHour, "c": CycleRow}
+# Every kind of row, as readers choose them (read, fold.replay).
+ALL_ROWS = "".join(ROW_TYPES)
 
 
 @dataclass
@@ -437,7 +439,7 @@ def expired(committed: dict[str, int], before: datetime | None) -> list[str]:
     ]
 
 
-def read(data_dir: Path, committed: dict[str, int], kinds: str = "".join(ROW_TYPES)) -> Rollup:
+def read(data_dir: Path, committed: dict[str, int], kinds: str = ALL_ROWS) -> Rollup:
     """Every row the checkpoint vouches for, merged; a row this version cannot read is left
     out and named in skipped. With `kinds` (ROW_TYPES' letters), only the rows of those:
     `cctrack cycles` holds its rows, not a year of hours, and reads a month at a time."""

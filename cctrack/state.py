@@ -44,6 +44,7 @@ from cctrack.timefmt import format_time, parse_time
 from cctrack.tokens.projects import (
     NO_PROJECT,
     NO_PROJECTS,
+    OTHER,
     OTHER_PROJECTS,
     ProjectNaming,
     chosen,
@@ -377,19 +378,16 @@ class TokenState:
             self.kept.append(project)
         return project if project in self.kept else OTHER_PROJECTS
 
-    def start_labels(self, slots: int, naming: Callable[[str], str]) -> None:
-        """Labels for what a release without them counted, as that release exported it: the
-        `slots` largest projects so far (by name, directories of one name adding up) under
-        their own labels, the rest under OTHER_PROJECTS; the kept directories are theirs."""
-        by_name: dict[str, int] = {}
+    def start_labels(self, naming: ProjectNaming) -> None:
+        """Labels for what a release without them counted, as that release exported it
+        (ProjectNaming.grouped over the counts so far): the directories of the `cap`
+        largest names under their own labels, the rest under OTHER_PROJECTS; the kept
+        directories are theirs, largest first."""
         lifetime: dict[str, int] = {}
         for (_, _, cwd), count in self.project_totals.items():
             lifetime[cwd] = bounded(lifetime.get(cwd, 0) + count)
-            if cwd != NO_PROJECT:
-                by_name[naming(cwd)] = bounded(by_name.get(naming(cwd), 0) + count)
-        ranked = sorted(by_name.items(), key=lambda item: (-item[1], item[0]))
-        top = {name for name, count in ranked[:slots] if count}
-        kept = {cwd for cwd in lifetime if cwd != NO_PROJECT and naming(cwd) in top}
+        grouped = naming.grouped(lifetime)
+        kept = {cwd for cwd, name in grouped.items() if cwd != NO_PROJECT and name != OTHER}
         self.labels = {}
         for (model, kind, cwd), count in self.project_totals.items():
             label = cwd if cwd in kept or cwd == NO_PROJECT else OTHER_PROJECTS
@@ -505,7 +503,7 @@ class State:
         self.rules = rules
         for tokens in self.tokens.values():
             if tokens.unlabelled:
-                tokens.start_labels(rules.projects.cap, rules.projects.name)
+                tokens.start_labels(rules.projects)
         return self
 
     def add_lines(self, lines: list[bytes]) -> None:

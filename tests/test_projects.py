@@ -300,21 +300,27 @@ def test_the_places_survive_the_checkpoint_and_a_release_without_them_gets_its_o
         for k, v in old.items()
         if k not in ("project_labels", "kept_projects", "project_month")
     }
-    state = State.from_json(
-        {
-            "tools": {},
-            "invalid_lines": 0,
-            "torn_fragments": 0,
-            "analyzed_at": None,
-            "tokens": {"claude": old},
-        }
-    )
-    state.use(FoldRules(projects=ProjectNaming(2)))
+
+    def upgraded(tokens: dict) -> TokenState:
+        """A release's token counts, as this version loads and labels them."""
+        release = {"tools": {}, "invalid_lines": 0, "torn_fragments": 0, "analyzed_at": None}
+        state = State.from_json({**release, "tokens": {"claude": tokens}})
+        return state.use(FoldRules(projects=ProjectNaming(2))).tokens[("default", "claude")]
+
+    migrated = upgraded(old)
     released = ProjectNaming(2).top({cwd: n for (_, _, cwd), n in whole.project_totals.items()})
-    assert _series(state.tokens[("default", "claude")]) == dict(released)
+    assert _series(migrated) == dict(released)
     # The places: the directories of the two names, largest first.
-    assert state.tokens[("default", "claude")].kept == ["/x/b", "/c", "/y/b"]
+    assert migrated.kept == ["/x/b", "/c", "/y/b"]
     assert released == (("b", 35), ("c", 23), ("other", 19))
+    # What such a release counted without a directory ranked among the names, as
+    # `unattributed`: it took a place there, and takes it here too.
+    old["project_totals"] = [*old["project_totals"], ["opus", "input", "", 30]]
+    old["totals"] = [[m, k, n + 30 if k == "input" else n] for m, k, n in old["totals"]]
+    lifetime = {cwd: n for (_, _, cwd), n in whole.project_totals.items()} | {"": 30}
+    released = ProjectNaming(2).top(lifetime)
+    assert released == (("b", 35), ("unattributed", 30), ("other", 42))
+    assert _series(upgraded(old)) == dict(released)
 
 
 def test_a_rebuild_gives_each_project_series_what_analyze_gave_it_week_by_week(env: Env) -> None:
