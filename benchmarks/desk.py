@@ -6,7 +6,9 @@ Times whole processes, median of --repeat runs, interleaved so that machine nois
 alike: `python -c pass` and `python -c 'import typer'` with the same interpreter (the
 floors), then `cctrack statusline` (Claude Code's payload on stdin), `cctrack hook` (its
 UserPromptSubmit JSON), `cctrack bar`, `cctrack guard` and a steady `cctrack run` (trivial
-status tools: shell scripts printing a fixed status) on the bundled demo's data. With
+status tools: shell scripts printing a fixed status) on the bundled demo's data, in a home
+logged in to Claude Code as its users' are (a `.claude.json` of 230 KB naming the
+account, which the status line reads on every render). With
 --before, the same commands of another checkout (`python -m cctrack` with that checkout
 first on PYTHONPATH, as this one is run the same way beside it) in the same run. Nothing
 touches the network.
@@ -33,6 +35,22 @@ TRIVIAL = """#!/bin/sh
 printf '{"source_tool":"%s","observed_at":"%s","origin":"test","windows":{"five_hour":{"used_ratio":0.25,"window_seconds":18000}}}\\n' "$1" "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 """
 HOOK_INPUT = {"hook_event_name": "UserPromptSubmit", "prompt": "go on", "session_id": "s"}
+
+
+def claude_json() -> str:
+    """A logged-in user's `~/.claude.json`: the account, and the history Claude Code keeps
+    of each project, which is most of its size."""
+    history = [{"display": "x" * 200, "pastedContents": {}} for _ in range(20)]
+    project = {"allowedTools": [], "history": history, "mcpServers": {}, "lastCost": 1.23}
+    return json.dumps(
+        {
+            "numStartups": 412,
+            "tipsHistory": {f"tip-{i}": i for i in range(60)},
+            "oauthAccount": {"accountUuid": "3f0c2a9e-1b7d-4c55-9a0e-6d2f4b8e1c77"},
+            "projects": {f"/home/someone/src/project{i}": project for i in range(40)},
+        },
+        indent=2,
+    )
 
 
 def statusline_input() -> bytes:
@@ -85,6 +103,7 @@ def main() -> None:
     tool = work / "trivial-status"
     tool.write_text(TRIVIAL)
     tool.chmod(0o755)
+    (work / ".claude.json").write_text(claude_json())
     base = {"PATH": os.environ["PATH"], "HOME": str(work), "LANG": "C.UTF-8", "NO_COLOR": "1"}
     here = Path(__file__).resolve().parent.parent
     runners = {"this": ([str(Path(python).parent / "cctrack")], {})}

@@ -1,3 +1,41 @@
-from cctrack.cli import main
+"""Where every cctrack process starts: `python -m cctrack` and the commands pip installs.
 
-main()
+The imports (typer, click and the cctrack modules a command needs: about 10,000 objects
+that live until the process ends) run with the garbage collector paused, and are then
+frozen out of its walks: otherwise it walks them all again and again while they load, in
+every full collection after, and once more at exit. That was 10 to 14 ms of each desk
+command's 80 to 100 (benchmarks/RESULTS.md). Tests import cctrack.cli itself, with the
+collector as it is.
+"""
+
+from __future__ import annotations
+
+import gc
+import sys
+
+
+def main(argv: list[str] | None = None) -> None:
+    gc.disable()
+    from cctrack import cli
+
+    gc.freeze()
+    gc.enable()
+    try:
+        cli.main(argv)
+    finally:
+        # What the command imported and built: the process ends now.
+        gc.freeze()
+
+
+def claude_status_tool() -> None:
+    """The cctrack-claude-status command."""
+    main(["claude-status", *sys.argv[1:]])
+
+
+def codex_status_tool() -> None:
+    """The cctrack-codex-status command."""
+    main(["codex-status", *sys.argv[1:]])
+
+
+if __name__ == "__main__":
+    main()

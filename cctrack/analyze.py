@@ -25,7 +25,8 @@ from cctrack.files import (
 )
 from cctrack.fold import fold, rules_of
 from cctrack.records import qualified
-from cctrack.report import Report, SinkHealth, build_report
+from cctrack.report import Report, build_report
+from cctrack.sends import SinkHealth
 from cctrack.settings import Settings
 from cctrack.sinks import SINKS, load_status
 from cctrack.state import State

@@ -173,31 +173,45 @@ Rebuild = Annotated[
 ]
 
 
-def with_options(*names: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
-    """Give a command the shared options `names` (plus --config): the command receives them
-    as one `flags` mapping, ready for resolve_settings, and its own parameters as usual."""
-    names = (*names, "config")
+class SharedOptions:
+    """A command that takes shared options: it receives them as one `flags` mapping, ready
+    for resolve_settings, and its own parameters as usual. Typer reads the whole signature
+    only when it builds the command, so it is made then: made for every command at each
+    start, it was 2 ms of each desk command (benchmarks/RESULTS.md)."""
 
-    def decorate(func: Callable[..., T]) -> Callable[..., T]:
+    def __init__(self, func: Callable[..., Any], names: tuple[str, ...]) -> None:
+        functools.update_wrapper(self, func, assigned=("__module__", "__name__", "__doc__"))
+        self.func = func
+        self.names = names
+
+    def __call__(self, **kwargs: Any) -> Any:
+        return self.func({name: kwargs.pop(name) for name in self.names}, **kwargs)
+
+    @functools.cached_property
+    def __signature__(self) -> inspect.Signature:
         own = [
             p
-            for p in inspect.signature(func, eval_str=True).parameters.values()
+            for p in inspect.signature(self.func, eval_str=True).parameters.values()
             if p.name != "flags"
         ]
         shared = [
             inspect.Parameter(
                 name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=OPTIONS[name]
             )
-            for name in names
+            for name in self.names
         ]
+        return inspect.Signature([*own, *shared])
 
-        @functools.wraps(func)
-        def command(**kwargs: Any) -> T:
-            return func({name: kwargs.pop(name) for name in names}, **kwargs)
+    @property
+    def __annotations__(self) -> dict[str, Any]:  # type: ignore[override]
+        return {p.name: p.annotation for p in self.__signature__.parameters.values()}
 
-        command.__signature__ = inspect.Signature([*own, *shared])  # type: ignore[attr-defined]
-        command.__annotations__ = {p.name: p.annotation for p in (*own, *shared)}
-        return command
+
+def with_options(*names: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """Give a command the shared options `names` (plus --config): see SharedOptions."""
+
+    def decorate(func: Callable[..., T]) -> Callable[..., T]:
+        return SharedOptions(func, (*names, "config"))
 
     return decorate
 
@@ -1137,15 +1151,11 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(code)
 
 
+# The console scripts of an install made before every process started in cctrack.__main__
+# (an editable install not made again since) name these: they still start the tools.
 def claude_status_tool() -> None:
-    """The cctrack-claude-status command."""
     main(["claude-status", *sys.argv[1:]])
 
 
 def codex_status_tool() -> None:
-    """The cctrack-codex-status command."""
     main(["codex-status", *sys.argv[1:]])
-
-
-if __name__ == "__main__":
-    main()

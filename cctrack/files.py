@@ -200,19 +200,25 @@ def replaceable(path: Path, links: bool = True) -> None:
     raise CctrackError(f"{path} is {kind}: cctrack replaces only its own files; name a file")
 
 
-def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
+def write_atomic(path: Path, data: bytes, mode: int = 0o600, durable: bool = True) -> None:
     """Replace path with data in one rename: a new file, fsynced, then renamed over path.
 
     The temporary file is created exclusively (O_EXCL, O_NOFOLLOW) under a random name and
     only its own descriptor is chmod-ed; the rename replaces a link at path, never its target.
     A path the user named is checked with replaceable first.
+
+    Not `durable`: no fsync, for a cache that is written again within minutes and whose
+    reader takes a damaged copy for none (the status line's snapshot, on every render: its
+    two fsyncs were a fifth of the render's own time). A crash may take it back to an older
+    version or leave it empty; a reader never sees it half written.
     """
     fd, tmp = _create_temp(path, mode)
     try:
         try:
             write_all(fd, data)
             os.fchmod(fd, mode)  # the umask must not decide who can read it
-            os.fsync(fd)
+            if durable:
+                os.fsync(fd)
         finally:
             os.close(fd)
         os.replace(tmp, path)
@@ -220,7 +226,8 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         raise
-    fsync_dir(path.parent)
+    if durable:
+        fsync_dir(path.parent)
 
 
 def remove_stale_temps(directory: Path, now: float) -> int:

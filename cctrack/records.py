@@ -119,6 +119,8 @@ def checked_ratio(value: Any, what: str) -> float:
 
 @dataclass(frozen=True)
 class Window:
+    """A limit window as its tool reported it: the share used, its length and its reset."""
+
     name: str
     used_ratio: float
     window_seconds: int | None
@@ -373,6 +375,8 @@ def limit_reason(value: Any) -> str | None:
 
 @dataclass(frozen=True)
 class Status:
+    """A status tool's answer: the plan's windows, and whatever else its vendor reports."""
+
     source_tool: str
     observed_at: datetime
     origin: str
@@ -508,6 +512,8 @@ def _envelope(record: Record | TokenRecord, ok: bool) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Record:
+    """One capture of one tool, as a line of a day file: its status, or why there is none."""
+
     seq_no: int
     timestamp: datetime
     hostname: str

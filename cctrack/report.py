@@ -21,7 +21,6 @@ from cctrack.records import (
     Window,
     bounded,
 )
-from cctrack.tokens.prices import Price, cost_usd, price_of
 from cctrack.tokens.projects import (
     NO_PROJECT,
     NO_PROJECTS,
@@ -35,7 +34,9 @@ if TYPE_CHECKING:
     # Only what builds a report reads the state: the reading commands, which load the
     # report analyze wrote (views/latest.py), start without it and all under it.
     from cctrack.evidence import Counts
+    from cctrack.sends import SinkHealth
     from cctrack.state import RecentUse, State, TokenState, ToolState
+    from cctrack.tokens.prices import Price
 
 # Below this share used, tokens per percent is mostly rounding of the percentage.
 MIN_USED_FOR_TOKENS_PER_PERCENT = 0.05
@@ -106,32 +107,9 @@ def runs_out(
 
 
 @dataclass(frozen=True)
-class PushStatus:
-    """When a sink's send last succeeded, how many failed so far (a counter), and since when
-    it has been sent to (the start of its cumulative series, for OTLP)."""
-
-    last_success: datetime | None = None
-    failures: int = 0
-    since: datetime | None = None
-
-    def after(self, now: datetime, failed: bool) -> PushStatus:
-        if failed:
-            return PushStatus(self.last_success, self.failures + 1, self.since or now)
-        return PushStatus(now, self.failures, self.since or now)
-
-
-@dataclass(frozen=True)
-class SinkHealth:
-    """How a sink's sends went, for its metrics: their prefix (`cctrack_push`), what the
-    help calls the receiver, and the status."""
-
-    metric: str
-    who: str
-    status: PushStatus
-
-
-@dataclass(frozen=True)
 class WindowReport:
+    """A window as the views show it: used, pace, reset, and when it runs out."""
+
     name: str
     used_ratio: float
     pace_ratio: float | None
@@ -157,6 +135,8 @@ class WindowTokens:
 
 @dataclass(frozen=True)
 class TokenReport:
+    """A tool's token counters and what they cost."""
+
     # (model, type, tokens), and the API cost of each priced model.
     totals: tuple[tuple[str, str, int], ...]
     costs: tuple[tuple[str, float], ...]
@@ -204,6 +184,9 @@ def token_report(
     now: datetime,
     naming: ProjectNaming = NO_PROJECTS,
 ) -> TokenReport:
+    # Only what builds a report prices it: the reading commands load the costs it wrote.
+    from cctrack.tokens.prices import cost_usd, price_of
+
     by_model: dict[str, dict[str, int]] = {}
     for (model, kind), count in tokens.totals.items():
         by_model.setdefault(model, {})[kind] = count
@@ -243,6 +226,8 @@ def token_report(
 
 @dataclass(frozen=True)
 class ToolReport:
+    """What analyze knows of one tool of one profile: its captures, windows and tokens."""
+
     tool: str
     up: bool
     ok_count: int
@@ -313,6 +298,8 @@ def _rolled(window: WindowReport, now: datetime, observed_at: datetime) -> Windo
 
 @dataclass(frozen=True)
 class Report:
+    """Everything analyze exports, and what latest.json keeps for the reading commands."""
+
     generated_at: datetime
     analyzed_at: datetime | None
     tools: tuple[ToolReport, ...]

@@ -25,11 +25,12 @@ from cctrack.records import (
     valid_tool,
 )
 from cctrack.thresholds import Limits
-from cctrack.tokens.prices import Price
 
 if TYPE_CHECKING:
-    # Only the jobs that run the status tools need them (source_params).
-    from cctrack.sources import SourceParams
+    # Only the jobs that run the status tools need them (source_params), and only a config
+    # file that sets prices the price type.
+    from cctrack.sources.params import SourceParams
+    from cctrack.tokens.prices import Price
 
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_RETENTION_DAYS = 400
@@ -37,11 +38,12 @@ DEFAULT_CLAUDE_USAGE_URL = "https://api.anthropic.com/api/oauth/usage"
 BUILTIN = "builtin"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Setting:
     """One setting, said once: its row of docs/settings.md (checked in full by
     tests/test_docs.py), its flag and the flag's help, its environment variable, its config
-    key. Adding a setting is one entry here, one line there, and its parsing below."""
+    key. Adding a setting is one entry here, one line there, and its parsing below. Rows
+    are compared by identity."""
 
     key: str
     what: str
@@ -128,8 +130,12 @@ class HookRules(NamedTuple):
     use_it_minutes: float = 0.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Settings:
+    """Every setting, resolved once (resolve_settings) and passed down as plain values.
+    Compared by identity, as the table's rows are: nothing compares two resolutions, and
+    the __eq__ and __hash__ of some 60 fields were 1 ms of every start."""
+
     data_dir: Path
     textfile_dir: Path
     # Only the default directory is created on demand: a configured one that is missing is
@@ -195,7 +201,7 @@ class Settings:
         return next(agent.status for agent in self.agents if agent.name == source)
 
     def source_params(self, profile: Profile | None = None) -> SourceParams:
-        from cctrack.sources import SourceParams
+        from cctrack.sources.params import SourceParams
 
         profile = profile or self.profiles[0]
         return SourceParams(
@@ -607,6 +613,8 @@ def parse_switch(value: Any, what: str) -> bool:
 def parse_prices(value: Any) -> tuple[Price, ...]:
     """`[prices.MODEL]` tables: USD per million tokens of input, output, cache_write and
     cache_read (Codex's cached input)."""
+    from cctrack.tokens.prices import Price
+
     if not isinstance(value, dict):
         raise CctrackError("prices must be a table of [prices.MODEL] tables", EXIT_USAGE)
     prices = []

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from cctrack.exposition import render
 from cctrack.records import Bucket, Extras, Record, SpendLimit, Status, Window
-from cctrack.report import PushStatus, SinkHealth, build_report
+from cctrack.report import build_report
+from cctrack.sends import PushStatus, SinkHealth
 from cctrack.settings import ENVIRONMENT, SETTINGS
 from cctrack.sinks import SINKS
 from cctrack.state import State

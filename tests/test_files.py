@@ -47,6 +47,41 @@ def test_write_atomic_sets_the_mode_whatever_the_umask(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir() if ".tmp-" in p.name] == []
 
 
+def test_a_cache_is_replaced_as_atomically_but_never_synced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every file is replaced in one rename, mode and all; only a durable one is synced to
+    disk, with its directory (the status line's snapshot is not: it is saved on every
+    render, and a damaged one reads as none)."""
+    synced: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd) or real_fsync(fd))
+    target = tmp_path / "state.json"
+    target.symlink_to(tmp_path / "elsewhere")
+    files.write_atomic(target, b"kept", durable=False)
+    assert synced == []
+    assert not target.is_symlink() and target.read_bytes() == b"kept"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert not (tmp_path / "elsewhere").exists()
+    files.write_atomic(target, b"durable")
+    assert len(synced) == 2  # the file, then its directory
+    assert target.read_bytes() == b"durable"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["state.json"]
+
+
+def test_the_status_lines_snapshot_is_saved_as_a_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cctrack.sources.claude import saved
+
+    synced: list[int] = []
+    monkeypatch.setattr(os, "fsync", synced.append)
+    path = tmp_path / "data" / "claude-statusline.json"
+    saved.save_json(path, {"observed_at": "2026-12-06T00:00:00Z", "windows": {}})
+    assert synced == []
+    assert saved.load_saved(path) is not None
+
+
 def test_only_our_own_old_plain_temp_files_are_removed(tmp_path: Path) -> None:
     old = time.time() - 3600
     stale = tmp_path / ".cctrack-u.prom.tmp-0123456789abcdef"

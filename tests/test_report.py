@@ -302,7 +302,7 @@ def test_a_tools_report_says_everything_its_records_said() -> None:
 
 
 def test_a_sinks_status_after_each_send() -> None:
-    from cctrack.report import PushStatus
+    from cctrack.sends import PushStatus
 
     first = PushStatus().after(T0, failed=True)
     assert first == PushStatus(None, 1, T0)
@@ -376,8 +376,7 @@ def test_a_report_is_of_the_profiles_and_sources_set_and_carries_what_it_was_giv
     week share, whatever else the state holds; the run's facts passed on as given."""
     from cctrack.cycles import CycleTracker
     from cctrack.evidence import Counts
-    from cctrack.report import SinkHealth
-    from cctrack.sinks import PushStatus
+    from cctrack.sends import PushStatus, SinkHealth
 
     state = State(analyzed_at=T0 - timedelta(minutes=1))
     state.add_lines([line(1), line(2, "claude")])

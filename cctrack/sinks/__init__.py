@@ -31,7 +31,7 @@ from cctrack import __version__
 from cctrack.errors import CctrackError
 from cctrack.files import read_json, write_atomic
 from cctrack.net import DeadlineExceeded, is_loopback, within_deadline
-from cctrack.report import PushStatus
+from cctrack.sends import PushStatus
 from cctrack.settings import AUTH_FILES
 from cctrack.timefmt import format_time, parse_time
 

@@ -9,8 +9,8 @@ import sys
 
 from cctrack.errors import EXIT_USAGE, CctrackError
 from cctrack.records import SOURCE_TOOLS
-from cctrack.sources import SourceParams
 from cctrack.sources.builtin import run_builtin
+from cctrack.sources.params import SourceParams
 
 
 def main(argv: list[str]) -> int:

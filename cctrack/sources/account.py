@@ -7,7 +7,6 @@ same files are never kept.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,10 @@ from cctrack.sources import claude_json_paths
 
 
 def pseudonym(vendor: str, account_id: str) -> str:
+    # Imported here: loading OpenSSL is 3 ms of a status line, which needs it only when
+    # .claude.json names an account.
+    import hashlib
+
     return hashlib.sha256(f"cctrack:{vendor}:{account_id}".encode()).hexdigest()[:12]
 
 

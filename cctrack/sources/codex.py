@@ -36,7 +36,8 @@ from cctrack.records import (
     plan_label,
 )
 from cctrack.redact import quote, redact
-from cctrack.sources import SourceParams, bucket_name, window_name
+from cctrack.sources import bucket_name, window_name
+from cctrack.sources.params import SourceParams
 from cctrack.timefmt import STALE_AFTER, format_time, from_unix, parse_time, within
 
 BLOCK = 256 << 10

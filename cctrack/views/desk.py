@@ -191,6 +191,8 @@ def bar(report: Report, now: datetime, tools: Sequence[str], fmt: str, profile: 
 
 @dataclass(frozen=True)
 class Verdict:
+    """What guard says: its exit status and its one line."""
+
     code: int
     message: str
 
@@ -299,6 +301,26 @@ def claude_segment(
     return f"claude {windows}" if prefix else windows
 
 
+def wrapped(command: str, stdin: bytes) -> str:
+    """The output of the user's own statusLine command, run first; "" when it fails."""
+    # Only a wrapping status line runs a command: the rest start without the process module.
+    from cctrack import process
+
+    try:
+        # A shell command line, which Claude Code would itself have run through a shell.
+        done = process.run_shell(command, stdin, WRAP_TIMEOUT, "wrapped command")
+    except process.TimedOut:
+        print(
+            f"cctrack statusline: wrapped command did not finish in {WRAP_TIMEOUT:g} s",
+            file=sys.stderr,
+        )
+        return ""
+    except process.ProcessFailure as exc:
+        print(f"cctrack statusline: wrapped command failed: {redact(str(exc))}", file=sys.stderr)
+        return ""
+    return done.stdout.decode("utf-8", "replace").rstrip("\n")
+
+
 def statusline(
     stdin: bytes,
     data_dir: Path,
@@ -315,27 +337,11 @@ def statusline(
 
     Never raises: a status line must not break the editor. Problems go to stderr.
     """
-    # Only the status line runs a command and keeps Claude's snapshot: bar and guard, which
-    # share this module, start without either.
-    from cctrack import process
+    # Only the status line keeps Claude's snapshot: bar and guard, which share this module,
+    # start without it.
     from cctrack.sources.claude.statusline import load_statusline, store_statusline
 
-    lines = []
-    if wrap:
-        try:
-            # The wrapped command is the user's own statusLine setting, a shell command line
-            # that Claude Code would itself have run through a shell.
-            done = process.run_shell(wrap, stdin, WRAP_TIMEOUT, "wrapped command")
-            lines.append(done.stdout.decode("utf-8", "replace").rstrip("\n"))
-        except process.TimedOut:
-            print(
-                f"cctrack statusline: wrapped command did not finish in {WRAP_TIMEOUT:g} s",
-                file=sys.stderr,
-            )
-        except process.ProcessFailure as exc:
-            print(
-                f"cctrack statusline: wrapped command failed: {redact(str(exc))}", file=sys.stderr
-            )
+    lines = [wrapped(wrap, stdin)] if wrap else []
     segments = []
     prefix = len(tools) > 1
     if "claude" in tools:

@@ -19,7 +19,6 @@ from datetime import datetime
 
 from cctrack.errors import CctrackError
 from cctrack.records import Status
-from cctrack.sources import SourceParams
 from cctrack.sources.claude.cached import claude_json_usage
 from cctrack.sources.claude.oauth import (
     OAUTH_CACHE_FILE,
@@ -36,6 +35,7 @@ from cctrack.sources.claude.statusline import (
     same_account,
     statusline_windows,
 )
+from cctrack.sources.params import SourceParams
 from cctrack.timefmt import within
 
 __all__ = [

@@ -18,6 +18,8 @@ WEEK = 7 * 86400
 
 @dataclass(frozen=True)
 class SavedWindows:
+    """Claude's numbers as the status line last saved them."""
+
     observed_at: datetime
     windows: tuple[Window, ...]
     buckets: tuple[Bucket, ...] = ()
@@ -85,8 +87,9 @@ def load_saved(path: Path) -> SavedWindows | None:
 
 
 def save_json(path: Path, obj: Any) -> None:
+    """Save a cache (load_saved takes a damaged one for none): atomically, not durably."""
     private_dir(path.parent)
-    write_atomic(path, json.dumps(obj).encode())
+    write_atomic(path, json.dumps(obj).encode(), durable=False)
 
 
 def reset_time(value: Any) -> datetime | None:
