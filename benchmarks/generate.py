@@ -23,8 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from homes import write_claude_home, write_codex_home
 
-from cctrack.records import Record, Status, TokenRecord, Window
+from cctrack.records import Record, TokenRecord
 from cctrack.sources.claude.statusline import store_statusline
+from cctrack.status import Status, Window
 
 UTC = timezone.utc
 LOG_BYTES_PER_YEAR = 1 << 30

@@ -24,12 +24,12 @@ from cctrack.files import (
     write_atomic,
 )
 from cctrack.fold import fold, rules_of
-from cctrack.records import qualified
 from cctrack.report import Report, build_report
 from cctrack.sends import SinkHealth
 from cctrack.settings import Settings
 from cctrack.sinks import SINKS, load_status
 from cctrack.state import State
+from cctrack.status import qualified
 from cctrack.store import STORE_LOCK
 from cctrack.tokens.prices import price_table
 from cctrack.views import latest

@@ -13,17 +13,11 @@ from pathlib import Path
 from cctrack import process, store
 from cctrack.errors import EXIT_TEMPFAIL, CctrackError
 from cctrack.files import own_data_dir
-from cctrack.records import (
-    DEFAULT_PROFILE,
-    SOURCE_TOOLS,
-    Record,
-    Status,
-    parse_status_output,
-    qualified,
-)
+from cctrack.records import Record
 from cctrack.redact import clipped, redact
 from cctrack.settings import Profile, Settings
 from cctrack.sources.builtin import run_builtin
+from cctrack.status import DEFAULT_PROFILE, SOURCE_TOOLS, Status, parse_status_output, qualified
 from cctrack.tokens.rules import ScanResult
 
 # Forking runs a built-in source without a second interpreter; macOS frameworks that urllib

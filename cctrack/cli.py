@@ -19,8 +19,8 @@ from typer.core import TyperGroup
 
 from cctrack import __version__
 from cctrack.errors import EXIT_FAILURE, EXIT_USAGE, CctrackError, Interrupted
-from cctrack.records import DEFAULT_PROFILE
 from cctrack.settings import SETTINGS, Setting, Settings, resolve_settings
+from cctrack.status import DEFAULT_PROFILE
 
 if TYPE_CHECKING:
     from cctrack.report import Report

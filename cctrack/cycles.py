@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from cctrack.evidence import Point, compare
-from cctrack.records import is_number
+from cctrack.status import is_number
 from cctrack.thresholds import Limits
 from cctrack.timefmt import format_precise, parse_time
 

@@ -14,9 +14,10 @@ from typing import Any
 import jsonlines
 
 from cctrack.files import make_dirs
-from cctrack.records import Record, Status, Window
+from cctrack.records import Record
 from cctrack.settings import current_user, state_home
 from cctrack.sources.claude.statusline import store_statusline
+from cctrack.status import Status, Window
 from cctrack.store import append_records, list_day_files
 from cctrack.timefmt import format_time
 

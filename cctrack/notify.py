@@ -15,10 +15,10 @@ from datetime import datetime
 from typing import Any
 
 from cctrack import process
-from cctrack.records import qualified
 from cctrack.redact import redact
 from cctrack.report import Report, ToolReport, WindowReport
 from cctrack.state import ToolMemory, WindowMemory
+from cctrack.status import qualified
 from cctrack.timefmt import format_time
 from cctrack.views import wording
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, NamedTuple
 
-from cctrack.records import (
+from cctrack.status import (
     DEFAULT_PROFILE,
     OFFICIAL,
     SOURCE_TOOLS,
@@ -258,7 +258,7 @@ class ToolReport:
 
     def as_of(self, now: datetime) -> ToolReport:
         """The report at `now`, by the rules every view reads a tool by: a window whose
-        reset passed after its numbers were observed has rolled over (records.Window.as_of:
+        reset passed after its numbers were observed has rolled over (status.Window.as_of:
         nothing used, no pace, no run-out, next reset unknown), and so have the narrower
         and the spend limits; a bucket or extras with their own time are current for
         FIELD_TRUST, then listed apart as old."""

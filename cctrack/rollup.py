@@ -33,8 +33,8 @@ from cctrack.cycles import COLUMNS
 from cctrack.errors import CctrackError
 from cctrack.evidence import KINDS, Point
 from cctrack.files import CLOEXEC, NOFOLLOW, fsync_dir, read_blocks, write_all
-from cctrack.records import NUMBER_TYPES, bounded, is_number
 from cctrack.retention import month_kept
+from cctrack.status import NUMBER_TYPES, bounded, is_number
 
 ROLLUP_FILE = re.compile(r"^rollup-(\d{6})\.jsonl$")
 # Tokens are kept per quarter hour: every UTC offset in use is a whole number of them, so

@@ -16,14 +16,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from cctrack.errors import EXIT_USAGE, CctrackError
 from cctrack.files import user_name
-from cctrack.records import (
-    DEFAULT_PROFILE,
-    SOURCE_TOOLS,
-    TOOL_NAME_RULE,
-    is_number,
-    model_label,
-    valid_tool,
-)
+from cctrack.status import DEFAULT_PROFILE, SOURCE_TOOLS, TOOL_NAME_RULE, is_number, valid_tool
 from cctrack.thresholds import Limits
 
 if TYPE_CHECKING:
@@ -613,6 +606,7 @@ def parse_switch(value: Any, what: str) -> bool:
 def parse_prices(value: Any) -> tuple[Price, ...]:
     """`[prices.MODEL]` tables: USD per million tokens of input, output, cache_write and
     cache_read (Codex's cached input)."""
+    from cctrack.records import model_label
     from cctrack.tokens.prices import Price
 
     if not isinstance(value, dict):

@@ -24,21 +24,16 @@ from cctrack.evidence import (
     points_of,
 )
 from cctrack.records import (
-    DEFAULT_PROFILE,
-    MAX_COUNT,
     MAX_SEQ,
     TOKEN_KIND,
     TOKEN_TYPES,
     Record,
     TokenRecord,
-    bounded,
     has_record_envelope,
-    is_number,
     record_profile,
-    strict_loads,
-    valid_tool,
 )
 from cctrack.rollup import CycleRow, Rollup
+from cctrack.status import DEFAULT_PROFILE, MAX_COUNT, bounded, is_number, strict_loads, valid_tool
 from cctrack.thresholds import Limits
 from cctrack.timefmt import format_time, parse_time
 from cctrack.tokens.projects import (

@@ -31,7 +31,8 @@ from cctrack.files import (
     write_all,
     write_atomic,
 )
-from cctrack.records import MAX_SEQ, Record, TokenRecord, has_record_envelope, strict_loads
+from cctrack.records import MAX_SEQ, Record, TokenRecord, has_record_envelope
+from cctrack.status import strict_loads
 
 DAY_FILE = re.compile(r"^usage-(\d{8})\.jsonl$")
 SEQ_FILE = "seq"

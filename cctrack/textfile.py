@@ -10,8 +10,8 @@ from pathlib import Path
 from cctrack.errors import CctrackError
 from cctrack.exposition import Family, counter_values, keep_rising, render
 from cctrack.files import CLOEXEC, NOFOLLOW, read_blocks, write_atomic
-from cctrack.records import SOURCE_TOOLS
 from cctrack.report import Report, ToolReport
+from cctrack.status import SOURCE_TOOLS
 
 # Every agent beside Claude and Codex shares one set of families, told apart by `tool`.
 AGENT_PREFIX = "agent"

@@ -314,7 +314,8 @@ def plan_history(
     from `start`: the i-th rises steadily towards targets[i] by its end (held at 100 % once
     it gets there), the week rising weekly_per_point points per 5-hour point; then one
     snapshot of the next window, so that the last one has closed."""
-    from cctrack.records import Record, Status, Window
+    from cctrack.records import Record
+    from cctrack.status import Status, Window
     from cctrack.store import day_file_name
 
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -15,8 +15,8 @@ import pytest
 from builders import fixed_tool, script
 from conftest import Env, sample
 
-from cctrack.records import Status
 from cctrack.sources.codexbar import status_from_codexbar
+from cctrack.status import Status
 
 UTC = timezone.utc
 AT = datetime(2026, 12, 5, 18, 0, tzinfo=UTC)

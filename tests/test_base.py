@@ -184,7 +184,8 @@ def test_token_totals_past_64_bits_saturate_in_every_file_and_never_fall(env: En
     """Rows of 2^62 tokens (the most one row may claim), in one quarter hour, over several
     analyzes with projects on: the state, the rollup, the base, the textfile and every
     reader keep going, and each total stops at the bound instead of failing or falling."""
-    from cctrack.records import MAX_COUNT, TokenRecord
+    from cctrack.records import TokenRecord
+    from cctrack.status import MAX_COUNT
 
     env.use_fixed_tools()
     env.vars["CCTRACK_TOKEN_PROJECTS"] = "2"

@@ -50,6 +50,7 @@ NOT_AT_THE_DESK = (
     "cctrack.fold",
     "cctrack.tokens.scan",
     "cctrack.tokens.prices",
+    "cctrack.records",
     "cctrack.net",
     "cctrack.process",
     "cctrack.sends",

@@ -106,7 +106,7 @@ def test_times_at_the_calendar_edge_are_rejected_values_not_tracebacks(env: Env)
 
 
 def test_a_window_of_1e300_seconds_is_of_unknown_length() -> None:
-    from cctrack.records import Window
+    from cctrack.status import Window
 
     window = Window.from_json("five_hour", {"used_ratio": 0.2, "window_seconds": 1e300})
     assert window.window_seconds is None and window.used_ratio == 0.2
@@ -115,7 +115,8 @@ def test_a_window_of_1e300_seconds_is_of_unknown_length() -> None:
 def test_token_counts_past_64_bits_cost_one_row_and_never_the_state(env: Env) -> None:
     """A transcript may claim up to 2^53 tokens a line: sums past 64 bits must neither drop a
     record's other rows nor make the state unsaveable."""
-    from cctrack.records import MAX_COUNT, TokenRecord
+    from cctrack.records import TokenRecord
+    from cctrack.status import MAX_COUNT
 
     env.use_fixed_tools()
     assert env.run("run").returncode == 0

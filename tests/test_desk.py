@@ -531,8 +531,8 @@ def test_the_status_line_keeps_each_profiles_renders_apart(
 def test_claudes_segment_says_each_window_with_its_own_time() -> None:
     """A window from a render of minutes ago is at its own time: rolled over when its reset
     has passed since, its run-out time from its own age; the age note from the newest."""
-    from cctrack.records import Window
     from cctrack.sources.claude.saved import SavedWindows
+    from cctrack.status import Window
     from cctrack.views.desk import claude_segment
 
     now = datetime(2026, 12, 5, 12, tzinfo=UTC)
@@ -648,7 +648,7 @@ def test_the_status_line_shows_the_other_tools_of_its_profile_once(env: Env) -> 
 def test_spend_limits_in_every_bar_format_the_binding_one_marked() -> None:
     from dataclasses import replace
 
-    from cctrack.records import SpendLimit
+    from cctrack.status import SpendLimit
     from cctrack.timefmt import clock
     from cctrack.views.desk import bar
 

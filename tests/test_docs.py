@@ -9,12 +9,13 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from cctrack.exposition import render
-from cctrack.records import Bucket, Extras, Record, SpendLimit, Status, Window
+from cctrack.records import Record
 from cctrack.report import build_report
 from cctrack.sends import PushStatus, SinkHealth
 from cctrack.settings import ENVIRONMENT, SETTINGS
 from cctrack.sinks import SINKS
 from cctrack.state import State
+from cctrack.status import Bucket, Extras, SpendLimit, Status, Window
 from cctrack.textfile import families
 
 ROOT = Path(__file__).resolve().parent.parent

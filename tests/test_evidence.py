@@ -14,7 +14,8 @@ import pytest
 from conftest import Env, sample
 
 from cctrack.evidence import Point, compare
-from cctrack.records import Record, Status, Window
+from cctrack.records import Record
+from cctrack.status import Status, Window
 from cctrack.thresholds import Limits
 
 UTC = timezone.utc

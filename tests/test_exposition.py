@@ -13,9 +13,10 @@ from hypothesis import strategies as st
 from prometheus_client import generate_latest
 
 from cctrack.exposition import Family, go_float, render
-from cctrack.records import Record, Status, Window
+from cctrack.records import Record
 from cctrack.report import build_report
 from cctrack.state import State
+from cctrack.status import Status, Window
 from cctrack.textfile import families
 
 NOW = datetime(2026, 11, 24, 12, 0, 0, 123456, tzinfo=timezone.utc)

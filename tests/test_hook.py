@@ -15,10 +15,11 @@ from pathlib import Path
 import pytest
 from conftest import Env
 
-from cctrack.records import Record, Status, Window
+from cctrack.records import Record
 from cctrack.report import Report, RunOut, build_report, tool_report
 from cctrack.settings import HookRules
 from cctrack.state import State, ToolState
+from cctrack.status import Status, Window
 from cctrack.views.hook import ADVICE, notices
 from cctrack.views.latest import LATEST_FILE, latest_json
 

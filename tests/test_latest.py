@@ -102,8 +102,8 @@ def test_what_is_not_latest_json_is_no_analysis(env: Env, content: str | None, w
 
 def test_two_limits_of_one_kind_both_come_back(env: Env) -> None:
     """Two groups' shared limits: latest.json keeps each (the second under kind/group)."""
-    from cctrack.records import SpendLimit
     from cctrack.report import ToolReport
+    from cctrack.status import SpendLimit
     from cctrack.views.latest import latest_json
 
     now = datetime(2026, 12, 5, 12, tzinfo=UTC)

@@ -17,6 +17,7 @@ LAYERS = [
     "cctrack.sends",
     "cctrack.thresholds",
     "cctrack.evidence",
+    "cctrack.status",
     "cctrack.records",
     "cctrack.cycles",
     "cctrack.tokens",

@@ -9,10 +9,11 @@ from datetime import datetime, timedelta, timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cctrack.records import Record, Status, Window, strict_loads
+from cctrack.records import Record
 from cctrack.report import MIN_ELAPSED_SHARE, elapsed_share, pace_ratio
 from cctrack.sources.codex import read_rate_limits, snapshot_from_line
 from cctrack.state import State
+from cctrack.status import Status, Window, strict_loads
 
 UTC = timezone.utc
 moments = st.datetimes(

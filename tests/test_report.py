@@ -6,9 +6,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from cctrack.records import Record, Status, Window
+from cctrack.records import Record
 from cctrack.report import RunOut, build_report, pace_ratio, runs_out
 from cctrack.state import State
+from cctrack.status import Status, Window
 
 UTC = timezone.utc
 T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -527,8 +528,8 @@ def test_tokens_per_window_per_percent_and_today_at_their_edges(
 def test_numbers_with_their_own_time_are_current_for_an_hour_exactly() -> None:
     from dataclasses import replace
 
-    from cctrack.records import Bucket, Extras
     from cctrack.report import FIELD_TRUST
+    from cctrack.status import Bucket, Extras
 
     def status(extras_seen: datetime) -> Status:
         weekly = Window("weekly", 0.5, 604800, T0 + timedelta(days=3))

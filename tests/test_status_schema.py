@@ -1,5 +1,5 @@
 """docs/status.schema.json, the status object published for any agent's status tool, held
-to the validator capture runs (records.Status.from_json): each example is accepted by both
+to the validator capture runs (status.Status.from_json): each example is accepted by both
 or refused by both, and what cctrack's own tools print is valid by the schema."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from cctrack.records import Status
+from cctrack.status import Status
 
 SCHEMA = json.loads((Path(__file__).parent.parent / "docs" / "status.schema.json").read_text())
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from cctrack.records import SpendLimit, Window
 from cctrack.sources.claude.saved import SavedWindows
 from cctrack.sources.claude.statusline import merge_render
+from cctrack.status import SpendLimit, Window
 
 UTC = timezone.utc
 NOW = datetime.now(UTC).replace(microsecond=0)

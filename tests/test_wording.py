@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from cctrack.records import Extras
 from cctrack.report import RunOut, WindowReport
+from cctrack.status import Extras
 from cctrack.timefmt import NEAR, clock
 from cctrack.views import wording
 

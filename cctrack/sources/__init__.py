@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from cctrack.records import checked_ratio, is_number
+from cctrack.status import checked_ratio, is_number
 
 # Lengths the tools report, in minutes, and the names the docs give them.
 KNOWN_WINDOWS = {

@@ -8,9 +8,9 @@ import os
 import sys
 
 from cctrack.errors import EXIT_USAGE, CctrackError
-from cctrack.records import SOURCE_TOOLS
 from cctrack.sources.builtin import run_builtin
 from cctrack.sources.params import SourceParams
+from cctrack.status import SOURCE_TOOLS
 
 
 def main(argv: list[str]) -> int:

@@ -12,12 +12,12 @@ from dataclasses import replace
 from datetime import datetime, timezone
 
 from cctrack.errors import CctrackError
-from cctrack.records import Status
 from cctrack.sources.account import claude_account, codex_account
 from cctrack.sources.activity import claude_activity
 from cctrack.sources.claude.combined import claude_status
 from cctrack.sources.codex import codex_status_for
 from cctrack.sources.params import SourceParams
+from cctrack.status import Status
 
 
 def produce(source: str, params: SourceParams, env: Mapping[str, str], now: datetime) -> Status:

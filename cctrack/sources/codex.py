@@ -22,7 +22,10 @@ from typing import Any
 from cctrack import process
 from cctrack.errors import CctrackError
 from cctrack.files import lines_from_end
-from cctrack.records import (
+from cctrack.redact import quote, redact
+from cctrack.sources import bucket_name, window_name
+from cctrack.sources.params import SourceParams
+from cctrack.status import (
     MAX_SPEND_RATIO,
     SPEND_KINDS,
     Bucket,
@@ -35,9 +38,6 @@ from cctrack.records import (
     limit_reason,
     plan_label,
 )
-from cctrack.redact import quote, redact
-from cctrack.sources import bucket_name, window_name
-from cctrack.sources.params import SourceParams
 from cctrack.timefmt import STALE_AFTER, format_time, from_unix, parse_time, within
 
 BLOCK = 256 << 10

@@ -20,10 +20,10 @@ from typing import Any
 
 from cctrack import process
 from cctrack.errors import EXIT_TEMPFAIL, CctrackError
-from cctrack.records import Extras, Status, Window, is_number, plan_label, strict_loads, valid_tool
 from cctrack.redact import clipped, redact
 from cctrack.sources import window_name
 from cctrack.sources.account import pseudonym
+from cctrack.status import Extras, Status, Window, is_number, plan_label, strict_loads, valid_tool
 from cctrack.timefmt import parse_time
 
 SLOTS = ("primary", "secondary", "tertiary")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cctrack.errors import EXIT_USAGE, CctrackError
-from cctrack.records import DEFAULT_PROFILE
+from cctrack.status import DEFAULT_PROFILE
 
 _ON = {"1", "true", "yes", "on"}
 

@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from pathlib import PurePosixPath
 from typing import NamedTuple
 
-from cctrack.records import bounded
+from cctrack.status import bounded
 
 # A project's name for tokens counted before projects were, or from a line without a
 # working directory; and for the projects past the cap.

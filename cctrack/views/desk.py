@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cctrack.errors import EXIT_UNAVAILABLE, CctrackError
-from cctrack.records import DEFAULT_PROFILE, SOURCE_TOOLS, SpendLimit, Window, strict_loads
 from cctrack.redact import redact
 from cctrack.report import Report, ToolReport, WindowReport, runs_out, window_elapsed
+from cctrack.status import DEFAULT_PROFILE, SOURCE_TOOLS, SpendLimit, Window, strict_loads
 from cctrack.timefmt import STALE_AFTER, from_the_future, within
 from cctrack.views import wording
 from cctrack.views.latest import latest_report, runs_out_json

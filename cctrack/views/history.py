@@ -16,16 +16,10 @@ from cctrack import store
 from cctrack.cycles import COLUMNS
 from cctrack.evidence import LimitEvent, Point, points_of
 from cctrack.fold import replay
-from cctrack.records import (
-    TOKEN_TYPES,
-    TokenRecord,
-    has_record_envelope,
-    qualified,
-    record_profile,
-    strict_loads,
-)
+from cctrack.records import TOKEN_TYPES, TokenRecord, has_record_envelope, record_profile
 from cctrack.rollup import CycleRow, skipped_note
 from cctrack.state import FoldRules, State, TokenState
+from cctrack.status import qualified, strict_loads
 from cctrack.timefmt import format_precise, format_time, parse_time
 from cctrack.tokens.prices import Price, cost_usd, price_of
 from cctrack.tokens.projects import ProjectNaming

@@ -16,9 +16,9 @@ from datetime import datetime
 from pathlib import Path
 
 from cctrack.files import read_json, write_atomic
-from cctrack.records import qualified
 from cctrack.report import Report
 from cctrack.settings import HookRules
+from cctrack.status import qualified
 from cctrack.timefmt import STALE_AFTER, within
 from cctrack.views import wording
 from cctrack.views.latest import latest_report

@@ -13,7 +13,15 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from cctrack.files import read_json
-from cctrack.records import (
+from cctrack.report import (
+    Report,
+    RunOut,
+    TokenReport,
+    ToolReport,
+    WindowReport,
+    WindowTokens,
+)
+from cctrack.status import (
     CONFIDENCES,
     OFFICIAL,
     Bucket,
@@ -22,14 +30,6 @@ from cctrack.records import (
     Window,
     is_number,
     valid_tool,
-)
-from cctrack.report import (
-    Report,
-    RunOut,
-    TokenReport,
-    ToolReport,
-    WindowReport,
-    WindowTokens,
 )
 from cctrack.timefmt import format_precise, parse_time
 

@@ -29,10 +29,11 @@ from cctrack.evidence import points_of
 from cctrack.files import private_dir
 from cctrack.fold import replay
 from cctrack.process import forked, map_forked
-from cctrack.records import qualified, record_profile
+from cctrack.records import record_profile
 from cctrack.report import Report, ToolReport
 from cctrack.rollup import QUARTERS, Rollup, Snapshot, skipped_note
 from cctrack.state import FoldRules, State
+from cctrack.status import qualified
 from cctrack.timefmt import format_time, parse_time
 from cctrack.tokens.projects import ProjectNaming
 from cctrack.views import wording

@@ -8,11 +8,11 @@ import os
 from datetime import datetime
 from pathlib import Path
 
-from cctrack.records import DEFAULT_PROFILE, qualified
 from cctrack.report import (
     Report,
     ToolReport,
 )
+from cctrack.status import DEFAULT_PROFILE, qualified
 from cctrack.timefmt import STALE_AFTER
 from cctrack.views import wording
 from cctrack.views.latest import latest_report, report_json

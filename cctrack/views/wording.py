@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from cctrack.records import Extras
 from cctrack.report import WindowReport
+from cctrack.status import Extras
 from cctrack.timefmt import NEAR, clock
 
 # Used within this of the share of the window gone is "on pace": a point or two either way

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from cctrack.files import read_json
-from cctrack.records import is_number
 from cctrack.sources import claude_json_paths
 from cctrack.sources.claude.oauth import parse_usage
 from cctrack.sources.claude.saved import SavedWindows
+from cctrack.status import is_number
 from cctrack.timefmt import from_unix
 
 CACHE_KEY = "cachedUsageUtilization"

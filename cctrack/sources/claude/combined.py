@@ -18,7 +18,6 @@ from dataclasses import replace
 from datetime import datetime
 
 from cctrack.errors import CctrackError
-from cctrack.records import Status
 from cctrack.sources.claude.cached import claude_json_usage
 from cctrack.sources.claude.oauth import (
     OAUTH_CACHE_FILE,
@@ -36,6 +35,7 @@ from cctrack.sources.claude.statusline import (
     statusline_windows,
 )
 from cctrack.sources.params import SourceParams
+from cctrack.status import Status
 from cctrack.timefmt import within
 
 __all__ = [

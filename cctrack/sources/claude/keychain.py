@@ -12,7 +12,7 @@ from typing import Any
 
 from cctrack import process
 from cctrack.errors import CctrackError
-from cctrack.records import strict_loads
+from cctrack.status import strict_loads
 
 SERVICE = "Claude Code-credentials"
 TIMEOUT = 10.0

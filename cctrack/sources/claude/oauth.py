@@ -16,7 +16,10 @@ from typing import Any
 from cctrack.errors import EXIT_TEMPFAIL, EXIT_USAGE, CctrackError
 from cctrack.files import read_json
 from cctrack.net import DeadlineExceeded, is_loopback, within_deadline
-from cctrack.records import (
+from cctrack.sources import bucket_name, percent_to_ratio
+from cctrack.sources.claude.keychain import keychain_login
+from cctrack.sources.claude.saved import FIVE_HOURS, WEEK, SavedWindows, profile_file, save_json
+from cctrack.status import (
     DEFAULT_PROFILE,
     Bucket,
     Extras,
@@ -25,9 +28,6 @@ from cctrack.records import (
     plan_label,
     strict_loads,
 )
-from cctrack.sources import bucket_name, percent_to_ratio
-from cctrack.sources.claude.keychain import keychain_login
-from cctrack.sources.claude.saved import FIVE_HOURS, WEEK, SavedWindows, profile_file, save_json
 from cctrack.timefmt import format_time, from_unix, parse_time, within
 
 OAUTH_CACHE_FILE = "claude-oauth.json"

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from cctrack.files import private_dir, read_json, write_atomic
-from cctrack.records import DEFAULT_PROFILE, Bucket, Extras, SpendLimit, Status, Window, is_number
+from cctrack.status import DEFAULT_PROFILE, Bucket, Extras, SpendLimit, Status, Window, is_number
 from cctrack.timefmt import format_precise, format_time, from_unix, parse_time
 
 FIVE_HOURS = 5 * 3600

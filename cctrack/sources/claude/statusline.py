@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from cctrack.files import locked, private_dir
-from cctrack.records import DEFAULT_PROFILE, MAX_SPEND_RATIO, SpendLimit, Window, is_number
 from cctrack.sources import percent_to_ratio
 from cctrack.sources.claude.saved import (
     FIVE_HOURS,
@@ -28,6 +27,7 @@ from cctrack.sources.claude.saved import (
     reset_time,
     save_json,
 )
+from cctrack.status import DEFAULT_PROFILE, MAX_SPEND_RATIO, SpendLimit, Window, is_number
 from cctrack.timefmt import STALE_AFTER, from_unix
 
 STATUSLINE_FILE = "claude-statusline.json"
