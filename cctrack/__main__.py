@@ -1,11 +1,11 @@
 """Where every cctrack process starts: `python -m cctrack` and the commands pip installs.
 
-The imports (typer, click and the cctrack modules a command needs: about 10,000 objects
-that live until the process ends) run with the garbage collector paused, and are then
-frozen out of its walks: otherwise it walks them all again and again while they load, in
-every full collection after, and once more at exit. That was 10 to 14 ms of each desk
-command's 80 to 100 (benchmarks/RESULTS.md). Tests import cctrack.cli itself, with the
-collector as it is.
+The imports (typer, click and the cctrack modules a command needs: some 26,000 objects,
+which live until the process ends) run with the garbage collector paused, and are then
+frozen out of its walks: otherwise it walks them again and again while they load, in every
+full collection after, and once more at exit. That was 11 to 14 ms of each desk command's
+75 to 115 (benchmarks/RESULTS.md). Tests import cctrack.cli itself, with the collector as
+it is.
 """
 
 from __future__ import annotations

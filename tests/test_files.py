@@ -72,14 +72,22 @@ def test_a_cache_is_replaced_as_atomically_but_never_synced(
 def test_the_status_lines_snapshot_is_saved_as_a_cache(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from cctrack.sources.claude import saved
+    """Claude's numbers from a render are not synced (a render brings them again); the
+    OAuth cache, which holds when the endpoint may be asked again, is."""
+    from datetime import datetime, timezone
+
+    from cctrack.sources.claude import oauth, saved, statusline
 
     synced: list[int] = []
-    monkeypatch.setattr(os, "fsync", synced.append)
-    path = tmp_path / "data" / "claude-statusline.json"
-    saved.save_json(path, {"observed_at": "2026-12-06T00:00:00Z", "windows": {}})
-    assert synced == []
-    assert saved.load_saved(path) is not None
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd) or real_fsync(fd))
+    now = datetime(2026, 12, 6, 1, tzinfo=timezone.utc)
+    payload = {"rate_limits": {"five_hour": {"used_percentage": 42, "resets_at": 1796530000}}}
+    stored = statusline.store_statusline(tmp_path, payload, now)
+    assert stored is not None and synced == []
+    assert saved.load_saved(statusline.statusline_file(tmp_path, "default")) == stored
+    oauth.save_oauth_cache(tmp_path, oauth.OAuthCache(None, "max", now))
+    assert len(synced) == 2
 
 
 def test_only_our_own_old_plain_temp_files_are_removed(tmp_path: Path) -> None:

@@ -86,10 +86,9 @@ def load_saved(path: Path) -> SavedWindows | None:
         return None  # a damaged cache is as good as none: the next good answer replaces it
 
 
-def save_json(path: Path, obj: Any) -> None:
-    """Save a cache (load_saved takes a damaged one for none): atomically, not durably."""
+def save_json(path: Path, obj: Any, durable: bool = True) -> None:
     private_dir(path.parent)
-    write_atomic(path, json.dumps(obj).encode(), durable=False)
+    write_atomic(path, json.dumps(obj).encode(), durable=durable)
 
 
 def reset_time(value: Any) -> datetime | None:

@@ -178,5 +178,7 @@ def store_statusline(
         stored = load_saved(path)
         merged = merge_render(stored, windows, spend, time_of_truth(payload, now), account)
         if merged is not None and merged != stored:
-            save_json(path, merged.to_json())
+            # Not synced: a render brings the numbers again within seconds, and load_saved
+            # takes a snapshot a crash left empty for none (files.write_atomic).
+            save_json(path, merged.to_json(), durable=False)
     return merged
