@@ -69,27 +69,6 @@ def test_a_cache_is_replaced_as_atomically_but_never_synced(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["state.json"]
 
 
-def test_the_status_lines_snapshot_is_saved_as_a_cache(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Claude's numbers from a render are not synced (a render brings them again); the
-    OAuth cache, which holds when the endpoint may be asked again, is."""
-    from datetime import datetime, timezone
-
-    from cctrack.sources.claude import oauth, saved, statusline
-
-    synced: list[int] = []
-    real_fsync = os.fsync
-    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd) or real_fsync(fd))
-    now = datetime(2026, 12, 6, 1, tzinfo=timezone.utc)
-    payload = {"rate_limits": {"five_hour": {"used_percentage": 42, "resets_at": 1796530000}}}
-    stored = statusline.store_statusline(tmp_path, payload, now)
-    assert stored is not None and synced == []
-    assert saved.load_saved(statusline.statusline_file(tmp_path, "default")) == stored
-    oauth.save_oauth_cache(tmp_path, oauth.OAuthCache(None, "max", now))
-    assert len(synced) == 2
-
-
 def test_only_our_own_old_plain_temp_files_are_removed(tmp_path: Path) -> None:
     old = time.time() - 3600
     stale = tmp_path / ".cctrack-u.prom.tmp-0123456789abcdef"

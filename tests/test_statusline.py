@@ -166,3 +166,22 @@ def test_each_window_rolls_over_by_its_own_time() -> None:
     # The account is kept with the snapshot.
     mine = replace(saved, account="a")
     assert SavedWindows.from_json(json.loads(json.dumps(mine.to_json()))) == mine
+
+
+def test_the_snapshot_is_saved_as_a_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Claude's numbers from a render are replaced atomically but not synced (a render
+    brings them again within seconds); the OAuth cache, which holds when the endpoint may
+    be asked again, is synced."""
+    import os
+
+    from cctrack.sources.claude import oauth, saved, statusline
+
+    synced: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd) or real_fsync(fd))
+    payload = {"rate_limits": {"five_hour": {"used_percentage": 42, "resets_at": FIVE.timestamp()}}}
+    stored = statusline.store_statusline(tmp_path, payload, NOW)
+    assert stored is not None and synced == []
+    assert saved.load_saved(statusline.statusline_file(tmp_path)) == stored
+    oauth.save_oauth_cache(tmp_path, oauth.OAuthCache(None, "max", NOW))
+    assert len(synced) == 2  # the file, then its directory
