@@ -747,6 +747,18 @@ def test_the_status_line_is_coloured_by_level_unless_no_color(env: Env) -> None:
     assert "\x1b" not in done.stdout
 
 
+def test_the_other_tools_segments_are_coloured_as_claudes(env: Env) -> None:
+    from cctrack.views import desk
+
+    analysed(env)
+    now = datetime.now(UTC)
+    payload = json.dumps(statusline_payload((40, now + timedelta(hours=2)), None)).encode()
+    line = desk.statusline(payload, env.data_dir, None, now, ("claude", "codex"), colour=True)
+    assert "codex 5h \x1b[32m58 % left\x1b[0m" in line
+    plain = desk.statusline(payload, env.data_dir, None, now, ("claude", "codex"))
+    assert "codex 5h 58 % left" in plain and "\x1b" not in plain
+
+
 def test_a_broken_setting_the_reading_commands_do_not_use_never_stops_them(env: Env) -> None:
     """A bad [prices] table or a timeout out of range stops the jobs that use them, with a
     usage error, never the status line, bar, show, guard or hook."""

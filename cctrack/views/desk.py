@@ -48,7 +48,7 @@ ANSI = {"ok": "\x1b[32m", "warn": "\x1b[33m", "critical": "\x1b[31m"}
 ANSI_RESET = "\x1b[0m"
 
 
-def window_text(window: WindowReport, now: datetime, colour: bool = False) -> str:
+def window_text(window: WindowReport, now: datetime, colour: bool) -> str:
     """5h 38 % left, resets in 2 h 09 m, 12 % in deficit, runs out in ~1 h 40 m: the answer
     first, a pace only when it is a deficit, the run-out time only when it comes first."""
     first, *rest = wording.answer(window, now, brief=True)
