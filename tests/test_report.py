@@ -302,17 +302,6 @@ def test_a_tools_report_says_everything_its_records_said() -> None:
     assert (lone.up, lone.last_success, lone.observed_at, lone.origin) == (False, None, None, None)
 
 
-def test_a_sinks_status_after_each_send() -> None:
-    from cctrack.sends import PushStatus
-
-    first = PushStatus().after(T0, failed=True)
-    assert first == PushStatus(None, 1, T0)
-    second = first.after(T0 + timedelta(minutes=5), failed=False)
-    assert second == PushStatus(T0 + timedelta(minutes=5), 1, T0)
-    third = second.after(T0 + timedelta(minutes=10), failed=True)
-    assert third == PushStatus(T0 + timedelta(minutes=5), 2, T0)
-
-
 def test_the_top_projects_by_tokens_then_name_and_the_rest_as_other() -> None:
     from cctrack.tokens.projects import OTHER, ProjectNaming
 
