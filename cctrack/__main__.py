@@ -11,30 +11,36 @@ it is.
 from __future__ import annotations
 
 import gc
-import sys
+from collections.abc import Callable
+from types import ModuleType
 
 
-def main(argv: list[str] | None = None) -> None:
+def start(command: Callable[[ModuleType], None]) -> None:
+    """Import the command line with the collector paused, then run `command` of it."""
     gc.disable()
     from cctrack import cli
 
     gc.freeze()
     gc.enable()
     try:
-        cli.main(argv)
+        command(cli)
     finally:
         # What the command imported and built: the process ends now.
         gc.freeze()
 
 
+def main(argv: list[str] | None = None) -> None:
+    start(lambda cli: cli.main(argv))
+
+
 def claude_status_tool() -> None:
     """The cctrack-claude-status command."""
-    main(["claude-status", *sys.argv[1:]])
+    start(lambda cli: cli.claude_status_tool())
 
 
 def codex_status_tool() -> None:
     """The cctrack-codex-status command."""
-    main(["codex-status", *sys.argv[1:]])
+    start(lambda cli: cli.codex_status_tool())
 
 
 if __name__ == "__main__":

@@ -1151,8 +1151,9 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(code)
 
 
-# The console scripts of an install made before every process started in cctrack.__main__
-# (an editable install not made again since) name these: they still start the tools.
+# The built-in status tools as commands of their own: cctrack.__main__ starts them, and
+# the console scripts of an install made before it did (an editable install not made
+# again since) name these directly.
 def claude_status_tool() -> None:
     main(["claude-status", *sys.argv[1:]])
 

@@ -7,6 +7,7 @@ import importlib
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import tomllib
@@ -44,15 +45,20 @@ def test_a_command_runs_with_the_collector_on_and_the_imports_frozen(
     assert gc.isenabled()
 
 
+@pytest.mark.parametrize("module", [entry, cli], ids=["__main__", "cli"])
 def test_the_status_tools_start_their_command(
-    command: list[tuple[list[str] | None, bool, int]], monkeypatch: pytest.MonkeyPatch
+    module: Any,
+    command: list[tuple[list[str] | None, bool, int]],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """From the installed commands (__main__) and from those of an editable install made
+    before them, which name cli itself."""
     monkeypatch.setattr(sys, "argv", ["cctrack-claude-status", "--profile", "work"])
     with pytest.raises(SystemExit):
-        entry.claude_status_tool()
+        module.claude_status_tool()
     monkeypatch.setattr(sys, "argv", ["cctrack-codex-status"])
     with pytest.raises(SystemExit):
-        entry.codex_status_tool()
+        module.codex_status_tool()
     assert [argv for argv, _, _ in command] == [
         ["claude-status", "--profile", "work"],
         ["codex-status"],
@@ -69,18 +75,3 @@ def test_every_installed_command_starts_here() -> None:
         module, _, name = target.partition(":")
         assert module == "cctrack.__main__"
         assert callable(getattr(importlib.import_module(module), name))
-
-
-def test_the_entry_points_of_an_older_install_still_start_the_tools(
-    command: list[tuple[list[str] | None, bool, int]], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """An editable install keeps the console scripts it was made with: those name cli."""
-    monkeypatch.setattr(sys, "argv", ["cctrack-codex-status", "--profile", "work"])
-    with pytest.raises(SystemExit):
-        cli.codex_status_tool()
-    with pytest.raises(SystemExit):
-        cli.claude_status_tool()
-    assert [argv for argv, _, _ in command] == [
-        ["codex-status", "--profile", "work"],
-        ["claude-status", "--profile", "work"],
-    ]
