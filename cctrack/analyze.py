@@ -6,7 +6,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from cctrack.files import (
     write_atomic,
 )
 from cctrack.fold import fold, rules_of
+from cctrack.model import frozen
 from cctrack.report import Report, build_report
 from cctrack.sends import SinkHealth
 from cctrack.settings import Settings
@@ -35,7 +35,7 @@ from cctrack.tokens.prices import price_table
 from cctrack.views import latest
 
 
-@dataclass(frozen=True)
+@frozen
 class Outcome:
     report: Report
     rebuilt: str | None

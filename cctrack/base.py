@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -32,6 +32,7 @@ from cctrack import rollup, store
 from cctrack.checkpoint import Checkpoint, foreign_file
 from cctrack.errors import CctrackError
 from cctrack.files import read_small, write_atomic
+from cctrack.model import mutable
 from cctrack.retention import month_kept
 from cctrack.rollup import Row, row_from_json
 from cctrack.state import FoldRules
@@ -42,7 +43,7 @@ BASE_VERSION = 1
 MAX_BASE = 512 << 20
 
 
-@dataclass
+@mutable
 class Base:
     """What the records no longer in the day files (or, after a copy of the checkpoint, the
     records up to its marks) add up to."""

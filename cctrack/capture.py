@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from datetime import datetime
 from pathlib import Path
 
 from cctrack import process, store
 from cctrack.errors import EXIT_TEMPFAIL, CctrackError
 from cctrack.files import own_data_dir
+from cctrack.model import frozen
 from cctrack.records import Record
 from cctrack.redact import clipped, redact
 from cctrack.settings import Profile, Settings
@@ -77,7 +78,7 @@ def interpret(source: str, result: process.Result, timeout: float) -> Status | s
         return redact(f"{label} printed no valid status: {exc}")
 
 
-@dataclass(frozen=True)
+@frozen
 class Captured:
     records: list[Record]
     scans: list[ScanResult] = field(default_factory=list)

@@ -5,7 +5,7 @@ starts when it cannot go on from here: fold.py."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ import orjson
 from cctrack import rollup
 from cctrack.errors import CctrackError
 from cctrack.files import give_back, read_json, user_name, write_atomic
+from cctrack.model import mutable
 from cctrack.state import State
 from cctrack.store import FileMark
 
@@ -22,7 +23,7 @@ STATE_VERSION = 1
 ANALYZE_LOCK = ".analyze.lock"
 
 
-@dataclass
+@mutable
 class Checkpoint:
     """The folded state and the marks it was folded up to: one file, written last."""
 

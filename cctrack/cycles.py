@@ -8,11 +8,12 @@ A reset is what evidence.compare calls one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from cctrack.evidence import Point, compare
+from cctrack.model import mutable
 from cctrack.status import is_number
 from cctrack.thresholds import Limits
 from cctrack.timefmt import format_precise, parse_time
@@ -82,7 +83,7 @@ class Cycle(NamedTuple):
         return dict(zip(COLUMNS, values, strict=True))
 
 
-@dataclass
+@mutable
 class OpenCycle:
     first: Point
     last: Point
@@ -165,7 +166,7 @@ class OpenCycle:
         )
 
 
-@dataclass
+@mutable
 class CycleTracker:
     """The plan windows of one tool of one profile, a record at a time."""
 

@@ -9,10 +9,11 @@ and a snapshot seen again (not newer than the last) is not a new one. Determinis
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime, timedelta
 from typing import Any
 
+from cctrack.model import frozen, mutable
 from cctrack.thresholds import Limits
 from cctrack.timefmt import format_precise, parse_time
 
@@ -21,7 +22,7 @@ KINDS = ("reset", "reset_move", "drop", "jump", "idle_rise")
 RESET_SLACK = timedelta(minutes=1)
 
 
-@dataclass(frozen=True)
+@frozen
 class Point:
     observed_at: datetime
     used_ratio: float
@@ -69,7 +70,7 @@ class Point:
 SeriesKey = tuple[str, str, str, str]
 
 
-@dataclass(frozen=True)
+@frozen
 class LimitEvent:
     kind: str
     key: SeriesKey
@@ -118,7 +119,7 @@ def compare(before: Point, after: Point, limits: Limits) -> list[str]:
     return kinds
 
 
-@dataclass
+@mutable
 class Counts:
     """The counters of one series."""
 
@@ -138,7 +139,7 @@ class Counts:
         return cls(dict(zip(KINDS, numbers, strict=True)), move)
 
 
-@dataclass
+@mutable
 class Evidence:
     """The last point of every series and its counters, advanced point by point."""
 

@@ -11,19 +11,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
+
+from cctrack.model import frozen, mutable
 
 KINDS = ("gauge", "counter", "info")
 
 
-@dataclass(frozen=True)
+@frozen
 class Sample:
     name: str
     labels: tuple[tuple[str, str], ...]
     value: float
 
 
-@dataclass
+@mutable
 class Family:
     """One metric family: name as prometheus_client names it, its kind, help and samples."""
 

@@ -13,7 +13,6 @@ base holds what retention took.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,6 +21,7 @@ from cctrack import base as basefile
 from cctrack import rollup, store
 from cctrack.checkpoint import ANALYZE_LOCK, Checkpoint, load
 from cctrack.files import locked
+from cctrack.model import mutable
 from cctrack.rollup import Rollup
 from cctrack.state import FoldRules, State
 from cctrack.store import STORE_LOCK
@@ -37,7 +37,7 @@ def rules_of(settings: Settings) -> FoldRules:
     )
 
 
-@dataclass
+@mutable
 class Folded:
     stored: Checkpoint
     read: store.ReadResult

@@ -18,13 +18,14 @@ import os
 import re
 import shlex
 import shutil
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from cctrack import process, shipped
 from cctrack.errors import EXIT_USAGE, CctrackError
 from cctrack.files import make_dirs, private_dir, read_json, ready_dir, user_name, write_atomic
+from cctrack.model import frozen
 
 CRON_MARK = "# cctrack"
 UNITS = (
@@ -39,7 +40,7 @@ SETUP_FILE = "setup.json"
 WRITABLE = re.compile(r"^ReadWritePaths=.*$", re.M)
 
 
-@dataclass(frozen=True)
+@frozen
 class Place:
     """Where things go for this user: plain values, resolved by the caller."""
 
@@ -64,7 +65,7 @@ class Place:
         return self.home / ".local" / "bin" / "cctrack"
 
 
-@dataclass(frozen=True)
+@frozen
 class Ran:
     returncode: int
     stdout: str

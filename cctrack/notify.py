@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from cctrack import process
+from cctrack.model import frozen
 from cctrack.redact import redact
 from cctrack.report import Report, ToolReport, WindowReport
 from cctrack.state import ToolMemory, WindowMemory
@@ -26,7 +26,7 @@ EVENT_VERSION = 1
 DEFAULT_TIMEOUT = 10.0
 
 
-@dataclass(frozen=True)
+@frozen
 class Event:
     kind: str  # threshold, pace, reset, down, up
     tool: str

@@ -19,11 +19,12 @@ import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any, TypeVar
 
 from cctrack.errors import Interrupted
+from cctrack.model import frozen, mutable
 from cctrack.redact import clipped
 
 T = TypeVar("T")
@@ -71,14 +72,14 @@ class JobsInterrupted(Interrupted):
         self.results = results
 
 
-@dataclass(frozen=True)
+@frozen
 class Finished:
     returncode: int
     stdout: bytes
     stderr: bytes
 
 
-@dataclass(frozen=True)
+@frozen
 class Job:
     """What to run: an argv (never through a shell), or a function run in a forked child
     (a built-in source: no second interpreter) that prints its result and returns an exit
@@ -97,7 +98,7 @@ class Job:
 Result = Finished | ProcessFailure
 
 
-@dataclass
+@mutable
 class _Run:
     job: Job
     deadline: float

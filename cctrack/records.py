@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from typing import Any
 
 import orjson
 
+from cctrack.model import frozen
 from cctrack.status import DEFAULT_PROFILE, MAX_COUNT, Status, valid_tool
 from cctrack.timefmt import format_time, parse_time
 
@@ -40,7 +41,7 @@ def _envelope(record: Record | TokenRecord, ok: bool) -> dict[str, Any]:
     return obj
 
 
-@dataclass(frozen=True)
+@frozen
 class Record:
     """One capture of one tool, as a line of a day file: its status, or why there is none."""
 
@@ -108,7 +109,7 @@ CODEX_TYPES = ("input", "cached_input", "output", "reasoning_output", "cache_wri
 TOKEN_TYPES = {"claude": CLAUDE_TYPES, "codex": CODEX_TYPES}
 
 
-@dataclass(frozen=True)
+@frozen
 class TokenRecord:
     """Tokens one scan of a tool's logs found (scan.py): per minute and model, the change to
     each type's count, negative where a larger copy of a message replaced the one counted.

@@ -7,10 +7,11 @@ every later sink render; none of them needs to know how the state was read.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, NamedTuple
 
+from cctrack.model import frozen
 from cctrack.status import (
     DEFAULT_PROFILE,
     OFFICIAL,
@@ -106,7 +107,7 @@ def runs_out(
     return RunOut(datetime.fromtimestamp(gone, observed_at.tzinfo), basis)
 
 
-@dataclass(frozen=True)
+@frozen
 class WindowReport:
     """A window as the views show it: used, pace, reset, and when it runs out."""
 
@@ -121,7 +122,7 @@ class WindowReport:
     elapsed_ratio: float | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class WindowTokens:
     """Tokens this host's logs show since the window began, and per percent of it used
     (None below MIN_USED_FOR_TOKENS_PER_PERCENT); with projects counted, the window's top
@@ -133,7 +134,7 @@ class WindowTokens:
     projects: tuple[tuple[str, int], ...] = ()
 
 
-@dataclass(frozen=True)
+@frozen
 class TokenReport:
     """A tool's token counters and what they cost."""
 
@@ -224,7 +225,7 @@ def token_report(
     )
 
 
-@dataclass(frozen=True)
+@frozen
 class ToolReport:
     """What analyze knows of one tool of one profile: its captures, windows and tokens."""
 
@@ -296,7 +297,7 @@ def _rolled(window: WindowReport, now: datetime, observed_at: datetime) -> Windo
     return WindowReport(window.name, 0.0, None, window.window_seconds, None)
 
 
-@dataclass(frozen=True)
+@frozen
 class Report:
     """Everything analyze exports, and what latest.json keeps for the reading commands."""
 

@@ -22,7 +22,7 @@ import os
 import re
 import stat
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -33,6 +33,7 @@ from cctrack.cycles import COLUMNS
 from cctrack.errors import CctrackError
 from cctrack.evidence import KINDS, Point
 from cctrack.files import CLOEXEC, NOFOLLOW, fsync_dir, read_blocks, write_all
+from cctrack.model import mutable
 from cctrack.retention import month_kept
 from cctrack.status import NUMBER_TYPES, bounded, is_number
 
@@ -63,7 +64,7 @@ def _snapshot(value: Any) -> Snapshot:
     return at, used, resets
 
 
-@dataclass
+@mutable
 class HourRow:
     """One plan window's hour in which its use or reset changed, or a limit event came: its
     highest snapshot and the last that changed something (the line holds it until the next
@@ -121,7 +122,7 @@ class HourRow:
         return cls((profile, tool, window, hour), _snapshot(high), _snapshot(last), counts, places)
 
 
-@dataclass
+@mutable
 class TokenHour:
     """One tool's hour: per quarter of it, the tokens that count against a window, by
     model and (with token_projects) by working directory, as counted by one scan store."""
@@ -159,7 +160,7 @@ class TokenHour:
         return cls((profile, tool, store, hour), models, projects)
 
 
-@dataclass
+@mutable
 class CycleRow:
     """A closed window, as a row of `cctrack cycles` (cycles.COLUMNS)."""
 
@@ -187,7 +188,7 @@ ROW_TYPES: dict[str, Any] = {"h": HourRow, "t": TokenHour, "c": CycleRow}
 ALL_ROWS = "".join(ROW_TYPES)
 
 
-@dataclass
+@mutable
 class Rollup:
     """The rows not yet written, as the state folds (and a reader's rows, merged): kept in
     the checkpoint between runs."""

@@ -4,11 +4,12 @@ that the reading commands, which load the report, start without it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
+from cctrack.model import frozen
 
-@dataclass(frozen=True)
+
+@frozen
 class PushStatus:
     """When a sink's send last succeeded, how many failed so far (a counter), and since when
     it has been sent to (the start of its cumulative series, for OTLP)."""
@@ -23,7 +24,7 @@ class PushStatus:
         return PushStatus(now, self.failures, self.since or now)
 
 
-@dataclass(frozen=True)
+@frozen
 class SinkHealth:
     """How a sink's sends went, for its metrics: their prefix (`cctrack_push`), what the
     help calls the receiver, and the status."""

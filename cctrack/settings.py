@@ -9,13 +9,14 @@ import re
 import stat
 import sys
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from cctrack.errors import EXIT_USAGE, CctrackError
 from cctrack.files import user_name
+from cctrack.model import frozen
 from cctrack.status import DEFAULT_PROFILE, SOURCE_TOOLS, TOOL_NAME_RULE, is_number, valid_tool
 from cctrack.thresholds import Limits
 
@@ -31,7 +32,7 @@ DEFAULT_CLAUDE_USAGE_URL = "https://api.anthropic.com/api/oauth/usage"
 BUILTIN = "builtin"
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Setting:
     """One setting, said once: its row of docs/settings.md (checked in full by
     tests/test_docs.py), its flag and the flag's help, its environment variable, its config
@@ -87,7 +88,7 @@ _PROFILE_NAME = re.compile(r"^[a-z0-9_-]{1,32}$")
 PROFILE_NAME_RULE = "1-32 of a-z 0-9 _ -"
 
 
-@dataclass(frozen=True)
+@frozen
 class Profile:
     """One Claude Code home and one Codex home, captured together under one name."""
 
@@ -123,7 +124,7 @@ class HookRules(NamedTuple):
     use_it_minutes: float = 0.0
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Settings:
     """Every setting, resolved once (resolve_settings) and passed down as plain values.
     Compared by identity, as the table's rows are: nothing compares two resolutions, and
@@ -167,7 +168,7 @@ class Settings:
     project_names: tuple[tuple[str, str], ...] = ()
     prices: tuple[Price, ...] = ()
     claude_more_homes: tuple[Path, ...] = ()
-    hook: HookRules = HookRules()  # noqa: RUF009 (a NamedTuple: immutable)
+    hook: HookRules = HookRules()
     agents: tuple[Agent, ...] = ()
 
     @property
@@ -403,7 +404,7 @@ def parse_sources(value: Any) -> tuple[str, ...]:
     return tuple(sources)
 
 
-@dataclass(frozen=True)
+@frozen
 class Agent:
     """A coding agent beside Claude and Codex (`[agents.NAME]`): its status command prints
     the status object of docs/status.md."""

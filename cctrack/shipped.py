@@ -9,11 +9,11 @@ from __future__ import annotations
 import os
 import stat
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 from cctrack.errors import DISTRIBUTION, EXIT_USAGE, CctrackError
 from cctrack.files import write_atomic
+from cctrack.model import frozen
 from cctrack.settings import checkout_root
 
 # The command as the shipped units and cron line name it.
@@ -113,7 +113,7 @@ def group_files(group: str) -> list[str]:
     return [name for name in shipped_files() if name.startswith(prefix)]
 
 
-@dataclass(frozen=True)
+@frozen
 class Unrunnable:
     path: Path
     why: str

@@ -7,7 +7,7 @@ wall clock may have moved backwards between captures.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime, timedelta
 from itertools import repeat
 from typing import Any, TypeVar
@@ -23,6 +23,7 @@ from cctrack.evidence import (
     key_to_text,
     points_of,
 )
+from cctrack.model import frozen, mutable
 from cctrack.records import (
     MAX_SEQ,
     TOKEN_KIND,
@@ -59,7 +60,7 @@ Measured = tuple[int, str | None, str | None, int]
 RECENT_SPAN = timedelta(hours=1)
 
 
-@dataclass(frozen=True)
+@frozen
 class FoldRules:
     """What the settings decide in a fold: when a change is an event (`event_*`), and how
     many projects have token series of their own and their names (`token_projects`,
@@ -122,14 +123,14 @@ def _count(value: Any) -> int:
     return value
 
 
-@dataclass(frozen=True)
+@frozen
 class WindowMemory:
     used_ratio: float
     pace_high: bool
     resets_at: datetime | None
 
 
-@dataclass(frozen=True)
+@frozen
 class ToolMemory:
     """What the last analysis said of one tool of one profile: notify.py's edges start here."""
 
@@ -159,7 +160,7 @@ class ToolMemory:
         return cls(obj["up"], windows)
 
 
-@dataclass
+@mutable
 class RecentUse:
     """One plan window's snapshots of the last RECENT_SPAN, as (Unix seconds observed, used
     share), oldest first: what the recent slope is measured on. Usage that falls (a reset,
@@ -191,7 +192,7 @@ class RecentUse:
         return cls(points)
 
 
-@dataclass
+@mutable
 class ToolState:
     ok_count: int = 0
     error_count: int = 0
@@ -272,7 +273,7 @@ class ToolState:
         )
 
 
-@dataclass
+@mutable
 class TokenState:
     """The token records of one tool of one profile, folded: totals per model and type, and
     per minute (the recent ones) the tokens that count against a window (tokens.py)."""
@@ -468,7 +469,7 @@ class TokenState:
         )
 
 
-@dataclass
+@mutable
 class State:
     tools: dict[ToolKey, ToolState] = field(default_factory=dict)
     invalid_lines: int = 0

@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, TypeGuard
 
 import orjson
 
+from cctrack.model import frozen
 from cctrack.redact import quote
 from cctrack.timefmt import format_precise, format_time, parse_time
 
@@ -114,7 +115,7 @@ def checked_ratio(value: Any, what: str) -> float:
     return min(ratio, 1.0)
 
 
-@dataclass(frozen=True)
+@frozen
 class Window:
     """A limit window as its tool reported it: the share used, its length and its reset."""
 
@@ -164,7 +165,7 @@ class Window:
         )
 
 
-@dataclass(frozen=True)
+@frozen
 class Bucket:
     """A limit narrower than the plan's (one model's weekly limit, Codex Spark's window):
     it can bind first, but it is not "my plan", so it is kept apart from `windows`."""
@@ -226,7 +227,7 @@ MAX_SPEND_RATIO = 100.0
 _UNIT = re.compile(r"^[A-Za-z]{1,8}$")
 
 
-@dataclass(frozen=True)
+@frozen
 class SpendLimit:
     """A limit on spend rather than on a usage window: Codex's spend controls on usage-based
     Business/Enterprise plans (SPEND_KINDS), Claude Code's gateway `spend_limit` (`spend`).
@@ -310,7 +311,7 @@ def _optional(obj: dict[str, Any], key: str, kind: type) -> Any:
     return value
 
 
-@dataclass(frozen=True)
+@frozen
 class Extras:
     """What the vendors report besides limits: Claude's extra usage (paid overage), Codex's
     credits, why a limit was reached, banked full resets. None is "not reported"."""
@@ -370,7 +371,7 @@ def limit_reason(value: Any) -> str | None:
     return reason if _REASON.match(reason) else None
 
 
-@dataclass(frozen=True)
+@frozen
 class Status:
     """A status tool's answer: the plan's windows, and whatever else its vendor reports."""
 

@@ -14,7 +14,7 @@ import os
 import re
 import stat
 from collections.abc import Callable, Collection, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -31,6 +31,7 @@ from cctrack.files import (
     write_all,
     write_atomic,
 )
+from cctrack.model import frozen
 from cctrack.records import MAX_SEQ, Record, TokenRecord, has_record_envelope
 from cctrack.status import strict_loads
 
@@ -41,7 +42,7 @@ AnyRecord = TypeVar("AnyRecord", Record, TokenRecord)
 _HEX = re.compile(r"^[0-9a-f]{32}$")
 
 
-@dataclass(frozen=True)
+@frozen
 class DayFiles:
     """The day files of a data directory, oldest first, and the entries named like one that
     cannot be read as one (a directory, a file this user may not read): skipped, not fatal."""
@@ -189,7 +190,7 @@ def _append_lines(path: Path, data: bytes) -> None:
         fsync_dir(path.parent)
 
 
-@dataclass(frozen=True)
+@frozen
 class FileMark:
     offset: int
     inode: int
@@ -221,7 +222,7 @@ def _hash_prefix(fd: int, length: int) -> Any:
     return digest
 
 
-@dataclass(frozen=True)
+@frozen
 class ReadResult:
     marks: dict[str, FileMark]
     unreadable: tuple[str, ...]

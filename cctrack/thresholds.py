@@ -4,11 +4,12 @@ command resolves the settings that hold them, and only the fold compares snapsho
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 
+from cctrack.model import frozen
 
-@dataclass(frozen=True)
+
+@frozen
 class Limits:
     """When a change counts as an event; settings `event_*` (docs/settings.md)."""
 

@@ -10,6 +10,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "cctrack"
 # Bottom to top: a module may import only modules listed before it.
 LAYERS = [
     "cctrack",
+    "cctrack.model",
     "cctrack.errors",
     "cctrack.timefmt",
     "cctrack.redact",

@@ -22,7 +22,7 @@ import os
 import stat
 import urllib.parse
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from typing import Any
 from cctrack import __version__
 from cctrack.errors import CctrackError
 from cctrack.files import read_json, write_atomic
+from cctrack.model import frozen
 from cctrack.net import DeadlineExceeded, is_loopback, within_deadline
 from cctrack.sends import PushStatus
 from cctrack.settings import AUTH_FILES
@@ -46,7 +47,7 @@ MAX_ANSWER = 64 << 10
 JOB = "cctrack"
 
 
-@dataclass(frozen=True)
+@frozen
 class Sink:
     """One row of SINKS: what `cctrack push` calls the sink, its URL's setting (the private
     file its credentials come from is settings.AUTH_FILES'), the status file its sends are
@@ -93,7 +94,7 @@ SINKS = (
 )
 
 
-@dataclass(frozen=True)
+@frozen
 class Target:
     """What a sink is given: where to, the textfile, who and what this machine is, the
     credentials file, since when this data directory sends to it, and now."""
@@ -107,7 +108,7 @@ class Target:
     now: datetime
 
 
-@dataclass(frozen=True)
+@frozen
 class Outgoing:
     """A sink's one request, and what its line says was sent (`89 series of …`, and a note)."""
 

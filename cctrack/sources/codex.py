@@ -14,7 +14,7 @@ import os
 import shutil
 import sys
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from typing import Any
 from cctrack import process
 from cctrack.errors import CctrackError
 from cctrack.files import lines_from_end
+from cctrack.model import frozen
 from cctrack.redact import quote, redact
 from cctrack.sources import bucket_name, window_name
 from cctrack.sources.params import SourceParams
@@ -48,7 +49,7 @@ HORIZON = timedelta(days=31)
 APP_SERVER_TIMEOUT = 10.0
 
 
-@dataclass(frozen=True)
+@frozen
 class RateLimitSnapshot:
     """The plan-limit windows of the newest rate-limit line, and what in it was unusable;
     the narrower per-model buckets and the extras (credits, why a limit was reached)."""

@@ -4,16 +4,16 @@ parent, passed to a tool started as its own process in its environment."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 from cctrack.errors import EXIT_USAGE, CctrackError
+from cctrack.model import frozen
 from cctrack.status import DEFAULT_PROFILE
 
 _ON = {"1", "true", "yes", "on"}
 
 
-@dataclass(frozen=True)
+@frozen
 class SourceParams:
     """What the built-in tools need from the settings, resolved by the parent."""
 

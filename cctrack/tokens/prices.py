@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+
+from cctrack.model import frozen
 
 # USD per million tokens. Source: the vendors' price pages (docs.claude.com/en/docs/about-
 # claude/pricing, openai.com/api/pricing), standard tier, prompts up to 200k tokens, 5-minute
@@ -19,7 +20,7 @@ PRICES_AS_OF = "2026-11-01"
 _SNAPSHOT = re.compile(r"^-\d{8}$")
 
 
-@dataclass(frozen=True)
+@frozen
 class Price:
     """USD per million tokens. Claude's cache writes are cache_write and its cache reads
     cache_read; Codex's cached input is priced as cache_read and its reasoning output is

@@ -18,6 +18,7 @@ from typing import Any, NamedTuple, TypeGuard
 
 import orjson
 
+from cctrack.model import frozen, mutable
 from cctrack.records import model_label
 
 # Entries without a model (Claude's "<synthetic>" messages) are counted under this name.
@@ -246,7 +247,7 @@ class Slot:
     changed: bool = True
 
 
-@dataclass
+@mutable
 class Deduplicator:
     """ccusage's duplicate rule over the slots of the messages seen so far: a copy with the
     same message and request id, or a sidechain copy of the same message, is one message;
@@ -290,7 +291,7 @@ class CodexEntry(NamedTuple):
     project: str = ""
 
 
-@dataclass
+@mutable
 class CodexSession:
     """What one rollout has said so far that later lines depend on: the cumulative totals
     of its last token_count (for events that carry only those) and its current model.
@@ -524,7 +525,7 @@ _CODEX_NAMES = (
 _CODEX_USUAL = (*(names[0] for names in _CODEX_NAMES), "total_tokens")
 
 
-@dataclass(frozen=True)
+@frozen
 class ScanResult:
     """What a scan of one tool's logs did, for capture's log line."""
 

@@ -17,7 +17,6 @@ import os
 import sqlite3
 import stat
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -27,6 +26,7 @@ import orjson
 from cctrack import store
 from cctrack.errors import CctrackError
 from cctrack.files import CLOEXEC, NOFOLLOW, private_dir, read_blocks, try_locked
+from cctrack.model import frozen
 from cctrack.process import map_forked
 from cctrack.records import ProjectRow, TokenRecord, TokenRow
 from cctrack.tokens.db import ScanStore, path_key
@@ -226,7 +226,7 @@ class Mark(NamedTuple):
     session: str | None
 
 
-@dataclass(frozen=True)
+@frozen
 class ReadTask:
     tool: str
     path: str
@@ -235,7 +235,7 @@ class ReadTask:
     projects: bool = False
 
 
-@dataclass(frozen=True)
+@frozen
 class LogRead:
     """What one log held past its mark: the entries of its whole new lines, read from
     start, and its new mark."""

@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cctrack.errors import EXIT_UNAVAILABLE, CctrackError
+from cctrack.model import frozen
 from cctrack.redact import redact
 from cctrack.report import Report, ToolReport, WindowReport, runs_out, window_elapsed
 from cctrack.status import DEFAULT_PROFILE, SOURCE_TOOLS, SpendLimit, Window, strict_loads
@@ -189,7 +189,7 @@ def bar(report: Report, now: datetime, tools: Sequence[str], fmt: str, profile: 
     )
 
 
-@dataclass(frozen=True)
+@frozen
 class Verdict:
     """What guard says: its exit status and its one line."""
 

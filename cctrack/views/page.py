@@ -19,7 +19,6 @@ import io
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from cctrack.errors import CctrackError, needs_extra
 from cctrack.evidence import points_of
 from cctrack.files import private_dir
 from cctrack.fold import replay
+from cctrack.model import frozen
 from cctrack.process import forked, map_forked
 from cctrack.records import record_profile
 from cctrack.report import Report, ToolReport
@@ -83,7 +83,7 @@ table.now { display: table; }
 """
 
 
-@dataclass(frozen=True)
+@frozen
 class Series:
     """One plan window of one tool of one profile over time, and its limit events."""
 
@@ -556,7 +556,7 @@ def _status(report: Report, now: datetime) -> str:
     )
 
 
-@dataclass(frozen=True)
+@frozen
 class PageData:
     """What the charts and the table of closed windows show."""
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from cctrack.errors import EXIT_TEMPFAIL, EXIT_USAGE, CctrackError
 from cctrack.files import read_json
+from cctrack.model import frozen
 from cctrack.net import DeadlineExceeded, is_loopback, within_deadline
 from cctrack.sources import bucket_name, percent_to_ratio
 from cctrack.sources.claude.keychain import keychain_login
@@ -43,7 +43,7 @@ HTTP_DEADLINE = 20.0
 MAX_RETRY_AFTER = timedelta(days=1)
 
 
-@dataclass(frozen=True)
+@frozen
 class Credentials:
     token: str
     plan: str | None
@@ -165,7 +165,7 @@ def _extras(entry: Any) -> Extras | None:
     )
 
 
-@dataclass(frozen=True)
+@frozen
 class Usage:
     """The usage endpoint's answer: the plan's windows, narrower buckets, extra usage."""
 
@@ -231,7 +231,7 @@ def _scope_text(scope: Any) -> str:
     return str(scope or "")
 
 
-@dataclass(frozen=True)
+@frozen
 class OAuthCache:
     """The last good answer (never the token), its plan, and when asking again is polite."""
 

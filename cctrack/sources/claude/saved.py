@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from cctrack.files import private_dir, read_json, write_atomic
+from cctrack.model import frozen
 from cctrack.status import DEFAULT_PROFILE, Bucket, Extras, SpendLimit, Status, Window, is_number
 from cctrack.timefmt import format_precise, format_time, from_unix, parse_time
 
@@ -16,7 +17,7 @@ FIVE_HOURS = 5 * 3600
 WEEK = 7 * 86400
 
 
-@dataclass(frozen=True)
+@frozen
 class SavedWindows:
     """Claude's numbers as the status line last saved them."""
 
