@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 
 import orjson
@@ -182,8 +182,7 @@ def advance(
     stored.marks = {n: m for n, m in stored.marks.items() if n in present} | read.marks
     # Pruned as of the end of the newest day going, not of now: a window that closes in a
     # day file kept still counts its tokens from before it, as it did when analyzed.
-    newest = max(m.group(1) for name in retiring if (m := store.DAY_FILE.match(name)))
-    end = datetime.strptime(newest, "%Y%m%d").replace(tzinfo=timezone.utc) + timedelta(days=1)
+    end = max(day for name in retiring if (day := store.day_end(name)))
     for tokens in stored.state.tokens.values():
         tokens.prune(min(clock, end))
     rows = base.rows + stored.state.rollup.drain(keep_latest=True)

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from cctrack.store import DAY_FILE, FileMark
+from cctrack.store import FileMark, day_end
 
 
 def data_clock(now: datetime, day_files: Iterable[str], previous: datetime | None) -> datetime:
@@ -17,10 +17,9 @@ def data_clock(now: datetime, day_files: Iterable[str], previous: datetime | Non
     newest day file's date, nor more than a day past the previous run's: a clock set wrong
     once (a year ahead) deletes no day file and prunes no token history."""
     limits = [now]
-    days = sorted(m.group(1) for name in day_files if (m := DAY_FILE.match(name)))
-    if days:
-        newest = datetime.strptime(days[-1], "%Y%m%d").replace(tzinfo=timezone.utc)
-        limits.append(newest + timedelta(days=1))
+    ends = [end for name in day_files if (end := day_end(name))]
+    if ends:
+        limits.append(max(ends))
     if previous is not None:
         limits.append(previous + timedelta(days=1))
     return min(limits)
@@ -33,10 +32,8 @@ def cutoff(clock: datetime, retention_days: int) -> datetime | None:
 
 def day_file_expired(name: str, before: datetime | None) -> bool:
     """Is this a day file whose whole day is before the cutoff?"""
-    match = DAY_FILE.match(name)
-    if not match or before is None:
-        return False
-    return match.group(1) < before.astimezone(timezone.utc).strftime("%Y%m%d")
+    end = day_end(name)
+    return end is not None and before is not None and end <= before
 
 
 def month_kept(month: str, before: datetime | None) -> bool:

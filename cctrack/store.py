@@ -15,6 +15,7 @@ import re
 import stat
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import replace
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -45,7 +46,8 @@ _HEX = re.compile(r"^[0-9a-f]{32}$")
 @frozen
 class DayFiles:
     """The day files of a data directory, oldest first, and the entries named like one that
-    cannot be read as one (a directory, a file this user may not read): skipped, not fatal."""
+    cannot be read as one (a directory, a file this user may not read, a day that is not one):
+    skipped, not fatal."""
 
     names: tuple[str, ...]
     unreadable: tuple[str, ...]
@@ -53,6 +55,23 @@ class DayFiles:
 
 def day_file_name(record: Record | TokenRecord) -> str:
     return f"usage-{record.timestamp:%Y%m%d}.jsonl"
+
+
+def day_end(name: str) -> datetime | None:
+    """When the day a day file is named for ends (the next midnight, UTC); None when the name
+    is not a day file's or not of a real day (usage-20261399.jsonl): such a file is no day
+    file, whoever put it there."""
+    match = DAY_FILE.match(name)
+    if not match:
+        return None
+    day = match.group(1)
+    try:
+        start = datetime(int(day[:4]), int(day[4:6]), int(day[6:]), tzinfo=timezone.utc)
+    except ValueError:
+        return None
+    if start.date() == date.max:
+        return datetime.max.replace(tzinfo=timezone.utc)
+    return start + timedelta(days=1)
 
 
 def list_day_files(data_dir: Path) -> DayFiles:
@@ -70,7 +89,11 @@ def list_day_files(data_dir: Path) -> DayFiles:
         except OSError:
             unreadable.append(entry.name)
             continue
-        if stat.S_ISREG(st.st_mode) and os.access(entry.path, os.R_OK):
+        if (
+            stat.S_ISREG(st.st_mode)
+            and os.access(entry.path, os.R_OK)
+            and day_end(entry.name) is not None
+        ):
             names.append(entry.name)
         else:
             unreadable.append(entry.name)

@@ -238,6 +238,21 @@ def test_a_directory_named_like_a_day_file_is_skipped_and_counted(env: Env) -> N
     assert metric(env, "cctrack_claude_captures_total", result="ok") == 2
 
 
+def test_a_file_named_for_a_day_that_is_not_one_is_skipped_and_counted(env: Env) -> None:
+    """Whatever it holds: usage-20261399.jsonl once stopped every analyze with a traceback."""
+    env.use_fixed_tools()
+    assert env.run("capture").returncode == 0
+    (real,) = env.data_dir.glob("usage-*.jsonl")
+    for day in ("20261399", "00000000"):
+        (env.data_dir / f"usage-{day}.jsonl").write_bytes(real.read_bytes())
+    assert env.run("capture").returncode == 0
+    result = env.run("analyze")
+    assert result.returncode == 0, result.stderr
+    assert "usage-20261399.jsonl" in result.stderr and "Traceback" not in result.stderr
+    assert metric(env, "cctrack_analyze_unreadable_files") == 2
+    assert metric(env, "cctrack_claude_captures_total", result="ok") == 2
+
+
 def test_a_day_file_that_cannot_be_read_for_a_while_is_not_counted_twice_after(
     env: Env,
 ) -> None:

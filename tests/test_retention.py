@@ -29,6 +29,14 @@ def test_the_data_clock_is_the_earliest_of_now_the_newest_day_and_a_day_past_the
     # Only day files count as days: no names, or none of a day, leave now.
     assert retention.data_clock(NOW, [], None) == NOW
     assert retention.data_clock(NOW, ["usage-2026120.jsonl", "notes.txt"], None) == NOW
+    # Nor names of days that are not (a checkpoint's marks may name anything).
+    impossible = ["usage-20261399.jsonl", "usage-00000000.jsonl"]
+    assert retention.data_clock(wrong, impossible, None) == wrong
+    assert retention.data_clock(wrong, [*impossible, *files], None) == datetime(
+        2027, 12, 6, tzinfo=UTC
+    )
+    # The last day there is: its end is the end of time, past any clock.
+    assert retention.data_clock(wrong, ["usage-99991231.jsonl"], None) == wrong
     # The newest day, not the first listed or the oldest.
     older = ["usage-20261206.jsonl", "usage-20261201.jsonl"]
     assert retention.data_clock(wrong, older, None) == datetime(2026, 12, 7, tzinfo=UTC)
@@ -55,6 +63,12 @@ def test_a_day_file_goes_only_when_its_whole_day_is_before_the_cutoff() -> None:
     assert not retention.day_file_expired("rollup-202601.jsonl", before)
     assert not retention.day_file_expired("usage-20261104.jsonl.tmp", before)
     assert not retention.day_file_expired("xusage-20261104.jsonl", before)
+    assert not retention.day_file_expired("usage-20261399.jsonl", before)
+    assert not retention.day_file_expired("usage-00000000.jsonl", before)
+    # Exactly at the cutoff: a day that ends at it is past.
+    midnight = datetime(2026, 11, 5, tzinfo=UTC)
+    assert retention.day_file_expired("usage-20261104.jsonl", midnight)
+    assert not retention.day_file_expired("usage-20261105.jsonl", midnight)
     # The day is the UTC day: 00:30 UTC is still the 4th in New York.
     new_york = before.astimezone(timezone(timedelta(hours=-5)))
     assert not retention.day_file_expired("usage-20261105.jsonl", new_york)
