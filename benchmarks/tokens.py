@@ -14,7 +14,9 @@ that machine noise hits all alike, wall time (median) and peak RSS (max) of whol
   built-in status tools reading the same homes (as a user's run does), and with trivial
   status tools (shell scripts), which leave the scan nothing to hide behind.
 
-ccusage is the one scripts/test installs (.ccusage/, 20.0.24), or --ccusage PATH.
+ccusage is the one scripts/test installs (.ccusage/, 20.0.24), or --ccusage PATH: its
+`ccusage` command (a Node script that starts the native binary, what a user runs) and, when
+found beside it, the native binary itself, without Node's start.
 """
 
 from __future__ import annotations
@@ -51,6 +53,15 @@ def timed(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{' '.join(argv)} failed: {stderr[-500:]}")
     return elapsed, usage.ru_maxrss / 1024
+
+
+def native_binary(ccusage: Path) -> Path | None:
+    """The platform binary the ccusage command starts, in its node_modules."""
+    modules = ccusage.resolve().parent
+    while modules.name != "node_modules" and modules != modules.parent:
+        modules = modules.parent
+    found = sorted(modules.glob("@ccusage/ccusage-*/bin/ccusage"))
+    return found[0] if found else None
 
 
 def logs_size(home: Path) -> int:
@@ -101,24 +112,27 @@ def main() -> None:
     print(f"python {platform.python_version()}, ccusage {args.ccusage}")
     print(f"logs: Claude {size[0] / 1e6:.0f} MB, Codex {size[1] / 1e6:.0f} MB")
 
-    first: dict[str, list[tuple[float, float]]] = {"cctrack capture": [], "ccusage daily": []}
+    peers = {"ccusage daily": args.ccusage}
+    native = native_binary(args.ccusage)
+    if native:
+        peers["ccusage native"] = native
+    first: dict[str, list[tuple[float, float]]] = {"cctrack capture": []}
+    first |= {name: [] for name in peers}
     for i in range(args.repeat):
         data = work / f"first-{i}"
         first["cctrack capture"].append(
             timed([str(CCTRACK), "capture"], {**env, "CCTRACK_DATA_DIR": str(data)})
         )
-        first["ccusage daily"].append(
-            timed([str(args.ccusage), "daily", "--json", "--offline"], env)
-        )
+        for name, peer in peers.items():
+            first[name].append(timed([str(peer), "daily", "--json", "--offline"], env))
         shutil.rmtree(data)
     print(f"\nfirst full scan, median of {args.repeat} (peak RSS: max):")
     for name, runs in first.items():
         wall = statistics.median(w for w, _ in runs)
         print(f"  {name:<16} {wall:7.2f} s  {max(r for _, r in runs):6.1f} MiB")
-    ratio = statistics.median(w for w, _ in first["cctrack capture"]) / statistics.median(
-        w for w, _ in first["ccusage daily"]
-    )
-    print(f"  cctrack / ccusage: {ratio:.2f}")
+    ours = statistics.median(w for w, _ in first["cctrack capture"])
+    for name in peers:
+        print(f"  cctrack / {name}: {ours / statistics.median(w for w, _ in first[name]):.2f}")
 
     # The built-in status tools read the same homes (Codex's newest rollout, Claude's
     # status-line snapshot in the data directory), as a user's run does; the trivial ones
