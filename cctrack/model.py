@@ -1,14 +1,15 @@
 """The project's dataclasses, made cheap to define: `@frozen` for values, `@mutable` for
 the few objects that change.
 
-Every command defines 20 to 60 model classes as it starts. On Python 3.11 and 3.12,
-`@dataclass(frozen=True)` compiles six methods for each with `exec` (__init__, __repr__,
-__eq__, __hash__, __setattr__, __delattr__): about half a millisecond a class, a third of
-cctrack's own start-up. These are dataclasses (fields, replace, asdict work on them) that
-compile only __init__; equality, hashing and repr are shared functions over the fields,
-the same for every class. `@frozen`'s fields are read-only to mypy (dataclass_transform's
-frozen_default), not checked again at run time: that check is what costs two of the six
-compilations and a slower __init__. benchmarks/RESULTS.md has the measurement.
+Every command defines 20 to 60 model classes as it starts. `@dataclass(frozen=True)`
+writes six methods for each and compiles them with `exec` (__init__, __repr__, __eq__,
+__hash__, __setattr__, __delattr__): about half a millisecond a class on Python 3.11 to
+3.13, a third of cctrack's own start-up. These are dataclasses (fields, replace, asdict
+work on them) that compile only __init__, in a third of that time; equality, hashing and
+repr are shared functions over the fields, the same for every class. `@frozen`'s fields
+are read-only to mypy (dataclass_transform's frozen_default), not checked again at run
+time: that check is what costs two of the six compilations and a slower __init__.
+benchmarks/RESULTS.md has the measurement.
 """
 
 from __future__ import annotations
