@@ -8,7 +8,8 @@ floors), then `cctrack statusline` (Claude Code's payload on stdin), `cctrack ho
 UserPromptSubmit JSON), `cctrack bar`, `cctrack guard` and a steady `cctrack run` (trivial
 status tools: shell scripts printing a fixed status) on the bundled demo's data, in a home
 logged in to Claude Code as its users' are (a `.claude.json` of 230 KB naming the
-account, which the status line reads on every render). With
+account, which the status line reads when it changes); the status line again in a home
+whose `.claude.json` is 5 MB (200 projects' histories, as heavy users' grow). With
 --before, the same commands of another checkout (`python -m cctrack` with that checkout
 first on PYTHONPATH, as this one is run the same way beside it) in the same run. Nothing
 touches the network.
@@ -37,20 +38,23 @@ printf '{"source_tool":"%s","observed_at":"%s","origin":"test","windows":{"five_
 HOOK_INPUT = {"hook_event_name": "UserPromptSubmit", "prompt": "go on", "session_id": "s"}
 
 
-def claude_json() -> str:
+def write_claude_json(path: Path, projects: int = 40, prompts: int = 20) -> None:
     """A logged-in user's `~/.claude.json`: the account, and the history Claude Code keeps
-    of each project, which is most of its size."""
-    history = [{"display": "x" * 200, "pastedContents": {}} for _ in range(20)]
+    of each project, which is most of its size. Written a project at a time: the children
+    timed here start from this process, and their peak RSS counts what it held then."""
+    history = [{"display": "x" * 200, "pastedContents": {}} for _ in range(prompts)]
     project = {"allowedTools": [], "history": history, "mcpServers": {}, "lastCost": 1.23}
-    return json.dumps(
-        {
-            "numStartups": 412,
-            "tipsHistory": {f"tip-{i}": i for i in range(60)},
-            "oauthAccount": {"accountUuid": "3f0c2a9e-1b7d-4c55-9a0e-6d2f4b8e1c77"},
-            "projects": {f"/home/someone/src/project{i}": project for i in range(40)},
-        },
-        indent=2,
-    )
+    head = {
+        "numStartups": 412,
+        "tipsHistory": {f"tip-{i}": i for i in range(60)},
+        "oauthAccount": {"accountUuid": "3f0c2a9e-1b7d-4c55-9a0e-6d2f4b8e1c77"},
+    }
+    with path.open("w") as out:
+        out.write(json.dumps(head, indent=2)[:-2] + ',\n  "projects": {')
+        for i in range(projects):
+            text = json.dumps(project, indent=2).replace("\n", "\n    ")
+            out.write(f'{"," if i else ""}\n    "/home/someone/src/project{i}": {text}')
+        out.write("\n  }\n}\n")
 
 
 def statusline_input() -> bytes:
@@ -103,7 +107,10 @@ def main() -> None:
     tool = work / "trivial-status"
     tool.write_text(TRIVIAL)
     tool.chmod(0o755)
-    (work / ".claude.json").write_text(claude_json())
+    write_claude_json(work / ".claude.json")
+    big = work / "big"
+    big.mkdir()
+    write_claude_json(big / ".claude.json", projects=200, prompts=100)
     base = {"PATH": os.environ["PATH"], "HOME": str(work), "LANG": "C.UTF-8", "NO_COLOR": "1"}
     here = Path(__file__).resolve().parent.parent
     runners = {"this": ([str(Path(python).parent / "cctrack")], {})}
@@ -134,6 +141,16 @@ def main() -> None:
             "CODEX_STATUS_PATH": f"{tool} codex",
         }
         cases[f"{who}: statusline"] = ([*prefix, "statusline"], env, statusline_input())
+        # Its own home and data directory: the account is remembered per data directory.
+        heavy = {**env, "HOME": str(big), "CCTRACK_DATA_DIR": str(work / f"big{index}")}
+        subprocess.run(
+            [*prefix, "run", "--demo"], env=heavy, cwd=big, capture_output=True, check=True
+        )
+        cases[f"{who}: statusline, 5 MB .claude.json"] = (
+            [*prefix, "statusline"],
+            heavy,
+            statusline_input(),
+        )
         cases[f"{who}: hook"] = ([*prefix, "hook"], env, json.dumps(HOOK_INPUT).encode())
         cases[f"{who}: bar"] = ([*prefix, "bar"], env, b"")
         cases[f"{who}: guard"] = ([*prefix, "guard", "--fail-open"], env, b"")

@@ -3,6 +3,8 @@ every refresh and prompt), and that command reads exactly as it does in the whol
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import typer
 from conftest import Env
@@ -77,10 +79,31 @@ NOT_AT_THE_DESK = (
 def test_a_desk_command_imports_only_what_it_uses(env: Env, command: str, stdin: str) -> None:
     """Each desk command, in a process of its own as Claude Code starts it, after a demo
     run: none of the modules it has no use for is imported."""
+    assert env.run("run", "--demo").returncode == 0
+    imported = imports_of(env, command, stdin)
+    assert "cctrack.cli" in imported and "cctrack.report" in imported
+    assert not imported & set(NOT_AT_THE_DESK), sorted(imported & set(NOT_AT_THE_DESK))
+
+
+def test_a_logged_in_status_line_reads_its_account_once(env: Env) -> None:
+    """.claude.json (megabytes for many users) is read, and the account id hashed (OpenSSL),
+    on the first render; after that, only while the file is as it was, not at all."""
+    env.claude_home.mkdir(parents=True, exist_ok=True)
+    claude_json = env.claude_home / ".claude.json"
+    claude_json.write_text('{"oauthAccount": {"accountUuid": "9d8c7b6a-0000-4000"}}')
+    stdin = '{"session_id": "s", "model": {"display_name": "Opus"}}'
+    assert "hashlib" in imports_of(env, "statusline", stdin)
+    assert "hashlib" not in imports_of(env, "statusline", stdin)
+    claude_json.write_text('{"oauthAccount": {"accountUuid": "1a2b3c4d-0000-4000"}}')
+    os.utime(claude_json, ns=(1, 2))  # changed, whatever the clock's tick
+    assert "hashlib" in imports_of(env, "statusline", stdin)
+
+
+def imports_of(env: Env, command: str, stdin: str) -> set[str]:
+    """The modules a cctrack command has imported when it ends, run as its own process."""
     import subprocess
     import sys
 
-    assert env.run("run", "--demo").returncode == 0
     probe = (
         "import sys, runpy\n"
         f"sys.argv = ['cctrack', {command!r}]\n"
@@ -98,9 +121,7 @@ def test_a_desk_command_imports_only_what_it_uses(env: Env, command: str, stdin:
         text=True,
         timeout=60,
     )
-    imported = set(done.stderr.splitlines()[-1].split())
-    assert "cctrack.cli" in imported and "cctrack.report" in imported
-    assert not imported & set(NOT_AT_THE_DESK), sorted(imported & set(NOT_AT_THE_DESK))
+    return set(done.stderr.splitlines()[-1].split())
 
 
 def test_analyze_imports_no_network(env: Env) -> None:

@@ -7,11 +7,18 @@ same files are never kept.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 from typing import Any
 
+from cctrack.errors import CctrackError
 from cctrack.files import read_json
 from cctrack.sources import claude_json_paths
+from cctrack.sources.claude.saved import save_json
+
+# The status line's account of a profile, remembered (saved.profile_file's base name).
+ACCOUNT_FILE = "claude-account"
 
 
 def pseudonym(vendor: str, account_id: str) -> str:
@@ -32,13 +39,54 @@ def _field(path: Path, *keys: str) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def claude_account(claude_home: Path) -> str | None:
-    """Claude Code keeps the account in `.claude.json`."""
-    for path in claude_json_paths(claude_home):
+def claude_account(claude_home: Path, remembered: Path | None = None) -> str | None:
+    """Claude Code keeps the account in `.claude.json`. That file grows to megabytes (every
+    project's history), and the status line needs the account on every render: with
+    `remembered` (a file of the data directory), the account is kept there beside what the
+    files were, and `.claude.json` is read again only when one of them changed."""
+    paths = claude_json_paths(claude_home)
+    # Taken before the read: a file changed while it is read is read again next time.
+    stamp = [_stamp(path) for path in paths]
+    if remembered is not None:
+        known = _recall(remembered)
+        if known is not None and known[0] == stamp:
+            return known[1]
+    account = None
+    for path in paths:
         uuid = _field(path, "oauthAccount", "accountUuid")
         if uuid:
-            return pseudonym("claude", uuid)
-    return None
+            account = pseudonym("claude", uuid)
+            break
+    if remembered is not None:
+        # A cache: without it (a data directory that cannot be written), the next render
+        # reads .claude.json again, and says why its snapshot was not stored.
+        with contextlib.suppress(OSError, CctrackError):
+            save_json(remembered, {"stamp": stamp, "account": account}, durable=False)
+    return account
+
+
+def _stamp(path: Path) -> list[int] | None:
+    """What a file is now (device, inode, size, modified and changed in ns), as JSON keeps
+    it; None when there is none."""
+    try:
+        st = os.stat(path, follow_symlinks=False)
+    except OSError:
+        return None
+    return [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+
+
+def _recall(path: Path) -> tuple[list[list[int] | None], str | None] | None:
+    """The remembered (stamp, account); None when there is none or it is damaged."""
+    try:
+        obj = read_json(path)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(obj, dict):
+        return None
+    stamp, account = obj.get("stamp"), obj.get("account")
+    if not isinstance(stamp, list) or not (account is None or isinstance(account, str)):
+        return None
+    return stamp, account
 
 
 def codex_account(codex_home: Path) -> str | None:
