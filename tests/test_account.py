@@ -133,3 +133,36 @@ def test_a_memory_that_cannot_be_written_costs_only_a_read(
     assert claude_account(home, remembered) == pseudonym("claude", UUID)
     assert claude_account(home, remembered) == pseudonym("claude", UUID)
     assert len(reads) == 2
+
+
+def test_a_memory_in_the_way_of_a_directory_costs_only_a_read(
+    tmp_path: Path, reads: list[Path]
+) -> None:
+    home = tmp_path / "claude"
+    home.mkdir()
+    login(home, UUID)
+    remembered = tmp_path / "claude-account.json"
+    remembered.mkdir()  # the rename over it fails
+    assert claude_account(home, remembered) == pseudonym("claude", UUID)
+    assert claude_account(home, remembered) == pseudonym("claude", UUID)
+    assert len(reads) == 2
+
+
+def test_no_account_is_remembered_too(tmp_path: Path, reads: list[Path]) -> None:
+    """A home logged out (or with API keys): no account, read once all the same."""
+    home = tmp_path / "claude"
+    home.mkdir()
+    (home / ".claude.json").write_text('{"numStartups": 3}')
+    remembered = tmp_path / "claude-account.json"
+    assert claude_account(home, remembered) is None
+    assert claude_account(home, remembered) is None
+    assert len(reads) == 1
+
+
+@pytest.mark.parametrize("uuid", [42, "", None, {"id": "x"}, ["x"], True])
+def test_an_account_id_that_is_not_text_is_no_account(tmp_path: Path, uuid: object) -> None:
+    home = tmp_path / "claude"
+    home.mkdir()
+    (home / ".claude.json").write_text(json.dumps({"oauthAccount": {"accountUuid": uuid}}))
+    assert claude_account(home) is None
+    assert claude_account(home, tmp_path / "claude-account.json") is None
