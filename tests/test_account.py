@@ -166,3 +166,20 @@ def test_an_account_id_that_is_not_text_is_no_account(tmp_path: Path, uuid: obje
     (home / ".claude.json").write_text(json.dumps({"oauthAccount": {"accountUuid": uuid}}))
     assert claude_account(home) is None
     assert claude_account(home, tmp_path / "claude-account.json") is None
+
+
+@pytest.mark.parametrize(
+    "account_value", ["evil\nlabel", "0123456789AB", "0123456789aX", "abc", 12]
+)
+def test_a_remembered_account_that_is_no_pseudonym_is_read_again(
+    tmp_path: Path, reads: list[Path], account_value: object
+) -> None:
+    """The account is exported as a label: only what `pseudonym` makes is taken back."""
+    home, remembered = tmp_path / "claude", tmp_path / "claude-account.json"
+    home.mkdir()
+    login(home, UUID)
+    claude_account(home, remembered)
+    kept = json.loads(remembered.read_text())
+    remembered.write_text(json.dumps({**kept, "account": account_value}))
+    assert claude_account(home, remembered) == pseudonym("claude", UUID)
+    assert len(reads) == 2

@@ -23,7 +23,7 @@ ACCOUNT_FILE = "claude-account"
 
 def pseudonym(vendor: str, account_id: str) -> str:
     # Imported here: loading OpenSSL is 3 ms of a status line, which needs it only when
-    # .claude.json names an account.
+    # .claude.json names an account it has not remembered.
     import hashlib
 
     return hashlib.sha256(f"cctrack:{vendor}:{account_id}".encode()).hexdigest()[:12]
@@ -84,9 +84,14 @@ def _recall(path: Path) -> tuple[list[list[int] | None], str | None] | None:
     if not isinstance(obj, dict):
         return None
     stamp, account = obj.get("stamp"), obj.get("account")
-    if not isinstance(stamp, list) or not (account is None or isinstance(account, str)):
+    if not isinstance(stamp, list) or not (account is None or _is_pseudonym(account)):
         return None
     return stamp, account
+
+
+def _is_pseudonym(value: Any) -> bool:
+    """What `pseudonym` makes: 12 lowercase hex digits (a label value, exported as is)."""
+    return isinstance(value, str) and len(value) == 12 and set(value) <= set("0123456789abcdef")
 
 
 def codex_account(codex_home: Path) -> str | None:
