@@ -121,28 +121,19 @@ def test_a_damaged_memory_is_as_good_as_none(
     assert len(reads) == 1  # remembered again, whole
 
 
+@pytest.mark.parametrize("in_the_way", ["its directory is a file", "it is a directory"])
 def test_a_memory_that_cannot_be_written_costs_only_a_read(
-    tmp_path: Path, reads: list[Path]
+    tmp_path: Path, reads: list[Path], in_the_way: str
 ) -> None:
     home = tmp_path / "claude"
     home.mkdir()
     login(home, UUID)
-    blocked = tmp_path / "a-file"
-    blocked.write_text("")
-    remembered = blocked / "claude-account.json"  # its directory is a file
-    assert claude_account(home, remembered) == pseudonym("claude", UUID)
-    assert claude_account(home, remembered) == pseudonym("claude", UUID)
-    assert len(reads) == 2
-
-
-def test_a_memory_in_the_way_of_a_directory_costs_only_a_read(
-    tmp_path: Path, reads: list[Path]
-) -> None:
-    home = tmp_path / "claude"
-    home.mkdir()
-    login(home, UUID)
-    remembered = tmp_path / "claude-account.json"
-    remembered.mkdir()  # the rename over it fails
+    if in_the_way == "its directory is a file":
+        (tmp_path / "a-file").write_text("")
+        remembered = tmp_path / "a-file" / "claude-account.json"
+    else:
+        remembered = tmp_path / "claude-account.json"
+        remembered.mkdir()  # the rename over it fails
     assert claude_account(home, remembered) == pseudonym("claude", UUID)
     assert claude_account(home, remembered) == pseudonym("claude", UUID)
     assert len(reads) == 2
