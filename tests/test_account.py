@@ -26,6 +26,15 @@ def login(home: Path, uuid: str) -> Path:
 
 
 @pytest.fixture
+def logged_in(tmp_path: Path) -> tuple[Path, Path]:
+    """A Claude home logged in to UUID, and where its account is remembered."""
+    home = tmp_path / "claude"
+    home.mkdir()
+    login(home, UUID)
+    return home, tmp_path / "claude-account.json"
+
+
+@pytest.fixture
 def reads(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     """The `.claude.json` files read, in order."""
     seen: list[Path] = []
@@ -109,11 +118,9 @@ def test_a_logout_and_a_login_beside_the_home_are_seen(tmp_path: Path) -> None:
     ],
 )
 def test_a_damaged_memory_is_as_good_as_none(
-    tmp_path: Path, reads: list[Path], damage: bytes
+    logged_in: tuple[Path, Path], reads: list[Path], damage: bytes
 ) -> None:
-    home, remembered = tmp_path / "claude", tmp_path / "claude-account.json"
-    home.mkdir()
-    login(home, UUID)
+    home, remembered = logged_in
     remembered.write_bytes(damage)
     assert claude_account(home, remembered) == pseudonym("claude", UUID)
     assert len(reads) == 1
@@ -163,12 +170,10 @@ def test_an_account_id_that_is_not_text_is_no_account(tmp_path: Path, uuid: obje
     "account_value", ["evil\nlabel", "0123456789AB", "0123456789aX", "abc", 12]
 )
 def test_a_remembered_account_that_is_no_pseudonym_is_read_again(
-    tmp_path: Path, reads: list[Path], account_value: object
+    logged_in: tuple[Path, Path], reads: list[Path], account_value: object
 ) -> None:
     """The account is exported as a label: only what `pseudonym` makes is taken back."""
-    home, remembered = tmp_path / "claude", tmp_path / "claude-account.json"
-    home.mkdir()
-    login(home, UUID)
+    home, remembered = logged_in
     claude_account(home, remembered)
     kept = json.loads(remembered.read_text())
     remembered.write_text(json.dumps({**kept, "account": account_value}))
