@@ -1013,8 +1013,7 @@ def statusline(
     """A Claude Code statusLine command: store the rate_limits snapshot and print a
     one-line summary. Always exits 0. Reads at most 1 MiB of stdin, for at most 5 seconds."""
     from cctrack.settings import PROFILE_NAME_RULE, valid_profile_name
-    from cctrack.sources.account import ACCOUNT_FILE, claude_account
-    from cctrack.sources.claude.saved import profile_file
+    from cctrack.sources.account import account_memory, claude_account
     from cctrack.views.desk import statusline as run_statusline
 
     try:
@@ -1027,8 +1026,8 @@ def statusline(
         return
     # Whose numbers a render carries: the account logged in to this profile's home now.
     home = next((p.claude_home for p in settings.profiles if p.name == profile), None)
-    remembered = profile_file(settings.data_dir, ACCOUNT_FILE, profile)
-    account = claude_account(home, remembered) if home is not None else None
+    memory = account_memory(settings.data_dir, profile)
+    account = claude_account(home, memory) if home is not None else None
     # Claude Code runs it, with its own numbers on stdin: Claude first, whatever is captured.
     chosen = parse_tools(tools) if tools else tuple(dict.fromkeys(("claude", *settings.sources)))
     # Claude Code shows a status line's ANSI colours; NO_COLOR (no-color.org) turns them off.

@@ -3,6 +3,7 @@ every refresh and prompt), and that command reads exactly as it does in the whol
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -11,6 +12,7 @@ from conftest import Env
 from typer.testing import CliRunner
 
 from cctrack.cli import app, app_for
+from cctrack.sources.account import pseudonym
 
 
 def names() -> list[str]:
@@ -97,6 +99,21 @@ def test_a_logged_in_status_line_reads_its_account_once(env: Env) -> None:
     claude_json.write_text('{"oauthAccount": {"accountUuid": "1a2b3c4d-0000-4000"}}')
     os.utime(claude_json, ns=(1, 2))  # changed, whatever the clock's tick
     assert "hashlib" in imports_of(env, "statusline", stdin)
+
+
+def test_the_built_in_tool_and_the_status_line_remember_the_account_together(env: Env) -> None:
+    """Capture's built-in Claude tool reads .claude.json once a minute; what it found is the
+    status line's too, and the other way round."""
+    env.claude_home.mkdir(parents=True, exist_ok=True)
+    (env.claude_home / ".claude.json").write_text(
+        '{"oauthAccount": {"accountUuid": "9d8c7b6a-0000-4000"}}'
+    )
+    env.vars["CCTRACK_CLAUDE_OAUTH"] = "off"
+    env.run("claude-status")  # no numbers yet: it fails, having read the account
+    memory = json.loads((env.data_dir / "claude-account.json").read_text())
+    assert memory["account"] == pseudonym("claude", "9d8c7b6a-0000-4000")
+    stdin = '{"session_id": "s", "model": {"display_name": "Opus"}}'
+    assert "hashlib" not in imports_of(env, "statusline", stdin)
 
 
 def imports_of(env: Env, command: str, stdin: str) -> set[str]:

@@ -15,10 +15,13 @@ from typing import Any
 from cctrack.errors import CctrackError
 from cctrack.files import read_json
 from cctrack.sources import claude_json_paths
-from cctrack.sources.claude.saved import save_json
+from cctrack.sources.claude.saved import profile_file, save_json
 
-# The status line's account of a profile, remembered (saved.profile_file's base name).
-ACCOUNT_FILE = "claude-account"
+
+def account_memory(data_dir: Path, profile: str) -> Path:
+    """Where a profile's Claude account is remembered (claude_account), by the status line
+    and the built-in tool alike."""
+    return profile_file(data_dir, "claude-account", profile)
 
 
 def pseudonym(vendor: str, account_id: str) -> str:
@@ -42,8 +45,8 @@ def _field(path: Path, *keys: str) -> str | None:
 def claude_account(claude_home: Path, remembered: Path | None = None) -> str | None:
     """Claude Code keeps the account in `.claude.json`. That file grows to megabytes (every
     project's history), and the status line needs the account on every render: with
-    `remembered` (a file of the data directory), the account is kept there beside what the
-    files were, and `.claude.json` is read again only when one of them changed."""
+    `remembered` (account_memory), the account is kept there beside what the files were,
+    and `.claude.json` is read again only when one of them changed."""
     paths = claude_json_paths(claude_home)
     # Taken before the read: a file changed while it is read is read again next time.
     stamp = [_stamp(path) for path in paths]

@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import datetime, timezone
 
 from cctrack.errors import CctrackError
-from cctrack.sources.account import claude_account, codex_account
+from cctrack.sources.account import account_memory, claude_account, codex_account
 from cctrack.sources.activity import claude_activity
 from cctrack.sources.claude.combined import claude_status
 from cctrack.sources.codex import codex_status_for
@@ -23,7 +23,8 @@ from cctrack.status import Status
 def produce(source: str, params: SourceParams, env: Mapping[str, str], now: datetime) -> Status:
     """One status from the built-in tool for source."""
     if source == "claude":
-        account = claude_account(params.claude_home)
+        memory = account_memory(params.data_dir, params.profile)
+        account = claude_account(params.claude_home, memory)
         status = claude_status(params, env, now, account)
         activity = claude_activity(params.claude_home, now)
         return replace(status, account=account, local_activity_at=activity)
