@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from cctrack.sources import account
-from cctrack.sources.account import claude_account, pseudonym
+from cctrack.sources.account import account_memory, claude_account, pseudonym
 
 UUID = "9d8c7b6a-0000-4000-8000-123456789abc"
 OTHER = "11111111-2222-3333-4444-555555555555"
@@ -179,3 +179,8 @@ def test_a_remembered_account_that_is_no_pseudonym_is_read_again(
     remembered.write_text(json.dumps({**kept, "account": account_value}))
     assert claude_account(home, remembered) == pseudonym("claude", UUID)
     assert len(reads) == 2
+
+
+def test_each_profile_remembers_its_own_account(tmp_path: Path) -> None:
+    assert account_memory(tmp_path, "default") == tmp_path / "claude-account.json"
+    assert account_memory(tmp_path, "work") == tmp_path / "claude-account-work.json"
