@@ -25,7 +25,7 @@ from cctrack.errors import EXIT_USAGE, CctrackError
 NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 # .NAME.tmp-<16 hex>: what write_atomic leaves behind only when killed mid-write.
-_TEMP = re.compile(r"^\..+\.tmp-[0-9a-f]{16}$")
+_TEMP = re.compile(r"^\..+\.tmp-[0-9a-f]{16}\Z")
 # A temp file this old belongs to a writer that died: no write takes this long.
 STALE_TEMP_SECONDS = 600
 

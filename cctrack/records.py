@@ -23,7 +23,7 @@ RECORD_VERSION = 1
 # Sequence numbers stay within a signed 64-bit integer, which every JSON reader keeps exact;
 # a larger one (a damaged counter) is not a record's and must not outrank every later one.
 MAX_SEQ = (1 << 63) - 1
-_PROFILE = re.compile(r"^[a-z0-9_-]{1,32}$")
+_PROFILE = re.compile(r"^[a-z0-9_-]{1,32}\Z")
 
 
 def _envelope(record: Record | TokenRecord, ok: bool) -> dict[str, Any]:
@@ -86,8 +86,8 @@ class Record:
         )
 
 
-_MODEL = re.compile(r"^[A-Za-z0-9_.:@/+-]{1,100}$")
-_EPOCH_ID = re.compile(r"^[0-9a-f]{16}$")
+_MODEL = re.compile(r"^[A-Za-z0-9_.:@/+-]{1,100}\Z")
+_EPOCH_ID = re.compile(r"^[0-9a-f]{16}\Z")
 TOKEN_KIND = "tokens"
 # (minute since the epoch, model, change of each of the tool's four token types)
 TokenRow = tuple[int, str, int, int, int, int]

@@ -40,7 +40,7 @@ def _secret() -> re.Pattern[str]:
 
 
 # A value short and plain enough to quote in an error message without risk.
-_QUOTABLE = re.compile(r"^[A-Za-z0-9_.:+ -]{0,20}$")
+_QUOTABLE = re.compile(r"^[A-Za-z0-9_.:+ -]{0,20}\Z")
 
 
 def _replace(match: re.Match[str]) -> str:

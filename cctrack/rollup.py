@@ -37,7 +37,7 @@ from cctrack.model import mutable
 from cctrack.retention import month_kept
 from cctrack.status import NUMBER_TYPES, bounded, is_number
 
-ROLLUP_FILE = re.compile(r"^rollup-(\d{6})\.jsonl$")
+ROLLUP_FILE = re.compile(r"^rollup-([0-9]{6})\.jsonl\Z")
 # Tokens are kept per quarter hour: every UTC offset in use is a whole number of them, so
 # each falls on the right local day.
 QUARTERS = 4

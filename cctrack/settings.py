@@ -84,7 +84,7 @@ PRICE_FIELDS = ("input", "output", "cache_write", "cache_read")
 DEFAULT_NOTIFY_THRESHOLDS = (0.8, 0.95)
 DEFAULT_NOTIFY_TIMEOUT = 10.0
 PROFILE_KEYS = ("claude_home", "codex_home", "claude_status", "codex_status")
-_PROFILE_NAME = re.compile(r"^[a-z0-9_-]{1,32}$")
+_PROFILE_NAME = re.compile(r"^[a-z0-9_-]{1,32}\Z")
 PROFILE_NAME_RULE = "1-32 of a-z 0-9 _ -"
 
 

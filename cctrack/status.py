@@ -24,7 +24,7 @@ from cctrack.timefmt import format_precise, format_time, parse_time
 SOURCE_TOOLS = ("claude", "codex")
 # Any other agent's name (settings `[agents.NAME]`): a metric label value and part of a
 # status tool's label, so a short, plain alphabet.
-_TOOL_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+_TOOL_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}\Z")
 TOOL_NAME_RULE = "a lowercase letter, then up to 31 of a-z 0-9 _"
 
 
@@ -55,14 +55,14 @@ def bounded(count: int) -> int:
 
 # The longest window length kept (19 years); Codex's own bound is 10^7 minutes.
 MAX_WINDOW_SECONDS = 10**7 * 60
-_WINDOW_NAME = re.compile(r"^[a-z0-9_]{1,40}$")
+_WINDOW_NAME = re.compile(r"^[a-z0-9_]{1,40}\Z")
 # Label values taken from a tool: a short, plain alphabet, so nothing else can become a label.
-_ORIGIN = re.compile(r"^[A-Za-z0-9_.:+-]{1,40}$")
-_PLAN = re.compile(r"^[a-z0-9_.-]{1,32}$")
-_ACCOUNT = re.compile(r"^[a-z0-9-]{1,40}$")
-_BUCKET = re.compile(r"^[a-z0-9_]{1,32}$")
-_REASON = re.compile(r"^[a-z0-9_.-]{1,64}$")
-_CURRENCY = re.compile(r"^[A-Za-z]{1,8}$")
+_ORIGIN = re.compile(r"^[A-Za-z0-9_.:+-]{1,40}\Z")
+_PLAN = re.compile(r"^[a-z0-9_.-]{1,32}\Z")
+_ACCOUNT = re.compile(r"^[a-z0-9-]{1,40}\Z")
+_BUCKET = re.compile(r"^[a-z0-9_]{1,32}\Z")
+_REASON = re.compile(r"^[a-z0-9_.-]{1,64}\Z")
+_CURRENCY = re.compile(r"^[A-Za-z]{1,8}\Z")
 DEFAULT_PROFILE = "default"
 
 
@@ -224,7 +224,7 @@ def group_name(value: Any) -> str | None:
 
 # A spend limit may be overrun: Claude Code's gateway spend_limit goes past 100 %.
 MAX_SPEND_RATIO = 100.0
-_UNIT = re.compile(r"^[A-Za-z]{1,8}$")
+_UNIT = re.compile(r"^[A-Za-z]{1,8}\Z")
 
 
 @frozen

@@ -36,11 +36,11 @@ from cctrack.model import frozen
 from cctrack.records import MAX_SEQ, Record, TokenRecord, has_record_envelope
 from cctrack.status import strict_loads
 
-DAY_FILE = re.compile(r"^usage-(\d{8})\.jsonl$")
+DAY_FILE = re.compile(r"^usage-([0-9]{8})\.jsonl\Z")
 SEQ_FILE = "seq"
 STORE_LOCK = ".store.lock"
 AnyRecord = TypeVar("AnyRecord", Record, TokenRecord)
-_HEX = re.compile(r"^[0-9a-f]{32}$")
+_HEX = re.compile(r"^[0-9a-f]{32}\Z")
 
 
 @frozen

@@ -17,7 +17,7 @@ from cctrack.model import frozen
 # claude/pricing, openai.com/api/pricing), standard tier, prompts up to 200k tokens, 5-minute
 # cache writes. As of:
 PRICES_AS_OF = "2026-11-01"
-_SNAPSHOT = re.compile(r"^-\d{8}$")
+_SNAPSHOT = re.compile(r"^-[0-9]{8}\Z")
 
 
 @frozen

@@ -29,9 +29,12 @@ MAX_TOKENS = 1 << 53
 # A row's counts, in the order of records.TOKEN_TYPES for its tool.
 Counts = tuple[int, ...]
 
-_SEMVER_PREFIX = re.compile(r"^\d+\.\d+\.\d")
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{3})?(?:Z|[+-]\d{2}:\d{2})\Z")
+# ccusage's patterns, whose \d (JavaScript's) is ASCII only: Python's takes any script's.
+_SEMVER_PREFIX = re.compile(r"^\d+\.\d+\.\d", re.ASCII)
+_RFC3339 = re.compile(
+    r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{3})?(?:Z|[+-]\d{2}:\d{2})\Z", re.ASCII
+)
 _MILLISECOND = timedelta(milliseconds=1)
 _SECOND = timedelta(seconds=1)
 # ccusage skips a line in which one of these is null.
@@ -74,7 +77,7 @@ def epoch_ms(value: Any) -> int | None:
     if len(value) == 24 and value[-1] == "Z" and value[19] == ".":
         second = _second_of(value[:19])
         millis = value[20:23]
-        if second is not None and millis.isdigit():
+        if second is not None and millis.isascii() and millis.isdigit():
             return second * 1000 + int(millis)
     if not _RFC3339.match(value):
         return None
