@@ -38,7 +38,7 @@ def codex_line(
     if ordinal is not None:
         obj["ordinal"] = ordinal
     obj.update(type=kind, payload=payload)
-    return json.dumps(obj)
+    return json.dumps(obj, separators=(",", ":"))  # as Codex writes it
 
 
 def token_count(moment: datetime, rate_limits: Any, info: Any = "default") -> str:

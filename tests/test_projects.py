@@ -41,7 +41,8 @@ def claude_reply(moment: datetime, cwd: str, message: str, tokens: int) -> str:
                     "cache_read_input_tokens": 0,
                 },
             },
-        }
+        },
+        separators=(",", ":"),  # as Claude Code writes it
     )
 
 

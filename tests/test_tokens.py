@@ -24,6 +24,11 @@ PINNED_KEY = -8293967945891511523
 MINUTE = 1_795_168_800 // 60
 
 
+def written(obj: Any) -> bytes:
+    """A line as Claude Code and Codex write it: compact JSON."""
+    return json.dumps(obj, separators=(",", ":")).encode()
+
+
 def assistant(**changes: Any) -> dict[str, Any]:
     line: dict[str, Any] = {
         "parentUuid": None,
@@ -60,7 +65,7 @@ def assistant(**changes: Any) -> dict[str, Any]:
 
 
 def entry(**changes: Any) -> ClaudeEntry | None:
-    return claude_entry(json.dumps(assistant(**changes), separators=(",", ":")).encode())
+    return claude_entry(written(assistant(**changes)))
 
 
 def test_an_assistant_line_counts_its_four_types_at_its_minute() -> None:
@@ -118,7 +123,7 @@ def test_other_lines_and_junk_count_nothing() -> None:
 def test_a_subagent_progress_line_counts_its_inner_message() -> None:
     inner = assistant()
     line = {"type": "progress", "timestamp": STAMP, "data": {"message": inner}}
-    found = claude_entry(json.dumps(line).encode())
+    found = claude_entry(written(line))
     assert found is not None and found.counts == (10, 5, 100, 1000)
 
 
@@ -149,7 +154,7 @@ def test_the_main_chain_copy_replaces_a_sidechain_copy_read_first() -> None:
 
 
 def codex(kind: str, payload: dict[str, Any], stamp: str = STAMP) -> bytes:
-    return json.dumps({"timestamp": stamp, "type": kind, "payload": payload}).encode()
+    return written({"timestamp": stamp, "type": kind, "payload": payload})
 
 
 def usage(input_tokens: int, cached: int, output: int, reasoning: int) -> dict[str, int]:
@@ -174,6 +179,33 @@ def test_codex_counts_last_usage_with_input_net_of_cache() -> None:
     )
     assert (found.model, found.counts) == ("gpt-5.1-codex", (60, 40, 9, 3, 0))
     assert window_measure("codex", found.counts) == 109
+
+
+def test_lines_not_written_as_the_tools_write_them_are_skipped_as_ccusage_skips_them() -> None:
+    """ccusage 20 reads a line only when it holds `"usage":{`, `"type":"event_msg"` or
+    `"type":"token_count"`, or `"type":"turn_context"`, compact (checked against it in
+    test_tokens_parity.py)."""
+    assert entry() is not None
+    assert claude_entry(json.dumps(assistant()).encode()) is None  # "usage": {
+    spaced_usage = written(assistant()).replace(b'"usage":{', b'"usage": {')
+    assert claude_entry(spaced_usage) is None
+    event = count({"last_token_usage": usage(100, 40, 9, 3)})
+    both = event.replace(b'"type":"event_msg"', b'"type": "event_msg"').replace(
+        b'"type":"token_count"', b'"type": "token_count"'
+    )
+    assert CodexSession(model="m").feed(both) == []
+    # Either one written as Codex writes it is enough.
+    for one in (b'"type":"event_msg"', b'"type":"token_count"'):
+        spaced = event.replace(one, one.replace(b":", b": "))
+        assert len(CodexSession(model="m").feed(spaced)) == 1
+    session = CodexSession()
+    context = codex("turn_context", {"model": "gpt-5.1-codex"})
+    session.feed(context.replace(b'"type":"turn_context"', b'"type": "turn_context"'))
+    assert [e.model for e in session.feed(event)] == ["gpt-5"]  # the fallback: no model read
+    session.feed(context)
+    assert [e.model for e in session.feed(count({"last_token_usage": usage(1, 0, 1, 0)}))] == [
+        "gpt-5.1-codex"
+    ]
 
 
 def test_codex_cumulative_only_events_count_their_growth() -> None:
@@ -269,8 +301,8 @@ def test_codex_times_as_numbers_are_seconds_or_milliseconds() -> None:
     info = {"last_token_usage": usage(10, 0, 1, 0)}
     line = {"type": "event_msg", "payload": {"type": "token_count", "info": info}}
     at = epoch_ms(STAMP) // 1000  # type: ignore[operator]
-    (seconds,) = CodexSession(model="m").feed(json.dumps({**line, "timestamp": at}).encode())
-    (millis,) = CodexSession(model="m").feed(json.dumps({**line, "timestamp": at * 1000}).encode())
+    (seconds,) = CodexSession(model="m").feed(written({**line, "timestamp": at}))
+    (millis,) = CodexSession(model="m").feed(written({**line, "timestamp": at * 1000}))
     assert seconds.minute == millis.minute == at // 60
 
 
@@ -481,11 +513,11 @@ def test_claudes_counts_with_and_without_their_optional_fields() -> None:
 def test_a_claude_line_with_its_project_side_chain_and_model_as_ccusage_reads_them() -> None:
     from cctrack.tokens.rules import ClaudeEntry
 
-    line = json.dumps(assistant(isSidechain=True)).encode()
+    line = written(assistant(isSidechain=True))
     found = claude_entry(line)
     assert found is not None and found.project == "" and found.sidechain is True
     assert claude_entry(line, projects=True).project == "/w"  # type: ignore[union-attr]
-    odd_cwd = json.dumps(assistant(cwd=5)).encode()
+    odd_cwd = written(assistant(cwd=5))
     assert claude_entry(odd_cwd, projects=True).project == ""  # type: ignore[union-attr]
     assert entry().sidechain is False  # type: ignore[union-attr]
     assert entry(**{"message.model": "<synthetic>"}).model == UNKNOWN_MODEL  # type: ignore[union-attr]
@@ -580,12 +612,12 @@ def test_codex_turns_name_the_project_and_the_model_of_the_events_after_them() -
 def test_a_subagent_session_at_its_edges() -> None:
     # A deciding session may be fed a token_count without a time: it waits, unbroken.
     session = CodexSession(deciding=True)
-    timeless = json.dumps(
+    timeless = written(
         {
             "type": "event_msg",
             "payload": {"type": "token_count", "info": {"last_token_usage": usage(1, 0, 1, 0)}},
         }
-    ).encode()
+    )
     session.feed(timeless)
     # Not a replay (the second events differ): an event later in the second event's own
     # second still counts.

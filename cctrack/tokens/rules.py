@@ -37,6 +37,12 @@ _RFC3339 = re.compile(
 )
 _MILLISECOND = timedelta(milliseconds=1)
 _SECOND = timedelta(seconds=1)
+# ccusage reads a line only when it holds one of these as the tools write them, in compact
+# JSON: Claude's `"usage": {`, or a rollout line written `"type": "event_msg"` with its
+# payload's `"type": "token_count"`, is skipped there, and so here.
+CLAUDE_LINE = b'"usage":{'
+CODEX_EVENT_LINE = (b'"type":"event_msg"', b'"type":"token_count"')
+CODEX_CONTEXT_LINE = b'"type":"turn_context"'
 # ccusage skips a line in which one of these is null.
 _NULLABLE_TOP = ("cwd", "version", "sessionId", "requestId", "isApiErrorMessage", "costUSD")
 _NULLABLE_USAGE = ("speed", "cache_read_input_tokens", "cache_creation_input_tokens")
@@ -154,7 +160,7 @@ def claude_entry(line: bytes, projects: bool = False) -> ClaudeEntry | None:
     """The usage an assistant line reports, or None for any other line (and for lines
     ccusage skips: a null where it wants a value, an empty id, a version not x.y.z); with
     `projects`, the line's working directory as its project."""
-    if b'"usage"' not in line:
+    if CLAUDE_LINE not in line:
         return None
     try:
         obj = orjson.loads(line)
@@ -352,7 +358,8 @@ class CodexSession:
     def feed(self, line: bytes) -> list[CodexEntry]:
         """The entries a line gives: none, one, or, when it ends a sub-agent session's
         wait, those of the lines held until then."""
-        if b'"turn_context"' not in line and b'"token_count"' not in line:
+        event = b'"token_count"' in line and any(mark in line for mark in CODEX_EVENT_LINE)
+        if not event and CODEX_CONTEXT_LINE not in line:
             return []
         try:
             obj = orjson.loads(line)

@@ -31,6 +31,7 @@ from cctrack.process import map_forked
 from cctrack.records import ProjectRow, TokenRecord, TokenRow
 from cctrack.tokens.db import ScanStore, path_key
 from cctrack.tokens.rules import (
+    CLAUDE_LINE,
     ClaudeEntry,
     CodexEntry,
     CodexSession,
@@ -51,7 +52,7 @@ MAX_LOG_LINE = 32 << 20
 # How much of a rollout's head may name a sub-agent (tokens.CodexSession), as in ccusage.
 SUBAGENT_HEAD = 16 << 10
 # What a line must hold to count: every other line is passed over unparsed.
-MARKERS = {"claude": (b'"usage"',), "codex": (b'"token_count"', b'"turn_context"')}
+MARKERS = {"claude": (CLAUDE_LINE,), "codex": (b'"token_count"', b'"turn_context"')}
 # New bytes worth forking readers for: a first scan, not a minute's growth.
 PARALLEL_BYTES = 32 << 20
 # New bytes per transaction: a first scan stopped part way keeps what it committed.
