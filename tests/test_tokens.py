@@ -118,6 +118,12 @@ def test_other_lines_and_junk_count_nothing() -> None:
     assert claude_entry(b'{"type":"user","message":{"role":"user","content":"usage"}}') is None
     assert claude_entry(b'{"usage":') is None
     assert claude_entry(b"[1,2]") is None
+    # A usage object where no assistant message is: a tool's result, a progress line
+    # without its message.
+    tool_result = b'{"type":"user","toolUseResult":{"usage":{"input_tokens":5,"output_tokens":1}}}'
+    assert claude_entry(tool_result) is None
+    assert claude_entry(b'{"type":"progress","data":{"usage":{"input_tokens":5}}}') is None
+    assert claude_entry(b'{"type":"progress","data":{"message":{"usage":{}}}}') is None
 
 
 def test_a_subagent_progress_line_counts_its_inner_message() -> None:
