@@ -71,8 +71,10 @@ def ready_dir(
         st = os.stat(path)
     except OSError:
         st = None
-    if st is None or not stat.S_ISDIR(st.st_mode):
+    if st is None:
         raise CctrackError(f"{what} {path} does not exist{missing_hint}")
+    if not stat.S_ISDIR(st.st_mode):
+        raise CctrackError(f"{what} {path} is not a directory (something else is in its place)")
     if mode == 0o700 and st.st_mode & 0o077 and st.st_uid == os.geteuid():
         os.chmod(path, 0o700)
     if not os.access(path, os.W_OK | os.X_OK):

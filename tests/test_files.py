@@ -35,6 +35,13 @@ def test_a_missing_directory_that_must_exist_is_a_clear_error(tmp_path: Path) ->
         )
 
 
+@pytest.mark.parametrize("create", [True, False])
+def test_a_file_where_a_directory_should_be_is_named_as_such(tmp_path: Path, create: bool) -> None:
+    (tmp_path / "data").write_text("")
+    with pytest.raises(CctrackError, match=r"^data directory .*/data is not a directory "):
+        files.ready_dir(tmp_path / "data", mode=0o700, create=create, what="data directory")
+
+
 def test_write_atomic_sets_the_mode_whatever_the_umask(tmp_path: Path) -> None:
     old = os.umask(0)
     try:

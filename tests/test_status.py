@@ -314,6 +314,15 @@ def test_a_status_object_round_trips_and_rolls_over_whole() -> None:
     assert due.spend[0].used_ratio == 0.0
 
 
+def test_an_estimate_is_said_so_through_json_and_official_needs_no_word() -> None:
+    estimated = Status.from_json(status_json(confidence="estimated"))
+    assert estimated.confidence == "estimated"
+    assert estimated.to_json()["confidence"] == "estimated"
+    assert Status.from_json(estimated.to_json()).confidence == "estimated"
+    official = Status.from_json(status_json())
+    assert official.confidence == "official" and "confidence" not in official.to_json()
+
+
 def test_a_status_tools_output_is_refused_with_what_is_wrong() -> None:
     import json
 
