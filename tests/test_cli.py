@@ -9,6 +9,7 @@ import os
 import pytest
 import typer
 from conftest import Env
+from test_claude_sources import ACCOUNT, OTHER, login
 from typer.testing import CliRunner
 
 from cctrack.cli import app, app_for
@@ -87,33 +88,30 @@ def test_a_desk_command_imports_only_what_it_uses(env: Env, command: str, stdin:
     assert not imported & set(NOT_AT_THE_DESK), sorted(imported & set(NOT_AT_THE_DESK))
 
 
+# A render's stdin, without numbers: enough for the status line to look for its account.
+RENDER = '{"session_id": "s", "model": {"display_name": "Opus"}}'
+
+
 def test_a_logged_in_status_line_reads_its_account_once(env: Env) -> None:
     """.claude.json (megabytes for many users) is read, and the account id hashed (OpenSSL),
     on the first render; after that, only while the file is as it was, not at all."""
-    env.claude_home.mkdir(parents=True, exist_ok=True)
-    claude_json = env.claude_home / ".claude.json"
-    claude_json.write_text('{"oauthAccount": {"accountUuid": "9d8c7b6a-0000-4000"}}')
-    stdin = '{"session_id": "s", "model": {"display_name": "Opus"}}'
-    assert "hashlib" in imports_of(env, "statusline", stdin)
-    assert "hashlib" not in imports_of(env, "statusline", stdin)
-    claude_json.write_text('{"oauthAccount": {"accountUuid": "1a2b3c4d-0000-4000"}}')
-    os.utime(claude_json, ns=(1, 2))  # changed, whatever the clock's tick
-    assert "hashlib" in imports_of(env, "statusline", stdin)
+    login(env, ACCOUNT)
+    assert "hashlib" in imports_of(env, "statusline", RENDER)
+    assert "hashlib" not in imports_of(env, "statusline", RENDER)
+    login(env, OTHER)
+    os.utime(env.claude_home / ".claude.json", ns=(1, 2))  # changed, whatever the clock's tick
+    assert "hashlib" in imports_of(env, "statusline", RENDER)
 
 
 def test_the_built_in_tool_and_the_status_line_remember_the_account_together(env: Env) -> None:
     """Capture's built-in Claude tool reads .claude.json once a minute; what it found is the
     status line's too, and the other way round."""
-    env.claude_home.mkdir(parents=True, exist_ok=True)
-    (env.claude_home / ".claude.json").write_text(
-        '{"oauthAccount": {"accountUuid": "9d8c7b6a-0000-4000"}}'
-    )
+    login(env, ACCOUNT)
     env.vars["CCTRACK_CLAUDE_OAUTH"] = "off"
     env.run("claude-status")  # no numbers yet: it fails, having read the account
     memory = json.loads((env.data_dir / "claude-account.json").read_text())
-    assert memory["account"] == pseudonym("claude", "9d8c7b6a-0000-4000")
-    stdin = '{"session_id": "s", "model": {"display_name": "Opus"}}'
-    assert "hashlib" not in imports_of(env, "statusline", stdin)
+    assert memory["account"] == pseudonym("claude", ACCOUNT)
+    assert "hashlib" not in imports_of(env, "statusline", RENDER)
 
 
 def imports_of(env: Env, command: str, stdin: str) -> set[str]:

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import importlib
 import re
-from pathlib import Path
 
 import pytest
+from test_layout import PACKAGE, module_name
 
 from cctrack import status
 from cctrack.settings import valid_profile_name
 from cctrack.store import day_end
 from cctrack.tokens.rules import claude_entry, epoch_ms
-
-PACKAGE = Path(__file__).resolve().parent.parent / "cctrack"
 
 
 def anchored_patterns() -> list[tuple[str, re.Pattern[str]]]:
@@ -26,8 +24,7 @@ def anchored_patterns() -> list[tuple[str, re.Pattern[str]]]:
     not line by line)."""
     found = []
     for path in sorted(PACKAGE.rglob("*.py")):
-        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
-        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        name = module_name(path)
         if name.endswith("__main__"):
             continue
         module = importlib.import_module(name)
