@@ -14,6 +14,12 @@ that machine noise hits all alike, wall time (median) and peak RSS (max) of whol
   built-in status tools reading the same homes (as a user's run does), and with trivial
   status tools (shell scripts), which leave the scan nothing to hide behind.
 
+- a long session: the same steady run, counters on, while the transcript that grows holds
+  4, 32 and 128 MB (a day of tool output).
+
+With --before CHECKOUT, the first scan and the long session of that checkout too (`python
+-m cctrack` with it first on PYTHONPATH, with a data directory of its own).
+
 ccusage is the one scripts/test installs (.ccusage/, 20.0.24), or --ccusage PATH: its
 `ccusage` command (a Node script that starts the native binary, what a user runs) and, when
 found beside it, the native binary itself, without Node's start.
@@ -46,7 +52,10 @@ CCTRACK = Path(sys.executable).parent / "cctrack"
 def timed(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
     """Wall seconds and peak RSS in MiB of the process or any of its children."""
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # From HOME, not this checkout: `python -m` looks in its working directory first.
+    proc = subprocess.Popen(
+        argv, env=env, cwd=env["HOME"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
     stderr = proc.stderr.read().decode() if proc.stderr else ""
@@ -88,6 +97,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--steady-repeat", type=int, default=21)
     parser.add_argument("--ccusage", type=Path, default=ROOT / ".ccusage/node_modules/.bin/ccusage")
+    parser.add_argument("--before", type=Path, help="another checkout, timed beside this one")
     args = parser.parse_args()
     home = args.home.resolve()
     work = Path(tempfile.mkdtemp(prefix="cctrack-tokens-"))
@@ -117,12 +127,20 @@ def main() -> None:
     if native:
         peers["ccusage native"] = native
     first: dict[str, list[tuple[float, float]]] = {"cctrack capture": []}
+    if args.before:
+        first["before capture"] = []
     first |= {name: [] for name in peers}
     for i in range(args.repeat):
         data = work / f"first-{i}"
         first["cctrack capture"].append(
             timed([str(CCTRACK), "capture"], {**env, "CCTRACK_DATA_DIR": str(data)})
         )
+        shutil.rmtree(data)
+        if args.before:
+            before = {**env, "CCTRACK_DATA_DIR": str(data), "PYTHONPATH": str(args.before)}
+            first["before capture"].append(
+                timed([sys.executable, "-m", "cctrack", "capture"], before)
+            )
         for name, peer in peers.items():
             first[name].append(timed([str(peer), "daily", "--json", "--offline"], env))
         shutil.rmtree(data)
@@ -162,7 +180,51 @@ def main() -> None:
         on = statistics.median(w for w, _ in steady["counters on"])
         off = statistics.median(w for w, _ in steady["counters off"])
         print(f"  on / off: {on / off:.2f}")
+    long_session(work, env, args.before, args.steady_repeat)
     shutil.rmtree(work)
+
+
+def long_session(work: Path, env: dict[str, str], before: Path | None, repeat: int) -> None:
+    """The steady run while one transcript that grows each minute holds more and more."""
+    runners = {"this": ([str(CCTRACK)], {})}
+    if before:
+        runners["before"] = ([sys.executable, "-m", "cctrack"], {"PYTHONPATH": str(before)})
+    rng = random.Random(2)
+    print(f"\na long session: steady `cctrack run`, counters on, median of {repeat}:")
+    for megabytes in (4, 32, 128):
+        home = work / f"long-{megabytes}"
+        transcript = home / "claude/projects/-home-u-project/long.jsonl"
+        transcript.parent.mkdir(parents=True)
+        (home / "codex").mkdir()
+        start = datetime.now(timezone.utc) - timedelta(hours=8)
+        with transcript.open("w") as handle:
+            while handle.tell() < megabytes << 20:
+                start += timedelta(seconds=10)
+                handle.write("\n".join(claude_turn(rng, "long", start, "claude-opus-4-5", 20000)))
+                handle.write("\n")
+        homes = {
+            **env,
+            "CLAUDE_CONFIG_DIR": str(home / "claude"),
+            "CODEX_HOME": str(home / "codex"),
+        }
+        runs: dict[str, list[tuple[float, float]]] = {}
+        for who, (argv, extra) in runners.items():
+            runs[who] = []
+            data = {"CCTRACK_DATA_DIR": str(home / f"data-{who}"), **extra}
+            timed([*argv, "run"], {**homes, **data})
+        for _ in range(repeat):
+            for who, (argv, extra) in runners.items():
+                with transcript.open("a") as handle:
+                    now = datetime.now(timezone.utc)
+                    handle.write("\n".join(claude_turn(rng, "long", now, "claude-opus-4-5", 200)))
+                    handle.write("\n")
+                data = {"CCTRACK_DATA_DIR": str(home / f"data-{who}"), **extra}
+                runs[who].append(timed([*argv, "run"], {**homes, **data}))
+        line = ", ".join(
+            f"{who} {statistics.median(w for w, _ in found) * 1000:.0f} ms"
+            for who, found in runs.items()
+        )
+        print(f"  {transcript.stat().st_size / 1e6:5.0f} MB transcript: {line}")
 
 
 if __name__ == "__main__":

@@ -8,8 +8,11 @@ A new release is one more line in RELEASES: the head of each release's last stop
 from __future__ import annotations
 
 import os
+import random
+import re
 import subprocess
 import sys
+from datetime import datetime, timedelta, timezone
 from itertools import groupby
 from pathlib import Path
 
@@ -17,7 +20,11 @@ import pytest
 from builders import working_days
 from conftest import Env, unavailable
 from durable import build_release
+from homes import claude_turn, codex_session, write_claude_home, write_codex_home
 from test_base import RETENTION, assert_none_fell, counters, held
+
+from cctrack.tokens.scan import scan_tokens
+from cctrack.views.history import token_days
 
 ROOT = Path(__file__).resolve().parent.parent
 RELEASES = {
@@ -49,11 +56,15 @@ class Versions:
         self.env, self.site = env, site
 
     def analyze(self, release: bool) -> None:
+        self.run(release, "analyze")
+
+    def run(self, release: bool, *args: str) -> str:
+        """The command's output (stdout and stderr); it must succeed."""
         if not release:
-            done = self.env.run("analyze")
+            done = self.env.run(*args)
         else:
             done = subprocess.run(
-                [sys.executable, "-c", "import cctrack.cli as c; c.main()", "analyze"],
+                [sys.executable, "-c", "import cctrack.cli as c; c.main()", *args],
                 env={**self.env.vars, "PYTHONPATH": str(self.site)},
                 cwd=self.site,
                 capture_output=True,
@@ -61,6 +72,7 @@ class Versions:
                 timeout=120,
             )
         assert done.returncode == 0, done.stderr
+        return done.stdout + done.stderr
 
     def which(self) -> str:
         return subprocess.run(
@@ -168,3 +180,72 @@ def project_series(found: dict) -> dict[tuple, int]:
             project = named.pop("project")
             values.setdefault((metric, *sorted(named.items())), set()).add(project)
     return {key: len(projects) for key, projects in values.items()}
+
+
+def test_a_releases_token_scan_store_is_taken_over_without_reading_the_logs_again(
+    env: Env, tmp_path: Path
+) -> None:
+    """The release's marks hash every byte its scans read; this checkout's, where a log
+    starts and where the scan stopped (tokens.scan.Fingerprint). Taking over the release's
+    store reads only what the logs grew; back to the release, which knows no fingerprint,
+    the logs that grew are read from the start and nothing is counted twice; then this
+    checkout again. At every step no counter falls and the token totals are what a new
+    store counts of the same logs."""
+    site = released(RELEASES["d84d551"], tmp_path / "release")
+    versions = Versions(env, site)
+    env.use_fixed_tools()
+    rng = random.Random(8)
+    start = datetime.now(timezone.utc) - timedelta(hours=3)
+    end = start + timedelta(hours=2)
+    # The release reads everything, then the two logs that grew, whole.
+    whole = {
+        "claude": write_claude_home(env.claude_home, start, end, 3 << 20, rng) / 1e6,
+        "codex": write_codex_home(env.codex_home, start, end, 3 << 20, rng) / 1e6,
+    }
+    last: dict = {}
+    for step, by_release in enumerate([True, False, True, False]):
+        if step:
+            whole = grow(env, rng)
+        who = "d84d551" if by_release else "this checkout"
+        read = megabytes_read(versions.run(by_release, "capture"))
+        if by_release:
+            assert all(read[tool] >= whole[tool] - 0.15 for tool in read), (who, whole, read)
+        else:
+            assert read == {"claude": 0.0, "codex": 0.0}, (who, read)
+        versions.analyze(by_release)
+        now = counters(env.textfile)
+        assert_none_fell(last, now, f"capture {step + 1}, by {who}")
+        assert token_totals(env.data_dir) == counted_anew(env, tmp_path / f"fresh-{step}")
+        last = now
+
+
+def grow(env: Env, rng: random.Random) -> dict[str, float]:
+    """A minute's work: one more turn in the newest transcript and rollout. Their sizes in
+    MB."""
+    now = datetime.now(timezone.utc)
+    transcript = max(env.claude_home.rglob("*.jsonl"), key=lambda p: p.stat().st_mtime)
+    with transcript.open("a") as handle:
+        handle.write("\n".join(claude_turn(rng, "s", now, "claude-sonnet-4-5", 200)) + "\n")
+    rollout = max(env.codex_home.rglob("*.jsonl"), key=lambda p: p.stat().st_mtime)
+    with rollout.open("a") as handle:
+        lines = codex_session(rng, now - timedelta(seconds=60), now, 4000, False).splitlines()
+        handle.write("\n".join(lines[3:]) + "\n")
+    return {"claude": transcript.stat().st_size / 1e6, "codex": rollout.stat().st_size / 1e6}
+
+
+def megabytes_read(output: str) -> dict[str, float]:
+    """capture's "tokens read: claude 2.1 MB in 3 logs, codex ..." as {tool: MB}, 0 for none."""
+    read = {"claude": 0.0, "codex": 0.0}
+    for tool, size in re.findall(r"\b(claude|codex) ([0-9.]+) MB in", output):
+        read[tool] = float(size)
+    return read
+
+
+def token_totals(data_dir: Path) -> dict:
+    return {(d.tool, d.date, d.model): d.counts for d in token_days(data_dir, None, None)}
+
+
+def counted_anew(env: Env, data_dir: Path) -> dict:
+    homes = {"claude": (env.claude_home,), "codex": (env.codex_home,)}
+    scan_tokens(data_dir, "default", homes, "box", datetime.now(timezone.utc))
+    return token_totals(data_dir)

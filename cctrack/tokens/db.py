@@ -2,7 +2,7 @@
 SQL statement of the scan lives in `ScanStore`, named by what it does; scan.py says when.
 
 Tables: `meta` (the store's random id, each tool's scan number, when everything was last
-checked), `files` (how far each log was read, with a digest of what was read), the counted
+checked), `files` (how far each log was read, with a fingerprint of what was read), the counted
 Claude messages (`claude_slots`) and Codex events (`codex_seen`), and `pending`, the token
 records committed but not yet appended to a day file.
 """

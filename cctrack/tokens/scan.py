@@ -163,18 +163,61 @@ def append_pending(
     return appended
 
 
-def _hash(fd: int, start: int, end: int, digest: Any) -> Any:
-    for block in read_blocks(fd, start, end):
+# How much of a log's head, and of the part read last, its mark holds a hash of.
+WINDOW = 4 << 10
+# A mark's digest of this length is a release's SHA-256 of every byte read before it.
+WHOLE_DIGEST = 32
+
+
+class Fingerprint:
+    """What a mark hashes of the bytes read from a log: how many, the first WINDOW and the
+    last WINDOW of them. A log that was truncated, replaced, or rewritten in its head or
+    where the last scan stopped (where a line that changed length shifts every byte after
+    it) fails it and is read again; checking it reads at most 2 * WINDOW bytes whatever the
+    log's size, so a growing transcript costs each minute what it grew, not what it holds."""
+
+    def __init__(self, head: bytes = b"", tail: bytes = b"", length: int = 0) -> None:
+        self.head, self.tail, self.length = head, tail, length
+
+    @classmethod
+    def of(cls, fd: int, length: int) -> Fingerprint:
+        """The fingerprint of a log's first length bytes, read from it."""
+        window = min(WINDOW, length)
+        return cls(os.pread(fd, window, 0), os.pread(fd, window, length - window), length)
+
+    def update(self, data: bytes | memoryview) -> None:
+        if len(self.head) < WINDOW:
+            self.head += data[: WINDOW - len(self.head)]
+        self.tail = (self.tail + data[-WINDOW:])[-WINDOW:]
+        self.length += len(data)
+
+    def digest(self) -> bytes:
+        digest = hashlib.blake2b(self.length.to_bytes(8, "big"), digest_size=16)
+        digest.update(self.head)
+        digest.update(self.tail)
+        return digest.digest()
+
+
+def _unchanged_part(fd: int, mark: Mark) -> Fingerprint | None:
+    """The fingerprint of the part of the log its mark says was read, if that part is as
+    it was then."""
+    read = Fingerprint.of(fd, mark.offset)
+    if len(mark.digest) != WHOLE_DIGEST:
+        return read if read.digest() == mark.digest else None
+    # A release's mark is checked as it was made, once: this scan saves a fingerprint, so
+    # an upgrade reads no log again.
+    digest = hashlib.sha256()
+    for block in read_blocks(fd, 0, mark.offset):
         digest.update(block)
-    return digest
+    return read if digest.digest() == mark.digest else None
 
 
 def _marked_lines(
-    fd: int, offset: int, size: int, markers: tuple[bytes, ...], digest: Any
+    fd: int, offset: int, size: int, markers: tuple[bytes, ...], read: Fingerprint
 ) -> Iterator[tuple[list[bytes], int]]:
     """The whole lines from offset to size that hold one of markers, in order, in blocks,
     each block with the offset after its last whole line: a line still being written is
-    left for the next scan. Every byte passed over goes into digest. Nearly all of a log's
+    left for the next scan. Every byte passed over goes into read. Nearly all of a log's
     bytes are lines without a marker (tool results, reasoning): the markers are searched
     for, and only their lines are cut out, so those bytes are never split into lines."""
     pending, skipping = b"", False
@@ -186,12 +229,12 @@ def _marked_lines(
         end = data.rfind(b"\n")
         if end < 0:
             if len(data) > MAX_LOG_LINE:
-                digest.update(data)
+                read.update(data)
                 offset, pending, skipping = offset + len(data), b"", True
             else:
                 pending = data
             continue
-        digest.update(memoryview(data)[: end + 1])
+        read.update(memoryview(data)[: end + 1])
         # The rest of a line too long to keep is not a line of its own.
         first = data.index(b"\n") + 1 if skipping else 0
         skipping = False
@@ -216,7 +259,7 @@ def _lines_holding(data: bytes, start: int, end: int, markers: tuple[bytes, ...]
 
 class Mark(NamedTuple):
     """How far the last scan read a log (a row of `files`): the log as it was then, the
-    offset after its last whole line, a hash of every byte before it, and for a Codex
+    offset after its last whole line, the digest of its Fingerprint there, and for a Codex
     rollout the session's state (tokens.CodexSession) at that offset."""
 
     inode: int
@@ -267,22 +310,19 @@ def read_log(task: ReadTask) -> LogRead | None:
             return None
         mark = task.mark
         start, session = 0, CodexSession()
-        # Every byte read is hashed, as analyze's marks are: a log rewritten anywhere in
-        # the part already read is read again, not only one truncated or swapped.
-        digest = hashlib.sha256()
+        read = Fingerprint()
         if mark and mark.inode == st.st_ino and st.st_size >= mark.offset:
-            if _hash(fd, 0, mark.offset, digest).digest() == mark.digest:
-                start = mark.offset
+            unchanged = _unchanged_part(fd, mark)
+            if unchanged is not None:
+                start, read = mark.offset, unchanged
                 if mark.session:
                     session = CodexSession.from_json(orjson.loads(mark.session))
-            else:
-                digest = hashlib.sha256()
         if task.tool == "codex" and start == 0:
             # A sub-agent's rollout names thread_spawn at its head, as ccusage looks for it.
             session.deciding = b"thread_spawn" in os.pread(fd, SUBAGENT_HEAD, 0)
         offset = start
         entries: list[Any] = []
-        for lines, end in _marked_lines(fd, start, st.st_size, MARKERS[task.tool], digest):
+        for lines, end in _marked_lines(fd, start, st.st_size, MARKERS[task.tool], read):
             if task.tool == "claude":
                 found = (claude_entry(line, task.projects) for line in lines)
                 entries += [e for e in found if e is not None]
@@ -307,7 +347,7 @@ def read_log(task: ReadTask) -> LogRead | None:
             st.st_size,
             st.st_mtime_ns,
             offset,
-            digest.digest(),
+            read.digest(),
             orjson.dumps(session.to_json()).decode() if task.tool == "codex" else None,
         ),
         entries,
