@@ -15,7 +15,10 @@ that machine noise hits all alike, wall time (median) and peak RSS (max) of whol
   status tools (shell scripts), which leave the scan nothing to hide behind.
 
 - a long session: the same steady run, counters on, while the transcript that grows holds
-  4, 32 and 128 MB (a day of tool output).
+  4, 32 and 128 MB (a day of tool output);
+- a history of logs: the same steady run, counters on and off, in homes of a day and of a
+  year of small logs (20 a day: 7,300 in 389 folders), which the full check every ten
+  minutes looks at and a minute's scan need not.
 
 With --before CHECKOUT, the first scan and the long session of that checkout too (`python
 -m cctrack` with it first on PYTHONPATH, with a data directory of its own).
@@ -181,7 +184,78 @@ def main() -> None:
         off = statistics.median(w for w, _ in steady["counters off"])
         print(f"  on / off: {on / off:.2f}")
     long_session(work, env, args.before, args.steady_repeat)
+    history_of_logs(work, env, args.before, args.steady_repeat)
     shutil.rmtree(work)
+
+
+def many_logs(home: Path, days: int, rng: random.Random) -> None:
+    """A day's 14 small rollouts and 6 small transcripts, for each of days up to now, each
+    log and folder dated as the tools left them."""
+    now = datetime.now(timezone.utc)
+    for back in range(days, 0, -1):
+        day = now - timedelta(days=back)
+        stamp = day.timestamp()
+        for _ in range(14):
+            name = f"rollout-{day:%Y-%m-%dT%H-%M-%S}-{rng.getrandbits(64):016x}.jsonl"
+            path = home / f"codex/sessions/{day:%Y/%m/%d}" / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(codex_session(rng, day, day + timedelta(minutes=5), 3000, False))
+            os.utime(path, (stamp, stamp))
+        for n in range(6):
+            path = home / f"claude/projects/-home-u-p{n}/{rng.getrandbits(64):016x}.jsonl"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            turn = claude_turn(rng, path.stem, day, "claude-haiku-4-5", 200)
+            path.write_text("\n".join(turn) + "\n")
+            os.utime(path, (stamp, stamp))
+    old = (now - timedelta(days=2)).timestamp()
+    for folder in home.rglob("*"):
+        if folder.is_dir():
+            os.utime(folder, (old, old))
+
+
+def history_of_logs(work: Path, env: dict[str, str], before: Path | None, repeat: int) -> None:
+    """The steady run as the logs of a day and of a year are there to be looked at."""
+    runners = {"this": ([str(CCTRACK)], {})}
+    if before:
+        runners["before"] = ([sys.executable, "-m", "cctrack"], {"PYTHONPATH": str(before)})
+    rng = random.Random(3)
+    homes = {}
+    for days in (1, 365):
+        home = work / f"history-{days}"
+        many_logs(home, days, rng)
+        homes[days] = home
+    print(f"\na history of logs: steady `cctrack run` after a minute's growth, median of {repeat}:")
+    runs: dict[tuple[int, str, str], list[tuple[float, float]]] = {}
+
+    def run(days: int, who: str, switch: str) -> None:
+        home = homes[days]
+        argv, extra = runners[who]
+        grow(home, rng)
+        run_env = {
+            **env,
+            **extra,
+            "CLAUDE_CONFIG_DIR": str(home / "claude"),
+            "CODEX_HOME": str(home / "codex"),
+            "CCTRACK_DATA_DIR": str(home / f"data-{who}"),
+            "CCTRACK_TOKEN_COUNTERS": switch,
+        }
+        runs.setdefault((days, who, switch), []).append(timed([*argv, "run"], run_env))
+
+    for days in homes:
+        for who in runners:
+            run(days, who, "on")  # the first scan, untimed
+            runs.clear()
+    for _ in range(repeat):
+        for days in homes:
+            for who in runners:
+                for switch in ("on", "off"):
+                    run(days, who, switch)
+    for (days, who, switch), found in runs.items():
+        wall = statistics.median(w for w, _ in found)
+        logs = sum(
+            1 for tool in ("claude", "codex") for _ in homes[days].glob(f"{tool}/**/*.jsonl")
+        )
+        print(f"  {days:3} days ({logs} logs), {who}, counters {switch}: {wall * 1000:5.0f} ms")
 
 
 def long_session(work: Path, env: dict[str, str], before: Path | None, repeat: int) -> None:

@@ -47,6 +47,7 @@ LAYERS = [
     "cctrack.store",
     "cctrack.retention",
     "cctrack.tokens.db",
+    "cctrack.tokens.listing",
     "cctrack.tokens.scan",
     "cctrack.rollup",
     "cctrack.state",

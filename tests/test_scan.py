@@ -10,6 +10,7 @@ import shutil
 import sqlite3
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 from builders import write_token_logs
@@ -309,6 +310,43 @@ def test_finished_sessions_are_looked_at_every_ten_minutes_and_never_lost(tmp_pa
         key: value for key, value in from_scratch(tmp_path, root).items() if key[0] == "claude"
     }
     assert totals(data) == claude
+
+
+def test_a_minutes_scan_lists_only_the_folders_that_can_hold_something_new(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between full checks a scan stats the folders it knows and lists only those that
+    changed or hold a recent log (tokens/listing.py): a history of old sessions costs no
+    listing, and a log added anywhere is counted the minute it appears."""
+    from cctrack.tokens import listing
+
+    root, data = tmp_path / "homes", tmp_path / "data"
+    homes(root)
+    now = datetime.now(timezone.utc)
+    old = (now - timedelta(days=3)).timestamp()
+    for path in sorted(root.rglob("*"), key=lambda p: -len(p.parts)):
+        os.utime(path, (old, old))
+    home = {"claude": (root / "claude",), "codex": (root / "codex",)}
+    scan_tokens(data, "default", home, "box", now)
+    before = totals(data)
+    listed: list[str] = []
+    real_scandir = os.scandir
+
+    def counted(path: Any) -> Any:
+        if str(path).startswith(str(root)):
+            listed.append(str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(listing.os, "scandir", counted)
+    scan_tokens(data, "default", home, "box", now + timedelta(minutes=1))
+    assert listed == [] and totals(data) == before
+    # A session of an old project resumed as a new log.
+    project = sorted((root / "claude/projects").iterdir())[0]
+    turn = claude_turn(random.Random(9), "new", now, "claude-opus-4-5-20251101", 20)
+    (project / "resumed.jsonl").write_text("\n".join(turn) + "\n")
+    scan_tokens(data, "default", home, "box", now + timedelta(minutes=2))
+    assert listed == [str(project)]
+    assert totals(data) != before and totals(data) == from_scratch(tmp_path, root)
 
 
 def test_a_scan_already_running_for_the_profile_is_left_to_count(tmp_path: Path) -> None:

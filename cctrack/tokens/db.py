@@ -2,9 +2,11 @@
 SQL statement of the scan lives in `ScanStore`, named by what it does; scan.py says when.
 
 Tables: `meta` (the store's random id, each tool's scan number, when everything was last
-checked), `files` (how far each log was read, with a fingerprint of what was read), the counted
-Claude messages (`claude_slots`) and Codex events (`codex_seen`), and `pending`, the token
-records committed but not yet appended to a day file.
+checked), `files` (how far each log was read, with a fingerprint of what was read), the
+counted Claude messages (`claude_slots`) and Codex events (`codex_seen`), `pending` (the
+token records committed but not yet appended to a day file) and `folders` (the folders of
+logs as the last scan listed them, listing.py). A release that knows fewer tables leaves
+the others as they are.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ create table if not exists claude_slots(
 create index if not exists claude_slots_message on claude_slots(message);
 create table if not exists codex_seen(key integer primary key) without rowid;
 create table if not exists pending(part integer primary key, record blob not null);
+create table if not exists folders(
+    tool text not null, path blob not null, mtime_ns int not null, depth int not null,
+    newest_ns int not null, primary key (tool, path)) without rowid;
 """
 # SQLite's limit on host parameters in one statement is 32766 (999 before 3.32).
 IN_BATCH = 900
@@ -115,14 +120,22 @@ class ScanStore:
 
     # ---- logs ----------------------------------------------------------------------------
 
-    def file_stats(self, tool: str) -> dict[str, tuple[int, int, int]]:
-        """path_key(path) -> (inode, size, mtime_ns) of every log of the tool read so far."""
-        return {
-            row[0]: tuple(row[1:])
-            for row in self.db.execute(
-                "select path, inode, size, mtime_ns from files where tool = ?", (tool,)
-            )
-        }
+    def file_stats(
+        self, tool: str, paths: Sequence[str] | None = None
+    ) -> dict[str, tuple[int, int, int]]:
+        """path_key(path) -> (inode, size, mtime_ns) of the logs of the tool read so far:
+        every one, or those of paths."""
+        query = "select path, inode, size, mtime_ns from files where tool = ?"
+        if paths is None:
+            return {row[0]: tuple(row[1:]) for row in self.db.execute(query, (tool,))}
+        keys = [path_key(path) for path in paths]
+        found = {}
+        for i in range(0, len(keys), IN_BATCH):
+            batch = keys[i : i + IN_BATCH]
+            where = f" and path in ({','.join('?' * len(batch))})"
+            for row in self.db.execute(query + where, (tool, *batch)):
+                found[row[0]] = tuple(row[1:])
+        return found
 
     def mark(self, tool: str, path: str) -> MarkRow:
         row = self.db.execute(
@@ -136,6 +149,35 @@ class ScanStore:
         self.db.execute(
             "insert or replace into files values (?, ?, ?, ?, ?, ?, ?, ?)",
             (tool, path_key(path), *mark),
+        )
+
+    def folders(self, tool: str) -> list[tuple[str, int, int, int]]:
+        """(path, mtime_ns, depth, newest_ns) of the folders the last scan remembered."""
+        return [
+            (os.fsdecode(row[0]), *row[1:])
+            for row in self.db.execute(
+                "select path, mtime_ns, depth, newest_ns from folders where tool = ?", (tool,)
+            )
+        ]
+
+    def save_folders(
+        self,
+        tool: str,
+        rows: Iterable[tuple[str, int, int, int]],
+        gone: Iterable[str],
+        every_one: bool,
+    ) -> None:
+        """Remember the folders (path, mtime_ns, depth, newest_ns), their exact bytes kept
+        whatever their encoding; forget those gone, or with every_one all others."""
+        if every_one:
+            self.db.execute("delete from folders where tool = ?", (tool,))
+        self.db.executemany(
+            "delete from folders where tool = ? and path = ?",
+            [(tool, os.fsencode(path)) for path in gone],
+        )
+        self.db.executemany(
+            "insert or replace into folders values (?, ?, ?, ?, ?)",
+            [(tool, os.fsencode(path), *rest) for path, *rest in rows],
         )
 
     # ---- what was counted ----------------------------------------------------------------

@@ -30,6 +30,7 @@ from cctrack.model import frozen
 from cctrack.process import map_forked
 from cctrack.records import ProjectRow, TokenRecord, TokenRow
 from cctrack.tokens.db import ScanStore, path_key
+from cctrack.tokens.listing import Folder, Listing
 from cctrack.tokens.rules import (
     CLAUDE_LINE,
     ClaudeEntry,
@@ -64,49 +65,6 @@ FULL_CHECK_SECONDS = 600
 
 # (minute, model, project) -> counts; the project is "" unless projects are counted.
 Rows = dict[tuple[Any, ...], list[int]]
-
-
-def log_files(tool: str, homes: tuple[Path, ...]) -> list[str]:
-    """The logs ccusage reads: Claude's projects/**/*.jsonl, of every home, sorted together
-    by path as a string, as ccusage takes them (of two equal copies of a message the first
-    one read counts); Codex's sessions/ and archived_sessions/. Listed without a stat."""
-    if tool == "claude":
-        return sorted(path for home in homes for path in _walk(str(home / "projects")))
-    found: list[str] = []
-    for home in homes:
-        for root in ("sessions", "archived_sessions"):
-            found += sorted(_walk(str(home / root)))
-    return found
-
-
-# Claude Code nests sub-agent logs a level or two down; a tree deeper than this is not its.
-MAX_DEPTH = 32
-
-
-def _walk(directory: str) -> Iterator[str]:
-    """The .jsonl files under directory, without recursion (a tree thousands of levels deep
-    must not stop the count) and at most MAX_DEPTH levels down."""
-    stack = [(directory, 0)]
-    while stack:
-        folder, depth = stack.pop()
-        try:
-            with os.scandir(folder) as listing:
-                entries = list(listing)
-        except PermissionError:
-            if depth == 0:  # counting nothing without a word would look like no use at all
-                raise CctrackError(f"cannot read {folder}: permission denied") from None
-            continue
-        except OSError:
-            continue
-        for entry in entries:
-            try:
-                if entry.is_dir(follow_symlinks=False):
-                    if depth < MAX_DEPTH:
-                        stack.append((entry.path, depth + 1))
-                elif entry.name.endswith(".jsonl") and entry.is_file(follow_symlinks=False):
-                    yield entry.path
-            except OSError:
-                continue
 
 
 def open_store(data_dir: Path, profile: str) -> ScanStore:
@@ -486,27 +444,36 @@ class Scanner:
     def scan(self, homes: tuple[Path, ...], everything: bool) -> None:
         """Read what the logs gained. A steady scan finds nearly every log as it was:
         inode, size and mtime are compared first, and the full mark loaded only for the
-        logs that changed. Logs untouched for COLD_SECONDS (finished sessions) are looked
-        at only when `everything`, every FULL_CHECK_SECONDS: a history of thousands of
-        logs then costs a listing a minute, not a stat of each; a finished session that is
-        resumed in place is counted at the next full check, never lost."""
-        cold_before = int((self.now.timestamp() - COLD_SECONDS) * 1e9)
-        seen = self.db.file_stats(self.tool)
+        logs that changed. Logs untouched for COLD_SECONDS (finished sessions), and the
+        folders that hold only such logs and gained none (listing.py), are looked at only
+        when `everything`, every FULL_CHECK_SECONDS: a history of thousands of logs then
+        costs a stat of each folder a minute, not a listing of each; a finished session
+        that is resumed in place is counted at the next full check, never lost."""
+        now_ns = int(self.now.timestamp() * 1e9)
+        cold_before = now_ns - COLD_SECONDS * 10**9
+        known = None
+        if not everything:
+            known = {row[0]: Folder(*row) for row in self.db.folders(self.tool)}
+        listing = Listing(self.tool, homes, known, cold_before, now_ns)
+        paths = listing.logs()
+        seen = self.db.file_stats(self.tool, None if everything else paths)
         # Logs to read, in batches of about BATCH_BYTES: one hand-over per batch to a reader.
         batches: list[list[ReadTask]] = [[]]
         batch_bytes = new_bytes = 0
-        for path in log_files(self.tool, homes):
-            known = seen.get(path_key(path))
-            if known and not everything and known[2] < cold_before:
+        for path in paths:
+            known_stat = seen.get(path_key(path))
+            if known_stat and not everything and known_stat[2] < cold_before:
+                listing.saw(path, known_stat[2])
                 continue
             try:
                 st = os.stat(path, follow_symlinks=False)
             except OSError:
                 continue
-            if known == (st.st_ino, st.st_size, st.st_mtime_ns):
+            listing.saw(path, st.st_mtime_ns)
+            if known_stat == (st.st_ino, st.st_size, st.st_mtime_ns):
                 continue
             mark = None
-            if known:
+            if known_stat:
                 mark = Mark(*self.db.mark(self.tool, path))
             if batch_bytes >= BATCH_BYTES:
                 batches.append([])
@@ -523,6 +490,13 @@ class Scanner:
             if self.uncommitted >= COMMIT_BYTES:
                 self.commit(last=False)
                 self.db.begin()
+        # Remembered with the marks of the logs they hold, in the same transaction.
+        self.db.save_folders(
+            self.tool,
+            [(f.path, f.mtime_ns, f.depth, f.newest_ns) for f in listing.folders()],
+            listing.gone(),
+            everything,
+        )
 
     def apply(self, read: LogRead) -> None:
         for key, counts in read.rows.items():

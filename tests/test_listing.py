@@ -1,0 +1,153 @@
+"""tokens/listing.py: a minute's scan lists only the folders that can hold something new,
+and finds every log a full listing finds there (docs/tokens.md)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from cctrack.tokens import listing
+from cctrack.tokens.listing import Folder, Listing
+
+HOUR = 3600 * 10**9
+NOW = 1_800_000_000 * 10**9
+COLD = NOW - 24 * HOUR
+
+
+def at(path: Path, ns: int) -> None:
+    os.utime(path, ns=(ns, ns))
+
+
+def log(path: Path, ns: int) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("{}\n")
+    at(path, ns)
+    return path
+
+
+def year_of_codex(home: Path) -> dict[str, Path]:
+    """Rollouts of three old days and of today, every folder's mtime as the tool left it."""
+    sessions = home / "sessions"
+    logs = {
+        name: log(sessions / day / f"rollout-{name}.jsonl", ns)
+        for name, day, ns in [
+            ("jan", "2026/01/05", NOW - 300 * 24 * HOUR),
+            ("feb", "2026/02/07", NOW - 270 * 24 * HOUR),
+            ("feb2", "2026/02/07", NOW - 270 * 24 * HOUR),
+            ("today", "2027/01/15", NOW - HOUR),
+        ]
+    }
+    for folder in sorted(sessions.rglob("*"), key=lambda p: -len(p.parts)):
+        if folder.is_dir():
+            at(folder, NOW - 24 * HOUR * (2 if "2027" in str(folder) else 300))
+    at(sessions, NOW - 300 * 24 * HOUR)
+    return logs
+
+
+def remembered(found: Listing) -> dict[str, Folder]:
+    """What the scan saves: each listed folder, with its logs' newest mtime."""
+    for path in found.logs():
+        found.saw(path, os.stat(path).st_mtime_ns)
+    return {folder.path: folder for folder in found.folders()}
+
+
+def test_a_minutes_listing_lists_only_the_folders_that_changed_or_hold_a_recent_log(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "codex"
+    logs = year_of_codex(home)
+    full = Listing("codex", (home,), None, COLD, NOW)
+    assert full.logs() == sorted(str(p) for p in logs.values())
+    known = remembered(full)
+    assert len(known) == 1 + 2 + 3 + 3  # sessions/, its years, their months, their days
+    # Nothing new: only today's folder, whose log is recent, is listed again.
+    steady = Listing("codex", (home,), known, COLD, NOW)
+    assert set(steady.listed) == {str(logs["today"].parent)}
+    assert steady.logs() == [str(logs["today"])]
+    assert steady.gone() == []
+
+    # A log added to an old day's folder (its mtime moves), and a new day's folder with
+    # one, three levels below folders that are known.
+    added = log(logs["jan"].parent / "rollout-resumed.jsonl", NOW - 300 * 24 * HOUR)
+    new_day = log(home / "sessions/2027/01/16/rollout-new.jsonl", NOW)
+    steady = Listing("codex", (home,), known, COLD, NOW + 60 * 10**9)
+    assert str(added) in steady.logs() and str(new_day) in steady.logs()
+    assert str(logs["feb"]) not in steady.logs()
+    assert str(home / "sessions/2027/01/16") in steady.listed
+    # Every log a full listing finds in the folders listed.
+    complete = Listing("codex", (home,), None, COLD, NOW + 60 * 10**9).logs()
+    listed = set(steady.listed)
+    assert steady.logs() == [p for p in complete if os.path.dirname(p) in listed]
+
+
+def test_a_folder_that_changed_within_the_clocks_tick_is_listed_again(tmp_path: Path) -> None:
+    """A log added in the same tick as the listing need not move the folder's mtime: a
+    folder changed in the last SETTLING_NS is remembered as unsettled, and listed again."""
+    home = tmp_path / "codex"
+    logs = year_of_codex(home)
+    folder = logs["feb"].parent
+    at(folder, NOW - listing.SETTLING_NS // 2)
+    known = remembered(Listing("codex", (home,), None, COLD, NOW))
+    assert known[str(folder)].mtime_ns == -1
+    at(folder, NOW - listing.SETTLING_NS // 2)  # a log added, the mtime as it was
+    assert str(folder) in Listing("codex", (home,), known, COLD, NOW + 60 * 10**9).listed
+    # Once settled, it is kept.
+    at(folder, NOW - 2 * listing.SETTLING_NS)
+    known = remembered(Listing("codex", (home,), None, COLD, NOW))
+    assert str(folder) not in Listing("codex", (home,), known, COLD, NOW).listed
+
+
+def test_folders_removed_or_no_longer_under_a_root_are_forgotten(tmp_path: Path) -> None:
+    home, other = tmp_path / "codex", tmp_path / "other"
+    logs = year_of_codex(home)
+    known = remembered(Listing("codex", (home,), None, COLD, NOW))
+    for path in logs["jan"].parent.iterdir():
+        path.unlink()
+    logs["jan"].parent.rmdir()
+    steady = Listing("codex", (home,), known, COLD, NOW)
+    assert steady.gone() == [str(logs["jan"].parent)]
+    # Another home: its folders are listed whole, this one's are gone.
+    year_of_codex(other)
+    moved = Listing("codex", (other,), known, COLD, NOW)
+    assert set(moved.gone()) == set(known) and len(moved.logs()) == 4
+
+
+def test_logs_come_in_ccusages_order_whatever_the_order_of_the_listing(tmp_path: Path) -> None:
+    """Claude's logs of every home sorted together; each Codex home's sessions, then its
+    archived sessions."""
+    first, second = tmp_path / "a", tmp_path / "b"
+    for home in (first, second):
+        log(home / "projects/-p/z.jsonl", NOW)
+        log(home / "projects/-q/a.jsonl", NOW)
+        log(home / "sessions/2027/01/01/rollout-2.jsonl", NOW)
+        log(home / "archived_sessions/rollout-1.jsonl", NOW)
+    claude = Listing("claude", (second, first), None, COLD, NOW).logs()
+    assert claude == sorted(claude) and len(claude) == 4
+    codex = Listing("codex", (second, first), None, COLD, NOW).logs()
+    assert [Path(p).relative_to(tmp_path).parts[:2] for p in codex] == [
+        ("b", "sessions"),
+        ("b", "archived_sessions"),
+        ("a", "sessions"),
+        ("a", "archived_sessions"),
+    ]
+
+
+def test_a_tree_deeper_than_claude_code_writes_stops_no_count(tmp_path: Path) -> None:
+    """Thousands of levels: no recursion to run out of; logs deeper than MAX_DEPTH are not
+    Claude Code's and are left out, the others found."""
+    projects = tmp_path / "claude/projects"
+    shallow = log(projects / "-p/s.jsonl", NOW)
+    deep = projects / "-deep"
+    for _ in range(listing.MAX_DEPTH - 1):  # -deep is a level itself
+        deep = deep / "d"
+    deepest = log(deep / "x.jsonl", NOW)
+    log(deep / "d/too-deep.jsonl", NOW)
+    abyss = deep / "/".join(["d"] * 1500)
+    subprocess.run(["mkdir", "-p", str(abyss)], check=True)
+    try:
+        log(abyss / "far-too-deep.jsonl", NOW)
+        found = Listing("claude", (tmp_path / "claude",), None, COLD, NOW).logs()
+        assert found == sorted([str(shallow), str(deepest)])
+    finally:  # deeper than shutil.rmtree, and pytest's clean-up with it, can go
+        subprocess.run(["rm", "-rf", str(deep / "d")], check=True)
