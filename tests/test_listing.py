@@ -151,3 +151,34 @@ def test_a_tree_deeper_than_claude_code_writes_stops_no_count(tmp_path: Path) ->
         assert found == sorted([str(shallow), str(deepest)])
     finally:  # deeper than shutil.rmtree, and pytest's clean-up with it, can go
         subprocess.run(["rm", "-rf", str(deep / "d")], check=True)
+
+
+def test_a_projects_folder_kept_elsewhere_behind_a_link_is_followed_and_watched(
+    tmp_path: Path,
+) -> None:
+    """A root may be a link (the tools follow it): its target's mtime is the one that moves
+    when a project is added. A folder below a root that becomes a link is not followed."""
+    target = tmp_path / "elsewhere"
+    log(target / "-p/s.jsonl", NOW - 300 * 24 * HOUR)
+    at(target / "-p", NOW - 300 * 24 * HOUR)
+    at(target, NOW - 300 * 24 * HOUR)
+    home = tmp_path / "claude"
+    home.mkdir()
+    (home / "projects").symlink_to(target)
+    known = remembered(Listing("claude", (home,), None, COLD, NOW))
+    assert Listing("claude", (home,), known, COLD, NOW).listed == {}
+    added = log(target / "-q/new.jsonl", NOW)
+    assert Listing("claude", (home,), known, COLD, NOW).logs() == [
+        str(home / "projects/-q/new.jsonl")
+    ]
+    assert added.exists()
+    # A known project folder swapped for a link to another tree is not read through.
+    other = tmp_path / "other"
+    log(other / "planted.jsonl", NOW)
+    for path in (target / "-p").iterdir():
+        path.unlink()
+    (target / "-p").rmdir()
+    (target / "-p").symlink_to(other)
+    swapped = Listing("claude", (home,), known, COLD, NOW)
+    assert swapped.logs() == [str(home / "projects/-q/new.jsonl")]
+    assert str(home / "projects/-p") in swapped.gone()

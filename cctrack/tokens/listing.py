@@ -8,6 +8,7 @@ few that can hold something new, so its cost does not grow with history.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -42,6 +43,16 @@ def roots(tool: str, homes: tuple[Path, ...]) -> list[tuple[str, ...]]:
     return [(str(home / root),) for home in homes for root in ("sessions", "archived_sessions")]
 
 
+def _mtime(folder: str, depth: int) -> int | None:
+    """A folder's mtime; None when it is not one. A root may be a link (a projects folder
+    kept elsewhere), as the tools follow it; a folder below it never is."""
+    try:
+        st = os.stat(folder, follow_symlinks=depth == 0)
+    except OSError:
+        return None
+    return st.st_mtime_ns if stat.S_ISDIR(st.st_mode) else None
+
+
 class Listing:
     """The logs to look at, and the folders to remember for the next scan. With `known`
     (the folders the last scan listed), a folder whose mtime has not moved and whose logs
@@ -70,11 +81,8 @@ class Listing:
         ]
         for folder in self.known.values():
             group = self._group_of(folder.path)
-            if group is None:
-                continue
-            try:
-                mtime_ns = os.stat(folder.path, follow_symlinks=False).st_mtime_ns
-            except OSError:
+            mtime_ns = None if group is None else _mtime(folder.path, folder.depth)
+            if group is None or mtime_ns is None:
                 continue
             if mtime_ns == folder.mtime_ns and folder.newest_ns < cold_before:
                 self.kept.append(folder)
@@ -94,8 +102,10 @@ class Listing:
         MAX_DEPTH levels down."""
         while todo:
             folder, depth, group = todo.pop()
+            mtime_ns = _mtime(folder, depth)
+            if mtime_ns is None:
+                continue
             try:
-                mtime_ns = os.stat(folder, follow_symlinks=False).st_mtime_ns
                 with os.scandir(folder) as listing:
                     entries = list(listing)
             except PermissionError:
