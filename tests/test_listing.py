@@ -4,9 +4,16 @@ and finds every log a full listing finds there (docs/tokens.md)."""
 from __future__ import annotations
 
 import os
+import pwd
 import subprocess
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
+from conftest import Env
+
+from cctrack.errors import CctrackError
 from cctrack.tokens import listing
 from cctrack.tokens.listing import Folder, Listing
 
@@ -81,19 +88,47 @@ def test_a_minutes_listing_lists_only_the_folders_that_changed_or_hold_a_recent_
     assert steady.logs() == [p for p in complete if os.path.dirname(p) in listed]
 
 
+def test_a_folder_is_kept_only_when_every_log_in_it_is_older_than_a_day(tmp_path: Path) -> None:
+    """Its newest log decides, whatever the order they are seen in; a log exactly a day old
+    is not older than a day, as the scan's rule for a log says."""
+    home = tmp_path / "codex"
+    logs = year_of_codex(home)
+    today = logs["today"].parent
+    log(today / "rollout-z-copied.jsonl", NOW - 300 * 24 * HOUR)  # old, and seen last
+    at(today, NOW - 2 * 24 * HOUR)
+    known = remembered(Listing("codex", (home,), None, COLD, NOW))
+    assert known[str(today)].newest_ns == NOW - HOUR
+    assert str(today) in Listing("codex", (home,), known, COLD, NOW).listed
+    old_day = str(logs["jan"].parent)
+    on_the_day = {**known, old_day: replace(known[old_day], newest_ns=COLD)}
+    assert old_day in Listing("codex", (home,), on_the_day, COLD, NOW).listed
+    before_the_day = {**known, old_day: replace(known[old_day], newest_ns=COLD - 1)}
+    assert old_day not in Listing("codex", (home,), before_the_day, COLD, NOW).listed
+
+
+def test_only_jsonl_files_are_logs_and_no_link_below_a_root_is_followed(tmp_path: Path) -> None:
+    projects = tmp_path / "claude/projects"
+    real = log(projects / "-p/s.jsonl", NOW)
+    (projects / "-p/notes.txt").write_text("{}\n")
+    elsewhere = log(tmp_path / "elsewhere/x.jsonl", NOW)
+    (projects / "-p/linked.jsonl").symlink_to(elsewhere)
+    (projects / "-linked").symlink_to(elsewhere.parent)
+    assert Listing("claude", (tmp_path / "claude",), None, COLD, NOW).logs() == [str(real)]
+
+
 def test_a_folder_that_changed_within_the_clocks_tick_is_listed_again(tmp_path: Path) -> None:
     """A log added in the same tick as the listing need not move the folder's mtime: a
     folder changed in the last SETTLING_NS is remembered as unsettled, and listed again."""
     home = tmp_path / "codex"
     logs = year_of_codex(home)
     folder = logs["feb"].parent
-    at(folder, NOW - listing.SETTLING_NS // 2)
+    at(folder, NOW - listing.SETTLING_NS)  # exactly as long ago: still settling
     known = remembered(Listing("codex", (home,), None, COLD, NOW))
     assert known[str(folder)].mtime_ns == -1
     at(folder, NOW - listing.SETTLING_NS // 2)  # a log added, the mtime as it was
     assert str(folder) in Listing("codex", (home,), known, COLD, NOW + 60 * 10**9).listed
     # Once settled, it is kept.
-    at(folder, NOW - 2 * listing.SETTLING_NS)
+    at(folder, NOW - listing.SETTLING_NS - 1)
     known = remembered(Listing("codex", (home,), None, COLD, NOW))
     assert str(folder) not in Listing("codex", (home,), known, COLD, NOW).listed
 
@@ -111,6 +146,10 @@ def test_folders_removed_or_no_longer_under_a_root_are_forgotten(tmp_path: Path)
     year_of_codex(other)
     moved = Listing("codex", (other,), known, COLD, NOW)
     assert set(moved.gone()) == set(known) and len(moved.logs()) == 4
+    # A folder of a home no longer scanned, remembered first, stops nothing after it.
+    both = {**remembered(Listing("codex", (other,), None, COLD, NOW)), **known}
+    again = Listing("codex", (home,), both, COLD, NOW)
+    assert again.logs() == [str(logs["today"])]
 
 
 def test_logs_come_in_ccusages_order_whatever_the_order_of_the_listing(tmp_path: Path) -> None:
@@ -182,3 +221,51 @@ def test_a_projects_folder_kept_elsewhere_behind_a_link_is_followed_and_watched(
     swapped = Listing("claude", (home,), known, COLD, NOW)
     assert swapped.logs() == [str(home / "projects/-q/new.jsonl")]
     assert str(home / "projects/-p") in swapped.gone()
+
+
+def as_user(user: str, work: Callable[[], Any]) -> Any:
+    """work's result, or its error's text, run with the user's permissions (root's are not
+    a user's): this process takes her effective ids for the call, and root's back after."""
+    entry = pwd.getpwnam(user)
+    groups = os.getgroups()
+    os.setgroups([])
+    os.setegid(entry.pw_gid)
+    os.seteuid(entry.pw_uid)
+    try:
+        return {"value": work()}
+    except CctrackError as exc:
+        return {"error": str(exc)}
+    finally:
+        os.seteuid(0)
+        os.setegid(0)
+        os.setgroups(groups)
+
+
+def test_a_root_that_cannot_be_read_is_an_error_and_a_folder_below_it_is_passed_over(
+    alice: tuple[str, Env],
+) -> None:
+    """Counting nothing without a word would look like no use at all: a projects folder
+    the user cannot read stops the scan with its name; a folder in it that she cannot read
+    is passed over, and every other is listed."""
+    user, env = alice
+    projects = env.root / "tree/claude/projects"
+    readable = [log(projects / f"-p{n}/s.jsonl", NOW) for n in range(3)]
+    log(projects / "-secret/s.jsonl", NOW)
+    (projects / "-secret").chmod(0o300)
+    home = (env.root / "tree/claude",)
+    # Every folder known and changed; the unreadable one is listed before the others.
+    known = {
+        str(folder): Folder(str(folder), -1, 1)
+        for folder in [*(p.parent for p in readable), projects / "-secret"]
+    }
+    known[str(projects)] = Folder(str(projects), -1, 0)
+    found = as_user(user, lambda: Listing("claude", home, known, COLD, NOW).logs())
+    assert found == {"value": [str(p) for p in readable]}
+    found = as_user(user, lambda: Listing("claude", home, None, COLD, NOW).logs())
+    assert found == {"value": [str(p) for p in readable]}
+    projects.chmod(0o300)
+    try:
+        found = as_user(user, lambda: Listing("claude", home, None, COLD, NOW).logs())
+        assert found == {"error": f"cannot read {projects}: permission denied"}
+    finally:
+        projects.chmod(0o755)

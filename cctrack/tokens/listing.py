@@ -81,8 +81,10 @@ class Listing:
         ]
         for folder in self.known.values():
             group = self._group_of(folder.path)
-            mtime_ns = None if group is None else _mtime(folder.path, folder.depth)
-            if group is None or mtime_ns is None:
+            if group is None:
+                continue
+            mtime_ns = _mtime(folder.path, folder.depth)
+            if mtime_ns is None:
                 continue
             if mtime_ns == folder.mtime_ns and folder.newest_ns < cold_before:
                 self.kept.append(folder)
