@@ -349,6 +349,21 @@ def test_a_minutes_scan_lists_only_the_folders_that_can_hold_something_new(
     assert totals(data) != before and totals(data) == from_scratch(tmp_path, root)
 
 
+def test_a_minute_without_news_writes_nothing_to_the_store(tmp_path: Path) -> None:
+    """Logs being written today keep their folders listed every minute; found as they were,
+    nothing is written (a commit is a wait for the disk)."""
+    root, data = tmp_path / "homes", tmp_path / "data"
+    homes(root)
+    now = datetime.now(timezone.utc)
+    home = {"claude": (root / "claude",), "codex": (root / "codex",)}
+    for minute in range(2):  # the second settles the folders made a moment ago
+        scan_tokens(data, "default", home, "box", now + timedelta(minutes=minute))
+    store = data / "tokens-default.sqlite"
+    written = (store.stat().st_mtime_ns, store.stat().st_size)
+    scan_tokens(data, "default", home, "box", now + timedelta(minutes=2))
+    assert (store.stat().st_mtime_ns, store.stat().st_size) == written
+
+
 def test_a_scan_already_running_for_the_profile_is_left_to_count(tmp_path: Path) -> None:
     from cctrack.files import locked
 

@@ -138,10 +138,13 @@ class Listing:
         self.newest[folder] = max(self.newest.get(folder, -1), mtime_ns)
 
     def folders(self) -> Iterable[Folder]:
-        """The folders listed, to remember for the next scan (those kept stay as they were)."""
+        """The folders listed that the next scan must see anew (those kept, or listed and
+        found as they were, stay as they are: a minute without news writes nothing)."""
         for folder in self.listed.values():
             newest = self.newest.get(folder.path, -1)
-            yield Folder(folder.path, folder.mtime_ns, folder.depth, newest)
+            seen = Folder(folder.path, folder.mtime_ns, folder.depth, newest)
+            if self.known.get(folder.path) != seen:
+                yield seen
 
     def gone(self) -> list[str]:
         """Known folders neither kept nor listed: removed, or no longer under a root."""
