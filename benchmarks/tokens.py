@@ -129,31 +129,23 @@ def main() -> None:
     native = native_binary(args.ccusage)
     if native:
         peers["ccusage native"] = native
-    first: dict[str, list[tuple[float, float]]] = {"cctrack capture": []}
-    if args.before:
-        first["before capture"] = []
-    first |= {name: [] for name in peers}
+    ours = {f"{who} capture": command for who, command in checkouts(args.before).items()}
+    first: dict[str, list[tuple[float, float]]] = {name: [] for name in [*ours, *peers]}
     for i in range(args.repeat):
         data = work / f"first-{i}"
-        first["cctrack capture"].append(
-            timed([str(CCTRACK), "capture"], {**env, "CCTRACK_DATA_DIR": str(data)})
-        )
-        shutil.rmtree(data)
-        if args.before:
-            before = {**env, "CCTRACK_DATA_DIR": str(data), "PYTHONPATH": str(args.before)}
-            first["before capture"].append(
-                timed([sys.executable, "-m", "cctrack", "capture"], before)
-            )
+        for name, (argv, extra) in ours.items():
+            run_env = {**env, **extra, "CCTRACK_DATA_DIR": str(data)}
+            first[name].append(timed([*argv, "capture"], run_env))
+            shutil.rmtree(data)
         for name, peer in peers.items():
             first[name].append(timed([str(peer), "daily", "--json", "--offline"], env))
-        shutil.rmtree(data)
     print(f"\nfirst full scan, median of {args.repeat} (peak RSS: max):")
     for name, runs in first.items():
         wall = statistics.median(w for w, _ in runs)
         print(f"  {name:<16} {wall:7.2f} s  {max(r for _, r in runs):6.1f} MiB")
-    ours = statistics.median(w for w, _ in first["cctrack capture"])
+    this = statistics.median(w for w, _ in first["this capture"])
     for name in peers:
-        print(f"  cctrack / {name}: {ours / statistics.median(w for w, _ in first[name]):.2f}")
+        print(f"  this / {name}: {this / statistics.median(w for w, _ in first[name]):.2f}")
 
     # The built-in status tools read the same homes (Codex's newest rollout, Claude's
     # status-line snapshot in the data directory), as a user's run does; the trivial ones
@@ -188,6 +180,14 @@ def main() -> None:
     shutil.rmtree(work)
 
 
+def checkouts(before: Path | None) -> dict[str, tuple[list[str], dict[str, str]]]:
+    """This checkout's installed command, and another checkout's as `python -m cctrack`."""
+    runners: dict[str, tuple[list[str], dict[str, str]]] = {"this": ([str(CCTRACK)], {})}
+    if before:
+        runners["before"] = ([sys.executable, "-m", "cctrack"], {"PYTHONPATH": str(before)})
+    return runners
+
+
 def many_logs(home: Path, days: int, rng: random.Random) -> None:
     """A day's 14 small rollouts and 6 small transcripts, for each of days up to now, each
     log and folder dated as the tools left them."""
@@ -215,9 +215,7 @@ def many_logs(home: Path, days: int, rng: random.Random) -> None:
 
 def history_of_logs(work: Path, env: dict[str, str], before: Path | None, repeat: int) -> None:
     """The steady run as the logs of a day and of a year are there to be looked at."""
-    runners = {"this": ([str(CCTRACK)], {})}
-    if before:
-        runners["before"] = ([sys.executable, "-m", "cctrack"], {"PYTHONPATH": str(before)})
+    runners = checkouts(before)
     rng = random.Random(3)
     homes = {}
     for days in (1, 365):
@@ -243,8 +241,8 @@ def history_of_logs(work: Path, env: dict[str, str], before: Path | None, repeat
 
     for days in homes:
         for who in runners:
-            run(days, who, "on")  # the first scan, untimed
-            runs.clear()
+            run(days, who, "on")
+    runs.clear()  # the first scans, untimed
     for _ in range(repeat):
         for days in homes:
             for who in runners:
@@ -260,9 +258,7 @@ def history_of_logs(work: Path, env: dict[str, str], before: Path | None, repeat
 
 def long_session(work: Path, env: dict[str, str], before: Path | None, repeat: int) -> None:
     """The steady run while one transcript that grows each minute holds more and more."""
-    runners = {"this": ([str(CCTRACK)], {})}
-    if before:
-        runners["before"] = ([sys.executable, "-m", "cctrack"], {"PYTHONPATH": str(before)})
+    runners = checkouts(before)
     rng = random.Random(2)
     print(f"\na long session: steady `cctrack run`, counters on, median of {repeat}:")
     for megabytes in (4, 32, 128):
