@@ -22,9 +22,9 @@ from conftest import Env, unavailable
 from durable import build_release
 from homes import claude_turn, codex_session, write_claude_home, write_codex_home
 from test_base import RETENTION, assert_none_fell, counters, held
+from test_scan import totals
 
 from cctrack.tokens.scan import scan_tokens
-from cctrack.views.history import token_days
 
 ROOT = Path(__file__).resolve().parent.parent
 RELEASES = {
@@ -218,7 +218,7 @@ def test_a_releases_token_scan_store_is_taken_over_without_reading_the_logs_agai
         versions.analyze(by_release)
         now = counters(env.textfile)
         assert_none_fell(last, now, f"capture {step + 1}, by {who}")
-        assert token_totals(env.data_dir) == counted_anew(env, tmp_path / f"fresh-{step}")
+        assert totals(env.data_dir) == counted_anew(env, tmp_path / f"fresh-{step}")
         last = now
 
 
@@ -244,11 +244,7 @@ def megabytes_read(output: str) -> dict[str, float]:
     return read
 
 
-def token_totals(data_dir: Path) -> dict:
-    return {(d.tool, d.date, d.model): d.counts for d in token_days(data_dir, None, None)}
-
-
 def counted_anew(env: Env, data_dir: Path) -> dict:
     homes = {"claude": (env.claude_home,), "codex": (env.codex_home,)}
     scan_tokens(data_dir, "default", homes, "box", datetime.now(timezone.utc))
-    return token_totals(data_dir)
+    return totals(data_dir)

@@ -69,7 +69,7 @@ class Listing:
         self.groups = roots(tool, homes)
         self.known = known or {}
         self.now_ns = now_ns
-        self.kept: list[Folder] = []
+        self.kept: set[str] = set()
         self.listed: dict[str, Folder] = {}
         self.newest: dict[str, int] = {}
         self.found: list[tuple[int, str]] = []
@@ -87,7 +87,7 @@ class Listing:
             if mtime_ns is None:
                 continue
             if mtime_ns == folder.mtime_ns and folder.newest_ns < cold_before:
-                self.kept.append(folder)
+                self.kept.add(folder.path)
             else:
                 todo.append((folder.path, folder.depth, group))
         self._walk(todo)
@@ -148,5 +148,4 @@ class Listing:
 
     def gone(self) -> list[str]:
         """Known folders neither kept nor listed: removed, or no longer under a root."""
-        kept = {folder.path for folder in self.kept}
-        return [path for path in self.known if path not in kept and path not in self.listed]
+        return [p for p in self.known if p not in self.kept and p not in self.listed]
